@@ -1,0 +1,59 @@
+/**
+ * Every failure a user can see is a KudevError: a one-line message that names the file, field or value,
+ * a hint that says what to do, and an exit code from the documented table (docs/exit-codes.md).
+ */
+export const ExitCode = {
+  ok: 0,
+  config: 1,
+  usage: 2,
+  kube: 3,
+  plugin: 4,
+  engine: 5,
+  build: 6,
+  load: 7,
+  internal: 70,
+  notFound: 127,
+  interrupted: 130,
+} as const
+
+export type ExitCodeName = keyof typeof ExitCode
+
+export interface KudevErrorOptions {
+  /** What to do next, one line. */
+  hint?: string
+  /** Extra lines shown under the message (e.g. every validation problem). */
+  details?: string[]
+  /** Shown only with --verbose. */
+  debug?: string[]
+  /** Structured data for --json output. */
+  data?: Record<string, unknown>
+  cause?: unknown
+}
+
+export class KudevError extends Error {
+  readonly kind: ExitCodeName
+  readonly hint?: string
+  readonly details: string[]
+  readonly debug: string[]
+  readonly data?: Record<string, unknown>
+
+  constructor(kind: ExitCodeName, message: string, options: KudevErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'KudevError'
+    this.kind = kind
+    this.hint = options.hint
+    this.details = options.details ?? []
+    this.debug = options.debug ?? []
+    this.data = options.data
+  }
+
+  get exitCode(): number {
+    return ExitCode[this.kind]
+  }
+}
+
+/** Structural check: errors may cross package boundaries (user-installed plugins), so no instanceof. */
+export function isKudevError(error: unknown): error is KudevError {
+  return error instanceof Error && error.name === 'KudevError' && typeof (error as KudevError).kind === 'string' &&
+    (error as KudevError).kind in ExitCode
+}
