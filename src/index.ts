@@ -1,0 +1,18 @@
+// What plugin authors import. Types and constants only: nothing here runs at a plugin's import time.
+export type {
+  Builder,
+  BuilderDescriptor,
+  BuildersHook,
+  BuildOptions,
+  ImageInfo,
+  ImageRef,
+  KubeContextInfo,
+  Loader,
+  LoaderDescriptor,
+  LoadersHook,
+  LoadTarget,
+  RegistrationOptions,
+} from './plugins/contract.js'
+export {BUILDERS_EVENT, LOADERS_EVENT, SUPPORTED_API_VERSIONS} from './plugins/contract.js'
+export type {ExitCodeName} from './output/errors.js'
+export {ExitCode, KudevError} from './output/errors.js'

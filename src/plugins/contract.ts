@@ -1,0 +1,112 @@
+/**
+ * The public plugin contract: what a builder or loader plugin registers and implements.
+ * Plugins import these as types only (`import type … from 'kudev'`), so a user-installed plugin needs no
+ * runtime copy of kudev; the core checks every descriptor's shape at runtime instead of trusting types.
+ */
+import type {Hook} from '@oclif/core'
+import type {Readable} from 'node:stream'
+
+/** Descriptor API versions this kudev understands. A plugin states the one it was written for. */
+export const SUPPORTED_API_VERSIONS: readonly number[] = [1]
+
+export const BUILDERS_EVENT = 'kudev:builders'
+export const LOADERS_EVENT = 'kudev:loaders'
+export type RegistrationEvent = typeof BUILDERS_EVENT | typeof LOADERS_EVENT
+
+/** A built image: the full reference (`myapp:kudev-1a2b3c4d`) and the image ID (`sha256:…`). */
+export interface ImageRef {
+  ref: string
+  id: string
+}
+
+export interface ImageInfo {
+  id: string
+  labels: Record<string, string>
+}
+
+export interface BuildOptions {
+  /** Folder the build context comes from. */
+  source: string
+  /** Absolute path of the Dockerfile (it may lie outside the source folder). */
+  dockerfile: string
+  imageName: string
+  tag: string
+  buildArgs: Record<string, string>
+  target?: string
+  platform?: string
+  network?: string
+  labels: Record<string, string>
+  /** Where build output goes (stderr by default, never stdout). */
+  output?: NodeJS.WritableStream
+}
+
+export interface Builder {
+  readonly name: string
+  build(context: unknown, options: BuildOptions, signal: AbortSignal): Promise<ImageRef>
+  /** The image's ID and labels, or undefined when it does not exist; used to skip builds. */
+  inspect(ref: string): Promise<ImageInfo | undefined>
+  /** The image as a `docker save`-format tar, for loaders whose cluster cannot see the builder's store. */
+  save(ref: string): Promise<Readable>
+}
+
+/** What a kube context looks like to a loader deciding whether to claim it. */
+export interface KubeContextInfo {
+  name: string
+  cluster: string
+  server?: string
+  extensions: Record<string, unknown>
+  clusterExtensions: Record<string, unknown>
+}
+
+/** A loader's parameters for one cluster, derived from the kube context it claimed. */
+export interface LoadTarget {
+  context: string
+  /** Loader-specific: kind cluster name, minikube profile, … */
+  params: Record<string, string>
+}
+
+export interface Loader {
+  readonly name: string
+  /** Is this image ID already on every node of the target cluster? */
+  has(image: ImageRef, target: LoadTarget): Promise<boolean>
+  load(image: ImageRef, target: LoadTarget, signal: AbortSignal): Promise<void>
+}
+
+export interface BuilderDescriptor {
+  apiVersion: number
+  /** Lowercase letters, digits and dashes; what users pass to --builder. */
+  name: string
+  description: string
+  /** Imports the implementation lazily, so registering costs nothing. */
+  create(): Promise<Builder>
+}
+
+export interface LoaderDescriptor {
+  apiVersion: number
+  name: string
+  description: string
+  /** Claims a kube context by returning its target parameters; undefined when the context is not this loader's. */
+  detect?(context: KubeContextInfo): LoadTarget | undefined | Promise<LoadTarget | undefined>
+  create(): Promise<Loader>
+}
+
+export interface RegistrationOptions {
+  /** The descriptor API versions the running kudev supports. */
+  apiVersions: readonly number[]
+  kudevVersion: string
+}
+
+export type Registers<D> = D | D[]
+
+// oclif declares Hooks in '@oclif/core/hooks'; augmenting '@oclif/core' itself would silently type hooks as any.
+declare module '@oclif/core/hooks' {
+  interface Hooks {
+    'kudev:builders': {options: RegistrationOptions; return: Registers<BuilderDescriptor>}
+    'kudev:loaders': {options: RegistrationOptions; return: Registers<LoaderDescriptor>}
+  }
+}
+
+/** Type of a plugin's `kudev:builders` hook function. */
+export type BuildersHook = Hook<'kudev:builders'>
+/** Type of a plugin's `kudev:loaders` hook function. */
+export type LoadersHook = Hook<'kudev:loaders'>
