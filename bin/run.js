@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+import {readFileSync} from 'node:fs'
 
-await execute({dir: import.meta.url})
-// A plugin hook that timed out may still hold the event loop open; the command is done, so leave.
-process.exit()
+const argv = process.argv.slice(2)
+if (argv.length === 1 && argv[0] === '--version') {
+  // The same line oclif prints, without loading oclif: most of kudev's startup is importing it.
+  const {name, version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  process.stdout.write(`${name}/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+} else {
+  const {execute} = await import('@oclif/core/execute')
+  await execute({dir: import.meta.url})
+  // A plugin hook that timed out may still hold the event loop open; the command is done, so leave.
+  process.exit()
+}
