@@ -1,14 +1,38 @@
+import {configFlags, kubeContextFlag} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
+import {ExitCode} from '../output/errors.js'
+import {painter} from '../output/logger.js'
 
 export default class Doctor extends KudevCommand {
+  static override description = 'Checks the .kudev.yaml, the kube context, and the builders and loaders that plugins register. Exits non-zero when a check fails, with the exit code of the first failure.'
+  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --kube-context kind-dev --json']
+  static override flags = {...configFlags, ...kubeContextFlag}
   static override summary = 'Check that kudev can work here'
 
   async run(): Promise<unknown> {
-    await this.parse(Doctor)
-    const {collectBuilders, collectLoaders} = await import('../plugins/resolver.js')
-    const builders = await collectBuilders(this.config, {logger: this.logger})
-    const loaders = await collectLoaders(this.config, {logger: this.logger})
-    this.print(JSON.stringify({builders, loaders}))
-    return {builders, loaders}
+    const {flags} = await this.parse(Doctor)
+    const {runDoctor} = await import('../doctor/checks.js')
+    const report = await runDoctor({
+      config: this.config,
+      configFile: flags.config,
+      cwd: process.cwd(),
+      dir: flags.dir,
+      kubeContext: flags['kube-context'],
+      logger: this.logger,
+    })
+
+    const p = painter(this.logger.color)
+    const width = Math.max(...report.checks.map((check) => check.name.length))
+    for (const check of report.checks) {
+      const [first, ...rest] = check.summary.split('\n')
+      this.print(`${check.ok ? '✓' : p.red('✗')} ${check.name.padEnd(width)}  ${first}`)
+      for (const line of rest) this.print(`  ${' '.repeat(width)}  ${line}`)
+      if (check.hint) this.print(`  ${' '.repeat(width)}  ${p.yellow('hint:')} ${check.hint}`)
+    }
+
+    for (const warning of report.warnings) this.print(`${p.yellow('!')} ${warning}`)
+    const failed = report.checks.find((check) => !check.ok)
+    if (failed) process.exitCode = ExitCode[failed.kind ?? 'internal']
+    return report
   }
 }

@@ -52,7 +52,7 @@ export interface Builder {
 /** What a kube context looks like to a loader deciding whether to claim it. */
 export interface KubeContextInfo {
   name: string
-  cluster: string
+  cluster?: string
   server?: string
   extensions: Record<string, unknown>
   clusterExtensions: Record<string, unknown>

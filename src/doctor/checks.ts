@@ -1,0 +1,95 @@
+import type {Config} from '@oclif/core'
+
+import type {LoadedConfig} from '../config/index.js'
+import type {KubeContext} from '../kube/index.js'
+import type {ExitCodeName} from '../output/errors.js'
+import type {Logger} from '../output/logger.js'
+import {toKudevError} from '../output/report.js'
+import type {Registry} from '../plugins/resolver.js'
+
+export interface Check {
+  name: 'config' | 'kube context' | 'builders' | 'loaders'
+  ok: boolean
+  summary: string
+  hint?: string
+  /** The error kind of a failed check; the command exits with the first one's code. */
+  kind?: ExitCodeName
+}
+
+export interface PluginRow {
+  name: string
+  description: string
+  plugin: string
+  pluginType: string
+}
+
+export interface DoctorReport {
+  ok: boolean
+  checks: Check[]
+  /** Plugin problems that leave the other plugins usable. */
+  warnings: string[]
+  config?: string
+  context?: Pick<KubeContext, 'name' | 'cluster' | 'server' | 'source' | 'file'>
+  builders: PluginRow[]
+  loaders: PluginRow[]
+}
+
+export interface DoctorOptions {
+  config: Config
+  logger: Logger
+  cwd: string
+  configFile?: string
+  dir?: string
+  kubeContext?: string
+}
+
+/** Every check runs even when an earlier one fails: the point is to see everything that is wrong at once. */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const {loadConfig} = await import('../config/index.js')
+  const {resolveKubeContext} = await import('../kube/index.js')
+  const {collectBuilders, collectLoaders, conflicts} = await import('../plugins/resolver.js')
+  const checks: Check[] = []
+  const warnings: string[] = []
+  const report: DoctorReport = {builders: [], checks, loaders: [], ok: true, warnings}
+
+  const loaded = await attempt(checks, 'config', () => loadConfig({config: options.configFile, cwd: options.cwd, dir: options.dir}), (found: LoadedConfig) => found.file)
+  report.config = loaded?.file
+
+  const context = await attempt(checks, 'kube context', () => resolveKubeContext({configured: loaded?.config.spec.kubeContext, flag: options.kubeContext}), describeContext)
+  if (context) report.context = {cluster: context.cluster, file: context.file, name: context.name, server: context.server, source: context.source}
+
+  const quiet = {...options.logger, warn: (message: string) => warnings.push(message)}
+  for (const registry of [await collectBuilders(options.config, {logger: quiet}), await collectLoaders(options.config, {logger: quiet})]) {
+    const rows = registry.entries.map(({descriptor, plugin}) => ({description: descriptor.description, name: descriptor.name, plugin: plugin.name, pluginType: plugin.type}))
+    const name = registry.kind === 'builder' ? 'builders' : 'loaders'
+    report[name] = rows
+    for (const [duplicate, plugins] of conflicts(registry as Registry<{name: string}>)) {
+      warnings.push(`${registry.kind} "${duplicate}" is registered by ${plugins.map((p) => p.name).join(' and ')}; it cannot be used until one is removed`)
+    }
+
+    checks.push(rows.length > 0
+      ? {name, ok: true, summary: rows.map((row) => `${row.name} (${row.plugin})`).join(', ')}
+      : {hint: `kudev's bundled ${name} are missing: reinstall kudev, or install a plugin with \`kudev plugins install NAME\``, kind: 'plugin', name, ok: false, summary: `no ${name} registered`})
+  }
+
+  report.ok = checks.every((check) => check.ok)
+  return report
+}
+
+async function attempt<T>(checks: Check[], name: Check['name'], run: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> {
+  try {
+    const value = await run()
+    checks.push({name, ok: true, summary: describe(value)})
+    return value
+  } catch (thrown) {
+    const error = toKudevError(thrown)
+    checks.push({hint: error.hint, kind: error.kind, name, ok: false, summary: [error.message, ...error.details].join('\n')})
+    return undefined
+  }
+}
+
+function describeContext(context: KubeContext): string {
+  const where = context.server ? ` at ${context.server}` : ''
+  const from = {config: 'spec.kubeContext', 'current-context': 'current-context', flag: '--kube-context'}[context.source]
+  return `${context.name} (cluster ${context.cluster ?? 'unnamed'}${where}; chosen by ${from})`
+}
