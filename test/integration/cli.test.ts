@@ -1,0 +1,173 @@
+import {expect} from 'chai'
+import {execa} from 'execa'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {dataDirWithPlugins, fixtures, repoRoot, runCli} from '../support/cli.js'
+
+const kubeconfig = (name: string) => join(fixtures, 'kubeconfig', `${name}.yaml`)
+
+describe('kudev CLI (real processes)', function () {
+  this.timeout(60_000)
+  let project: string
+
+  beforeEach(async () => {
+    project = await mkdtemp(join(tmpdir(), 'kudev-cli-'))
+  })
+  afterEach(async () => {
+    await rm(project, {force: true, recursive: true})
+  })
+
+  describe('startup and help', () => {
+    it('prints the version in oclif\'s format', async () => {
+      const {exitCode, stdout} = await runCli(['--version'])
+      const {version} = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'))
+      expect(exitCode).to.equal(0)
+      expect(stdout).to.equal(`kudev/${version} ${process.platform}-${process.arch} node-${process.version}`)
+    })
+
+    it('lists the commands and the bundled oclif plugins\' commands under --help and -h', async () => {
+      for (const flag of ['--help', '-h']) {
+        const {exitCode, stdout} = await runCli([flag])
+        expect(exitCode).to.equal(0)
+        for (const command of ['doctor', 'init', 'validate', 'plugins', 'autocomplete']) expect(stdout).to.match(new RegExp(`^  ${command} `, 'm'))
+      }
+    })
+
+    it('answers a mistyped command with a suggestion and exit code 127', async () => {
+      const {exitCode, stderr} = await runCli(['validat'])
+      expect(exitCode).to.equal(127)
+      expect(stderr).to.include('validat is not a kudev command')
+    })
+
+    it('ships an oclif.manifest.json that matches the built commands', async () => {
+      const {exitCode, stderr} = await execa(process.execPath, [join(repoRoot, 'scripts', 'manifest.js'), '--check'], {reject: false})
+      expect(stderr).to.equal('')
+      expect(exitCode).to.equal(0)
+    })
+  })
+
+  describe('errors', () => {
+    it('reports an unknown flag as a usage error: one line, a hint, exit 2', async () => {
+      const {exitCode, stderr, stdout} = await runCli(['validate', '--bogus'])
+      expect(exitCode).to.equal(2)
+      expect(stdout).to.equal('')
+      expect(stderr).to.equal('Error: Nonexistent flag: --bogus\nHint: see kudev validate --help')
+    })
+
+    it('with --json, writes exactly one JSON document to stdout and nothing but it', async () => {
+      const {exitCode, stderr, stdout} = await runCli(['validate', '--json'], {cwd: project})
+      expect(exitCode).to.equal(1)
+      expect(stderr).to.equal('')
+      const document = JSON.parse(stdout)
+      expect(document.error.code).to.equal('config')
+      expect(document.error.exitCode).to.equal(1)
+      expect(document.error.message).to.include(`no .kudev.yaml found in ${project}`)
+      expect(document.error.hint).to.include('kudev init')
+    })
+
+    it('refuses --quiet together with --verbose', async () => {
+      const {exitCode, stderr} = await runCli(['doctor', '-q', '-v'])
+      expect(exitCode).to.equal(2)
+      expect(stderr.split('\n')[0]).to.match(/^Error: --quiet=true cannot also be provided when using --verbose$/)
+    })
+  })
+
+  describe('init and validate', () => {
+    it('init writes a starter file that validate accepts once a Dockerfile exists', async () => {
+      const init = await runCli(['init', '--name', 'shop-api'], {cwd: project})
+      expect(init.exitCode).to.equal(0)
+      expect(init.stdout).to.equal(`wrote ${join(project, '.kudev.yaml')}`)
+      expect(init.stderr).to.include('no Dockerfile at')
+      await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
+      const validate = await runCli(['validate'], {cwd: project})
+      expect(validate.stderr).to.equal('')
+      expect(validate.exitCode).to.equal(0)
+      expect(validate.stdout).to.include('valid (image shop-api')
+    })
+
+    it('init refuses to replace an existing file without --force and leaves it untouched', async () => {
+      await writeFile(join(project, '.kudev.yaml'), 'mine\n')
+      const refused = await runCli(['init'], {cwd: project})
+      expect(refused.exitCode).to.equal(1)
+      expect(refused.stderr).to.include('already exists').and.include('--force')
+      expect(await readFile(join(project, '.kudev.yaml'), 'utf8')).to.equal('mine\n')
+      const forced = await runCli(['init', '--force'], {cwd: project})
+      expect(forced.exitCode).to.equal(0)
+      expect(await readFile(join(project, '.kudev.yaml'), 'utf8')).to.include('apiVersion: kudev.io/v1alpha1')
+    })
+
+    it('validate lists every problem with file:line:col and exits 1', async () => {
+      await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
+      await writeFile(join(project, '.kudev.yaml'), [
+        'apiVersion: kudev.io/v1alpha1',
+        'kind: DeploymentConfig',
+        'metadata:',
+        '  name: shop',
+        'spec:',
+        '  imagename: shop',
+        '  localPort: 70000',
+        '',
+      ].join('\n'))
+      const {exitCode, stderr, stdout} = await runCli(['validate', '-C', project])
+      expect(exitCode).to.equal(1)
+      expect(stdout).to.equal('')
+      const file = join(project, '.kudev.yaml')
+      expect(stderr).to.include(`${file}:6:3 spec.imagename`).and.include('did you mean "imageName"')
+      expect(stderr).to.include(`${file}:7:14 spec.localPort`)
+      expect(stderr).to.match(/^Hint: /m)
+    })
+
+    it('validate --json carries the problems as data', async () => {
+      await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: x}\nspec: {imageName: shop}\n')
+      const {exitCode, stdout} = await runCli(['validate', '--json', '--config', join(project, '.kudev.yaml')])
+      expect(exitCode).to.equal(1)
+      const {error} = JSON.parse(stdout)
+      expect(error.problems.map((problem: {path: string}) => problem.path)).to.include.members(['metadata.name', 'spec.dockerfilePath'])
+    })
+  })
+
+  describe('doctor and plugins', () => {
+    let data: Awaited<ReturnType<typeof dataDirWithPlugins>>
+    before(async () => {
+      data = await dataDirWithPlugins(['kudev-fixture-good', 'kudev-fixture-throws', 'kudev-fixture-hangs', 'kudev-fixture-duplicate'])
+    })
+    after(async () => data.remove())
+
+    it('shows what each plugin registers, warns about broken ones, and does not wait for a hung hook', async () => {
+      const started = Date.now()
+      const {exitCode, stdout} = await runCli(['doctor', '--kube-context', 'kind-dev'], {
+        cwd: project,
+        env: {KUBECONFIG: kubeconfig('kind-dev'), KUDEV_DATA_DIR: data.dir, KUDEV_HOOK_TIMEOUT_MS: '1000'},
+      })
+      // The hung hook holds a one-hour timer: the CLI must still end soon after the hook timeout.
+      expect(Date.now() - started).to.be.below(20_000)
+      expect(exitCode).to.equal(1) // no .kudev.yaml in the project folder
+      expect(stdout).to.match(/^✓ kube context +kind-dev \(cluster kind-dev/m)
+      expect(stdout).to.match(/^✓ loaders +another-loader \(kudev-fixture-good\), fixture-loader \(kudev-fixture-good\)$/m)
+      expect(stdout).to.include('! plugin kudev-fixture-hangs did not answer kudev:builders within 1000 ms')
+      expect(stdout).to.include('! plugin kudev-fixture-throws failed in its kudev:builders hook: cannot find podman.sock')
+      expect(stdout).to.include('! builder "fixture-builder" is registered by kudev-fixture-duplicate and kudev-fixture-good')
+    })
+
+    it('shows a failing plugin\'s stack only under --verbose', async () => {
+      const env = {KUBECONFIG: kubeconfig('kind-dev'), KUDEV_DATA_DIR: data.dir, KUDEV_HOOK_TIMEOUT_MS: '500'}
+      const plain = await runCli(['doctor'], {cwd: project, env})
+      expect(plain.stderr).to.not.include('builders.js:')
+      const verbose = await runCli(['doctor', '--verbose'], {cwd: project, env})
+      expect(verbose.stderr).to.match(/debug: Error: cannot find podman\.sock\n +at .*kudev-fixture-throws\/builders\.js/)
+      const byEnv = await runCli(['doctor'], {cwd: project, env: {...env, KUDEV_LOG_LEVEL: 'debug'}})
+      expect(byEnv.stderr).to.include('debug: Error: cannot find podman.sock')
+    })
+
+    it('doctor --json is one document with every check', async () => {
+      const {exitCode, stdout} = await runCli(['doctor', '--json'], {cwd: project, env: {KUBECONFIG: kubeconfig('minikube-profile'), KUDEV_DATA_DIR: data.dir, KUDEV_HOOK_TIMEOUT_MS: '500'}})
+      expect(exitCode).to.equal(1)
+      const report = JSON.parse(stdout)
+      expect(report.checks.map((check: {name: string}) => check.name)).to.deep.equal(['config', 'kube context', 'builders', 'loaders'])
+      expect(report.context.name).to.equal('kudev-demo')
+      expect(report.builders.map((row: {plugin: string}) => row.plugin)).to.deep.equal(['kudev-fixture-duplicate', 'kudev-fixture-good'])
+    })
+  })
+})
