@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Quick start from a fresh clone: install, build, and run kudev on examples/hello.
+#
+#   scripts/quickstart-demo.sh
+#
+# 1. `npm ci` when node_modules is missing or older than package-lock.json
+# 2. `npm run build`
+# 3. a Docker engine (scripts/ensure-docker.sh: as root it installs docker.io/busybox-static if missing and
+#    starts `dockerd --iptables=false --bridge=none`, which is left running for you)
+# 4. the local base image kudev-test/busybox:1 from /bin/busybox (nothing is pulled; examples/hello builds
+#    FROM scratch by default and uses it only with --build-arg BASE=kudev-test/busybox:1)
+# 5. kudev on examples/hello
+# Exits non-zero on the first failure.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+t_start=$SECONDS
+log() { printf '[quickstart] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v node >/dev/null 2>&1 || die "Node.js 20 or later is needed (node not found)"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node.js 20 or later is needed (found $(node --version))"
+
+# 1. Dependencies.
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+else
+  log "dependencies up to date"
+fi
+
+# 2. Build.
+log "building (npm run build)"
+npm run build
+
+# 3. Docker engine.
+engine_pid=$(KUDEV_LOG_PREFIX='[quickstart]' scripts/ensure-docker.sh)
+if [ -n "$engine_pid" ]; then
+  log "started a Docker engine for you (dockerd pid $engine_pid); stop it later with: kill $engine_pid"
+fi
+
+# 4. Offline base image (same recipe as test/support/images.ts).
+base=kudev-test/busybox:1
+if docker image inspect "$base" >/dev/null 2>&1; then
+  log "base image $base present"
+elif [ -x /bin/busybox ]; then
+  log "creating base image $base from /bin/busybox"
+  rootfs=$(mktemp -d "${TMPDIR:-/tmp}/kudev-busybox-rootfs.XXXXXX")
+  trap 'rm -rf "$rootfs"' EXIT
+  mkdir -p "$rootfs/bin" "$rootfs/tmp"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in sh ls cat echo sleep true mkdir chmod env; do ln -s busybox "$rootfs/bin/$applet"; done
+  tar -C "$rootfs" --owner=0 --group=0 --numeric-owner -c . |
+    docker import --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' \
+      --message 'kudev test base: /bin/busybox from busybox-static' - "$base" >/dev/null
+  rm -rf "$rootfs"
+  trap - EXIT
+else
+  log "warning: /bin/busybox not found (apt-get install busybox-static); $base not created." \
+    "examples/hello still builds FROM scratch"
+fi
+
+# 5. kudev on the example.
+log "running: ./bin/run.js validate -C examples/hello"
+./bin/run.js validate -C examples/hello
+
+log "done in $((SECONDS - t_start))s"
