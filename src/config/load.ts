@@ -1,0 +1,34 @@
+import {readFile} from 'node:fs/promises'
+
+import {KudevError} from '../output/errors.js'
+import {findConfigFile, type FindOptions} from './find.js'
+import {configError} from './problems.js'
+import type {LoadedConfig} from './schema.js'
+import {checkConfig} from './validate.js'
+
+/**
+ * Parses and validates .kudev.yaml text, throwing one KudevError that lists every problem.
+ * `file` names the file in messages and anchors relative paths in it.
+ */
+export async function parseConfig(text: string, file: string): Promise<LoadedConfig> {
+  const {problems, hint, loaded} = await checkConfig(text, file)
+  if (loaded === undefined) throw configError(file, problems, hint)
+  return loaded
+}
+
+/** Finds, reads, parses and validates the .kudev.yaml for a command. */
+export async function loadConfig(options: FindOptions): Promise<LoadedConfig> {
+  const file = await findConfigFile(options)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error)
+    throw new KudevError('config', `cannot read ${file} (${reason})`, {
+      hint: 'check that the file is readable by the current user',
+      data: {file},
+      cause: error,
+    })
+  }
+  return parseConfig(text, file)
+}

@@ -1,0 +1,119 @@
+import type {Document, Node as YamlLibNode} from 'yaml'
+
+import type {Problem} from './problems.js'
+
+export interface Loc {
+  line: number
+  col: number
+}
+
+/**
+ * The YAML tree reduced to what validation needs, each node carrying its position, so the
+ * validator neither depends on the `yaml` package nor loses track of where a value came from.
+ */
+export type TreeNode = MapNode | SeqNode | ScalarNode
+
+export interface MapNode {
+  type: 'map'
+  loc: Loc
+  pairs: TreePair[]
+}
+
+export interface TreePair {
+  key: string
+  keyLoc: Loc
+  value: TreeNode
+}
+
+export interface SeqNode {
+  type: 'seq'
+  loc: Loc
+  items: TreeNode[]
+}
+
+export interface ScalarNode {
+  type: 'scalar'
+  loc: Loc
+  value: string | number | boolean | null
+  /** The scalar as written (`1.10`, `0x1F`), which can differ from its parsed value. */
+  text: string
+}
+
+export type ParsedYaml = {ok: true; root: MapNode} | {ok: false; problems: Problem[]; hint: string}
+
+const SYNTAX_HINT = "fix the YAML at the position shown: indent with spaces, and quote values that contain ': ' or start with * & ! { [ or %"
+const INIT_HINT = 'run `kudev init` to write a starter .kudev.yaml'
+
+/** The library's wording assumes a YAML-savvy reader; these say what to change in a .kudev.yaml. */
+const SYNTAX_MESSAGES: Partial<Record<string, string>> = {
+  DUPLICATE_KEY: 'this key is already set earlier in the same mapping',
+  MULTIPLE_DOCS: 'a .kudev.yaml holds a single document; remove the `---` separator and what follows it',
+}
+
+export async function parseYaml(text: string, file: string): Promise<ParsedYaml> {
+  // Loaded here rather than at the top: most CLI invocations never read the config, and startup time matters.
+  const {LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq} = await import('yaml')
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false})
+  const locOf = (offset: number): Loc => {
+    const {line, col} = lineCounter.linePos(offset)
+    return {line: Math.max(line, 1), col: Math.max(col, 1)}
+  }
+
+  if (doc.errors.length > 0) {
+    // One mistake often trips several errors at the same spot; the first one describes it best.
+    const problems = new Map<string, Problem>()
+    for (const error of doc.errors) {
+      const loc = locOf(error.pos[0])
+      const key = `${loc.line}:${loc.col}`
+      if (!problems.has(key)) problems.set(key, {file, ...loc, path: '', message: SYNTAX_MESSAGES[error.code] ?? error.message})
+    }
+    return {ok: false, problems: [...problems.values()], hint: SYNTAX_HINT}
+  }
+
+  // Aliases point at nodes converted before; reusing those keeps a file full of nested aliases from blowing up.
+  const converted = new Map<YamlLibNode, TreeNode>()
+  const convert = (node: unknown, fallback: Loc): TreeNode => {
+    const target = isAlias(node) ? node.resolve(doc as Document) : node
+    if (target === null || typeof target !== 'object') {
+      return {type: 'scalar', loc: fallback, value: null, text: ''}
+    }
+    const known = converted.get(target as YamlLibNode)
+    if (known) return known
+    const range = (target as YamlLibNode).range
+    const loc = range ? locOf(range[0]) : fallback
+    let result: TreeNode
+    if (isMap(target)) {
+      const map: MapNode = {type: 'map', loc, pairs: []}
+      for (const pair of target.items) {
+        const keyLoc = isScalar(pair.key) && pair.key.range ? locOf(pair.key.range[0]) : loc
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+        map.pairs.push({key, keyLoc, value: convert(pair.value, keyLoc)})
+      }
+      result = map
+    } else if (isSeq(target)) {
+      result = {type: 'seq', loc, items: target.items.map((item) => convert(item, loc))}
+    } else {
+      const value: unknown = isScalar(target) ? target.value : null
+      const text = (isScalar(target) ? target.source : undefined) ?? String(value ?? '')
+      const primitive = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+      // Tagged oddities (!!binary and the like) are kept as the text the user wrote.
+      result = {type: 'scalar', loc, value: primitive ? value : value == null ? null : text, text}
+    }
+    converted.set(target as YamlLibNode, result)
+    return result
+  }
+
+  const start: Loc = {line: 1, col: 1}
+  if (doc.contents === null) {
+    const message = 'the file is empty; it needs apiVersion, kind, metadata and spec'
+    return {ok: false, problems: [{file, ...start, path: '', message}], hint: INIT_HINT}
+  }
+  const root = convert(doc.contents, start)
+  if (root.type !== 'map') {
+    const got = root.type === 'seq' ? 'a list' : `the value ${JSON.stringify(root.text)}`
+    const message = `the top level must be a mapping with apiVersion, kind, metadata and spec, not ${got}`
+    return {ok: false, problems: [{file, ...root.loc, path: '', message}], hint: INIT_HINT}
+  }
+  return {ok: true, root}
+}

@@ -1,0 +1,128 @@
+/**
+ * Rules for single string values. Each returns what is wrong with the value (naming it), or
+ * undefined when it is fine; callers add the field path, position and an example.
+ */
+
+const quote = (value: string): string => JSON.stringify(value)
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+/** metadata.name and spec.namespace become Kubernetes object names, so they follow DNS-1123 label rules (3 chars minimum, as kudev has always required). */
+export function checkDnsLabel(value: string): string | undefined {
+  if (value.length < 3 || value.length > 63) return `${quote(value)} is ${value.length} characters long; use 3 to 63`
+  if (!DNS_LABEL.test(value)) {
+    return `${quote(value)} is not a DNS-1123 label: use lowercase letters, digits and '-', starting and ending with a letter or digit`
+  }
+  return undefined
+}
+
+// Docker's reference grammar (distribution/reference), lowercase only: Kubernetes and the loaders compare names as written.
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const DOMAIN_COMPONENT = '(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])'
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`
+const REPOSITORY = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`)
+
+/** Where an image reference's tag starts: a ':' after the last '/', so `localhost:5000/app` has none. */
+function tagStart(value: string): number {
+  const colon = value.lastIndexOf(':')
+  return colon > value.lastIndexOf('/') ? colon : -1
+}
+
+/** The repository part of an image reference, dropping any digest and tag, to suggest as a fix. */
+export function withoutTag(value: string): string {
+  const noDigest = value.split('@')[0] ?? value
+  const colon = tagStart(noDigest)
+  return colon === -1 ? noDigest : noDigest.slice(0, colon)
+}
+
+/**
+ * spec.imageName is an image repository (`my-app`, `registry.local:5000/team/app`), not a
+ * Kubernetes name; the tag is left out because kudev derives it from the source.
+ */
+export function checkImageName(value: string): string | undefined {
+  if (value.includes('@')) return `${quote(value)} includes a digest; kudev sets the tag itself, so give the repository only`
+  const colon = tagStart(value)
+  if (colon !== -1) {
+    return `${quote(value)} includes a tag (${quote(value.slice(colon))}); kudev sets the tag itself, so give the repository only`
+  }
+  if (value !== value.toLowerCase()) return `${quote(value)} has uppercase letters; image names are lowercase`
+  if (value.length > 255) return `${quote(value)} is ${value.length} characters long; image names are at most 255`
+  if (!REPOSITORY.test(value)) {
+    return `${quote(value)} is not an image repository name: use lowercase letters and digits, separated by '.', '_', '__' or '-', in '/'-separated parts`
+  }
+  return undefined
+}
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
+
+export function checkEnvName(value: string): string | undefined {
+  return ENV_NAME.test(value)
+    ? undefined
+    : `${quote(value)} is not a valid variable name: use uppercase letters, digits and '_', not starting with a digit`
+}
+
+/** The nearest valid variable name, offered as the example fix (`log-level` → `LOG_LEVEL`). */
+export function toEnvName(value: string): string {
+  const upper = value.toUpperCase().replaceAll(/[^A-Z0-9_]/g, '_')
+  return /^[0-9]/.test(upper) || upper === '' ? `_${upper}` : upper
+}
+
+const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export function checkBuildArgName(value: string): string | undefined {
+  return BUILD_ARG.test(value)
+    ? undefined
+    : `${quote(value)} is not a valid build argument name: use letters, digits and '_', not starting with a digit`
+}
+
+export function checkKubeContext(value: string): string | undefined {
+  // Context names are free-form (`kubernetes-admin@kubernetes`, EKS ARNs); only blanks are surely a mistake.
+  return /\s/.test(value) ? `${quote(value)} contains blanks; kubeconfig context names have none` : undefined
+}
+
+/** gitignore escapes these with a backslash; any other backslash is almost surely a Windows path separator. */
+const ESCAPABLE = new Set(['\\', '#', '!', '*', '?', '[', ']', ' '])
+
+export function checkExclusion(value: string): string | undefined {
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] !== '\\') continue
+    const next = value[i + 1]
+    if (next === undefined || !ESCAPABLE.has(next)) {
+      return `${quote(value)} uses '\\' as a path separator; patterns use '/' (gitignore syntax)`
+    }
+    i++
+  }
+  return undefined
+}
+
+const TARGET = /^[A-Za-z][A-Za-z0-9_.-]*$/
+
+export function checkTarget(value: string): string | undefined {
+  return TARGET.test(value)
+    ? undefined
+    : `${quote(value)} is not a build stage name: use letters, digits, '_', '.' and '-', starting with a letter`
+}
+
+const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_]+)?$/
+
+export function checkPlatform(value: string): string | undefined {
+  if (value.includes(',')) return `${quote(value)} lists several platforms; the image loaded into the cluster has one`
+  return PLATFORM.test(value) ? undefined : `${quote(value)} is not a platform: write os/arch or os/arch/variant in lowercase`
+}
+
+const PLUGIN_NAME = /^[a-z][a-z0-9-]*$/
+
+/** builder and loader name plugins, whose names are lowercase words joined by '-'. */
+export function checkPluginName(value: string): string | undefined {
+  return PLUGIN_NAME.test(value)
+    ? undefined
+    : `${quote(value)} is not a plugin name: use lowercase letters, digits and '-', starting with a letter`
+}
+
+const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
+export function checkNetwork(value: string): string | undefined {
+  return NETWORK.test(value)
+    ? undefined
+    : `${quote(value)} is not a network name: use letters, digits, '_', '.' and '-', starting with a letter or digit`
+}

@@ -1,0 +1,48 @@
+import {expect} from 'chai'
+
+import {checkExclusion, checkImageName, checkPlatform, toEnvName, withoutTag} from '../../../src/config/rules.js'
+
+describe('config: value rules', () => {
+  describe('image repository names', () => {
+    for (const valid of ['my-app', 'a', 'my.app', 'my_app', 'my__app', 'a---b', 'team/app', 'registry.local/team/app', 'localhost:5000/app', 'reg-1.example.com:443/a/b/c']) {
+      it(`accepts ${valid}`, () => expect(checkImageName(valid)).to.equal(undefined))
+    }
+    const invalid: Array<[string, string]> = [
+      ['app:latest', 'includes a tag (":latest")'],
+      ['localhost:5000/app:1', 'includes a tag (":1")'],
+      ['app@sha256:00', 'includes a digest'],
+      ['Team/app', 'has uppercase letters'],
+      ['app_', 'is not an image repository name'],
+      ['my___app', 'is not an image repository name'],
+      ['a/', 'is not an image repository name'],
+      ['/a', 'is not an image repository name'],
+      ['my app', 'is not an image repository name'],
+      [`${'a'.repeat(256)}`, 'is 256 characters long'],
+    ]
+    for (const [value, message] of invalid) {
+      it(`rejects ${value.length > 20 ? `${value.slice(0, 20)}…` : value}`, () => expect(checkImageName(value)).to.include(message))
+    }
+
+    it('suggests the name without tag or digest', () => {
+      expect(withoutTag('my-app:1.0')).to.equal('my-app')
+      expect(withoutTag('localhost:5000/app')).to.equal('localhost:5000/app')
+      expect(withoutTag('localhost:5000/app:dev@sha256:00')).to.equal('localhost:5000/app')
+    })
+  })
+
+  it('accepts platforms as os/arch[/variant] only', () => {
+    for (const valid of ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'windows/amd64']) expect(checkPlatform(valid), valid).to.equal(undefined)
+    for (const invalid of ['linux', 'linux/', 'Linux/amd64', 'linux/amd64/v8/x', 'linux amd64']) expect(checkPlatform(invalid), invalid).to.be.a('string')
+  })
+
+  it('accepts gitignore escapes but not Windows separators in exclusions', () => {
+    for (const valid of ['*.md', '/build', 'logs/**', '\\#file', '\\!keep', 'a\\ b', 'a\\\\b']) expect(checkExclusion(valid), valid).to.equal(undefined)
+    for (const invalid of ['build\\out', 'trailing\\']) expect(checkExclusion(invalid), invalid).to.include("uses '\\' as a path separator")
+  })
+
+  it('turns a bad variable name into a valid one for the example', () => {
+    expect(toEnvName('log-level')).to.equal('LOG_LEVEL')
+    expect(toEnvName('1st')).to.equal('_1ST')
+    expect(toEnvName('')).to.equal('_')
+  })
+})
