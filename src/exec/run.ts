@@ -1,0 +1,140 @@
+import type {Readable} from 'node:stream'
+
+import type {ExitCodeName} from '../output/errors.js'
+import {KudevError} from '../output/errors.js'
+import type {Logger} from '../output/logger.js'
+
+export interface ExecOptions {
+  cwd?: string
+  /** Added to the inherited environment. */
+  env?: NodeJS.ProcessEnv
+  /** Sent to the program's stdin (a stream is piped, with backpressure). */
+  input?: Readable | string | Buffer
+  /** Aborting kills the program (SIGTERM, then SIGKILL after 5 s) and rejects with an `interrupted` error. */
+  signal?: AbortSignal
+  /** Called for every line the program prints, as it prints it (progress views, raw -v output). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void
+  /** Resolve with the result instead of throwing when the program exits non-zero. */
+  allowFailure?: boolean
+  /** Error kind used when the program fails or is missing; default `internal`. */
+  errorKind?: ExitCodeName
+  /** Hint shown when the program is not installed (e.g. how to install it). */
+  notFoundHint?: string
+}
+
+export interface ExecResult {
+  command: string
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+const TAIL_LINES = 15
+
+/** The command line as a user could paste it into a shell; for logs and error messages only. */
+export function formatCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)).join(' ')
+}
+
+/** The last lines of a program's output, which is where tools put the reason they failed. */
+export function lastLines(text: string, count = TAIL_LINES): string[] {
+  return text.split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
+}
+
+/**
+ * Runs a program with an argument array (never a shell), logging its command line at debug level. On
+ * failure the error carries the command line, the exit code and the last lines of stderr.
+ */
+export async function exec(logger: Logger, file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const {execa} = await import('execa')
+  const command = formatCommand(file, args)
+  logger.debug(`$ ${command}`)
+  const {onLine} = options
+  // execa's line transforms see every line as it arrives and still pass it on to be buffered.
+  const tap = (stream: 'stdout' | 'stderr') => function * (line: unknown) {
+    onLine?.(String(line), stream)
+    yield line
+  }
+
+  const child = execa(file, args, {
+    cancelSignal: options.signal,
+    cleanup: true,
+    cwd: options.cwd,
+    env: options.env,
+    forceKillAfterDelay: 5000,
+    reject: false,
+    stderr: tap('stderr'),
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    stdout: tap('stdout'),
+  })
+
+  if (options.input !== undefined) feed(child.stdin!, options.input)
+  const result = await child
+  return settle(command, result, options)
+}
+
+/**
+ * Starts a program whose stdout is consumed as a stream (e.g. `docker save`); `done` settles like exec()
+ * once it exits. The caller must consume `stdout`.
+ */
+export async function execStream(logger: Logger, file: string, args: readonly string[], options: Omit<ExecOptions, 'onLine' | 'input'> = {}): Promise<{stdout: Readable; done: Promise<ExecResult>}> {
+  const {execa} = await import('execa')
+  const command = formatCommand(file, args)
+  logger.debug(`$ ${command}`)
+  const child = execa(file, args, {
+    buffer: {stderr: true, stdout: false},
+    cancelSignal: options.signal,
+    cleanup: true,
+    cwd: options.cwd,
+    env: options.env,
+    forceKillAfterDelay: 5000,
+    reject: false,
+    stdin: 'ignore',
+  })
+  const done = child.then((result) => settle(command, {...result, stdout: ''}, options))
+  return {done, stdout: child.stdout!}
+}
+
+interface Finished {
+  exitCode?: number
+  stdout: unknown
+  stderr: unknown
+  isCanceled?: boolean
+  failed?: boolean
+  code?: string
+  signal?: string
+  originalMessage?: string
+}
+
+function settle(command: string, result: Finished, options: ExecOptions): ExecResult {
+  const stdout = typeof result.stdout === 'string' ? result.stdout : ''
+  const stderr = typeof result.stderr === 'string' ? result.stderr : ''
+  const kind = options.errorKind ?? 'internal'
+  if (result.isCanceled || options.signal?.aborted) {
+    throw new KudevError('interrupted', `interrupted: ${command}`, {hint: 'nothing was left half-done; run the command again'})
+  }
+
+  if (result.code === 'ENOENT' && result.exitCode === undefined) {
+    const program = command.split(' ', 1)[0]
+    throw new KudevError(kind, `${program} is not installed (not found on PATH)`, {data: {notFound: true}, hint: options.notFoundHint ?? `install ${program}, or put it on PATH`})
+  }
+
+  const exitCode = result.exitCode ?? -1
+  if (exitCode !== 0 && !options.allowFailure) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${exitCode}`
+    throw new KudevError(kind, `${command} ${how}`, {
+      data: {command, exitCode, stderr: lastLines(stderr)},
+      details: lastLines(stderr || stdout),
+      hint: 'the output above says why; rerun with --verbose to see every command kudev runs',
+    })
+  }
+
+  return {command, exitCode, stderr, stdout}
+}
+
+function feed(stdin: NodeJS.WritableStream, input: Readable | string | Buffer): void {
+  // A program that exits without reading all its input closes the pipe: that is its answer, not ours to report.
+  stdin.on('error', () => {})
+  if (typeof input === 'string' || Buffer.isBuffer(input)) stdin.end(input)
+  else input.pipe(stdin)
+}

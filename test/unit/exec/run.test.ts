@@ -1,0 +1,89 @@
+import {expect} from 'chai'
+import {Readable} from 'node:stream'
+import {text} from 'node:stream/consumers'
+
+import {exec, execStream, formatCommand} from '../../../src/exec/run.js'
+import {KudevError} from '../../../src/output/errors.js'
+import {createLogger} from '../../../src/output/logger.js'
+
+function capture() {
+  const lines: string[] = []
+  return {lines, logger: createLogger('debug', {write: (chunk: string) => lines.push(chunk)}, {NO_COLOR: '1'})}
+}
+
+async function rejection(promise: Promise<unknown>): Promise<KudevError> {
+  try {
+    await promise
+  } catch (error) {
+    return error as KudevError
+  }
+
+  throw new Error('expected a rejection')
+}
+
+describe('exec (every subprocess goes through it)', () => {
+  it('runs a program with an argument array, no shell, and logs the command line at debug level', async () => {
+    const {lines, logger} = capture()
+    const result = await exec(logger, 'printf', ['%s|', 'a b', '$HOME', '; rm -rf /'])
+    expect(result.stdout).to.equal('a b|$HOME|; rm -rf /|')
+    expect(lines).to.deep.equal(["debug: $ printf '%s|' 'a b' '$HOME' '; rm -rf /'\n"])
+  })
+
+  it('quotes words for display so the line can be pasted into a shell', () => {
+    expect(formatCommand('docker', ['build', '-t', 'x:y', "it's"])).to.equal("docker build -t x:y 'it'\\''s'")
+  })
+
+  it('reports a failure with the command, the exit code and the last lines of stderr', async () => {
+    const error = await rejection(exec(capture().logger, 'sh', ['-c', 'for i in $(seq 1 30); do echo line$i >&2; done; exit 3'], {errorKind: 'build'}))
+    expect(error.kind).to.equal('build')
+    expect(error.message).to.equal("sh -c 'for i in $(seq 1 30); do echo line$i >&2; done; exit 3' exited with code 3")
+    expect(error.details).to.have.length(15)
+    expect(error.details.at(-1)).to.equal('line30')
+  })
+
+  it('returns a failed result instead of throwing when asked', async () => {
+    const result = await exec(capture().logger, 'sh', ['-c', 'echo no >&2; exit 1'], {allowFailure: true})
+    expect(result.exitCode).to.equal(1)
+    expect(result.stderr).to.equal('no')
+  })
+
+  it('says a program is not installed, with the caller\'s install hint', async () => {
+    const error = await rejection(exec(capture().logger, 'kudev-no-such-program', [], {errorKind: 'engine', notFoundHint: 'install it with apt-get'}))
+    expect(error.kind).to.equal('engine')
+    expect(error.message).to.equal('kudev-no-such-program is not installed (not found on PATH)')
+    expect(error.hint).to.equal('install it with apt-get')
+  })
+
+  it('feeds a string or a stream to stdin', async () => {
+    expect((await exec(capture().logger, 'cat', [], {input: 'from a string'})).stdout).to.equal('from a string')
+    expect((await exec(capture().logger, 'cat', [], {input: Readable.from(['from ', 'a ', 'stream'])})).stdout).to.equal('from a stream')
+  })
+
+  it('hands every line to onLine as it is printed, from both streams', async () => {
+    const seen: string[] = []
+    await exec(capture().logger, 'sh', ['-c', 'echo one; echo two >&2; printf three'], {onLine: (line, stream) => seen.push(`${stream}:${line}`)})
+    expect(seen).to.have.members(['stdout:one', 'stderr:two', 'stdout:three'])
+  })
+
+  it('kills the program when the signal aborts, leaving no process behind', async () => {
+    const controller = new AbortController()
+    const started = Date.now()
+    const running = exec(capture().logger, 'sleep', ['30'], {signal: controller.signal})
+    setTimeout(() => controller.abort(), 200)
+    const error = await rejection(running)
+    expect(error.kind).to.equal('interrupted')
+    expect(Date.now() - started).to.be.below(5000)
+    const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -x sleep -a || true'])
+    expect(stdout).to.not.include('sleep 30')
+  })
+
+  it('streams stdout for big outputs and settles when the program ends', async () => {
+    const {done, stdout} = await execStream(capture().logger, 'sh', ['-c', 'seq 1 100000'])
+    const output = await text(stdout)
+    expect(output.split('\n').filter(Boolean)).to.have.length(100_000)
+    expect((await done).exitCode).to.equal(0)
+    const failing = await execStream(capture().logger, 'sh', ['-c', 'echo broken >&2; exit 2'], {errorKind: 'build'})
+    await text(failing.stdout)
+    expect((await rejection(failing.done)).details).to.deep.equal(['broken'])
+  })
+})
