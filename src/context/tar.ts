@@ -184,6 +184,5 @@ function splitName(name: string): [string, string] | undefined {
 }
 
 function asciiStub(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
   return text.replaceAll(/[^\u0020-\u007E]/g, '_').slice(-max)
 }
