@@ -1,5 +1,6 @@
 // What plugin authors import. Types and constants only: nothing here runs at a plugin's import time.
 export type {
+  BuildContext,
   Builder,
   BuilderDescriptor,
   BuildersHook,
@@ -11,8 +12,10 @@ export type {
   LoaderDescriptor,
   LoadersHook,
   LoadTarget,
+  PluginToolkit,
   RegistrationOptions,
 } from './plugins/contract.js'
 export {BUILDERS_EVENT, LOADERS_EVENT, SUPPORTED_API_VERSIONS} from './plugins/contract.js'
-export type {ExitCodeName} from './output/errors.js'
+export type {ExecOptions, ExecResult} from './exec/run.js'
+export type {ExitCodeName, KudevErrorOptions} from './output/errors.js'
 export {ExitCode, KudevError} from './output/errors.js'

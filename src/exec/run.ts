@@ -68,8 +68,18 @@ export async function exec(logger: Logger, file: string, args: readonly string[]
     stdout: tap('stdout'),
   })
 
-  if (options.input !== undefined) feed(child.stdin!, options.input)
+  let inputError: unknown
+  if (options.input !== undefined) {
+    feed(child.stdin!, options.input, (error) => {
+      // A half-sent input must never look complete (a truncated tar is still a valid build context):
+      // kill the program before its stdin is closed.
+      inputError = error
+      child.kill('SIGKILL')
+    })
+  }
+
   const result = await child
+  if (inputError !== undefined) throw inputError
   return settle(command, result, options)
 }
 
@@ -132,9 +142,12 @@ function settle(command: string, result: Finished, options: ExecOptions): ExecRe
   return {command, exitCode, stderr, stdout}
 }
 
-function feed(stdin: NodeJS.WritableStream, input: Readable | string | Buffer): void {
+function feed(stdin: NodeJS.WritableStream, input: Readable | string | Buffer, onInputError: (error: unknown) => void): void {
   // A program that exits without reading all its input closes the pipe: that is its answer, not ours to report.
   stdin.on('error', () => {})
   if (typeof input === 'string' || Buffer.isBuffer(input)) stdin.end(input)
-  else input.pipe(stdin)
+  else {
+    input.once('error', onInputError)
+    input.pipe(stdin)
+  }
 }

@@ -6,6 +6,9 @@
 import type {Hook} from '@oclif/core'
 import type {Readable} from 'node:stream'
 
+import type {ExecOptions, ExecResult} from '../exec/run.js'
+import type {ExitCodeName, KudevErrorOptions} from '../output/errors.js'
+
 /** Descriptor API versions this kudev understands. A plugin states the one it was written for. */
 export const SUPPORTED_API_VERSIONS: readonly number[] = [1]
 
@@ -36,13 +39,36 @@ export interface BuildOptions {
   platform?: string
   network?: string
   labels: Record<string, string>
-  /** Where build output goes (stderr by default, never stdout). */
-  output?: NodeJS.WritableStream
+  /** Every line of build output, as it comes; kudev shows it as progress (never on stdout). */
+  onOutput?: (line: string) => void
+}
+
+/** The build context kudev hashed: a builder sends exactly this, never the folder itself. */
+export interface BuildContext {
+  /** Absolute path of the context folder. */
+  root: string
+  /** Full sha256 hex digest of the context and build inputs (the tag is its first 8 characters). */
+  digest: string
+  /** Where the Dockerfile is inside the stream (`-f` for `docker build -`): outside the context it travels under a name that cannot collide. */
+  dockerfile: string
+  /** Streams the entries as an uncompressed tar; it fails with a `changed` error when a file differs from what was hashed. */
+  tar(): Readable
+}
+
+/** Services kudev lends plugins, so every plugin logs, runs programs and fails the same way. */
+export interface PluginToolkit {
+  logger: {debug(message: string): void; info(message: string): void; warn(message: string): void; enabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean}
+  /** Runs a program with an argument array; `-v` shows its command line; failures carry its last stderr lines. */
+  exec(file: string, args: readonly string[], options?: ExecOptions): Promise<ExecResult>
+  /** Like exec, with stdout as a stream (e.g. `docker save`). */
+  execStream(file: string, args: readonly string[], options?: Omit<ExecOptions, 'onLine' | 'input'>): Promise<{stdout: Readable; done: Promise<ExecResult>}>
+  /** An error users see as one line, a hint and the exit code of `kind` (docs/exit-codes.md). */
+  error(kind: ExitCodeName, message: string, options?: KudevErrorOptions): Error
 }
 
 export interface Builder {
   readonly name: string
-  build(context: unknown, options: BuildOptions, signal: AbortSignal): Promise<ImageRef>
+  build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef>
   /** The image's ID and labels, or undefined when it does not exist; used to skip builds. */
   inspect(ref: string): Promise<ImageInfo | undefined>
   /** The image as a `docker save`-format tar, for loaders whose cluster cannot see the builder's store. */
@@ -78,7 +104,7 @@ export interface BuilderDescriptor {
   name: string
   description: string
   /** Imports the implementation lazily, so registering costs nothing. */
-  create(): Promise<Builder>
+  create(toolkit: PluginToolkit): Promise<Builder>
 }
 
 export interface LoaderDescriptor {
@@ -87,7 +113,7 @@ export interface LoaderDescriptor {
   description: string
   /** Claims a kube context by returning its target parameters; undefined when the context is not this loader's. */
   detect?(context: KubeContextInfo): LoadTarget | undefined | Promise<LoadTarget | undefined>
-  create(): Promise<Loader>
+  create(toolkit: PluginToolkit): Promise<Loader>
 }
 
 export interface RegistrationOptions {

@@ -59,6 +59,17 @@ describe('exec (every subprocess goes through it)', () => {
     expect((await exec(capture().logger, 'cat', [], {input: Readable.from(['from ', 'a ', 'stream'])})).stdout).to.equal('from a stream')
   })
 
+  it('kills the program, without closing its stdin, when the input stream fails midway', async () => {
+    const failing = new Readable({
+      read() {
+        this.push('partial input\n')
+        setTimeout(() => this.destroy(new Error('file changed')), 50)
+      },
+    })
+    const error = await rejection(exec(capture().logger, 'sh', ['-c', 'cat > /dev/null; echo clean-eof'], {input: failing}))
+    expect(error.message).to.equal('file changed')
+  })
+
   it('hands every line to onLine as it is printed, from both streams', async () => {
     const seen: string[] = []
     await exec(capture().logger, 'sh', ['-c', 'echo one; echo two >&2; printf three'], {onLine: (line, stream) => seen.push(`${stream}:${line}`)})

@@ -3,6 +3,7 @@ import {expect} from 'chai'
 
 import {KudevError} from '../../../src/output/errors.js'
 import {createLogger} from '../../../src/output/logger.js'
+import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {collectBuilders, collectLoaders, conflicts, hookTimeout, pickByName} from '../../../src/plugins/resolver.js'
 import {dataDirWithPlugins, repoRoot} from '../../support/cli.js'
 
@@ -64,7 +65,7 @@ describe('plugin resolver', () => {
 
       const usable = pickByName({...builders, entries: builders.entries.filter((e) => e.plugin.name === 'kudev-fixture-good')}, 'fixture-builder', '--builder')
       expect(usable.plugin.name).to.equal('kudev-fixture-good')
-      expect(await usable.descriptor.create()).to.deep.include({name: 'fixture-builder'})
+      expect(await usable.descriptor.create(pluginToolkit(logger))).to.deep.include({name: 'fixture-builder'})
 
       // Warnings name the plugin on one line each; the stack only at debug level.
       expect(lines.filter((line) => line.startsWith('Warning:'))).to.have.length(6)
