@@ -16,6 +16,8 @@ export interface TarEntry {
   linkTarget?: string
   /** Where to read the content from, when not at `<root>/<path>` (a Dockerfile outside the context). */
   source?: string
+  /** The content itself, for an entry kudev writes (a .dockerignore naming the shipped Dockerfile). */
+  content?: Buffer
 }
 
 const BLOCK = 512
@@ -52,7 +54,8 @@ async function * tarBlocks(root: string, entries: Iterable<TarEntry>): AsyncGene
     const mtimeSeconds = entry.mtimeNs === undefined ? 0 : Number(entry.mtimeNs / 1_000_000_000n)
     const size = entry.type === 'file' ? entry.size : 0
     yield * header({linkTarget: entry.linkTarget, mode: entry.mode, mtimeSeconds, name, size, type: entry.type})
-    if (entry.type === 'file') yield * fileBlocks(entry.source ?? path.join(root, entry.path), entry)
+    if (entry.type === 'file' && entry.content) yield * [entry.content, Buffer.alloc((BLOCK - (entry.size % BLOCK)) % BLOCK)]
+    else if (entry.type === 'file') yield * fileBlocks(entry.source ?? path.join(root, entry.path), entry)
   }
 
   yield Buffer.alloc(BLOCK * 2)

@@ -1,0 +1,37 @@
+import {lstat, readFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {BuildContext} from '../plugins/contract.js'
+import type {TarEntry} from './tar.js'
+import {tarContext} from './tar.js'
+
+export interface BuildContextInput {
+  root: string
+  /** The hashed entries, sorted, as the builder must receive them. */
+  entries: readonly TarEntry[]
+  /** Absolute path of the Dockerfile. */
+  dockerfile: string
+  digest: string
+}
+
+/**
+ * What a builder sends. A Dockerfile that is in the context travels as itself. One outside it, or excluded
+ * from it, is shipped the way `docker build -f` does it: under a hidden name, with that name appended to the
+ * tar's .dockerignore so the builder drops it from what COPY sees. The name comes from the digest, so the
+ * same inputs always give the same tar.
+ */
+export async function assembleBuildContext(input: BuildContextInput): Promise<BuildContext> {
+  const relative = path.relative(input.root, input.dockerfile).split(path.sep).join('/')
+  const shipped = input.entries.some((entry) => entry.path === relative && entry.type === 'file')
+  if (shipped) return {digest: input.digest, dockerfile: relative, root: input.root, tar: () => tarContext(input.root, input.entries)}
+
+  const name = `.dockerfile.${input.digest.slice(0, 20)}`
+  const stats = await lstat(input.dockerfile, {bigint: true})
+  const dockerfileEntry: TarEntry = {mode: 0o644, mtimeNs: stats.mtimeNs, path: name, size: Number(stats.size), source: input.dockerfile, type: 'file'}
+  const existing = input.entries.find((entry) => entry.path === '.dockerignore' && entry.type === 'file')
+  const original = existing ? await readFile(path.join(input.root, '.dockerignore')) : Buffer.alloc(0)
+  const ignoreText = Buffer.concat([original, Buffer.from(`${existing ? '\n' : ''}${name}\n`)])
+  const ignoreEntry: TarEntry = {content: ignoreText, mode: existing?.mode ?? 0o644, mtimeNs: existing?.mtimeNs, path: '.dockerignore', size: ignoreText.length, type: 'file'}
+  const entries = [...input.entries.filter((entry) => entry !== existing), dockerfileEntry, ignoreEntry]
+  return {digest: input.digest, dockerfile: name, root: input.root, tar: () => tarContext(input.root, entries)}
+}

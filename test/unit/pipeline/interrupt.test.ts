@@ -1,0 +1,31 @@
+import {expect} from 'chai'
+
+import {exec} from '../../../src/exec/run.js'
+import type {KudevError} from '../../../src/output/errors.js'
+import {createLogger} from '../../../src/output/logger.js'
+import {interruptible} from '../../../src/pipeline/interrupt.js'
+
+const logger = createLogger('error', {write: () => true}, {NO_COLOR: '1'})
+
+describe('interruptible', () => {
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${name} kills the running subprocess and ends as interrupted (exit 130)`, async () => {
+      const started = Date.now()
+      setTimeout(() => process.emit(name, name), 200)
+      const error = await interruptible((signal) => exec(logger, 'sleep', ['30'], {signal})).then(() => undefined, (thrown: KudevError) => thrown)
+      expect(error?.kind).to.equal('interrupted')
+      expect(error?.exitCode).to.equal(130)
+      expect(error?.message).to.equal(`interrupted by ${name}; stopped what was running`)
+      expect(Date.now() - started).to.be.below(5000)
+    })
+  }
+
+  it('leaves no signal handler behind', async () => {
+    const before = process.listenerCount('SIGINT')
+    await interruptible(async () => 1)
+    await interruptible(async () => {
+      throw new Error('x')
+    }).catch(() => {})
+    expect(process.listenerCount('SIGINT')).to.equal(before)
+  })
+})
