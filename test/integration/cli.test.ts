@@ -167,7 +167,7 @@ describe('kudev CLI (real processes)', function () {
       const report = JSON.parse(stdout)
       expect(report.checks.map((check: {name: string}) => check.name)).to.deep.equal(['config', 'kube context', 'builders', 'loaders'])
       expect(report.context.name).to.equal('kudev-demo')
-      expect(report.builders.map((row: {plugin: string}) => row.plugin)).to.deep.equal(['kudev-fixture-duplicate', 'kudev-fixture-good'])
+      expect(report.builders.map((row: {plugin: string}) => row.plugin)).to.deep.equal(['@kudev/plugin-docker-builder', 'kudev-fixture-duplicate', 'kudev-fixture-good'])
     })
   })
 })

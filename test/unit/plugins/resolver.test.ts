@@ -113,7 +113,7 @@ describe('plugin resolver', () => {
       expect(error?.kind).to.equal('plugin')
       expect(error?.exitCode).to.equal(4)
       expect(error?.message).to.equal('no builder named "fixture-buidler" (from spec.builder in /p/.kudev.yaml)')
-      expect(error?.hint).to.include('did you mean "fixture-builder"?').and.include('available builders: fixture-builder')
+      expect(error?.hint).to.include('did you mean "fixture-builder"?').and.include('available builders: docker, fixture-builder')
       expect(error?.details.join()).to.include('kudev-fixture-throws')
     } finally {
       await remove()
