@@ -44,3 +44,23 @@ export const kubeContextFlag = {
     helpValue: 'NAME',
   }),
 }
+
+/** What goes into the hash besides the files: shared by `kudev hash`, `kudev build` and `kudev up`. */
+export const buildInputFlags = {
+  'build-arg': Flags.string({
+    description: 'Build argument NAME=VALUE (repeatable; overrides spec.buildArgs). NAME alone takes the value from the environment.',
+    helpValue: 'NAME=VALUE',
+    multiple: true,
+  }),
+  'build-timestamp': Flags.boolean({description: 'Tag kudev-<hash>-<YYYYMMDD-HHMMSS> (UTC), so every build gets a new tag.'}),
+  platform: Flags.string({description: 'Platform to build for, os/arch[/variant] (overrides spec.platform).', helpValue: 'PLATFORM'}),
+  target: Flags.string({description: 'Dockerfile stage to build (overrides spec.target).', helpValue: 'STAGE'}),
+}
+
+export const buildFlags = {
+  ...buildInputFlags,
+  builder: Flags.string({description: 'Builder to use (overrides spec.builder; default docker).', helpValue: 'NAME'}),
+  'force-build': Flags.boolean({description: 'Build even when the image is up to date.'}),
+  network: Flags.string({description: 'Network for RUN steps (docker build --network; overrides spec.network).', helpValue: 'MODE'}),
+  'no-cache': Flags.boolean({description: "Build without the builder's layer cache, and hash without kudev's stat cache."}),
+}

@@ -38,6 +38,8 @@ export interface BuildOptions {
   target?: string
   platform?: string
   network?: string
+  /** Build without the builder's layer cache (`docker build --no-cache`). */
+  noCache?: boolean
   labels: Record<string, string>
   /** Every line of build output, as it comes; kudev shows it as progress (never on stdout). */
   onOutput?: (line: string) => void
