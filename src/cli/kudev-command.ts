@@ -29,6 +29,15 @@ export abstract class KudevCommand extends Command {
     return parsed
   }
 
+  /** How long steps show on stderr: a live line on a terminal; raw lines with -v or off a terminal; nothing with -q. */
+  protected stepView(): {color: boolean; raw: boolean; silent: boolean} {
+    return {
+      color: this.logger.color,
+      raw: this.logger.enabled('debug') || !process.stderr.isTTY,
+      silent: !this.logger.enabled('info'),
+    }
+  }
+
   /** Results go to stdout, and only when --json is off. */
   protected print(text: string): void {
     if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)

@@ -1,0 +1,41 @@
+import {buildFlags, configFlags} from '../cli/flags.js'
+import {KudevCommand} from '../cli/kudev-command.js'
+
+export default class Build extends KudevCommand {
+  static override description = 'Hashes exactly the build context Docker would receive, tags <imageName>:kudev-<hash>, and builds unless an image with that tag and the same full digest exists.'
+  static override examples = [
+    '<%= config.bin %> build',
+    '<%= config.bin %> build --build-arg VERSION=1.2 --target runtime',
+    '<%= config.bin %> build --json',
+  ]
+
+  static override flags = {...configFlags, ...buildFlags}
+  static override summary = 'Build the image for this project (skipped when up to date)'
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Build)
+    const {loadConfig} = await import('../config/index.js')
+    const {buildImage, resolveBuilder} = await import('../pipeline/build.js')
+    const {interruptible} = await import('../pipeline/interrupt.js')
+    const {parseBuildArgs} = await import('../hash/build-args.js')
+    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    const request = {
+      buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
+      buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
+      builder: flags.builder,
+      config: this.config,
+      forceBuild: flags['force-build'],
+      loaded,
+      logger: this.logger,
+      network: flags.network,
+      noCache: flags['no-cache'],
+      platform: flags.platform,
+      target: flags.target,
+      view: this.stepView(),
+    }
+    const builder = await resolveBuilder(request)
+    const result = await interruptible((signal) => buildImage(request, builder, signal))
+    this.print(`${result.image} ${result.id}`)
+    return result
+  }
+}

@@ -1,0 +1,123 @@
+import type {Config} from '@oclif/core'
+
+import type {LoadedConfig} from '../config/index.js'
+import type {HashResult} from '../hash/index.js'
+import type {Logger} from '../output/logger.js'
+import type {StepViewOptions} from '../output/progress.js'
+import type {Builder, BuildOptions} from '../plugins/contract.js'
+
+export const DIGEST_LABEL = 'dev.kudev.digest'
+const DEFAULT_BUILDER = 'docker'
+/** A file edited during the build makes kudev hash again; past this many tries the tree is too busy. */
+const MAX_ATTEMPTS = 3
+
+export interface BuildRequest {
+  config: Config
+  logger: Logger
+  loaded: LoadedConfig
+  /** From --build-arg, over spec.buildArgs. */
+  buildArgs: Record<string, string>
+  builder?: string
+  target?: string
+  platform?: string
+  network?: string
+  buildTimestamp?: Date
+  forceBuild?: boolean
+  noCache?: boolean
+  /** How build output is shown (live view, raw lines, or nothing). */
+  view: Omit<StepViewOptions, 'prefix'>
+}
+
+export interface BuildResult {
+  /** `<imageName>:<tag>` */
+  image: string
+  /** Image ID, `sha256:…` */
+  id: string
+  tag: string
+  digest: string
+  built: boolean
+  builder: string
+  durationMs: number
+}
+
+/** Picks the builder: --builder > spec.builder > docker. */
+export async function resolveBuilder(request: Pick<BuildRequest, 'builder' | 'config' | 'loaded' | 'logger'>): Promise<Builder> {
+  const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
+  const {pluginToolkit} = await import('../plugins/toolkit.js')
+  const {spec} = request.loaded.config
+  const [name, source] = request.builder
+    ? [request.builder, '--builder']
+    : spec.builder ? [spec.builder, `spec.builder in ${request.loaded.file}`] : [DEFAULT_BUILDER, 'the default builder']
+  const registry = await collectBuilders(request.config, {logger: request.logger})
+  const {descriptor} = pickByName(registry, name, source)
+  return descriptor.create(pluginToolkit(request.logger))
+}
+
+/**
+ * Config → hash → build, or skip when `<image>:<tag>` already exists with the same full digest. An image's
+ * tag never names other content: a file that changes while it is being sent aborts that build (no tag),
+ * and the context is hashed and built again.
+ */
+export async function buildImage(request: BuildRequest, builder: Builder, signal: AbortSignal): Promise<BuildResult> {
+  const started = performance.now()
+  const {assembleBuildContext} = await import('../context/build-context.js')
+  const {isContextChanged} = await import('../context/tar.js')
+  const {startStep} = await import('../output/progress.js')
+  const {spec} = request.loaded.config
+  const elapsed = () => Math.round(performance.now() - started)
+
+  // Ends by returning or throwing: a changed file is the only reason to go round again.
+  for (let attempt = 1; ; attempt++) {
+    const hash = await hashContext(request)
+    const image = `${spec.imageName}:${hash.tag}`
+    const summary = {builder: builder.name, digest: hash.digest, image, tag: hash.tag}
+    if (!request.forceBuild && !request.buildTimestamp) {
+      const existing = await builder.inspect(image)
+      if (existing?.labels[DIGEST_LABEL] === hash.digest) {
+        request.logger.info(`${image} is up to date`)
+        return {...summary, built: false, durationMs: elapsed(), id: existing.id}
+      }
+    }
+
+    const context = await assembleBuildContext({digest: hash.digest, dockerfile: request.loaded.dockerfile, entries: hash.entries, root: hash.root})
+    const view = startStep(`building ${image} with ${builder.name}`, {...request.view, prefix: 'build │ '})
+    const options: BuildOptions = {
+      buildArgs: hash.inputs.buildArgs,
+      dockerfile: request.loaded.dockerfile,
+      imageName: spec.imageName,
+      labels: {},
+      network: request.network ?? spec.network,
+      noCache: request.noCache,
+      onOutput: (line) => {
+        view.line(line)
+        const step = /^(Step \d+\/\d+ : .*|#\d+ \[.*)$/.exec(line)
+        if (step) view.status(step[1]!)
+      },
+      platform: hash.inputs.platform,
+      source: hash.root,
+      tag: hash.tag,
+      target: hash.inputs.target,
+    }
+    try {
+      const built = await builder.build(context, options, signal)
+      view.done(`built ${image} (${built.id.slice(0, 19)}) in ${(elapsed() / 1000).toFixed(1)}s`)
+      return {...summary, built: true, durationMs: elapsed(), id: built.id}
+    } catch (error) {
+      view.fail()
+      if (!isContextChanged(error) || attempt === MAX_ATTEMPTS) throw error
+      request.logger.warn(`${(error as Error).message}; hashing again (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`)
+    }
+  }
+}
+
+async function hashContext(request: BuildRequest): Promise<HashResult> {
+  const {hashBuildContext} = await import('../hash/index.js')
+  return hashBuildContext(request.loaded, {
+    buildArgs: request.buildArgs,
+    buildTimestamp: request.buildTimestamp,
+    logger: request.logger,
+    noCache: request.noCache,
+    platform: request.platform,
+    target: request.target,
+  })
+}
