@@ -70,6 +70,8 @@ export interface PluginToolkit {
 
 export interface Builder {
   readonly name: string
+  /** True when the images it builds live in the Docker daemon that `docker` reaches, so loaders can take them from there. */
+  readonly dockerDaemon?: boolean
   build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef>
   /** The image's ID and labels, or undefined when it does not exist; used to skip builds. */
   inspect(ref: string): Promise<ImageInfo | undefined>
@@ -93,11 +95,25 @@ export interface LoadTarget {
   params: Record<string, string>
 }
 
+/** An image to load, with a way to get it whatever builder made it. */
+export interface LoadableImage extends ImageRef {
+  /** True when the image is in the Docker daemon `docker` reaches (e.g. built by the docker builder). */
+  inDockerDaemon: boolean
+  /** The image as a `docker save`-format tar, from the builder that made it (`docker save`, `podman save`). */
+  save(): Promise<Readable>
+}
+
+export interface DetectOptions {
+  /** The user chose this loader with --loader or spec.loader: return the best target for the context, or throw a clear error, instead of declining. */
+  forced: boolean
+}
+
 export interface Loader {
   readonly name: string
   /** Is this image ID already on every node of the target cluster? */
   has(image: ImageRef, target: LoadTarget): Promise<boolean>
-  load(image: ImageRef, target: LoadTarget, signal: AbortSignal): Promise<void>
+  /** Makes the image available on every node; verifies it, and fails clearly when it is not there afterwards. */
+  load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void>
 }
 
 export interface BuilderDescriptor {
@@ -114,7 +130,7 @@ export interface LoaderDescriptor {
   name: string
   description: string
   /** Claims a kube context by returning its target parameters; undefined when the context is not this loader's. */
-  detect?(context: KubeContextInfo): LoadTarget | undefined | Promise<LoadTarget | undefined>
+  detect?(context: KubeContextInfo, options: DetectOptions): LoadTarget | undefined | Promise<LoadTarget | undefined>
   create(toolkit: PluginToolkit): Promise<Loader>
 }
 

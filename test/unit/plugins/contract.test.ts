@@ -56,6 +56,6 @@ describe('public plugin contract', () => {
     expect(checkDescriptor(await typedHook.call({} as never, options), 'builder')).to.equal(undefined)
     const [loader] = await typedLoaders.call({} as never, options) as LoaderDescriptor[]
     expect(checkDescriptor(loader, 'loader')).to.equal(undefined)
-    expect(await loader!.detect!({clusterExtensions: {}, extensions: {}, name: 'typed'})).to.deep.equal({context: 'typed', params: {}})
+    expect(await loader!.detect!({clusterExtensions: {}, extensions: {}, name: 'typed'}, {forced: false})).to.deep.equal({context: 'typed', params: {}})
   })
 })
