@@ -41,13 +41,13 @@ export interface BuildResult {
 }
 
 /** Picks the builder: --builder > spec.builder > docker. */
-export async function resolveBuilder(request: Pick<BuildRequest, 'builder' | 'config' | 'loaded' | 'logger'>): Promise<Builder> {
+export async function resolveBuilder(request: Pick<BuildRequest, 'builder' | 'config' | 'logger'> & {loaded?: LoadedConfig}): Promise<Builder> {
   const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
   const {pluginToolkit} = await import('../plugins/toolkit.js')
-  const {spec} = request.loaded.config
+  const configured = request.loaded?.config.spec.builder
   const [name, source] = request.builder
     ? [request.builder, '--builder']
-    : spec.builder ? [spec.builder, `spec.builder in ${request.loaded.file}`] : [DEFAULT_BUILDER, 'the default builder']
+    : configured ? [configured, `spec.builder in ${request.loaded!.file}`] : [DEFAULT_BUILDER, 'the default builder']
   const registry = await collectBuilders(request.config, {logger: request.logger})
   const {descriptor} = pickByName(registry, name, source)
   return descriptor.create(pluginToolkit(request.logger))

@@ -1,0 +1,51 @@
+import {Flags} from '@oclif/core'
+
+import {buildFlags, configFlags, kubeContextFlag} from '../cli/flags.js'
+import {KudevCommand} from '../cli/kudev-command.js'
+
+export default class Up extends KudevCommand {
+  static override description = 'Builds the image when its tag is new (see `kudev build`), then loads it into the cluster of the kube context unless every node already has it. The loader is detected from the context (kind-*, minikube profiles, docker-desktop) or named with --loader.'
+  static override examples = [
+    '<%= config.bin %> up',
+    '<%= config.bin %> up --kube-context kind-dev',
+    '<%= config.bin %> up --loader minikube --json',
+  ]
+
+  static override flags = {
+    ...configFlags,
+    ...buildFlags,
+    ...kubeContextFlag,
+    loader: Flags.string({description: 'Loader to use (overrides spec.loader and detection).', helpValue: 'NAME'}),
+  }
+
+  static override summary = 'Build the image and load it into the local cluster'
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Up)
+    const {loadConfig} = await import('../config/index.js')
+    const {parseBuildArgs} = await import('../hash/build-args.js')
+    const {interruptible} = await import('../pipeline/interrupt.js')
+    const {up} = await import('../pipeline/up.js')
+    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    const result = await interruptible((signal) => up({
+      buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
+      buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
+      builder: flags.builder,
+      config: this.config,
+      forceBuild: flags['force-build'],
+      kubeContext: flags['kube-context'],
+      loaded,
+      loader: flags.loader,
+      logger: this.logger,
+      network: flags.network,
+      noCache: flags['no-cache'],
+      platform: flags.platform,
+      target: flags.target,
+      view: this.stepView(),
+    }, signal))
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
+    this.logger.info(`${result.built ? 'built' : 'up to date'} (${seconds(result.durationsMs.build)}), ${result.loaded ? 'loaded' : 'already loaded'} into ${result.context} with ${result.loader} (${seconds(result.durationsMs.load)}); total ${seconds(result.durationsMs.total)}`)
+    this.print(`${result.image} ${result.id}`)
+    return result
+  }
+}

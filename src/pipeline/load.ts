@@ -1,0 +1,55 @@
+import type {Config} from '@oclif/core'
+
+import type {LoadedConfig} from '../config/index.js'
+import {KudevError} from '../output/errors.js'
+import type {Logger} from '../output/logger.js'
+import type {StepViewOptions} from '../output/progress.js'
+
+export interface LoadRequest {
+  config: Config
+  logger: Logger
+  image: string
+  /** The project's .kudev.yaml when there is one: its kubeContext, loader and builder apply. */
+  loaded?: LoadedConfig
+  kubeContext?: string
+  loader?: string
+  /** Where the image lives (default docker). */
+  builder?: string
+  view: Omit<StepViewOptions, 'prefix'>
+}
+
+export interface LoadResult {
+  image: string
+  id: string
+  loaded: boolean
+  loader: string
+  context: string
+  durationMs: number
+}
+
+/** kudev load IMAGE: an image that already exists locally, into the cluster of the kube context. */
+export async function loadExisting(request: LoadRequest, signal: AbortSignal): Promise<LoadResult> {
+  const {resolveKubeContext} = await import('../kube/index.js')
+  const {resolveBuilder} = await import('./build.js')
+  const {chooseLoader, loadImage} = await import('./loader.js')
+  const {loadable} = await import('./up.js')
+  const spec = request.loaded?.config.spec
+  const context = await resolveKubeContext({configured: spec?.kubeContext, flag: request.kubeContext})
+  const chosen = await chooseLoader({
+    config: request.config,
+    configured: spec?.loader ? {file: request.loaded!.file, name: spec.loader} : undefined,
+    context,
+    flag: request.loader,
+    logger: request.logger,
+  })
+  const builder = await resolveBuilder(request)
+  const info = await builder.inspect(request.image)
+  if (!info) {
+    throw new KudevError('load', `image "${request.image}" not found by the ${builder.name} builder`, {
+      hint: builder.name === 'docker' ? 'check the name with `docker image ls`, or build it first with `kudev build`' : `check the name, or pass --builder for the tool that holds it`,
+    })
+  }
+
+  const result = await loadImage(chosen, loadable(builder, request.image, info.id), request.view, request.logger, signal)
+  return {context: context.name, durationMs: result.durationMs, id: info.id, image: request.image, loaded: result.loaded, loader: chosen.loader.name}
+}
