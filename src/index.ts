@@ -6,6 +6,7 @@ export type {
   BuildersHook,
   BuildOptions,
   DetectOptions,
+  Diagnostic,
   ImageInfo,
   ImageRef,
   KubeContextInfo,

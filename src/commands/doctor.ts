@@ -1,23 +1,32 @@
+import {Flags} from '@oclif/core'
+
 import {configFlags, kubeContextFlag} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 import {ExitCode} from '../output/errors.js'
 import {painter} from '../output/logger.js'
 
 export default class Doctor extends KudevCommand {
-  static override description = 'Checks the .kudev.yaml, the kube context, and the builders and loaders that plugins register. Exits non-zero when a check fails, with the exit code of the first failure.'
+  static override description = 'Checks the .kudev.yaml, the kube context, the builders and loaders that plugins register, the builder\'s engine and the loader\'s CLI and cluster. Exits non-zero when a check fails (kudev up could not work), with the exit code of the first failure.'
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --kube-context kind-dev --json']
-  static override flags = {...configFlags, ...kubeContextFlag}
+  static override flags = {
+    ...configFlags,
+    ...kubeContextFlag,
+    builder: Flags.string({description: 'Check this builder instead of spec.builder or docker.', helpValue: 'NAME'}),
+    loader: Flags.string({description: 'Check this loader instead of spec.loader or the detected one.', helpValue: 'NAME'}),
+  }
   static override summary = 'Check that kudev can work here'
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Doctor)
     const {runDoctor} = await import('../doctor/checks.js')
     const report = await runDoctor({
+      builder: flags.builder,
       config: this.config,
       configFile: flags.config,
       cwd: process.cwd(),
       dir: flags.dir,
       kubeContext: flags['kube-context'],
+      loader: flags.loader,
       logger: this.logger,
     })
 

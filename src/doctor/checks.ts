@@ -5,10 +5,11 @@ import type {KubeContext} from '../kube/index.js'
 import type {ExitCodeName} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import {toKudevError} from '../output/report.js'
+import type {Diagnostic} from '../plugins/contract.js'
 import type {Registry} from '../plugins/resolver.js'
 
 export interface Check {
-  name: 'config' | 'kube context' | 'builders' | 'loaders'
+  name: string
   ok: boolean
   summary: string
   hint?: string
@@ -32,6 +33,8 @@ export interface DoctorReport {
   context?: Pick<KubeContext, 'name' | 'cluster' | 'server' | 'source' | 'file'>
   builders: PluginRow[]
   loaders: PluginRow[]
+  /** Installed and linked plugins (bundled ones are listed with what they register). */
+  plugins: {name: string; version: string; type: string}[]
 }
 
 export interface DoctorOptions {
@@ -41,16 +44,23 @@ export interface DoctorOptions {
   configFile?: string
   dir?: string
   kubeContext?: string
+  builder?: string
+  loader?: string
 }
 
-/** Every check runs even when an earlier one fails: the point is to see everything that is wrong at once. */
+/**
+ * Every check runs even when an earlier one fails: the point is to see everything that is wrong at once.
+ * A failed check means `kudev up` could not work here.
+ */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const {loadConfig} = await import('../config/index.js')
   const {resolveKubeContext} = await import('../kube/index.js')
   const {collectBuilders, collectLoaders, conflicts} = await import('../plugins/resolver.js')
   const checks: Check[] = []
   const warnings: string[] = []
-  const report: DoctorReport = {builders: [], checks, loaders: [], ok: true, warnings}
+  const plugins = options.config.getPluginsList().filter((plugin) => plugin.type === 'user' || plugin.type === 'link')
+    .map((plugin) => ({name: plugin.name, type: plugin.type, version: plugin.version}))
+  const report: DoctorReport = {builders: [], checks, loaders: [], ok: true, plugins, warnings}
 
   const loaded = await attempt(checks, 'config', () => loadConfig({config: options.configFile, cwd: options.cwd, dir: options.dir}), (found: LoadedConfig) => found.file)
   report.config = loaded?.file
@@ -63,8 +73,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const rows = registry.entries.map(({descriptor, plugin}) => ({description: descriptor.description, name: descriptor.name, plugin: plugin.name, pluginType: plugin.type}))
     const name = registry.kind === 'builder' ? 'builders' : 'loaders'
     report[name] = rows
-    for (const [duplicate, plugins] of conflicts(registry as Registry<{name: string}>)) {
-      warnings.push(`${registry.kind} "${duplicate}" is registered by ${plugins.map((p) => p.name).join(' and ')}; it cannot be used until one is removed`)
+    for (const [duplicate, owners] of conflicts(registry as Registry<{name: string}>)) {
+      warnings.push(`${registry.kind} "${duplicate}" is registered by ${owners.map((p) => p.name).join(' and ')}; it cannot be used until one is removed`)
     }
 
     checks.push(rows.length > 0
@@ -72,11 +82,34 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       : {hint: `kudev's bundled ${name} are missing: reinstall kudev, or install a plugin with \`kudev plugins install NAME\``, kind: 'plugin', name, ok: false, summary: `no ${name} registered`})
   }
 
+  if (plugins.length > 0) checks.push({name: 'plugins', ok: true, summary: plugins.map((p) => `${p.name} ${p.version} (${p.type})`).join(', ')})
+
+  const quietLogger = {...options.logger, warn: () => {}}
+  const {resolveBuilder} = await import('../pipeline/build.js')
+  const builder = await attempt(checks, 'builder', () => resolveBuilder({builder: options.builder, config: options.config, loaded, logger: quietLogger}), (b) => b.name)
+  if (builder?.diagnose) checks.push(...asChecks(await builder.diagnose(), 'engine'))
+
+  if (context) {
+    const {chooseLoader} = await import('../pipeline/loader.js')
+    const chosen = await attempt(checks, 'loader', () => chooseLoader({
+      config: options.config,
+      configured: loaded?.config.spec.loader ? {file: loaded.file, name: loaded.config.spec.loader} : undefined,
+      context,
+      flag: options.loader,
+      logger: quietLogger,
+    }), (c) => `${c.loader.name} (${c.plugin}), ${c.reason}`)
+    if (chosen?.loader.diagnose) checks.push(...asChecks(await chosen.loader.diagnose(chosen.target), 'load'))
+  }
+
   report.ok = checks.every((check) => check.ok)
   return report
 }
 
-async function attempt<T>(checks: Check[], name: Check['name'], run: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> {
+function asChecks(diagnostics: Diagnostic[], kind: ExitCodeName): Check[] {
+  return diagnostics.map((d) => ({name: d.name, ok: d.ok, summary: d.summary, ...(d.ok ? {} : {kind}), ...(d.hint ? {hint: d.hint} : {})}))
+}
+
+async function attempt<T>(checks: Check[], name: string, run: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> {
   try {
     const value = await run()
     checks.push({name, ok: true, summary: describe(value)})

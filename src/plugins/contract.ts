@@ -68,8 +68,19 @@ export interface PluginToolkit {
   error(kind: ExitCodeName, message: string, options?: KudevErrorOptions): Error
 }
 
+/** One line of `kudev doctor`: a check a plugin ran on what it depends on (a CLI, an engine, a cluster). */
+export interface Diagnostic {
+  name: string
+  ok: boolean
+  summary: string
+  /** What to do when not ok. */
+  hint?: string
+}
+
 export interface Builder {
   readonly name: string
+  /** For `kudev doctor`: the tools and engine it needs, and their versions. */
+  diagnose?(): Promise<Diagnostic[]>
   /** True when the images it builds live in the Docker daemon that `docker` reaches, so loaders can take them from there. */
   readonly dockerDaemon?: boolean
   build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef>
@@ -110,6 +121,8 @@ export interface DetectOptions {
 
 export interface Loader {
   readonly name: string
+  /** For `kudev doctor`: the CLI it runs and its version, and whether the target cluster is reachable. */
+  diagnose?(target: LoadTarget): Promise<Diagnostic[]>
   /** Is this image ID already on every node of the target cluster? */
   has(image: ImageRef, target: LoadTarget): Promise<boolean>
   /** Makes the image available on every node; verifies it, and fails clearly when it is not there afterwards. */
