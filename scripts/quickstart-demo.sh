@@ -63,8 +63,12 @@ else
     "examples/hello still builds FROM scratch"
 fi
 
-# 5. kudev on the example.
+# 5. kudev on the example: validate, then build twice; the second build is skipped (same inputs, same tag).
 log "running: ./bin/run.js validate -C examples/hello"
 ./bin/run.js validate -C examples/hello
+for run in first second; do
+  log "running ($run time): ./bin/run.js build -C examples/hello"
+  ./bin/run.js build -C examples/hello
+done
 
 log "done in $((SECONDS - t_start))s"
