@@ -1,20 +1,141 @@
-import type {BuildContext, Builder, BuildOptions, ImageInfo, ImageRef, PluginToolkit} from 'kudev'
-import type {Readable} from 'node:stream'
+import type {BuildContext, Builder, BuildOptions, ExecResult, ImageInfo, ImageRef, PluginToolkit} from 'kudev'
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {PassThrough, pipeline, type Readable} from 'node:stream'
 
+import {buildCommand, DIGEST_LABEL, imageRef} from './command.js'
+import {type BuilderMode, checkEngine, detectBuilderMode, DOCKER, type EngineInfo, ENGINE_TIMEOUT_MS, engineProblem, lastLine} from './engine.js'
+import {BuildOutput} from './output.js'
+
+export interface DockerBuilderOptions {
+  /** Set over kudev's own environment for docker (PATH, DOCKER_HOST, DOCKER_CONTEXT, DOCKER_BUILDKIT); an undefined value unsets. */
+  env?: NodeJS.ProcessEnv
+  /** How long `docker version` may take before the daemon counts as not answering. */
+  engineTimeoutMs?: number
+}
+
+/** Builds with `docker build`, fed the exact context kudev hashed as a tar on stdin. */
 export class DockerBuilder implements Builder {
   readonly name = 'docker'
+  private readonly env: NodeJS.ProcessEnv
+  private readonly engineTimeoutMs: number
+  private engine?: Promise<EngineInfo>
+  private mode?: Promise<BuilderMode>
 
-  constructor(private readonly toolkit: PluginToolkit) {}
-
-  async build(_context: BuildContext, _options: BuildOptions, _signal: AbortSignal): Promise<ImageRef> {
-    throw this.toolkit.error('internal', 'the docker builder is not implemented yet')
+  constructor(private readonly toolkit: PluginToolkit, options: DockerBuilderOptions = {}) {
+    // Decisions (BuildKit or not, which daemon to name in errors) read the same variables docker sees.
+    this.env = {...process.env, ...options.env}
+    this.engineTimeoutMs = options.engineTimeoutMs ?? ENGINE_TIMEOUT_MS
   }
 
-  async inspect(_ref: string): Promise<ImageInfo | undefined> {
-    throw this.toolkit.error('internal', 'the docker builder is not implemented yet')
+  async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
+    const mode = await this.builderMode()
+    const ref = imageRef(options)
+    const previous = await this.inspect(ref)
+    if (signal.aborted) throw this.toolkit.error('interrupted', `interrupted before building ${ref}`)
+    const scratch = await mkdtemp(path.join(tmpdir(), 'kudev-build-'))
+    const iidfile = path.join(scratch, 'image-id')
+    const output = new BuildOutput()
+    const tar = context.tar()
+    try {
+      const result = await this.toolkit.exec(DOCKER, buildCommand(context, options, iidfile, mode), {
+        allowFailure: true,
+        env: this.env,
+        errorKind: 'build',
+        input: tar,
+        onLine(line) {
+          // Not `onOutput?.(output.add(line))`: without a listener that would skip the parsing too.
+          const shown = output.add(line)
+          options.onOutput?.(shown)
+        },
+        signal,
+      })
+      if (result.exitCode !== 0) throw this.buildFailed(output, result)
+      return {id: (await readFile(iidfile, 'utf8')).trim(), ref}
+    } catch (error) {
+      // Interrupted, failed, or the context changed while it was sent: whichever, the tag must not name this build.
+      await this.dropLeftoverTag(ref, context.digest, previous)
+      throw error
+    } finally {
+      // An unfinished tar stream holds an open file until it is destroyed.
+      tar.destroy()
+      await rm(scratch, {force: true, recursive: true})
+    }
   }
 
-  async save(_ref: string): Promise<Readable> {
-    throw this.toolkit.error('internal', 'the docker builder is not implemented yet')
+  async inspect(ref: string): Promise<ImageInfo | undefined> {
+    await this.engineInfo()
+    const result = await this.toolkit.exec(DOCKER, ['image', 'inspect', '--format', '{{json .}}', ref], {allowFailure: true, env: this.env})
+    if (result.exitCode === 0) {
+      const image = JSON.parse(result.stdout) as {Id: string; Config?: {Labels?: Record<string, string> | null}}
+      return {id: image.Id, labels: image.Config?.Labels ?? {}}
+    }
+
+    // The daemon says "no such image" for a malformed name too (20.10): that one is not an absent image.
+    if (/no such image/i.test(result.stderr) && !/invalid reference format/i.test(result.stderr)) return undefined
+    throw engineProblem(this.toolkit, result.stderr, this.env) ?? this.toolkit.error('engine', `docker image inspect ${ref} failed: ${lastLine(result.stderr)}`, {
+      details: result.stderr.split('\n').filter(Boolean).slice(-10),
+    })
   }
+
+  async save(ref: string): Promise<Readable> {
+    await this.engineInfo()
+    const {done, stdout} = await this.toolkit.execStream(DOCKER, ['save', ref], {env: this.env, errorKind: 'engine'})
+    // The stream ends only once `docker save` has exited 0, so a failure can never pass for a complete tar.
+    const image = new PassThrough({
+      flush(callback) {
+        done.then(() => callback(), callback)
+      },
+    })
+    // When the consumer stops reading, `docker save` fails on its closed pipe and nobody waits for `done`.
+    done.catch(() => {})
+    pipeline(stdout, image, () => {})
+    return image
+  }
+
+  private engineInfo(): Promise<EngineInfo> {
+    this.engine ??= checkEngine(this.toolkit, this.env, this.engineTimeoutMs)
+    return this.engine
+  }
+
+  private builderMode(): Promise<BuilderMode> {
+    this.mode ??= this.engineInfo().then(async (engine) => {
+      const mode = await detectBuilderMode(this.toolkit, this.env, engine)
+      this.toolkit.logger.debug(`docker CLI ${engine.client}, engine ${engine.server}: ${mode === 'buildkit' ? 'BuildKit' : 'classic builder'}`)
+      return mode
+    })
+    return this.mode
+  }
+
+  private buildFailed(output: BuildOutput, result: ExecResult): Error {
+    const engine = engineProblem(this.toolkit, result.stderr, this.env)
+    if (engine) return engine
+    const {reason, step} = output.failure()
+    const what = step ? `docker build failed at step "${shorten(step)}"` : 'docker build failed'
+    return this.toolkit.error('build', reason ? `${what}: ${reason}` : `${what} with exit code ${result.exitCode}`, {
+      data: {exitCode: result.exitCode, step},
+      details: output.tail,
+      hint: `${step ? 'fix that step; ' : ''}the lines above are the end of docker's output, and -v shows all of it`,
+    })
+  }
+
+  /**
+   * `-t` is applied only when a build succeeds, so this normally finds nothing new. It catches a build
+   * that finished just as it was stopped, and a tag that names other content than this digest.
+   */
+  private async dropLeftoverTag(ref: string, digest: string, previous: ImageInfo | undefined): Promise<void> {
+    const current = await this.inspect(ref).catch(() => undefined)
+    if (current === undefined) return
+    const previousGood = previous?.labels[DIGEST_LABEL] === digest
+    if (previousGood && current.id === previous.id) return
+    const args = previousGood ? ['tag', previous.id, ref] : ['image', 'rm', '--force', ref]
+    const result = await this.toolkit.exec(DOCKER, args, {allowFailure: true, env: this.env})
+    if (result.exitCode !== 0) this.toolkit.logger.warn(`could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${lastLine(result.stderr)}`)
+  }
+}
+
+/** A RUN step can span a screen; the message keeps its start, the details show the rest. */
+function shorten(step: string, max = 160): string {
+  return step.length > max ? `${step.slice(0, max - 1)}…` : step
 }

@@ -1,0 +1,35 @@
+import type {BuildContext, BuildOptions} from 'kudev'
+
+import type {BuilderMode} from './engine.js'
+
+/** The label that ties an image to the exact context it was built from; kudev skips builds by it. */
+export const DIGEST_LABEL = 'dev.kudev.digest'
+
+export function imageRef(options: Pick<BuildOptions, 'imageName' | 'tag'>): string {
+  return `${options.imageName}:${options.tag}`
+}
+
+/**
+ * The `docker build` arguments: the context comes as a tar on stdin (`-`), so `-f` names the Dockerfile
+ * inside that tar. Build args and labels are sorted, so the same options always give the same command.
+ * Values travel as separate arguments (never through a shell), so spaces and `=` need no escaping.
+ */
+export function buildCommand(context: Pick<BuildContext, 'digest' | 'dockerfile'>, options: BuildOptions, iidfile: string, mode: BuilderMode): string[] {
+  const args = ['build', '-f', context.dockerfile, '-t', imageRef(options), '--iidfile', iidfile]
+  // BuildKit's plain progress is the line format output.ts reads (it would pick a TTY view on a terminal).
+  // The classic builder keeps a failed RUN step's container unless told otherwise.
+  args.push(mode === 'buildkit' ? '--progress=plain' : '--force-rm')
+  for (const name of sortedKeys(options.buildArgs)) args.push('--build-arg', `${name}=${options.buildArgs[name]}`)
+  if (options.target) args.push('--target', options.target)
+  if (options.platform) args.push('--platform', options.platform)
+  if (options.network) args.push('--network', options.network)
+  args.push('--label', `${DIGEST_LABEL}=${context.digest}`)
+  // A label of the same name given later would win, and the digest label must name this context.
+  for (const name of sortedKeys(options.labels).filter((key) => key !== DIGEST_LABEL)) args.push('--label', `${name}=${options.labels[name]}`)
+  args.push('-')
+  return args
+}
+
+function sortedKeys(record: Record<string, string>): string[] {
+  return Object.keys(record).sort()
+}

@@ -1,0 +1,51 @@
+/**
+ * A BuildContext made from a folder for builder tests, without the real walker and hasher: every entry
+ * is taken (no .dockerignore), stated with lstat as the walker does, and the digest is a sha256 over
+ * paths, modes and contents. The Dockerfile is placed the way kudev places it (assembleBuildContext).
+ */
+import {createHash} from 'node:crypto'
+import {lstat, readdir, readFile, readlink} from 'node:fs/promises'
+import path from 'node:path'
+
+import {assembleBuildContext} from '../../src/context/build-context.js'
+import type {TarEntry} from '../../src/context/tar.js'
+import type {BuildContext} from '../../src/plugins/contract.js'
+
+export interface FolderContext extends BuildContext {
+  entries: TarEntry[]
+}
+
+/** `dockerfile` defaults to `<dir>/Dockerfile`; it may lie outside `dir`. */
+export async function contextFromFolder(dir: string, dockerfile = path.join(dir, 'Dockerfile')): Promise<FolderContext> {
+  const root = path.resolve(dir)
+  const entries = await walk(root, '')
+  const hash = createHash('sha256')
+  for (const entry of entries) {
+    hash.update(`${entry.type} ${entry.path} ${entry.mode.toString(8)} ${entry.linkTarget ?? ''}\n`)
+    if (entry.type === 'file') hash.update(await readFile(path.join(root, entry.path)))
+  }
+
+  hash.update(await readFile(dockerfile))
+  const context = await assembleBuildContext({digest: hash.digest('hex'), dockerfile: path.resolve(dockerfile), entries, root})
+  return {...context, entries}
+}
+
+async function walk(root: string, relative: string): Promise<TarEntry[]> {
+  const entries: TarEntry[] = []
+  const names = (await readdir(path.join(root, relative))).sort()
+  for (const name of names) {
+    const entryPath = relative === '' ? name : `${relative}/${name}`
+    const stats = await lstat(path.join(root, entryPath), {bigint: true})
+    const mode = Number(stats.mode & 0o7777n)
+    if (stats.isDirectory()) {
+      entries.push({mode, path: entryPath, size: 0, type: 'dir'})
+      entries.push(...(await walk(root, entryPath)))
+    } else if (stats.isSymbolicLink()) {
+      entries.push({linkTarget: await readlink(path.join(root, entryPath)), mode, path: entryPath, size: 0, type: 'symlink'})
+    } else {
+      entries.push({mode, mtimeNs: stats.mtimeNs, path: entryPath, size: Number(stats.size), type: 'file'})
+    }
+  }
+
+  return entries
+}
