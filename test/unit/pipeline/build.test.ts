@@ -1,0 +1,83 @@
+import {Config} from '@oclif/core'
+import {expect} from 'chai'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {loadConfig} from '../../../src/config/index.js'
+import {ContextChangedError} from '../../../src/context/tar.js'
+import {createLogger} from '../../../src/output/logger.js'
+import type {BuildContext, Builder, BuildOptions} from '../../../src/plugins/contract.js'
+import {buildImage, DIGEST_LABEL} from '../../../src/pipeline/build.js'
+import {repoRoot} from '../../support/cli.js'
+
+/** A builder that records what it was asked and can fail its first builds with a "file changed" error. */
+function recordingBuilder(options: {changes: number; onChange: () => Promise<void>}) {
+  const calls: {digest: string; options: BuildOptions}[] = []
+  const images = new Map<string, {id: string; labels: Record<string, string>}>()
+  let changes = options.changes
+  const builder: Builder = {
+    async build(context: BuildContext, buildOptions: BuildOptions) {
+      calls.push({digest: context.digest, options: buildOptions})
+      if (changes-- > 0) {
+        await options.onChange()
+        throw new ContextChangedError(join(context.root, 'app.txt'), 'size 1 → 2')
+      }
+
+      const ref = `${buildOptions.imageName}:${buildOptions.tag}`
+      const id = `sha256:${context.digest}`
+      images.set(ref, {id, labels: {[DIGEST_LABEL]: context.digest}})
+      return {id, ref}
+    },
+    inspect: async (ref) => images.get(ref),
+    name: 'recording',
+    save: async () => {
+      throw new Error('not used')
+    },
+  }
+  return {builder, calls}
+}
+
+describe('build pipeline', () => {
+  let project: string
+  const logger = createLogger('error', {write: () => true}, {NO_COLOR: '1'})
+  const view = {color: false, raw: true, silent: true}
+
+  beforeEach(async () => {
+    project = await mkdtemp(join(tmpdir(), 'kudev-pipeline-'))
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /\n')
+    await writeFile(join(project, 'app.txt'), '1')
+    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, buildArgs: {A: "1"}}\n')
+  })
+  afterEach(async () => rm(project, {force: true, recursive: true}))
+
+  async function request(extra: object = {}) {
+    return {buildArgs: {}, config: await Config.load({root: repoRoot}), env: {KUDEV_CACHE_DIR: join(project, '.cache-outside-context')}, loaded: await loadConfig({cwd: project}), logger, noCache: true, view, ...extra}
+  }
+
+  it('hashes again and rebuilds when a file changes while it is being sent', async () => {
+    const {builder, calls} = recordingBuilder({changes: 1, onChange: () => writeFile(join(project, 'app.txt'), '22')})
+    const result = await buildImage(await request(), builder, new AbortController().signal)
+    expect(calls).to.have.length(2)
+    expect(calls[0]!.digest).to.not.equal(calls[1]!.digest)
+    expect(result.digest).to.equal(calls[1]!.digest)
+    expect(result).to.include({built: true, image: `demo/app:${result.tag}`})
+  })
+
+  it('gives up after three changed attempts with the change as the error', async () => {
+    let n = 0
+    const {builder, calls} = recordingBuilder({changes: 5, onChange: () => writeFile(join(project, 'app.txt'), String(n++))})
+    const error = await buildImage(await request(), builder, new AbortController().signal).then(() => undefined, (thrown: Error) => thrown)
+    expect(calls).to.have.length(3)
+    expect(error?.message).to.include('app.txt changed while it was being sent')
+  })
+
+  it('passes spec.buildArgs overridden by flags, target and network to the builder, and skips an up-to-date image', async () => {
+    const {builder, calls} = recordingBuilder({changes: 0, onChange: async () => {}})
+    const first = await buildImage(await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}), builder, new AbortController().signal)
+    expect(calls[0]!.options).to.deep.include({buildArgs: {A: '1', B: '2'}, imageName: 'demo/app', network: 'none', tag: first.tag, target: 'runtime'})
+    const second = await buildImage(await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}), builder, new AbortController().signal)
+    expect(second).to.include({built: false, id: first.id})
+    expect(calls).to.have.length(1)
+  })
+})
