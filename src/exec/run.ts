@@ -20,6 +20,12 @@ export interface ExecOptions {
   errorKind?: ExitCodeName
   /** Hint shown when the program is not installed (e.g. how to install it). */
   notFoundHint?: string
+  /**
+   * Run the program in its own process group and, on abort, signal the whole group and wait until it is
+   * gone. For programs that start others and do not pass signals on (kind and minikube leave their
+   * `docker save` / `docker exec` running when only they are killed).
+   */
+  killTree?: boolean
 }
 
 export interface ExecResult {
@@ -30,6 +36,8 @@ export interface ExecResult {
 }
 
 const TAIL_LINES = 15
+/** How long a program may take to stop after SIGTERM before it gets SIGKILL. */
+const FORCE_KILL_MS = 5000
 
 /** The command line as a user could paste it into a shell; for logs and error messages only. */
 export function formatCommand(file: string, args: readonly string[]): string {
@@ -60,14 +68,16 @@ export async function exec(logger: Logger, file: string, args: readonly string[]
     cancelSignal: options.signal,
     cleanup: true,
     cwd: options.cwd,
+    detached: options.killTree,
     env: options.env,
-    forceKillAfterDelay: 5000,
+    forceKillAfterDelay: FORCE_KILL_MS,
     reject: false,
     stderr: tap('stderr'),
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     stdout: tap('stdout'),
   })
 
+  const group = options.killTree ? processGroup(child.pid, options.signal) : undefined
   let inputError: unknown
   if (options.input !== undefined) {
     feed(child.stdin!, options.input, (error) => {
@@ -79,6 +89,7 @@ export async function exec(logger: Logger, file: string, args: readonly string[]
   }
 
   const result = await child
+  await group?.gone()
   if (inputError !== undefined) throw inputError
   return settle(command, result, options)
 }
@@ -96,12 +107,17 @@ export async function execStream(logger: Logger, file: string, args: readonly st
     cancelSignal: options.signal,
     cleanup: true,
     cwd: options.cwd,
+    detached: options.killTree,
     env: options.env,
-    forceKillAfterDelay: 5000,
+    forceKillAfterDelay: FORCE_KILL_MS,
     reject: false,
     stdin: 'ignore',
   })
-  const done = child.then((result) => settle(command, {...result, stdout: ''}, options))
+  const group = options.killTree ? processGroup(child.pid, options.signal) : undefined
+  const done = child.then(async (result) => {
+    await group?.gone()
+    return settle(command, {...result, stdout: ''}, options)
+  })
   return {done, stdout: child.stdout!}
 }
 
@@ -140,6 +156,51 @@ function settle(command: string, result: Finished, options: ExecOptions): ExecRe
   }
 
   return {command, exitCode, stderr, stdout}
+}
+
+/**
+ * The process group of a program started detached (its pid is the group id): SIGTERM to every member on
+ * abort, SIGKILL to what is left FORCE_KILL_MS later (a member that ignores SIGTERM may also hold the
+ * program's output pipes open, so this cannot wait for the program to end), and SIGKILL to every member
+ * when kudev exits (execa's cleanup skips detached programs).
+ */
+function processGroup(pid: number | undefined, signal: AbortSignal | undefined): {gone(): Promise<void>} {
+  const kill = (name: NodeJS.Signals | 0): boolean => {
+    if (pid === undefined) return false
+    try {
+      process.kill(-pid, name)
+      return true
+    } catch {
+      return false // ESRCH: no member left
+    }
+  }
+
+  let abortedAt: number | undefined
+  let forceKill: NodeJS.Timeout | undefined
+  const onExit = () => kill('SIGKILL')
+  const onAbort = () => {
+    abortedAt = Date.now()
+    kill('SIGTERM')
+    forceKill = setTimeout(() => kill('SIGKILL'), FORCE_KILL_MS)
+  }
+
+  process.once('exit', onExit)
+  signal?.addEventListener('abort', onAbort, {once: true})
+  if (signal?.aborted) onAbort()
+  return {
+    /** Called once the program has exited; after an abort, waits for the rest of its group. */
+    async gone() {
+      signal?.removeEventListener('abort', onAbort)
+      if (abortedAt !== undefined) {
+        // A dead member stays in the group until it is reaped (by init, its parent being gone): the wait is bounded.
+        while (kill(0) && Date.now() < abortedAt + FORCE_KILL_MS) await new Promise((resolve) => setTimeout(resolve, 50))
+        clearTimeout(forceKill)
+        kill('SIGKILL')
+      }
+
+      process.off('exit', onExit)
+    },
+  }
 }
 
 function feed(stdin: NodeJS.WritableStream, input: Readable | string | Buffer, onInputError: (error: unknown) => void): void {

@@ -145,7 +145,8 @@ describe('kudev CLI (real processes)', function () {
       expect(Date.now() - started).to.be.below(20_000)
       expect(exitCode).to.equal(1) // no .kudev.yaml in the project folder
       expect(stdout).to.match(/^✓ kube context +kind-dev \(cluster kind-dev/m)
-      expect(stdout).to.match(/^✓ loaders +another-loader \(kudev-fixture-good\), fixture-loader \(kudev-fixture-good\)$/m)
+      expect(stdout).to.match(/^✓ loaders +another-loader \(kudev-fixture-good\), docker-desktop \(@kudev\/plugin-docker-desktop-loader\), fixture-loader \(kudev-fixture-good\), kind \(@kudev\/plugin-kind-loader\), minikube \(@kudev\/plugin-minikube-loader\)$/m)
+      expect(stdout).to.match(/^✓ loader +kind \(@kudev\/plugin-kind-loader\), detected from kube context "kind-dev"$/m)
       expect(stdout).to.include('! plugin kudev-fixture-hangs did not answer kudev:builders within 1000 ms')
       expect(stdout).to.include('! plugin kudev-fixture-throws failed in its kudev:builders hook: cannot find podman.sock')
       expect(stdout).to.include('! builder "fixture-builder" is registered by kudev-fixture-duplicate and kudev-fixture-good')

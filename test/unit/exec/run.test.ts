@@ -88,6 +88,40 @@ describe('exec (every subprocess goes through it)', () => {
     expect(stdout).to.not.include('sleep 30')
   })
 
+  it('with killTree, stops the program\'s own children on abort too, and settles only once they are gone', async function () {
+    this.timeout(10_000)
+    // sh does not pass SIGTERM on to its children, as kind and minikube do not: killing only its pid leaves `sleep` behind.
+    const controller = new AbortController()
+    const running = exec(capture().logger, 'sh', ['-c', 'sleep 41.5 & sleep 42.5; wait'], {killTree: true, signal: controller.signal})
+    setTimeout(() => controller.abort(), 300)
+    expect((await rejection(running)).kind).to.equal('interrupted')
+    const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -f "sleep 4[12].5" -a || true'])
+    expect(stdout).to.equal('')
+  })
+
+  it('with killTree, SIGKILLs a group member that ignores SIGTERM', async function () {
+    this.timeout(15_000)
+    const controller = new AbortController()
+    const started = Date.now()
+    const running = exec(capture().logger, 'sh', ['-c', 'trap "" TERM; sleep 43.5 & wait'], {killTree: true, signal: controller.signal})
+    setTimeout(() => controller.abort(), 300)
+    expect((await rejection(running)).kind).to.equal('interrupted')
+    expect(Date.now() - started).to.be.below(8000)
+    const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -f "sleep 4[3].5" -a || true'])
+    expect(stdout).to.equal('')
+  })
+
+  it('with killTree, streams and stops the whole group on abort', async function () {
+    this.timeout(10_000)
+    const controller = new AbortController()
+    const {done, stdout} = await execStream(capture().logger, 'sh', ['-c', 'echo started; sleep 44.5 & wait'], {killTree: true, signal: controller.signal})
+    stdout.once('data', () => controller.abort())
+    stdout.resume()
+    expect((await rejection(done)).kind).to.equal('interrupted')
+    const {stdout: left} = await exec(capture().logger, 'sh', ['-c', 'pgrep -f "sleep 4[4].5" -a || true'])
+    expect(left).to.equal('')
+  })
+
   it('streams stdout for big outputs and settles when the program ends', async () => {
     const {done, stdout} = await execStream(capture().logger, 'sh', ['-c', 'seq 1 100000'])
     const output = await text(stdout)

@@ -41,8 +41,9 @@ describe('plugin resolver', () => {
     try {
       const {logger} = captureLogger()
       const loaders = await collectLoaders(config, {logger})
-      expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal(['another-loader', 'fixture-loader'])
+      expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal(['another-loader', 'docker-desktop', 'fixture-loader', 'kind', 'minikube'])
       expect(loaders.entries[0]!.plugin).to.deep.equal({name: 'kudev-fixture-good', type: 'link'})
+      expect(loaders.entries[1]!.plugin).to.deep.equal({name: '@kudev/plugin-docker-desktop-loader', type: 'core'})
       expect(loaders.failures).to.deep.equal([])
     } finally {
       await remove()
@@ -82,7 +83,7 @@ describe('plugin resolver', () => {
       expect(loaders.failures.map((f) => f.message)).to.deep.equal([
         'plugin kudev-fixture-throws failed in its kudev:loaders hook: loader registration refused',
       ])
-      expect(loaders.entries).to.have.length(2)
+      expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal(['another-loader', 'docker-desktop', 'fixture-loader', 'kind', 'minikube'])
     } finally {
       await remove()
     }

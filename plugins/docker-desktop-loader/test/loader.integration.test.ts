@@ -1,0 +1,142 @@
+/**
+ * The Docker Desktop loader against the real engine: kubeadm mode (no desktop nodes: the engine is the
+ * node) and kind mode with a `desktop-control-plane` node container running a real containerd.
+ */
+import {expect} from 'chai'
+import {execa} from 'execa'
+import {randomBytes} from 'node:crypto'
+import {mkdir, readdir, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {Readable} from 'node:stream'
+
+import {createLogger} from '../../../src/output/logger.js'
+import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
+import {pluginToolkit} from '../../../src/plugins/toolkit.js'
+import {docker, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
+import {createDockerDesktopKindNode, ensureNodeImage, hostImageId, nodeImageIds, removeAll, type TestCluster} from '../../../test/support/nodes.js'
+import {DockerDesktopLoader} from '../src/loader.js'
+import {rejection} from '../../../test/support/fake-toolkit.js'
+
+const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
+const target = {context: 'docker-desktop', params: {}}
+
+describe('Docker Desktop loader (integration: real engine, containerd node)', function () {
+  this.timeout(300_000)
+  const cleanup = suiteCleanup()
+  let tmp: string
+  let toolkit: PluginToolkit
+  let debugs: string[]
+
+  async function buildImage(name: string, padding = 0): Promise<LoadableImage> {
+    const dir = path.join(tmp, name)
+    await mkdir(dir, {recursive: true})
+    await writeFile(path.join(dir, 'hello.txt'), `${name} ${uniqueName('content')}\n`)
+    await writeFile(path.join(dir, 'padding.bin'), randomBytes(padding))
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt padding.bin /\n')
+    const ref = cleanup.image(`kudev-test/desktop-loader-${name}:${suffix}`)
+    await docker(['build', '-q', '-t', ref, dir], {timeout: 120_000})
+    return {id: await hostImageId(ref), inDockerDaemon: true, ref, save: () => Promise.reject(new Error('not expected'))}
+  }
+
+  /** The image as another builder would hand it over: only through save(). */
+  async function fromBuilder(image: LoadableImage): Promise<LoadableImage> {
+    const tar = await execa('docker', ['save', image.ref], {encoding: 'buffer'})
+    return {...image, inDockerDaemon: false, save: async () => Readable.from([tar.stdout])}
+  }
+
+  const desktopNodeExists = async () => !(await dockerResult(['container', 'inspect', 'desktop-control-plane'])).failed
+
+  before(async function () {
+    await requireDocker(this)
+    await ensureNodeImage()
+    tmp = await cleanup.tempDir('kudev-desktop-loader-test-')
+    debugs = []
+    toolkit = pluginToolkit(createLogger('debug', {write: (line: string) => debugs.push(line)}, {NO_COLOR: '1'}))
+  })
+
+  after(async function () {
+    this.timeout(120_000)
+    await removeAll()
+  })
+
+  describe('kubeadm mode', () => {
+    before(async function () {
+      // Another process's desktop node would turn this engine into a kind-mode Docker Desktop.
+      if (await desktopNodeExists()) this.skip()
+    })
+
+    it('has an image the Docker daemon has, and loading it does nothing but say so', async () => {
+      const image = await buildImage('kubeadm')
+      const loader = new DockerDesktopLoader(toolkit)
+      expect(await loader.has(image)).to.equal(true)
+      await loader.load(image, target, new AbortController().signal)
+      expect(debugs.join('')).to.include(`nothing to load: Docker Desktop's Kubernetes (kubeadm) runs on the Docker daemon, which has ${image.ref}`)
+    })
+
+    it('docker loads an image that only its builder has', async () => {
+      const image = await fromBuilder(await buildImage('kubeadm-podman'))
+      await docker(['image', 'rm', image.ref])
+      const loader = new DockerDesktopLoader(toolkit)
+      expect(await loader.has(image)).to.equal(false)
+      await loader.load(image, target, new AbortController().signal)
+      expect(await hostImageId(image.ref)).to.equal(image.id)
+      expect(await loader.has(image)).to.equal(true)
+    })
+  })
+
+  describe('kind mode (desktop-control-plane)', () => {
+    let cluster: TestCluster | undefined
+    const leftovers = async () => (await readdir(tmpdir())).filter((entry) => entry.startsWith('kudev-desktop-'))
+
+    before(async function () {
+      if (await desktopNodeExists()) this.skip()
+      cluster = await createDockerDesktopKindNode()
+    })
+
+    after(() => cluster?.remove())
+
+    it('imports into the node, which the Docker daemon having the image does not make it have', async () => {
+      const image = await buildImage('kind-mode')
+      const loader = new DockerDesktopLoader(toolkit)
+      const before = await leftovers()
+      expect(await loader.has(image)).to.equal(false)
+      await loader.load(image, target, new AbortController().signal)
+      expect(await nodeImageIds('desktop-control-plane')).to.include(image.id)
+      expect(await loader.has(image)).to.equal(true)
+      expect(await leftovers()).to.deep.equal(before)
+    })
+
+    it('imports an image that only its builder has', async () => {
+      const image = await fromBuilder(await buildImage('kind-mode-podman'))
+      await new DockerDesktopLoader(toolkit).load(image, target, new AbortController().signal)
+      expect(await nodeImageIds('desktop-control-plane')).to.include(image.id)
+    })
+
+    it('an abort during the import stops it, leaving no docker process behind', async () => {
+      const image = await buildImage('aborted', 48 * 1024 * 1024)
+      const controller = new AbortController()
+      const loading = new DockerDesktopLoader(toolkit).load(image, target, controller.signal)
+      await waitFor(async () => (await processes('docker (save -o .*|exec -i desktop-control-plane)')).length > 0)
+      controller.abort()
+      const error = await rejection(loading)
+      expect(error.kind).to.equal('interrupted')
+      expect(await processes(`docker (save -o .*${image.ref}|exec -i desktop-control-plane)`)).to.deep.equal([])
+      expect(await nodeImageIds('desktop-control-plane')).to.not.include(image.id)
+    })
+  })
+})
+
+/** Command lines of running processes matching `pattern` (pgrep -f), this test's pgrep excluded. */
+async function processes(pattern: string): Promise<string[]> {
+  const {stdout} = await execa('pgrep', ['-a', '-f', pattern], {reject: false})
+  return stdout.split('\n').filter((line) => line !== '' && !line.includes('pgrep'))
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

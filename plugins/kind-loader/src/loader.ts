@@ -1,0 +1,130 @@
+import type {ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import path from 'node:path'
+
+import {type DockerHost, dockerHost, type KindNode, kindNodes, nodesWithout, requireRunning, saveImage, withTempDir} from './nodes.js'
+
+const KIND = 'kind'
+const INSTALL_HINT = 'install kind: go install sigs.k8s.io/kind@latest, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation'
+
+/** Loads with the kind CLI, after checking every node itself, and checks every node again afterwards. */
+export class KindLoader implements Loader {
+  readonly name = 'kind'
+  private host?: Promise<DockerHost>
+
+  constructor(private readonly toolkit: PluginToolkit) {}
+
+  async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
+    const {nodes} = await this.nodes(target)
+    return (await nodesWithout(this.toolkit, nodes, image.ref, new Set([image.id]), () => this.dockerHost())).length === 0
+  }
+
+  async load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
+    const {cluster, nodes} = await this.nodes(target)
+    const ids = new Set([image.id])
+    const viaArchive = (platform?: string) => withTempDir('kudev-kind-', async (dir) => {
+      const archive = path.join(dir, 'image.tar')
+      await saveImage(this.toolkit, image, archive, signal, platform)
+      // Saved for one platform, the archive may name that platform's manifest rather than the ID Docker reports.
+      if (platform !== undefined) for (const digest of await archiveTargets(this.toolkit, archive)) ids.add(digest)
+      return this.kind(['load', 'image-archive', archive, '--name', cluster], target, signal)
+    })
+
+    let loaded: ExecResult
+    if (image.inDockerDaemon) {
+      const {containerdStore, platform} = await this.dockerHost()
+      // kind#3795: with Docker's containerd image store, `docker save` lists every platform of an image but holds
+      // only the content Docker has, and kind's `ctr import --all-platforms` fails on the rest. One platform works.
+      loaded = containerdStore ? await viaArchive(platform) : await this.kind(['load', 'docker-image', image.ref, '--name', cluster], target, signal)
+    } else {
+      loaded = await viaArchive()
+    }
+
+    const missing = await nodesWithout(this.toolkit, nodes, image.ref, ids, () => this.dockerHost())
+    if (missing.length > 0) {
+      throw this.toolkit.error('load', `${loaded.command} exited 0, but ${describeNodes(missing)} of cluster "${cluster}" ${missing.length === 1 ? 'does' : 'do'} not have ${image.ref} (${image.id})`, {
+        data: {cluster, image: image.ref, id: image.id, nodes: missing},
+        details: lastLines(loaded.stderr),
+        hint: `kind's output is above; each node must list it: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
+      })
+    }
+  }
+
+  private dockerHost(): Promise<DockerHost> {
+    this.host ??= dockerHost(this.toolkit)
+    return this.host
+  }
+
+  /** The cluster's running nodes, or an error that says why there are none to use. */
+  private async nodes(target: LoadTarget): Promise<{cluster: string; nodes: KindNode[]}> {
+    const {cluster} = target.params
+    if (!cluster) {
+      throw this.toolkit.error('kube', `cannot tell which kind cluster kube context "${target.context}" belongs to`, {
+        hint: 'kind names its contexts kind-<cluster>: switch to one (kind get clusters; kubectl config use-context kind-NAME), or set KIND_CLUSTER_NAME',
+      })
+    }
+
+    const nodes = await kindNodes(this.toolkit, cluster)
+    if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target)
+    requireRunning(this.toolkit, nodes, `kind cluster "${cluster}" is not running`)
+    return {cluster, nodes}
+  }
+
+  /** Runs kind (its whole process tree goes on abort: it does not stop its `docker save` / `docker exec`). */
+  private async kind(args: string[], target: LoadTarget, signal: AbortSignal): Promise<ExecResult> {
+    // -v 1 makes kind print the output of a command that failed (ctr's reason), which the hints below read.
+    const result = await this.toolkit.exec(KIND, [...args, '-v', '1'], {
+      allowFailure: true,
+      errorKind: 'load',
+      killTree: true,
+      notFoundHint: INSTALL_HINT,
+      onLine: (line) => this.toolkit.logger.debug(`kind: ${line}`),
+      signal,
+    })
+    if (result.exitCode !== 0) throw kindFailed(this.toolkit, result, target)
+    return result
+  }
+}
+
+/** The digests an image archive's index.json names (docker save ≥ 25 writes an OCI layout): what ctr import points the names at. */
+async function archiveTargets(toolkit: PluginToolkit, archive: string): Promise<string[]> {
+  const {stdout} = await toolkit.exec('tar', ['-xOf', archive, 'index.json'], {errorKind: 'load'})
+  const index = JSON.parse(stdout) as {manifests?: {digest?: unknown}[]}
+  return (index.manifests ?? []).map((entry) => entry.digest).filter((digest): digest is string => typeof digest === 'string')
+}
+
+function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget): Error {
+  return toolkit.error('load', `no kind nodes found for cluster "${cluster}" (context ${target.context})`, {
+    data: {cluster, context: target.context},
+    hint: `is the cluster running? \`kind get clusters\` lists the clusters; \`kind create cluster --name ${cluster}\` creates it`,
+  })
+}
+
+/** What to do about kind's known failures (its message is the last `ERROR:` line). */
+const KNOWN_FAILURES: [RegExp, string][] = [
+  [/content digest .* not found/, "Docker's containerd image store writes archives kind cannot import (https://github.com/kubernetes-sigs/kind/issues/3795): turn the containerd image store off in Docker Desktop's settings, or build with --provenance=false"],
+  [/image might be filtered out/, "the image is built for another platform than the cluster's nodes: build it for theirs (docker info shows the engine's architecture)"],
+  [/failed to detect containerd snapshotter/, 'your kind CLI is older than the node image (kind#3871): upgrade it with go install sigs.k8s.io/kind@latest'],
+]
+
+function kindFailed(toolkit: PluginToolkit, result: ExecResult, target: LoadTarget): Error {
+  const lines = lastLines(result.stderr)
+  const reason = lines.filter((line) => line.startsWith('ERROR: ')).at(-1)?.slice('ERROR: '.length) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
+  const cluster = /^no nodes found for cluster "(.*)"$/.exec(reason)?.[1]
+  if (cluster !== undefined) return noNodes(toolkit, cluster, target)
+  const known = KNOWN_FAILURES.find(([pattern]) => pattern.test(result.stderr))
+  return toolkit.error('load', `${result.command} failed: ${reason}`, {
+    data: {command: result.command, exitCode: result.exitCode},
+    details: lines.filter((line) => !line.endsWith(reason)),
+    hint: known?.[1] ?? 'the lines above are the end of kind\'s output; rerun with -v to see all of it',
+  })
+}
+
+/** The last lines of a program's output, without the colour codes kind uses on a terminal. */
+function lastLines(text: string, count = 10): string[] {
+  // eslint-disable-next-line no-control-regex
+  return text.replaceAll(/\u001B\[[0-9;]*m/g, '').split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
+}
+
+function describeNodes(names: string[]): string {
+  return names.length === 1 ? `node "${names[0]}"` : `nodes ${names.map((name) => `"${name}"`).join(', ')}`
+}

@@ -1,0 +1,176 @@
+/**
+ * The kind loader against kind-style node containers running a real containerd, with the kind stand-in
+ * (test/fixtures/bin/kind) first on PATH: the loader runs programs through the core's exec, which
+ * inherits this process's environment, so PATH is set here for the suite and restored afterwards.
+ */
+import {expect} from 'chai'
+import {execa} from 'execa'
+import {randomBytes} from 'node:crypto'
+import {chmod, mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {createLogger} from '../../../src/output/logger.js'
+import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
+import {pluginToolkit} from '../../../src/plugins/toolkit.js'
+import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
+import {createKindCluster, ensureNodeImage, hostImageId, nodeImageIds, readStandInLog, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
+import {KindLoader} from '../src/loader.js'
+import {rejection} from '../../../test/support/fake-toolkit.js'
+
+const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
+
+describe('kind loader (integration: stand-in kind, containerd nodes)', function () {
+  this.timeout(300_000)
+  const cleanup = suiteCleanup()
+  const saved = {log: process.env.KUDEV_FAKE_KIND_LOG, path: process.env.PATH}
+  let tmp: string
+  let toolkit: PluginToolkit
+  let one: TestCluster
+  let two: TestCluster
+  let kindLog: string
+
+  /** A FROM scratch image with unique content (and `padding` random bytes), so its ID is new to every node. */
+  async function buildImage(name: string, padding = 0): Promise<LoadableImage> {
+    const dir = path.join(tmp, name)
+    await mkdir(dir, {recursive: true})
+    await writeFile(path.join(dir, 'hello.txt'), `${name} ${uniqueName('content')}\n`)
+    await writeFile(path.join(dir, 'padding.bin'), randomBytes(padding))
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt padding.bin /\n')
+    const ref = cleanup.image(`kudev-test/kind-loader-${name}:${suffix}`)
+    await docker(['build', '-q', '-t', ref, dir], {timeout: 120_000})
+    return {id: await hostImageId(ref), inDockerDaemon: true, ref, save: () => Promise.reject(new Error('not expected'))}
+  }
+
+  const target = (cluster: TestCluster) => ({context: `kind-${cluster.name}`, params: {cluster: cluster.name}})
+  const kindRuns = async () => (await readStandInLog(kindLog)).filter((entry) => entry.argv !== undefined).map((entry) => entry.argv)
+  const leftovers = async (prefix = 'kudev-kind-') => (await readdir(tmpdir())).filter((entry) => entry.startsWith(prefix))
+
+  before(async function () {
+    await requireDocker(this)
+    await ensureNodeImage()
+    tmp = await cleanup.tempDir('kudev-kind-loader-test-')
+    kindLog = path.join(tmp, 'kind.jsonl')
+    process.env.PATH = standInEnv().PATH
+    process.env.KUDEV_FAKE_KIND_LOG = kindLog
+    toolkit = pluginToolkit(createLogger('debug', {write: () => true}, {NO_COLOR: '1'}))
+    ;[one, two] = await Promise.all([createKindCluster(`kl1${suffix}`), createKindCluster(`kl2${suffix}`, {workers: 1})])
+  })
+
+  after(async function () {
+    this.timeout(120_000)
+    process.env.PATH = saved.path
+    if (saved.log === undefined) delete process.env.KUDEV_FAKE_KIND_LOG
+    else process.env.KUDEV_FAKE_KIND_LOG = saved.log
+    await removeAll()
+  })
+
+  it('loads into a single node with kind load docker-image; has() is false before and true after', async () => {
+    const image = await buildImage('single')
+    const loader = new KindLoader(toolkit)
+    expect(await loader.has(image, target(one))).to.equal(false)
+    await loader.load(image, target(one), new AbortController().signal)
+    expect(await nodeImageIds(one.nodes[0]!)).to.include(image.id)
+    expect(await loader.has(image, target(one))).to.equal(true)
+    expect(await kindRuns()).to.deep.include(['load', 'docker-image', image.ref, '--name', one.name, '-v', '1'])
+  })
+
+  it('loads into the control plane and the worker, and has() then needs no second load', async () => {
+    const image = await buildImage('two-nodes')
+    const loader = new KindLoader(toolkit)
+    const before = (await kindRuns()).length
+    await loader.load(image, target(two), new AbortController().signal)
+    for (const node of two.nodes) expect(await nodeImageIds(node), node).to.include(image.id)
+    expect(await loader.has(image, target(two))).to.equal(true)
+    expect((await kindRuns()).length - before).to.equal(1)
+  })
+
+  it('loads an image that is not in the Docker daemon through its save() and kind load image-archive, removing the archive', async () => {
+    const image = await buildImage('archive')
+    const before = await leftovers()
+    let saves = 0
+    const fromBuilder: LoadableImage = {
+      ...image,
+      inDockerDaemon: false,
+      async save() {
+        saves++
+        const {done, stdout} = await toolkit.execStream('docker', ['save', image.ref])
+        done.catch(() => {})
+        return stdout
+      },
+    }
+    await new KindLoader(toolkit).load(fromBuilder, target(two), new AbortController().signal)
+    expect(saves).to.equal(1)
+    for (const node of two.nodes) expect(await nodeImageIds(node), node).to.include(image.id)
+    const run = (await kindRuns()).at(-1)!
+    expect(run.slice(0, 3)).to.deep.equal(['load', 'image-archive', run[2]])
+    expect(run[2]).to.match(/kudev-kind-.*\/image\.tar$/)
+    expect(await leftovers()).to.deep.equal(before)
+  })
+
+  it('explains a cluster without nodes', async () => {
+    const error = await rejection(new KindLoader(toolkit).has(await buildImage('no-nodes'), {context: 'kind-absent', params: {cluster: `absent${suffix}`}}))
+    expect(error.kind).to.equal('load')
+    expect(error.message).to.equal(`no kind nodes found for cluster "absent${suffix}" (context kind-absent)`)
+    expect(error.hint).to.include('kind get clusters')
+  })
+
+  it('says how to install kind when it is not on PATH', async function () {
+    if ((await execa('sh', ['-c', 'command -v kind'], {env: {PATH: saved.path}, reject: false})).exitCode === 0) this.skip()
+    process.env.PATH = saved.path
+    try {
+      const error = await rejection(new KindLoader(toolkit).load(await buildImage('no-kind'), target(one), new AbortController().signal))
+      expect(error.kind).to.equal('load')
+      expect(error.message).to.equal('kind is not installed (not found on PATH)')
+      expect(error.hint).to.include('go install sigs.k8s.io/kind@latest')
+      expect(error.hint).to.include('https://kind.sigs.k8s.io/docs/user/quick-start/#installation')
+    } finally {
+      process.env.PATH = standInEnv().PATH
+    }
+  })
+
+  it('fails clearly when kind reports success but a node lacks the image', async () => {
+    const bin = path.join(tmp, 'lying-bin')
+    await mkdir(bin, {recursive: true})
+    await writeFile(path.join(bin, 'kind'), '#!/bin/sh\nexit 0\n')
+    await chmod(path.join(bin, 'kind'), 0o755)
+    process.env.PATH = `${bin}${path.delimiter}${saved.path}`
+    try {
+      const image = await buildImage('unverified')
+      const error = await rejection(new KindLoader(toolkit).load(image, target(two), new AbortController().signal))
+      expect(error.kind).to.equal('load')
+      expect(error.message).to.equal(`kind load docker-image ${image.ref} --name ${two.name} -v 1 exited 0, but nodes "${two.nodes[0]}", "${two.nodes[1]}" of cluster "${two.name}" do not have ${image.ref} (${image.id})`)
+    } finally {
+      process.env.PATH = standInEnv().PATH
+    }
+  })
+
+  it('an abort during the load stops kind and everything it started', async () => {
+    const image = await buildImage('aborted', 48 * 1024 * 1024)
+    const kindTemp = await leftovers('images-tar')
+    const controller = new AbortController()
+    const loading = new KindLoader(toolkit).load(image, target(two), controller.signal)
+    // Abort once kind's own `docker save` or `docker exec … ctr import` runs: killing kind alone would leave it.
+    await waitFor(async () => (await processes(`docker (save|exec -i) .*`)).length > 0)
+    controller.abort()
+    const error = await rejection(loading)
+    expect(error.kind).to.equal('interrupted')
+    expect(await processes(`(${STAND_IN_BIN}/kind|docker save .*${image.ref}|docker exec -i ${two.name})`)).to.deep.equal([])
+    // kind, stopped by a signal, leaves its own temporary folder behind (as the real one does): not ours to keep.
+    for (const left of await leftovers('images-tar')) if (!kindTemp.includes(left)) await rm(path.join(tmpdir(), left), {force: true, recursive: true})
+  })
+})
+
+/** Command lines of running processes matching `pattern` (pgrep -f), this test's pgrep excluded. */
+async function processes(pattern: string): Promise<string[]> {
+  const {stdout} = await execa('pgrep', ['-a', '-f', pattern], {reject: false})
+  return stdout.split('\n').filter((line) => line !== '' && !line.includes('pgrep'))
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

@@ -1,0 +1,146 @@
+import type {ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import {createWriteStream} from 'node:fs'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
+
+const MINIKUBE = 'minikube'
+const INSTALL_HINT = 'install minikube: https://minikube.sigs.k8s.io/docs/start/'
+
+/** One entry of `minikube image ls --format json`. */
+interface ListedImage {
+  id: string
+  repoTags: string[]
+}
+
+/**
+ * Loads with `minikube image load`, and trusts only `minikube image ls` afterwards: minikube exits 0
+ * when a load fails (minikube#23023, "live pushes are not considered a failure").
+ */
+export class MinikubeLoader implements Loader {
+  readonly name = 'minikube'
+
+  constructor(private readonly toolkit: PluginToolkit) {}
+
+  /**
+   * From minikube's image list, which merges every running node's images by ID: it cannot tell that one
+   * node of several lacks the image. minikube offers no per-node listing; a load puts it on every node.
+   */
+  async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
+    return listed(await this.images(target), image)
+  }
+
+  async load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
+    const profile = profileOf(target)
+    let loaded: ExecResult
+    if (image.inDockerDaemon) {
+      // --daemon: straight from Docker, without minikube first asking Docker Hub about the name.
+      loaded = await this.minikube(target, ['image', 'load', image.ref, '--daemon'], signal)
+    } else {
+      const dir = await mkdtemp(path.join(tmpdir(), 'kudev-minikube-'))
+      try {
+        const archive = path.join(dir, 'image.tar')
+        await saveArchive(this.toolkit, image, archive, signal)
+        loaded = await this.minikube(target, ['image', 'load', archive], signal)
+      } finally {
+        await rm(dir, {force: true, recursive: true})
+      }
+    }
+
+    if (!listed(await this.images(target), image)) {
+      throw this.toolkit.error('load', `${loaded.command} exited 0, but profile "${profile}" does not have ${image.ref} (${image.id})`, {
+        data: {id: image.id, image: image.ref, profile},
+        details: lastLines(loaded.stderr),
+        hint: 'minikube reports success even when a load fails (https://github.com/kubernetes/minikube/issues/23023), e.g. while a running ' +
+          `container uses the image this tag named before; rerun it with --alsologtostderr to see why: ${loaded.command} --alsologtostderr`,
+      })
+    }
+  }
+
+  private async images(target: LoadTarget): Promise<ListedImage[]> {
+    const {command, stdout} = await this.minikube(target, ['image', 'ls', '--format', 'json'])
+    try {
+      // minikube may print notices before the document.
+      return JSON.parse(stdout.slice(stdout.indexOf('['))) as ListedImage[]
+    } catch {
+      throw this.toolkit.error('load', `could not read the image list of minikube profile "${profileOf(target)}" from ${command}`, {
+        details: lastLines(stdout),
+        hint: 'update minikube (https://minikube.sigs.k8s.io/docs/start/); this list needs --format json',
+      })
+    }
+  }
+
+  /** Runs minikube (its whole process tree goes on abort: it does not stop the `docker` commands it runs). */
+  private async minikube(target: LoadTarget, args: string[], signal?: AbortSignal): Promise<ExecResult> {
+    const profile = profileOf(target)
+    const result = await this.toolkit.exec(MINIKUBE, ['-p', profile, ...args], {
+      allowFailure: true,
+      errorKind: 'load',
+      killTree: true,
+      notFoundHint: INSTALL_HINT,
+      onLine: (line) => this.toolkit.logger.debug(`minikube: ${line}`),
+      signal,
+    })
+    if (result.exitCode === 0) return result
+    const lines = lastLines(`${result.stderr}\n${result.stdout}`)
+    // "X Exiting due to MK_USAGE: loading profile: cluster "dev" does not exist"
+    const reason = lines.map((line) => /Exiting due to [\w_]+: (.*)$/.exec(line)?.[1]).find(Boolean) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
+    if (/cluster ".*" does not exist|Profile ".*" not found/.test(reason)) {
+      throw this.toolkit.error('load', `minikube profile "${profile}" (context ${target.context}) does not exist`, {
+        data: {context: target.context, profile},
+        hint: `is the cluster running? \`minikube profile list\` lists the profiles; \`minikube start -p ${profile}\` starts it`,
+      })
+    }
+
+    throw this.toolkit.error('load', `${result.command} failed: ${reason}`, {
+      data: {command: result.command, exitCode: result.exitCode},
+      details: lines.filter((line) => !line.endsWith(reason)),
+      hint: "the lines above are the end of minikube's output; rerun with -v to see all of it",
+    })
+  }
+}
+
+function profileOf(target: LoadTarget): string {
+  return target.params.profile || target.context
+}
+
+/** Is `image` in the list under its own name? The kubelet looks it up by the name in the pod spec. */
+function listed(images: ListedImage[], image: ImageRef): boolean {
+  const wanted = normalizeRef(image.ref)
+  return images.some((entry) => withoutAlgorithm(entry.id) === withoutAlgorithm(image.id) && entry.repoTags.some((tag) => normalizeRef(tag) === wanted))
+}
+
+/** minikube lists IDs as its runtime reports them, with or without `sha256:`. */
+function withoutAlgorithm(id: string): string {
+  return id.replace(/^sha256:/, '')
+}
+
+/**
+ * A name as container runtimes normalise it (reference.ParseDockerRef): minikube lists containerd's
+ * `docker.io/library/app:1` for `app:1`, Docker's runtime lists `app:1`.
+ */
+function normalizeRef(ref: string): string {
+  const slash = ref.indexOf('/')
+  const first = ref.slice(0, Math.max(slash, 0))
+  const hasDomain = slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost')
+  const domain = !hasDomain || first === 'index.docker.io' ? 'docker.io' : first
+  let rest = hasDomain ? ref.slice(slash + 1) : ref
+  if (domain === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`
+  if (!rest.slice(rest.lastIndexOf('/') + 1).includes(':') && !rest.includes('@')) rest += ':latest'
+  return `${domain}/${rest}`
+}
+
+/** The image, through the builder that made it (`podman save`), as a tar minikube loads like any archive. */
+async function saveArchive(toolkit: PluginToolkit, image: LoadableImage, file: string, signal: AbortSignal): Promise<void> {
+  try {
+    await pipeline(await image.save(), createWriteStream(file), {signal})
+  } catch (error) {
+    if (signal.aborted) throw toolkit.error('interrupted', `interrupted while saving ${image.ref}`, {hint: 'nothing was loaded; run the command again'})
+    throw error
+  }
+}
+
+function lastLines(text: string, count = 10): string[] {
+  return text.split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
+}

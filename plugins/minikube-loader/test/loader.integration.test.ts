@@ -1,0 +1,147 @@
+/**
+ * The minikube loader against minikube-style node containers running a real containerd, with the
+ * minikube stand-in (test/fixtures/bin/minikube) first on PATH: the loader runs programs through the
+ * core's exec, which inherits this process's environment, so PATH is set here and restored afterwards.
+ */
+import {expect} from 'chai'
+import {execa} from 'execa'
+import {randomBytes} from 'node:crypto'
+import {mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {createLogger} from '../../../src/output/logger.js'
+import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
+import {pluginToolkit} from '../../../src/plugins/toolkit.js'
+import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
+import {createMinikubeProfile, ensureNodeImage, hostImageId, nodeImageIds, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
+import {MinikubeLoader} from '../src/loader.js'
+import {rejection} from '../../../test/support/fake-toolkit.js'
+
+const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
+
+describe('minikube loader (integration: stand-in minikube, containerd nodes)', function () {
+  this.timeout(300_000)
+  const cleanup = suiteCleanup()
+  const savedPath = process.env.PATH
+  let tmp: string
+  let toolkit: PluginToolkit
+  let profile: TestCluster
+
+  async function buildImage(name: string, padding = 0): Promise<LoadableImage> {
+    const dir = path.join(tmp, name)
+    await mkdir(dir, {recursive: true})
+    await writeFile(path.join(dir, 'hello.txt'), `${name} ${uniqueName('content')}\n`)
+    await writeFile(path.join(dir, 'padding.bin'), randomBytes(padding))
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt padding.bin /\n')
+    const ref = cleanup.image(`kudev-test/minikube-loader-${name}:${suffix}`)
+    await docker(['build', '-q', '-t', ref, dir], {timeout: 120_000})
+    return {id: await hostImageId(ref), inDockerDaemon: true, ref, save: () => Promise.reject(new Error('not expected'))}
+  }
+
+  const target = () => ({context: profile.name, params: {profile: profile.name}})
+  const leftovers = async (prefix = 'kudev-minikube-') => (await readdir(tmpdir())).filter((entry) => entry.startsWith(prefix))
+
+  before(async function () {
+    await requireDocker(this)
+    await ensureNodeImage()
+    tmp = await cleanup.tempDir('kudev-minikube-loader-test-')
+    process.env.PATH = standInEnv().PATH
+    toolkit = pluginToolkit(createLogger('debug', {write: () => true}, {NO_COLOR: '1'}))
+    profile = await createMinikubeProfile(`mk${suffix}`, {nodes: 2})
+  })
+
+  after(async function () {
+    this.timeout(120_000)
+    process.env.PATH = savedPath
+    await removeAll()
+  })
+
+  it('loads into both nodes with image load --daemon; has() is false before and true after', async () => {
+    const image = await buildImage('daemon')
+    const loader = new MinikubeLoader(toolkit)
+    expect(await loader.has(image, target())).to.equal(false)
+    await loader.load(image, target(), new AbortController().signal)
+    for (const node of profile.nodes) expect(await nodeImageIds(node), node).to.include(image.id)
+    expect(await loader.has(image, target())).to.equal(true)
+  })
+
+  it('loads an image that is not in the Docker daemon through its save(), removing the archive', async () => {
+    const image = await buildImage('archive')
+    const before = await leftovers()
+    const fromBuilder: LoadableImage = {
+      ...image,
+      inDockerDaemon: false,
+      async save() {
+        const {done, stdout} = await toolkit.execStream('docker', ['save', image.ref])
+        done.catch(() => {})
+        return stdout
+      },
+    }
+    await new MinikubeLoader(toolkit).load(fromBuilder, target(), new AbortController().signal)
+    for (const node of profile.nodes) expect(await nodeImageIds(node), node).to.include(image.id)
+    expect(await leftovers()).to.deep.equal(before)
+  })
+
+  it('reports a load that minikube says succeeded but did nothing', async () => {
+    const image = await buildImage('silent')
+    process.env.KUDEV_FAKE_MINIKUBE_SILENT_FAIL = '1'
+    try {
+      const error = await rejection(new MinikubeLoader(toolkit).load(image, target(), new AbortController().signal))
+      expect(error.kind).to.equal('load')
+      expect(error.message).to.equal(`minikube -p ${profile.name} image load ${image.ref} --daemon exited 0, but profile "${profile.name}" does not have ${image.ref} (${image.id})`)
+      expect(error.hint).to.include('https://github.com/kubernetes/minikube/issues/23023')
+    } finally {
+      delete process.env.KUDEV_FAKE_MINIKUBE_SILENT_FAIL
+    }
+  })
+
+  it('explains a profile that does not exist', async () => {
+    const error = await rejection(new MinikubeLoader(toolkit).has(await buildImage('no-profile'), {context: 'gone', params: {profile: `gone${suffix}`}}))
+    expect(error.kind).to.equal('load')
+    expect(error.message).to.equal(`minikube profile "gone${suffix}" (context gone) does not exist`)
+    expect(error.hint).to.include(`minikube start -p gone${suffix}`)
+  })
+
+  it('says how to install minikube when it is not on PATH', async function () {
+    if ((await execa('sh', ['-c', 'command -v minikube'], {env: {PATH: savedPath}, reject: false})).exitCode === 0) this.skip()
+    process.env.PATH = savedPath
+    try {
+      const error = await rejection(new MinikubeLoader(toolkit).has(await buildImage('no-minikube'), target()))
+      expect(error.kind).to.equal('load')
+      expect(error.message).to.equal('minikube is not installed (not found on PATH)')
+      expect(error.hint).to.equal('install minikube: https://minikube.sigs.k8s.io/docs/start/')
+    } finally {
+      process.env.PATH = standInEnv().PATH
+    }
+  })
+
+  it('an abort during the load stops minikube and everything it started', async () => {
+    const image = await buildImage('aborted', 48 * 1024 * 1024)
+    const minikubeTemp = await leftovers('minikube-')
+    const controller = new AbortController()
+    const loading = new MinikubeLoader(toolkit).load(image, target(), controller.signal)
+    // Abort once minikube's own `docker save` / `docker cp` / `docker exec` runs: killing minikube alone would leave it.
+    await waitFor(async () => (await processes(`docker (save|cp|exec) .*`)).length > 0)
+    controller.abort()
+    const error = await rejection(loading)
+    expect(error.kind).to.equal('interrupted')
+    expect(await processes(`(${STAND_IN_BIN}/minikube|docker save .*${image.ref}|docker (cp|exec) .*${profile.name})`)).to.deep.equal([])
+    // minikube, stopped by a signal, leaves its own temporary folder behind: not ours to keep.
+    for (const left of await leftovers('minikube-')) if (!minikubeTemp.includes(left)) await rm(path.join(tmpdir(), left), {force: true, recursive: true})
+  })
+})
+
+/** Command lines of running processes matching `pattern` (pgrep -f), this test's pgrep excluded. */
+async function processes(pattern: string): Promise<string[]> {
+  const {stdout} = await execa('pgrep', ['-a', '-f', pattern], {reject: false})
+  return stdout.split('\n').filter((line) => line !== '' && !line.includes('pgrep'))
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
