@@ -1,0 +1,124 @@
+import {expect} from 'chai'
+import {execa} from 'execa'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {repoRoot, runCli} from '../support/cli.js'
+import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {createKindCluster, createMinikubeProfile, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
+
+interface UpJson {
+  image: string
+  id: string
+  built: boolean
+  loaded: boolean
+  loader: string
+  context: string
+  durationsMs: {build: number; load: number; total: number}
+}
+
+/** A kubeconfig as kind and minikube write them, with the given contexts. */
+function kubeconfig(contexts: {name: string; cluster: string; minikube?: boolean}[], current: string): string {
+  const extension = (name: string) => `    extensions:\n    - extension: {provider: minikube.sigs.k8s.io, version: v1.38.1}\n      name: ${name}\n`
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    `current-context: ${current}`,
+    'clusters:',
+    ...contexts.map((c) => `- name: ${c.cluster}\n  cluster:\n    server: https://127.0.0.1:6443\n${c.minikube ? extension('cluster_info') : ''}`),
+    'contexts:',
+    ...contexts.map((c) => `- name: ${c.name}\n  context:\n    cluster: ${c.cluster}\n    user: ${c.cluster}\n${c.minikube ? extension('context_info') : ''}`),
+    'users:',
+    ...contexts.map((c) => `- name: ${c.cluster}\n  user: {}`),
+    '',
+  ].join('\n')
+}
+
+describe('kudev up into kind-style nodes (real engine, real containerd, stand-in kind and minikube)', function () {
+  this.timeout(300_000)
+  const cleanup = suiteCleanup()
+  const kindName = `up${process.pid % 10_000}`
+  const profile = `mk${process.pid % 10_000}`
+  let kind: TestCluster
+  let minikube: TestCluster
+  let project: string
+  let env: NodeJS.ProcessEnv
+  let imageName: string
+
+  before(async function () {
+    await requireDocker(this)
+    ;[kind, minikube] = await Promise.all([createKindCluster(kindName, {workers: 1}), createMinikubeProfile(profile, {nodes: 1})])
+    project = await cleanup.tempDir('kudev-up-')
+    imageName = `kudev-test/${uniqueName('up')}`
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+    await writeFile(join(project, 'index.html'), 'v1\n')
+    await writeFile(join(project, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`)
+    const file = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
+    cleanup.add(`kubeconfig ${file}`, () => execa('rm', ['-f', file]).then(() => undefined))
+    await writeFile(file, kubeconfig([{cluster: `kind-${kindName}`, name: `kind-${kindName}`}, {cluster: profile, minikube: true, name: profile}, {cluster: 'gke_proj_zone_prod', name: 'gke_proj_zone_prod'}], `kind-${kindName}`))
+    env = standInEnv({KUBECONFIG: file})
+  })
+
+  after(async () => {
+    await Promise.all([kind?.remove(), minikube?.remove()])
+    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+    for (const ref of stdout.split('\n').filter(Boolean)) await dockerResult(['image', 'rm', '-f', ref])
+  })
+
+  async function up(...args: string[]): Promise<UpJson> {
+    const result = await runCli(['up', '--json', ...args], {cwd: project, env})
+    expect(result.exitCode, result.stderr || result.stdout).to.equal(0)
+    return JSON.parse(result.stdout) as UpJson
+  }
+
+  it('builds and loads into every node; a second run neither builds nor loads', async () => {
+    const first = await up()
+    expect(first).to.include({built: true, context: `kind-${kindName}`, loaded: true, loader: 'kind'})
+    for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(first.id)
+    const second = await up()
+    expect(second).to.include({built: false, id: first.id, loaded: false})
+  })
+
+  it('builds and loads the new image after a file changes', async () => {
+    const before = await up()
+    await writeFile(join(project, 'index.html'), `v2 ${Date.now()}\n`)
+    const after = await up()
+    expect(after.id).to.not.equal(before.id)
+    expect(after).to.include({built: true, loaded: true})
+    for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(after.id)
+  })
+
+  it('loads into a minikube profile found by its kubeconfig extension, and reports a load minikube silently dropped', async () => {
+    const silent = await runCli(['up', '--kube-context', profile], {cwd: project, env: {...env, KUDEV_FAKE_MINIKUBE_SILENT_FAIL: '1'}})
+    expect(silent.exitCode).to.equal(7)
+    expect(silent.stderr).to.match(/exited 0, but profile ".*" does not have/)
+    const loaded = await up('--kube-context', profile)
+    expect(loaded).to.include({loaded: true, loader: 'minikube'})
+    for (const node of minikube.nodes) expect(await nodeImageIds(node)).to.include(loaded.id)
+  })
+
+  it('refuses a context no loader recognises, before building anything', async () => {
+    const result = await runCli(['up', '--kube-context', 'gke_proj_zone_prod'], {cwd: project, env})
+    expect(result.exitCode).to.equal(3)
+    expect(result.stderr).to.include('Error: kube context "gke_proj_zone_prod" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)')
+    expect(result.stderr).to.include('pass --loader with one of: docker-desktop, kind, minikube')
+    expect(result.stderr).to.not.include('building')
+  })
+
+  it('stops on SIGINT during a load: exit 130 and no kind, docker save or docker exec process left', async () => {
+    await writeFile(join(project, 'big.bin'), Buffer.alloc(64 * 1024 * 1024, 1))
+    const child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'up', '-v'], {cwd: project, env: {...env, NO_COLOR: '1'}, reject: false})
+    let output = ''
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    const deadline = Date.now() + 120_000
+    while (!/\$ kind load/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    child.kill('SIGINT')
+    const result = await child
+    expect(result.exitCode, output).to.equal(130)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const left = await execa('pgrep', ['-af', `kind load|docker save|docker exec -i ${kindName}|images import`], {reject: false})
+    expect(left.stdout.split('\n').filter((line) => line.includes(kindName) || line.includes(imageName))).to.deep.equal([])
+  })
+})
