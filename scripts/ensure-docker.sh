@@ -3,12 +3,13 @@
 #
 # Usage: scripts/ensure-docker.sh [--pid-file FILE] [--log FILE] [--timeout SECONDS] [--no-install]
 #
-# - If `docker info` already works, nothing is started (the pid file is left empty, nothing is printed on stdout).
-# - Otherwise, as root on Debian/Ubuntu, the missing packages among docker.io (dockerd, /usr/bin/docker) and
-#   busybox-static (/bin/busybox, used for offline test base images) are installed with one `apt-get update`
-#   and one `apt-get install`, then `dockerd --iptables=false --bridge=none` is started in the background
-#   (own session, so Ctrl-C in the calling terminal does not reach it; its log goes to --log FILE, else to
-#   a new temp file).
+# - If `docker info` already works, nothing is started (the pid file is left empty, nothing is printed on stdout);
+#   as root, busybox-static and podman are still installed when missing.
+# - Otherwise, as root on Debian/Ubuntu, the missing packages among docker.io (dockerd, /usr/bin/docker),
+#   busybox-static (/bin/busybox, used for offline test base images) and podman (the podman builder plugin's
+#   tests) are installed with one `apt-get update` and one `apt-get install`, then
+#   `dockerd --iptables=false --bridge=none` is started in the background (own session, so Ctrl-C in the
+#   calling terminal does not reach it; its log goes to --log FILE, else to a new temp file).
 # - When it started dockerd, the pid is written to the --pid-file (as soon as it is spawned, so a caller's trap can
 #   stop it even if this script is interrupted) and printed alone on stdout once the engine answers.
 #   Stop it with: kill PID (and wait for the process to go away).
@@ -101,18 +102,22 @@ wait_for_engine() { # $1 = deadline (SECONDS), $2 = pid to watch (optional)
 t_start=$SECONDS
 if engine_answers; then
   log "Docker engine already answers (server $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')); nothing started"
-  # Keep the offline test base available where we may install it; not fatal when we may not.
-  if [ "$(id -u)" = 0 ] && [ ! -x /bin/busybox ]; then
-    apt_install_missing busybox-static || log "warning: busybox-static missing; integration tests need /bin/busybox"
+  # Keep the offline test base and podman available where we may install them; not fatal when we may not.
+  extras=()
+  if [ ! -x /bin/busybox ]; then extras+=(busybox-static); fi
+  if ! command -v podman >/dev/null 2>&1; then extras+=(podman); fi
+  if [ "$(id -u)" = 0 ] && [ ${#extras[@]} -gt 0 ]; then
+    apt_install_missing "${extras[@]}" || log "warning: missing ${extras[*]}; integration tests need /bin/busybox and podman"
   fi
   exit 0
 fi
 
 # The engine does not answer. Ensure the binaries (dockerd from docker.io only when there is no dockerd at all,
-# so an existing docker-ce install is never replaced), plus busybox-static for test base images.
+# so an existing docker-ce install is never replaced), plus busybox-static for test base images and podman.
 want=()
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then want+=(docker.io); fi
 if [ ! -x /bin/busybox ]; then want+=(busybox-static); fi
+if ! command -v podman >/dev/null 2>&1; then want+=(podman); fi
 if [ ${#want[@]} -gt 0 ]; then
   if ! apt_install_missing "${want[@]}"; then
     command -v dockerd >/dev/null 2>&1 || die "no dockerd available"

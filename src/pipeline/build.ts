@@ -88,9 +88,10 @@ export async function buildImage(request: BuildRequest, builder: Builder, signal
       labels: {},
       network: request.network ?? spec.network,
       noCache: request.noCache,
+      // Docker's classic, BuildKit's and podman's step lines become the live view's status.
       onOutput: (line) => {
         view.line(line)
-        const step = /^(Step \d+\/\d+ : .*|#\d+ \[.*)$/.exec(line)
+        const step = /^(Step \d+\/\d+ : .*|STEP \d+\/\d+: .*|#\d+ \[.*)$/.exec(line)
         if (step) view.status(step[1]!)
       },
       platform: hash.inputs.platform,

@@ -6,6 +6,7 @@ import {closest} from '../util/suggest.js'
 import type {BuilderDescriptor, LoaderDescriptor, RegistrationEvent, RegistrationOptions} from './contract.js'
 import {BUILDERS_EVENT, LOADERS_EVENT, SUPPORTED_API_VERSIONS} from './contract.js'
 import {checkDescriptor} from './descriptor.js'
+import {bundledOverrides, overrideNotice} from './overrides.js'
 
 export const DEFAULT_HOOK_TIMEOUT_MS = 5000
 
@@ -43,6 +44,9 @@ export interface CollectOptions {
 
 const EVENT_KIND = {[BUILDERS_EVENT]: 'builder', [LOADERS_EVENT]: 'loader'} as const
 
+/** Configs whose bundled-plugin overrides were already announced: once per process, however often plugins are collected. */
+const announced = new WeakSet<Config>()
+
 /** Hook timeout: KUDEV_HOOK_TIMEOUT_MS when it is a positive integer, else 5 s. */
 export function hookTimeout(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number(env.KUDEV_HOOK_TIMEOUT_MS)
@@ -67,6 +71,11 @@ async function collect<D extends BuilderDescriptor | LoaderDescriptor>(
   {logger, timeoutMs = hookTimeout()}: CollectOptions,
 ): Promise<Registry<D>> {
   const kind = EVENT_KIND[event]
+  if (!announced.has(config)) {
+    announced.add(config)
+    for (const override of bundledOverrides(config)) logger.warn(overrideNotice(override))
+  }
+
   const options: RegistrationOptions = {apiVersions: SUPPORTED_API_VERSIONS, kudevVersion: config.version}
   const result = await config.runHook(event, options, timeoutMs, true)
   const registry: Registry<D> = {entries: [], failures: [], kind}

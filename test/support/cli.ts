@@ -38,10 +38,13 @@ export async function runCli(args: string[], options: {cwd?: string; env?: NodeJ
   return {exitCode: result.exitCode ?? -1, stderr: result.stderr, stdout: result.stdout}
 }
 
-/** A data folder in which the named fixture plugins are linked, as `kudev plugins link` would record them. */
-export async function dataDirWithPlugins(names: string[]): Promise<{dir: string; remove: () => Promise<void>}> {
+/**
+ * A data folder in which the named plugins are linked, as `kudev plugins link` would record them: each from
+ * test/fixtures/plugins/<name>, or from the folder `roots` gives for it.
+ */
+export async function dataDirWithPlugins(names: string[], roots: Record<string, string> = {}): Promise<{dir: string; remove: () => Promise<void>}> {
   const dir = await mkdtemp(join(tmpdir(), 'kudev-data-'))
-  const plugins = names.map((name) => ({name, root: join(fixtures, 'plugins', name), type: 'link'}))
+  const plugins = names.map((name) => ({name, root: roots[name] ?? join(fixtures, 'plugins', name), type: 'link'}))
   await writeFile(join(dir, 'package.json'), JSON.stringify({oclif: {plugins, schema: 1}, private: true}))
   return {dir, remove: () => rm(dir, {force: true, recursive: true})}
 }

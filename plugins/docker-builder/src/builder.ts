@@ -18,6 +18,8 @@ export interface DockerBuilderOptions {
 /** Builds with `docker build`, fed the exact context kudev hashed as a tar on stdin. */
 export class DockerBuilder implements Builder {
   readonly name = 'docker'
+  // Its images live in the Docker daemon, where loaders take them from directly.
+  readonly dockerDaemon = true
   private readonly env: NodeJS.ProcessEnv
   private readonly engineTimeoutMs: number
   private engine?: Promise<EngineInfo>

@@ -23,6 +23,7 @@ export function buildCommand(context: Pick<BuildContext, 'digest' | 'dockerfile'
   if (options.target) args.push('--target', options.target)
   if (options.platform) args.push('--platform', options.platform)
   if (options.network) args.push('--network', options.network)
+  if (options.noCache) args.push('--no-cache')
   args.push('--label', `${DIGEST_LABEL}=${context.digest}`)
   // A label of the same name given later would win, and the digest label must name this context.
   for (const name of sortedKeys(options.labels).filter((key) => key !== DIGEST_LABEL)) args.push('--label', `${name}=${options.labels[name]}`)

@@ -25,18 +25,19 @@ describe('docker build command line', () => {
     expect(args.at(-1)).to.equal('-')
   })
 
-  it('passes every option in a fixed order: build args, target, platform, network, labels', () => {
+  it('passes every option in a fixed order: build args, target, platform, network, no-cache, labels', () => {
     const args = buildCommand({digest: DIGEST, dockerfile: '.dockerfile.0123456789abcdef0123'}, options({
       buildArgs: {VERSION: '1.0', ALPHA: 'a'},
       labels: {'org.example.team': 'web', 'org.example.app': 'shop'},
       network: 'none',
+      noCache: true,
       platform: 'linux/arm64',
       target: 'runtime',
     }), '/tmp/id', 'buildkit')
     expect(args).to.deep.equal([
       'build', '-f', '.dockerfile.0123456789abcdef0123', '-t', 'myapp:kudev-abababab', '--iidfile', '/tmp/id', '--progress=plain',
       '--build-arg', 'ALPHA=a', '--build-arg', 'VERSION=1.0',
-      '--target', 'runtime', '--platform', 'linux/arm64', '--network', 'none',
+      '--target', 'runtime', '--platform', 'linux/arm64', '--network', 'none', '--no-cache',
       '--label', `${DIGEST_LABEL}=${DIGEST}`, '--label', 'org.example.app=shop', '--label', 'org.example.team=web',
       '-',
     ])

@@ -1,0 +1,152 @@
+import type {BuildContext, Builder, BuildOptions, Diagnostic, ExecResult, ImageInfo, ImageRef, PluginToolkit} from 'kudev'
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {PassThrough, pipeline, type Readable} from 'node:stream'
+
+import {buildCommand, imageRef, INSTALL_HINT, PODMAN, qualifiedName} from './command.js'
+import {BuildOutput} from './output.js'
+
+/** Where podman would put its temporary files: $TMPDIR, else /var/tmp (on disk, unlike a /tmp that may live in memory). */
+function podmanTempRoot(): string {
+  return process.env.TMPDIR || (process.platform === 'win32' ? tmpdir() : '/var/tmp')
+}
+
+const INFO_FORMAT = '{{.Version.Version}}\t{{.Store.GraphDriverName}}\t{{.Store.GraphRoot}}'
+
+/** Builds with `podman build`, fed the exact context kudev hashed as a tar on stdin. */
+export class PodmanBuilder implements Builder {
+  readonly name = 'podman'
+  /** Images stay in podman's own store: loaders get them through save(), never from the Docker daemon. */
+  readonly dockerDaemon = false
+
+  constructor(private readonly toolkit: PluginToolkit) {}
+
+  async diagnose(): Promise<Diagnostic[]> {
+    try {
+      const result = await this.podman(['info', '--format', INFO_FORMAT])
+      if (result.exitCode !== 0) throw this.failed(result, 'read `podman info`')
+      const [version, driver, root] = result.stdout.trim().split('\t')
+      return [{name: 'podman', ok: true, summary: `podman ${version}, ${driver} storage at ${root}; images reach clusters through podman save`}]
+    } catch (error) {
+      const {hint, message} = error as Error & {hint?: string}
+      return [{hint, name: 'podman', ok: false, summary: message}]
+    }
+  }
+
+  async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
+    const ref = imageRef(options)
+    const scratch = await mkdtemp(path.join(podmanTempRoot(), 'kudev-podman-'))
+    const iidfile = path.join(scratch, 'image-id')
+    const output = new BuildOutput()
+    const tar = context.tar()
+    try {
+      // Podman unpacks all of stdin before it builds, and kudev kills it before the tar ends when a file
+      // changes while it is sent: no tag can name content other than what was hashed.
+      const result = await this.toolkit.exec(PODMAN, buildCommand(context, options, iidfile), {
+        allowFailure: true,
+        // Podman unpacks the context and runs steps in TMPDIR and leaves them there when it is stopped: the scratch folder goes in any case.
+        env: {TMPDIR: scratch},
+        // Only a missing podman is reported by exec itself (failed builds are reported below): an engine problem.
+        errorKind: 'engine',
+        input: tar,
+        notFoundHint: INSTALL_HINT,
+        onLine(line) {
+          output.add(line)
+          options.onOutput?.(line)
+        },
+        signal,
+      })
+      if (result.exitCode !== 0) throw this.buildFailed(output, result)
+      return {id: (await readFile(iidfile, 'utf8')).trim(), ref}
+    } finally {
+      // An unfinished tar stream holds an open file until it is destroyed.
+      tar.destroy()
+      await this.removeLeftovers(scratch)
+      await rm(scratch, {force: true, recursive: true})
+    }
+  }
+
+  async inspect(ref: string): Promise<ImageInfo | undefined> {
+    const name = qualifiedName(ref)
+    // `podman image exists` answers 1 for "no such image" and 125 when podman itself fails.
+    const exists = await this.podman(['image', 'exists', name])
+    if (exists.exitCode === 1) return undefined
+    if (exists.exitCode !== 0) throw this.failed(exists, `ask podman for ${ref}`)
+    const result = await this.podman(['image', 'inspect', name])
+    if (result.exitCode !== 0) throw this.failed(result, `inspect ${ref}`)
+    const [image] = JSON.parse(result.stdout) as {Id: string; Labels?: Record<string, string> | null}[]
+    // Podman prints the bare config digest; Docker, containerd and kudev's loaders write it sha256:….
+    return image === undefined ? undefined : {id: `sha256:${image.Id}`, labels: image.Labels ?? {}}
+  }
+
+  async save(ref: string): Promise<Readable> {
+    const {done, stdout} = await this.toolkit.execStream(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], {errorKind: 'engine', notFoundHint: INSTALL_HINT})
+    // The archive ends only once podman has exited 0, so a failed save never passes for a complete tar.
+    const archive = new PassThrough({
+      flush(callback) {
+        done.then(() => callback(), callback)
+      },
+    })
+    // A consumer that stops reading makes podman fail on a closed pipe, and then nobody waits for `done`.
+    done.catch(() => {})
+    pipeline(stdout, archive, () => {})
+    return archive
+  }
+
+  /**
+   * A podman stopped mid-build (Ctrl-C) leaves its RUN step running and that step's working container,
+   * still mounted, in its storage (podman#14523). Both are known from the step's runtime bundle, which
+   * podman left in TMPDIR, that is `scratch`: `pid` holds the step's process, and `run/.containerenv`
+   * names the working container. A build that ends by itself leaves no bundle. Stopped outside a RUN step
+   * (in a COPY, a commit), podman leaves no bundle to tell its container by: `podman ps --external` lists it.
+   */
+  private async removeLeftovers(scratch: string): Promise<void> {
+    for (const bundle of await readdir(scratch)) {
+      const containerenv = await readFile(path.join(scratch, bundle, 'run', '.containerenv'), 'utf8').catch(() => '')
+      const id = /^id="([0-9a-f]+)"$/m.exec(containerenv)?.[1]
+      if (id === undefined) continue
+      const pid = Number(await readFile(path.join(scratch, bundle, 'pid'), 'utf8').catch(() => ''))
+      // The step runs in a cgroup named after its bundle: proof that the pid still is that process.
+      const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')
+      if (pid > 0 && cgroup.includes(bundle)) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // It ended meanwhile.
+        }
+      }
+
+      const removed = await this.podman(['rm', '--force', id])
+      if (removed.exitCode === 0) this.toolkit.logger.debug(`removed podman's working container ${id.slice(0, 12)}, left by the stopped build`)
+      else this.toolkit.logger.warn(`podman left the working container ${id.slice(0, 12)} of the stopped build, and could not remove it: ${reasons(removed.stderr).at(-1)}; podman rm --force ${id.slice(0, 12)} removes it`)
+    }
+  }
+
+  private podman(args: string[]): Promise<ExecResult> {
+    return this.toolkit.exec(PODMAN, args, {allowFailure: true, errorKind: 'engine', notFoundHint: INSTALL_HINT})
+  }
+
+  private failed(result: ExecResult, doing: string): Error {
+    const lines = reasons(result.stderr)
+    return this.toolkit.error('engine', `could not ${doing}: ${lines.at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`, {
+      details: lines.slice(-10, -1),
+      hint: 'check that `podman info` works in this shell; rerun with -v to see every command kudev runs',
+    })
+  }
+
+  private buildFailed(output: BuildOutput, result: ExecResult): Error {
+    const {reason, step} = output.failure()
+    const what = step ? `podman build failed at step "${step}"` : 'podman build failed'
+    return this.toolkit.error('build', reason ? `${what}: ${reason}` : `${what} with exit code ${result.exitCode}`, {
+      data: {exitCode: result.exitCode, step},
+      details: output.tail,
+      hint: `${step ? 'fix that step; ' : ''}the lines above are the end of podman's output, and -v shows all of it`,
+    })
+  }
+}
+
+/** Podman's stderr lines, without the `Error: ` it starts its own message with. */
+function reasons(stderr: string): string[] {
+  return stderr.split('\n').map((line) => line.trim().replace(/^Error: /, '')).filter(Boolean)
+}

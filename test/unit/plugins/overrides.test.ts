@@ -1,0 +1,75 @@
+import {Config} from '@oclif/core'
+import {expect} from 'chai'
+import {join} from 'node:path'
+
+import {createLogger} from '../../../src/output/logger.js'
+import {bundledOverrides, overrideNotice} from '../../../src/plugins/overrides.js'
+import {collectBuilders, collectLoaders} from '../../../src/plugins/resolver.js'
+import {dataDirWithPlugins, fixtures, repoRoot} from '../../support/cli.js'
+
+const DOCKER_BUILDER = '@kudev/plugin-docker-builder'
+const OVERRIDE_ROOT = join(fixtures, 'plugins', 'kudev-fixture-override-docker')
+
+async function configWith(names: string[], roots: Record<string, string> = {}): Promise<{config: Config; remove: () => Promise<void>}> {
+  const data = await dataDirWithPlugins(names, roots)
+  const saved = process.env.KUDEV_DATA_DIR
+  process.env.KUDEV_DATA_DIR = data.dir
+  try {
+    return {config: await Config.load({root: repoRoot}), remove: data.remove}
+  } finally {
+    if (saved === undefined) delete process.env.KUDEV_DATA_DIR
+    else process.env.KUDEV_DATA_DIR = saved
+  }
+}
+
+function captureLogger() {
+  const lines: string[] = []
+  return {lines, logger: createLogger('debug', {write: (chunk: string) => lines.push(chunk.trimEnd())}, {NO_COLOR: '1'})}
+}
+
+describe('plugins that override a bundled one', () => {
+  it('finds a linked plugin that has a bundled plugin\'s package name', async () => {
+    const {config, remove} = await configWith([DOCKER_BUILDER, 'kudev-fixture-good'], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
+    try {
+      expect(bundledOverrides(config)).to.deep.equal([{name: DOCKER_BUILDER, type: 'link', version: '9.9.9'}])
+    } finally {
+      await remove()
+    }
+  })
+
+  it('finds none when the installed plugins only add to the bundled ones', async () => {
+    const {config, remove} = await configWith(['kudev-fixture-good'])
+    try {
+      expect(bundledOverrides(config)).to.deep.equal([])
+      const {lines, logger} = captureLogger()
+      await collectBuilders(config, {logger})
+      expect(lines.filter((line) => line.includes('notice:'))).to.deep.equal([])
+    } finally {
+      await remove()
+    }
+  })
+
+  it('collects the overriding plugin\'s builder in place of the bundled one, with one notice per process', async () => {
+    const {config, remove} = await configWith([DOCKER_BUILDER], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
+    try {
+      const {lines, logger} = captureLogger()
+      const builders = await collectBuilders(config, {logger})
+      await collectLoaders(config, {logger})
+      await collectBuilders(config, {logger})
+      const docker = builders.entries.filter((entry) => entry.descriptor.name === 'docker')
+      expect(docker).to.have.length(1)
+      expect(docker[0]!.descriptor.description).to.equal('Override fixture: pretends to build')
+      expect(docker[0]!.plugin).to.deep.equal({name: DOCKER_BUILDER, type: 'link'})
+      expect(lines.filter((line) => line.includes('notice:'))).to.deep.equal([
+        `Warning: notice: ${DOCKER_BUILDER} 9.9.9 (link) overrides the bundled ${DOCKER_BUILDER}`,
+      ])
+    } finally {
+      await remove()
+    }
+  })
+
+  it('words the notice with the package, its version and how it was installed', () => {
+    expect(overrideNotice({name: '@kudev/plugin-kind-loader', type: 'user', version: '2.0.0'}))
+      .to.equal('notice: @kudev/plugin-kind-loader 2.0.0 (user) overrides the bundled @kudev/plugin-kind-loader')
+  })
+})
