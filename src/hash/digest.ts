@@ -1,0 +1,146 @@
+/**
+ * The digest behind the tag: sha256 over the build inputs, then over every context entry in context order
+ * (src/context/walk.ts orderListings). Everything that can change the image is in it, nothing else:
+ *
+ *   str("kudev build inputs") u32(format)
+ *   str(Dockerfile path) sha256(Dockerfile)
+ *   u8(0) for kudev's default exclusions | u8(1) str(ignore file path) sha256(ignore file)
+ *   u32(n) str(exclusion)…                          spec.buildContextExclusions, in order
+ *   u32(n) (str(name) str(value))…                  build args, sorted by name
+ *   opt(target) opt(platform)                       opt = u8(0) | u8(1) str
+ *   per entry: u8(type) str(path) u32(mode & 0o7777), then sha256(content) for a file, str(target) for a symlink
+ *   u8(0)                                           end
+ *
+ * str = u32 byte length + UTF-8, so no two inputs frame to the same bytes (`ab`+`c` ≠ `a`+`bc`); all
+ * integers big-endian. Paths are POSIX and relative to the context root. The Dockerfile's path is
+ * relative too, even outside the context (`../docker/Dockerfile`): an absolute path would give the same
+ * checkout two tags in two folders, and only the relative layout can change the build. Owners, mtimes
+ * and link topology never reach the image's content (Docker resets owners to 0) and are left out.
+ */
+import {createHash, type Hash} from 'node:crypto'
+
+import type {Entry} from '../context/entries.js'
+
+/** Bump when the framing or what goes into it changes: every tag changes with it. */
+export const DIGEST_FORMAT = 1
+
+export interface BuildInputs {
+  /** POSIX, relative to the context root. */
+  dockerfilePath: string
+  dockerfile: Uint8Array
+  /** The ignore file used (path relative to the context root), or undefined when kudev's defaults applied. */
+  ignoreFile?: {path: string; bytes: Uint8Array}
+  exclusions: readonly string[]
+  /** Resolved: spec.buildArgs with the command line's on top. */
+  buildArgs: Readonly<Record<string, string>>
+  target?: string
+  platform?: string
+}
+
+const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
+const SHA256_BYTES = 32
+const BUFFER_BYTES = 1 << 16
+
+/** Feed the entries in context order with add(), then finish(). */
+export class ContextDigest {
+  readonly #hash: Hash = createHash('sha256')
+  readonly #buffer = Buffer.allocUnsafe(BUFFER_BYTES)
+  #length = 0
+
+  constructor(inputs: BuildInputs) {
+    this.#string('kudev build inputs')
+    this.#u32(DIGEST_FORMAT)
+    this.#string(inputs.dockerfilePath)
+    this.#bytes(sha256(inputs.dockerfile))
+    if (inputs.ignoreFile === undefined) this.#u8(0)
+    else {
+      this.#u8(1)
+      this.#string(inputs.ignoreFile.path)
+      this.#bytes(sha256(inputs.ignoreFile.bytes))
+    }
+
+    this.#u32(inputs.exclusions.length)
+    for (const pattern of inputs.exclusions) this.#string(pattern)
+    const args = Object.keys(inputs.buildArgs).sort()
+    this.#u32(args.length)
+    for (const name of args) {
+      this.#string(name)
+      this.#string(inputs.buildArgs[name]!)
+    }
+
+    this.#optional(inputs.target)
+    this.#optional(inputs.platform)
+  }
+
+  /** One entry; for a file, its content's sha256 is the 32 bytes of `hashes` at `offset`. */
+  add(entry: Entry, hashes?: Uint8Array, offset = 0): void {
+    this.#u8(TYPE_CODE[entry.type])
+    this.#string(entry.path)
+    this.#u32(entry.mode & 0o7777)
+    if (entry.type === 'file') {
+      if (hashes === undefined) throw new Error(`no content hash for ${entry.path}`)
+      this.#room(SHA256_BYTES)
+      this.#buffer.set(hashes.subarray(offset, offset + SHA256_BYTES), this.#length)
+      this.#length += SHA256_BYTES
+    } else if (entry.type === 'symlink') this.#string(entry.linkTarget ?? '')
+  }
+
+  /** The full digest, 64 hex characters. */
+  finish(): string {
+    this.#u8(0)
+    this.#hash.update(this.#buffer.subarray(0, this.#length))
+    return this.#hash.digest('hex')
+  }
+
+  #room(bytes: number): void {
+    if (this.#length + bytes <= BUFFER_BYTES) return
+    this.#hash.update(this.#buffer.subarray(0, this.#length))
+    this.#length = 0
+  }
+
+  #u8(value: number): void {
+    this.#room(1)
+    this.#buffer[this.#length++] = value
+  }
+
+  #u32(value: number): void {
+    this.#room(4)
+    this.#length = this.#buffer.writeUInt32BE(value, this.#length)
+  }
+
+  #bytes(bytes: Uint8Array): void {
+    if (bytes.length > BUFFER_BYTES) {
+      this.#room(BUFFER_BYTES)
+      this.#hash.update(bytes)
+      return
+    }
+
+    this.#room(bytes.length)
+    this.#buffer.set(bytes, this.#length)
+    this.#length += bytes.length
+  }
+
+  #string(text: string): void {
+    const bytes = Buffer.byteLength(text)
+    this.#u32(bytes)
+    if (bytes > BUFFER_BYTES) {
+      this.#bytes(Buffer.from(text))
+      return
+    }
+
+    this.#room(bytes)
+    this.#length += this.#buffer.write(text, this.#length, 'utf8')
+  }
+
+  #optional(text: string | undefined): void {
+    if (text === undefined) this.#u8(0)
+    else {
+      this.#u8(1)
+      this.#string(text)
+    }
+  }
+}
+
+function sha256(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest()
+}

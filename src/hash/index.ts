@@ -1,0 +1,211 @@
+/**
+ * The source hash: the build context exactly as Docker would receive it, plus every other build input,
+ * digested into the tag `kudev-<8 hex>`. Same inputs, same tag; anything that reaches the image changes it.
+ */
+import {readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import type {LoadedConfig} from '../config/schema.js'
+import type {Entry} from '../context/entries.js'
+import {loadContextFilter} from '../context/filter.js'
+import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
+import {KudevError} from '../output/errors.js'
+import type {Logger} from '../output/logger.js'
+import {collectContext, type Progress} from './collect.js'
+import {type BuildInputs, ContextDigest} from './digest.js'
+import {type HashedListing, SHA256_BYTES} from './scan.js'
+import {readStatCache, StatCacheWriter, statCacheFile, statCacheRecords} from './stat-cache.js'
+import {imageTag} from './tag.js'
+
+
+export interface HashOptions {
+  logger: Logger
+  /** Neither read nor write the stat cache: every file is read. */
+  noCache?: boolean
+  /** From the command line; each overrides the same name in spec.buildArgs. */
+  buildArgs?: Record<string, string>
+  /** Overrides spec.target. */
+  target?: string
+  /** Overrides spec.platform. */
+  platform?: string
+  /** `--build-timestamp`: the tag gets this time (UTC) appended. */
+  buildTimestamp?: Date
+  /** Also collect every excluded path with the rule that excluded it (`kudev hash --explain`). */
+  explain?: boolean
+  /** Hashing worker threads besides the main thread when there is much to read; 0 for none. Default: one per extra core, at most 3. */
+  workers?: number
+  /** Where the stat cache lives (KUDEV_CACHE_DIR, XDG_CACHE_HOME, HOME); default process.env. */
+  env?: NodeJS.ProcessEnv
+  onProgress?: (progress: Progress) => void
+}
+
+export interface HashStats {
+  entries: number
+  files: number
+  dirs: number
+  symlinks: number
+  /** Bytes of the files in the context. */
+  bytes: number
+  /** Files read this run; the others came from the stat cache. */
+  hashedFiles: number
+  hashedBytes: number
+  cachedFiles: number
+  /** Hashing worker threads that helped the main thread. */
+  workers: number
+  durationMs: number
+}
+
+export interface HashResult {
+  /** sha256, 64 hex characters; the builder keeps it as an image label. */
+  digest: string
+  tag: string
+  /** Absolute path of the build context. */
+  root: string
+  /** What `COPY . /dst` would see, in context order: depth first, siblings by name. */
+  entries: Entry[]
+  /** The ignore file used, undefined when kudev's defaults applied. */
+  ignoreFile?: {path: string; text: string; bytes: Uint8Array}
+  /** The build inputs besides the files, as digested. */
+  inputs: Omit<BuildInputs, 'dockerfile' | 'ignoreFile'>
+  /** With `explain`: the excluded paths, sorted; else empty. */
+  excluded: ExcludedPath[]
+  stats: HashStats
+}
+
+export async function hashBuildContext(loaded: LoadedConfig, options: HashOptions): Promise<HashResult> {
+  const started = performance.now()
+  // The racy rule (stat-cache.ts) measures from before anything is read.
+  const walkStartedNs = BigInt(Date.now()) * 1_000_000n
+  const {logger} = options
+  const {spec} = loaded.config
+  const root = loaded.buildContext
+  checkContextFolder(loaded)
+  const dockerfile = readDockerfile(loaded)
+  const filter = await loadContextFilter({configFile: loaded.file, contextDir: root, dockerfile: loaded.dockerfile, exclusions: spec.buildContextExclusions})
+
+  const cacheFile = options.noCache ? undefined : statCacheFile(root, options.env)
+  const cache = cacheFile === undefined ? undefined : readStatCache(cacheFile)
+  if (cache !== undefined && 'problem' in cache) logger.debug(`stat cache ${cacheFile}: ${cache.problem}; hashing every file`)
+  const cacheBytes = cache !== undefined && 'bytes' in cache ? cache.bytes : undefined
+  const collected = await collectContext({
+    cache: cacheBytes,
+    explain: options.explain,
+    filter,
+    onProgress: options.onProgress,
+    root,
+    workers: options.workers,
+  })
+
+  const inputs: Omit<BuildInputs, 'dockerfile' | 'ignoreFile'> = {
+    buildArgs: {...spec.buildArgs, ...options.buildArgs},
+    dockerfilePath: relativePosix(root, loaded.dockerfile),
+    exclusions: spec.buildContextExclusions,
+  }
+  const target = options.target ?? spec.target
+  const platform = options.platform ?? spec.platform
+  // Docker treats an empty --target or --platform as none.
+  if (target) inputs.target = target
+  if (platform) inputs.platform = platform
+  const digest = new ContextDigest({
+    ...inputs,
+    dockerfile,
+    ignoreFile: filter.ignoreFile && {bytes: filter.ignoreFile.bytes, path: relativePosix(root, filter.ignoreFile.path)},
+  })
+  const entries: Entry[] = []
+  const {cachedFiles, hashedBytes, hashedFiles, workers} = collected
+  const stats: HashStats = {bytes: 0, cachedFiles, dirs: 0, durationMs: 0, entries: 0, files: 0, hashedBytes, hashedFiles, symlinks: 0, workers}
+  orderListings(collected.listings, (listing, index) => {
+    const entry = listing.entries[index]!
+    entries.push(entry)
+    if (entry.type === 'file') {
+      digest.add(entry, listing.hashes, index * SHA256_BYTES)
+      stats.files++
+      stats.bytes += entry.size
+    } else {
+      digest.add(entry)
+      if (entry.type === 'dir') stats.dirs++
+      else stats.symlinks++
+    }
+  })
+  stats.entries = entries.length
+
+  const listings = [...collected.listings.values()]
+  for (const skipped of listings.flatMap((listing) => listing.skipped).sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    logger.warn(`skipped ${printable(skipped.path)} in the build context: ${skipped.kind}, which Docker does not copy`)
+  }
+
+  // Rewrite the cache only when it would say something new: a warm run that read nothing writes nothing.
+  if (cacheFile !== undefined && (stats.hashedFiles > 0 || cacheBytes === undefined || stats.cachedFiles !== statCacheRecords(cacheBytes))) {
+    writeStatCache(cacheFile, listings, walkStartedNs, logger)
+  }
+
+  const fullDigest = digest.finish()
+  stats.durationMs = Math.round(performance.now() - started)
+  return {
+    digest: fullDigest,
+    entries,
+    excluded: listings.flatMap((listing) => listing.excluded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    ignoreFile: filter.ignoreFile,
+    inputs,
+    root,
+    stats,
+    tag: imageTag(fullDigest, {buildTimestamp: options.buildTimestamp}),
+  }
+}
+
+function writeStatCache(file: string, listings: HashedListing[], walkStartedNs: bigint, logger: Logger): void {
+  const writer = new StatCacheWriter(walkStartedNs)
+  for (const listing of listings) {
+    writer.folder(listing.path)
+    const nameStart = listing.path === '' ? 0 : listing.path.length + 1
+    for (let index = 0; index < listing.entries.length; index++) {
+      const entry = listing.entries[index]!
+      if (entry.type === 'file') writer.record(entry.path.slice(nameStart), entry, listing.hashes, index * SHA256_BYTES)
+    }
+  }
+
+  try {
+    writer.save(file)
+  } catch (error) {
+    // A read-only home only costs speed.
+    logger.debug(`could not write the stat cache ${file}: ${(error as Error).message}`)
+  }
+}
+
+function checkContextFolder(loaded: LoadedConfig): void {
+  let isDirectory: boolean
+  try {
+    isDirectory = statSync(loaded.buildContext).isDirectory()
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`
+    throw new KudevError('config', `build context ${loaded.buildContext} ${problem}`, {
+      data: {buildContext: loaded.buildContext},
+      hint: `check spec.buildContext in ${loaded.file} (relative paths start at the folder holding it)`,
+    })
+  }
+
+  if (!isDirectory) {
+    throw new KudevError('config', `build context ${loaded.buildContext} is not a folder`, {
+      data: {buildContext: loaded.buildContext},
+      hint: `spec.buildContext in ${loaded.file} must name a folder`,
+    })
+  }
+}
+
+function readDockerfile(loaded: LoadedConfig): Buffer {
+  try {
+    return readFileSync(loaded.dockerfile)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const problem = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code ?? String(error)})`
+    throw new KudevError('config', `Dockerfile ${loaded.dockerfile} ${problem}`, {
+      data: {dockerfile: loaded.dockerfile},
+      hint: `check spec.dockerfilePath in ${loaded.file} (relative paths start at the folder holding it)`,
+    })
+  }
+}
+
+function relativePosix(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/')
+}

@@ -1,0 +1,77 @@
+import {expect} from 'chai'
+import {createHash} from 'node:crypto'
+
+import type {Entry} from '../../../src/context/entries.js'
+import {type BuildInputs, ContextDigest, DIGEST_FORMAT} from '../../../src/hash/digest.js'
+
+const inputs: BuildInputs = {buildArgs: {}, dockerfile: Buffer.from('FROM scratch\n'), dockerfilePath: 'Dockerfile', exclusions: []}
+const entry = (path: string, type: Entry['type'], extra: Partial<Entry> = {}): Entry =>
+  ({ctimeNs: 1n, dev: 1n, ino: 1n, mode: type === 'dir' ? 0o755 : 0o644, mtimeNs: 1n, path, size: 0, type, ...extra})
+const content = (text: string) => Buffer.alloc(32, text)
+
+function digestOf(overrides: Partial<BuildInputs> = {}, entries: Array<[Entry, Buffer?]> = []): string {
+  const digest = new ContextDigest({...inputs, ...overrides})
+  for (const [item, hash] of entries) digest.add(item, hash)
+  return digest.finish()
+}
+
+describe('context digest', () => {
+  it('is pinned for fixed inputs: changing the framing must bump DIGEST_FORMAT', () => {
+    expect(DIGEST_FORMAT).to.equal(1)
+    const digest = digestOf({buildArgs: {B: '2', A: '1'}, ignoreFile: {bytes: Buffer.from('.git\n'), path: '.dockerignore'}, platform: 'linux/amd64', target: 'app'}, [
+      [entry('a', 'dir')],
+      [entry('a/f', 'file', {mode: 0o755, size: 3}), content('x')],
+      [entry('l', 'symlink', {linkTarget: 'a/f', mode: 0o777})],
+    ])
+    // The framing documented in src/hash/digest.ts, written out by hand.
+    const u8 = (value: number) => Buffer.from([value])
+    const u32 = (value: number) => Buffer.from([value >>> 24, (value >>> 16) & 0xFF, (value >>> 8) & 0xFF, value & 0xFF])
+    const str = (text: string) => Buffer.concat([u32(Buffer.byteLength(text)), Buffer.from(text)])
+    const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest()
+    const framed = Buffer.concat([
+      str('kudev build inputs'), u32(1),
+      str('Dockerfile'), sha(Buffer.from('FROM scratch\n')),
+      u8(1), str('.dockerignore'), sha(Buffer.from('.git\n')),
+      u32(0),
+      u32(2), str('A'), str('1'), str('B'), str('2'),
+      u8(1), str('app'), u8(1), str('linux/amd64'),
+      u8(2), str('a'), u32(0o755),
+      u8(1), str('a/f'), u32(0o755), content('x'),
+      u8(3), str('l'), u32(0o777), str('a/f'),
+      u8(0),
+    ])
+    expect(digest).to.equal(sha(framed).toString('hex'))
+    expect(digest).to.equal('124467c7d87220dbfab4ae377e5529aed8b88145ee62b28cfcb5ef0ddeab568b')
+  })
+
+  it('frames every field so that moving bytes between neighbours changes it', () => {
+    expect(digestOf({buildArgs: {a: 'bc'}})).not.to.equal(digestOf({buildArgs: {ab: 'c'}}))
+    expect(digestOf({exclusions: ['ab', 'c']})).not.to.equal(digestOf({exclusions: ['a', 'bc']}))
+    expect(digestOf({}, [[entry('a', 'symlink', {linkTarget: 'bc'})]])).not.to.equal(digestOf({}, [[entry('ab', 'symlink', {linkTarget: 'c'})]]))
+    expect(digestOf({}, [[entry('a', 'dir')], [entry('b', 'dir')]])).not.to.equal(digestOf({}, [[entry('a', 'dir')]]))
+  })
+
+  it('tells no target from an empty one, and kudev defaults from an empty ignore file', () => {
+    expect(digestOf({target: ''})).not.to.equal(digestOf({}))
+    expect(digestOf({ignoreFile: {bytes: Buffer.alloc(0), path: '.dockerignore'}})).not.to.equal(digestOf({}))
+  })
+
+  it('does not depend on the order build args are given in', () => {
+    expect(digestOf({buildArgs: {A: '1', B: '2'}})).to.equal(digestOf({buildArgs: {B: '2', A: '1'}}))
+  })
+
+  it('ignores what Docker does not put in the image: times, owners, inode, size field', () => {
+    const file = entry('f', 'file', {mode: 0o644})
+    expect(digestOf({}, [[{...file, ctimeNs: 9n, dev: 7n, ino: 5n, mtimeNs: 3n}, content('x')]])).to.equal(digestOf({}, [[file, content('x')]]))
+  })
+
+  it('uses only the permission bits of the mode', () => {
+    expect(digestOf({}, [[entry('f', 'file', {mode: 0o100644}), content('x')]])).to.equal(digestOf({}, [[entry('f', 'file', {mode: 0o644}), content('x')]]))
+    expect(digestOf({}, [[entry('f', 'file', {mode: 0o755}), content('x')]])).not.to.equal(digestOf({}, [[entry('f', 'file', {mode: 0o644}), content('x')]]))
+  })
+
+  it('handles paths longer than its buffer', () => {
+    const long = 'd/'.repeat(40_000) + 'f'
+    expect(digestOf({}, [[entry(long, 'file'), content('x')]])).not.to.equal(digestOf({}, [[entry(long + 'g', 'file'), content('x')]]))
+  })
+})
