@@ -71,4 +71,12 @@ for run in first second; do
   ./bin/run.js build -C examples/hello
 done
 
+# 6. With a local cluster (kind, minikube or Docker Desktop as the current kube context), load it there too.
+if ./bin/run.js doctor -q -C examples/hello >/dev/null 2>&1; then
+  log "running: ./bin/run.js up -C examples/hello"
+  ./bin/run.js up -C examples/hello
+else
+  log "no local cluster in the current kube context: skipping kudev up (see 'kudev doctor -C examples/hello')"
+fi
+
 log "done in $((SECONDS - t_start))s"

@@ -98,6 +98,10 @@ describe('kudev-plugin-podman installed from its packed tarball (real npm, podma
     const inspect = await runCli(['plugins', 'inspect', PLUGIN], {env})
     expect(inspect.exitCode, inspect.stderr).to.equal(0)
     expect(inspect.stdout).to.include(join(dataDir, 'node_modules', PLUGIN))
+    // `podman` is the short name users type: oclif.aliases maps it to the package (as `plugins install podman` does).
+    const byAlias = await runCli(['plugins', 'inspect', 'podman'], {env})
+    expect(byAlias.exitCode, byAlias.stderr).to.equal(0)
+    expect(byAlias.stdout).to.include(join(dataDir, 'node_modules', PLUGIN))
 
     const doctor = await runCli(['doctor', '--builder', 'podman', '--json'], {cwd: project, env})
     const report = JSON.parse(doctor.stdout)

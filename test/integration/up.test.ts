@@ -97,6 +97,15 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     for (const node of minikube.nodes) expect(await nodeImageIds(node)).to.include(loaded.id)
   })
 
+  it('loads the bundled example project (examples/hello) into the kind-style nodes', async () => {
+    const example = join(repoRoot, 'examples', 'hello')
+    const result = await runCli(['up', '--json', '-C', example], {env})
+    expect(result.exitCode, result.stderr).to.equal(0)
+    const {id, image} = JSON.parse(result.stdout) as UpJson
+    expect(image).to.match(/^kudev-example\/hello:kudev-[0-9a-f]{8}$/)
+    for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(id)
+  })
+
   it('refuses a context no loader recognises, before building anything', async () => {
     const result = await runCli(['up', '--kube-context', 'gke_proj_zone_prod'], {cwd: project, env})
     expect(result.exitCode).to.equal(3)
