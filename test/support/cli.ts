@@ -1,3 +1,4 @@
+import {Config} from '@oclif/core'
 import {execa} from 'execa'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -47,4 +48,17 @@ export async function dataDirWithPlugins(names: string[], roots: Record<string, 
   const plugins = names.map((name) => ({name, root: roots[name] ?? join(fixtures, 'plugins', name), type: 'link'}))
   await writeFile(join(dir, 'package.json'), JSON.stringify({oclif: {plugins, schema: 1}, private: true}))
   return {dir, remove: () => rm(dir, {force: true, recursive: true})}
+}
+
+/** An oclif Config loaded in this process with the named fixture plugins linked (KUDEV_DATA_DIR set only while loading). */
+export async function configWithPlugins(names: string[], roots: Record<string, string> = {}): Promise<{config: Config; remove: () => Promise<void>}> {
+  const data = await dataDirWithPlugins(names, roots)
+  const saved = process.env.KUDEV_DATA_DIR
+  process.env.KUDEV_DATA_DIR = data.dir
+  try {
+    return {config: await Config.load({root: repoRoot}), remove: data.remove}
+  } finally {
+    if (saved === undefined) delete process.env.KUDEV_DATA_DIR
+    else process.env.KUDEV_DATA_DIR = saved
+  }
 }

@@ -1,26 +1,14 @@
-import {Config} from '@oclif/core'
 import {expect} from 'chai'
 import {join} from 'node:path'
 
 import {createLogger} from '../../../src/output/logger.js'
 import {bundledOverrides, overrideNotice} from '../../../src/plugins/overrides.js'
 import {collectBuilders, collectLoaders} from '../../../src/plugins/resolver.js'
-import {dataDirWithPlugins, fixtures, repoRoot} from '../../support/cli.js'
+import {configWithPlugins, fixtures} from '../../support/cli.js'
 
 const DOCKER_BUILDER = '@kudev/plugin-docker-builder'
 const OVERRIDE_ROOT = join(fixtures, 'plugins', 'kudev-fixture-override-docker')
 
-async function configWith(names: string[], roots: Record<string, string> = {}): Promise<{config: Config; remove: () => Promise<void>}> {
-  const data = await dataDirWithPlugins(names, roots)
-  const saved = process.env.KUDEV_DATA_DIR
-  process.env.KUDEV_DATA_DIR = data.dir
-  try {
-    return {config: await Config.load({root: repoRoot}), remove: data.remove}
-  } finally {
-    if (saved === undefined) delete process.env.KUDEV_DATA_DIR
-    else process.env.KUDEV_DATA_DIR = saved
-  }
-}
 
 function captureLogger() {
   const lines: string[] = []
@@ -29,7 +17,7 @@ function captureLogger() {
 
 describe('plugins that override a bundled one', () => {
   it('finds a linked plugin that has a bundled plugin\'s package name', async () => {
-    const {config, remove} = await configWith([DOCKER_BUILDER, 'kudev-fixture-good'], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
+    const {config, remove} = await configWithPlugins([DOCKER_BUILDER, 'kudev-fixture-good'], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
     try {
       expect(bundledOverrides(config)).to.deep.equal([{name: DOCKER_BUILDER, type: 'link', version: '9.9.9'}])
     } finally {
@@ -38,7 +26,7 @@ describe('plugins that override a bundled one', () => {
   })
 
   it('finds none when the installed plugins only add to the bundled ones', async () => {
-    const {config, remove} = await configWith(['kudev-fixture-good'])
+    const {config, remove} = await configWithPlugins(['kudev-fixture-good'])
     try {
       expect(bundledOverrides(config)).to.deep.equal([])
       const {lines, logger} = captureLogger()
@@ -50,7 +38,7 @@ describe('plugins that override a bundled one', () => {
   })
 
   it('collects the overriding plugin\'s builder in place of the bundled one, with one notice per process', async () => {
-    const {config, remove} = await configWith([DOCKER_BUILDER], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
+    const {config, remove} = await configWithPlugins([DOCKER_BUILDER], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
     try {
       const {lines, logger} = captureLogger()
       const builders = await collectBuilders(config, {logger})

@@ -1,25 +1,13 @@
-import {Config} from '@oclif/core'
 import {expect} from 'chai'
 
 import {KudevError} from '../../../src/output/errors.js'
 import {createLogger} from '../../../src/output/logger.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {collectBuilders, collectLoaders, conflicts, hookTimeout, pickByName} from '../../../src/plugins/resolver.js'
-import {dataDirWithPlugins, repoRoot} from '../../support/cli.js'
+import {configWithPlugins} from '../../support/cli.js'
 
 const ALL = ['kudev-fixture-bad-shape', 'kudev-fixture-duplicate', 'kudev-fixture-future-api', 'kudev-fixture-good', 'kudev-fixture-hangs', 'kudev-fixture-throws']
 
-async function configWith(names: string[]): Promise<{config: Config; remove: () => Promise<void>}> {
-  const data = await dataDirWithPlugins(names)
-  const saved = process.env.KUDEV_DATA_DIR
-  process.env.KUDEV_DATA_DIR = data.dir
-  try {
-    return {config: await Config.load({root: repoRoot}), remove: data.remove}
-  } finally {
-    if (saved === undefined) delete process.env.KUDEV_DATA_DIR
-    else process.env.KUDEV_DATA_DIR = saved
-  }
-}
 
 function captureLogger() {
   const lines: string[] = []
@@ -37,7 +25,7 @@ describe('plugin resolver', () => {
   })
 
   it('collects descriptors from every plugin, sorted by name whatever order hooks finish in', async () => {
-    const {config, remove} = await configWith(['kudev-fixture-good'])
+    const {config, remove} = await configWithPlugins(['kudev-fixture-good'])
     try {
       const {logger} = captureLogger()
       const loaders = await collectLoaders(config, {logger})
@@ -52,7 +40,7 @@ describe('plugin resolver', () => {
 
   it('reports a throwing, hanging, future-API or malformed plugin by package name and keeps the others usable', async function () {
     this.timeout(20_000)
-    const {config, remove} = await configWith(ALL)
+    const {config, remove} = await configWithPlugins(ALL)
     try {
       const {lines, logger} = captureLogger()
       const builders = await collectBuilders(config, {logger, timeoutMs: 500})
@@ -77,7 +65,7 @@ describe('plugin resolver', () => {
   })
 
   it('captures a hook that calls this.error instead of letting it end the CLI', async () => {
-    const {config, remove} = await configWith(['kudev-fixture-throws', 'kudev-fixture-good'])
+    const {config, remove} = await configWithPlugins(['kudev-fixture-throws', 'kudev-fixture-good'])
     try {
       const loaders = await collectLoaders(config, {logger: captureLogger().logger})
       expect(loaders.failures.map((f) => f.message)).to.deep.equal([
@@ -90,7 +78,7 @@ describe('plugin resolver', () => {
   })
 
   it('refuses a name two plugins register, naming both packages', async () => {
-    const {config, remove} = await configWith(['kudev-fixture-good', 'kudev-fixture-duplicate'])
+    const {config, remove} = await configWithPlugins(['kudev-fixture-good', 'kudev-fixture-duplicate'])
     try {
       const builders = await collectBuilders(config, {logger: captureLogger().logger})
       expect([...conflicts(builders).keys()]).to.deep.equal(['fixture-builder'])
@@ -101,7 +89,7 @@ describe('plugin resolver', () => {
   })
 
   it('answers an unknown name with a did-you-mean and the names that exist', async () => {
-    const {config, remove} = await configWith(['kudev-fixture-good', 'kudev-fixture-throws'])
+    const {config, remove} = await configWithPlugins(['kudev-fixture-good', 'kudev-fixture-throws'])
     try {
       const builders = await collectBuilders(config, {logger: captureLogger().logger})
       let error: KudevError | undefined
