@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {repoRoot, runCli} from '../support/cli.js'
 import {docker, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {ensureBusyboxBase} from '../support/images.js'
+import {waitFor} from '../support/processes.js'
 
 // Every case runs with both builders: the machine's CLI 28 (classic builder, no buildx) and Debian's
 // CLI 20.10 with BuildKit, whose RUN steps need --network none here.
@@ -149,12 +150,4 @@ for (const builder of BUILDERS) {
       expect(stdout).to.equal('echo main')
     })
   })
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }

@@ -17,6 +17,7 @@ import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/sup
 import {createKindCluster, ensureNodeImage, hostImageId, nodeImageIds, readStandInLog, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
 import {KindLoader} from '../src/loader.js'
 import {rejection} from '../../../test/support/fake-toolkit.js'
+import {processes, waitFor} from '../../../test/support/processes.js'
 
 const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
 
@@ -160,17 +161,3 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     for (const left of await leftovers('images-tar')) if (!kindTemp.includes(left)) await rm(path.join(tmpdir(), left), {force: true, recursive: true})
   })
 })
-
-/** Command lines of running processes matching `pattern` (pgrep -f), this test's pgrep excluded. */
-async function processes(pattern: string): Promise<string[]> {
-  const {stdout} = await execa('pgrep', ['-a', '-f', pattern], {reject: false})
-  return stdout.split('\n').filter((line) => line !== '' && !line.includes('pgrep'))
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
