@@ -210,19 +210,20 @@ for (const builderCase of CASES) {
       expect(await until(async () => (await processes(marker)).length === 0, 15_000), 'the RUN step still runs').to.equal(true)
     })
 
-    it('removes the tag of a build that finished although it was stopped', async () => {
+    it('leaves no tag when a short build is stopped, even one that got to finish', async () => {
       // BuildKit's CLI 20.10 ignores SIGTERM while its context comes from a pipe, so a short step ends
       // (and tags) in the 5 s before exec's SIGKILL; the classic CLI stops at once and tags nothing.
       const marker = uniqueName('short')
-      const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}; sleep 1\n`})
+      const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}\n`})
       const controller = new AbortController()
       const error = await rejection(builder.build(context, {...options, onOutput(line) {
         if (line.includes(marker) && !line.includes('RUN')) controller.abort()
       }}, controller.signal))
       expect(controller.signal.aborted, 'the RUN step never started').to.equal(true)
       expect(error.kind).to.equal('interrupted')
+      // Whether the build got to tag before it was stopped is a race (it depends on when the CLI sets up its
+      // signal handling): either way no tag may remain. builder.test.ts covers the untagging decision itself.
       expect(await imageExists(ref)).to.equal(false)
-      if (builderCase.buildkit) expect(commandLog).to.include(`debug: $ docker image rm --force ${ref}\n`)
     })
 
     it('refuses a file edited while the tar is being sent: the context-changed error, and no tag', async () => {
