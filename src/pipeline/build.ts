@@ -113,12 +113,16 @@ export async function buildImage(request: BuildRequest, builder: Builder, signal
 
 async function hashContext(request: BuildRequest): Promise<HashResult> {
   const {hashBuildContext} = await import('../hash/index.js')
+  const {hashProgressView} = await import('../hash/progress.js')
+  // The same progress line as `kudev hash`: on a terminal, once hashing takes over a second.
+  const progress = request.view.silent ? undefined : hashProgressView(process.stderr)
   return hashBuildContext(request.loaded, {
     buildArgs: request.buildArgs,
     buildTimestamp: request.buildTimestamp,
     logger: request.logger,
     noCache: request.noCache,
+    onProgress: progress?.update,
     platform: request.platform,
     target: request.target,
-  })
+  }).finally(() => progress?.clear())
 }
