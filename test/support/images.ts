@@ -4,11 +4,14 @@
  */
 import {execa} from 'execa'
 import {constants} from 'node:fs'
-import {access, chmod, copyFile, mkdir, mkdtemp, open, rm, symlink} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {access, chmod, copyFile, mkdir, mkdtemp, open, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {dockerCli, dockerResult} from './docker.js'
+import type {LoadableImage} from '../../src/plugins/contract.js'
+import {type CleanupRegistry, docker, dockerCli, dockerResult, uniqueName} from './docker.js'
+import {hostImageId} from './nodes.js'
 
 /** `kudev-test/busybox:1`: /bin/busybox (busybox-static) plus applet links, PATH=/bin, CMD sh. */
 export const BUSYBOX_BASE = 'kudev-test/busybox:1'
@@ -133,4 +136,18 @@ async function isDynamicElf(file: string): Promise<boolean> {
   } finally {
     await handle.close()
   }
+}
+
+/**
+ * A FROM scratch image with unique content (plus `padding` random bytes, for slow loads), so its ID is new to
+ * every node. Built in `dir`, tagged `ref`, registered for removal; returned as loaders receive it.
+ */
+export async function buildUniqueImage(options: {cleanup: CleanupRegistry; dir: string; ref: string; padding?: number}): Promise<LoadableImage> {
+  await mkdir(options.dir, {recursive: true})
+  await writeFile(path.join(options.dir, 'hello.txt'), `${options.ref} ${uniqueName('content')}\n`)
+  await writeFile(path.join(options.dir, 'padding.bin'), randomBytes(options.padding ?? 0))
+  await writeFile(path.join(options.dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt padding.bin /\n')
+  const ref = options.cleanup.image(options.ref)
+  await docker(['build', '-q', '-t', ref, options.dir], {timeout: 120_000})
+  return {id: await hostImageId(ref), inDockerDaemon: true, ref, save: () => Promise.reject(new Error('not expected'))}
 }

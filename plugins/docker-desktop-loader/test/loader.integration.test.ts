@@ -4,8 +4,7 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {randomBytes} from 'node:crypto'
-import {mkdir, readdir, writeFile} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {Readable} from 'node:stream'
@@ -13,11 +12,12 @@ import {Readable} from 'node:stream'
 import {createLogger} from '../../../src/output/logger.js'
 import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
-import {docker, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
+import {docker, dockerResult, requireDocker, suiteCleanup} from '../../../test/support/docker.js'
 import {createDockerDesktopKindNode, ensureNodeImage, hostImageId, nodeImageIds, removeAll, type TestCluster} from '../../../test/support/nodes.js'
 import {DockerDesktopLoader} from '../src/loader.js'
 import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
+import {buildUniqueImage} from '../../../test/support/images.js'
 
 const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
 const target = {context: 'docker-desktop', params: {}}
@@ -29,16 +29,8 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
   let toolkit: PluginToolkit
   let debugs: string[]
 
-  async function buildImage(name: string, padding = 0): Promise<LoadableImage> {
-    const dir = path.join(tmp, name)
-    await mkdir(dir, {recursive: true})
-    await writeFile(path.join(dir, 'hello.txt'), `${name} ${uniqueName('content')}\n`)
-    await writeFile(path.join(dir, 'padding.bin'), randomBytes(padding))
-    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt padding.bin /\n')
-    const ref = cleanup.image(`kudev-test/desktop-loader-${name}:${suffix}`)
-    await docker(['build', '-q', '-t', ref, dir], {timeout: 120_000})
-    return {id: await hostImageId(ref), inDockerDaemon: true, ref, save: () => Promise.reject(new Error('not expected'))}
-  }
+  const buildImage = (name: string, padding = 0) =>
+    buildUniqueImage({cleanup, dir: path.join(tmp, name), padding, ref: `kudev-test/desktop-loader-${name}:${suffix}`})
 
   /** The image as another builder would hand it over: only through save(). */
   async function fromBuilder(image: LoadableImage): Promise<LoadableImage> {

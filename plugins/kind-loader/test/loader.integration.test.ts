@@ -5,7 +5,6 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {randomBytes} from 'node:crypto'
 import {chmod, mkdir, readdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -13,11 +12,12 @@ import path from 'node:path'
 import {createLogger} from '../../../src/output/logger.js'
 import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
-import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
-import {createKindCluster, ensureNodeImage, hostImageId, nodeImageIds, readStandInLog, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
+import {requireDocker, suiteCleanup} from '../../../test/support/docker.js'
+import {createKindCluster, ensureNodeImage, nodeImageIds, readStandInLog, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
 import {KindLoader} from '../src/loader.js'
 import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
+import {buildUniqueImage} from '../../../test/support/images.js'
 
 const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
 
@@ -31,17 +31,8 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
   let two: TestCluster
   let kindLog: string
 
-  /** A FROM scratch image with unique content (and `padding` random bytes), so its ID is new to every node. */
-  async function buildImage(name: string, padding = 0): Promise<LoadableImage> {
-    const dir = path.join(tmp, name)
-    await mkdir(dir, {recursive: true})
-    await writeFile(path.join(dir, 'hello.txt'), `${name} ${uniqueName('content')}\n`)
-    await writeFile(path.join(dir, 'padding.bin'), randomBytes(padding))
-    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt padding.bin /\n')
-    const ref = cleanup.image(`kudev-test/kind-loader-${name}:${suffix}`)
-    await docker(['build', '-q', '-t', ref, dir], {timeout: 120_000})
-    return {id: await hostImageId(ref), inDockerDaemon: true, ref, save: () => Promise.reject(new Error('not expected'))}
-  }
+  const buildImage = (name: string, padding = 0) =>
+    buildUniqueImage({cleanup, dir: path.join(tmp, name), padding, ref: `kudev-test/kind-loader-${name}:${suffix}`})
 
   const target = (cluster: TestCluster) => ({context: `kind-${cluster.name}`, params: {cluster: cluster.name}})
   const kindRuns = async () => (await readStandInLog(kindLog)).filter((entry) => entry.argv !== undefined).map((entry) => entry.argv)

@@ -5,19 +5,19 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {randomBytes} from 'node:crypto'
-import {mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import {readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {createLogger} from '../../../src/output/logger.js'
 import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
-import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
-import {createMinikubeProfile, ensureNodeImage, hostImageId, nodeImageIds, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
+import {requireDocker, suiteCleanup} from '../../../test/support/docker.js'
+import {createMinikubeProfile, ensureNodeImage, nodeImageIds, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
 import {MinikubeLoader} from '../src/loader.js'
 import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
+import {buildUniqueImage} from '../../../test/support/images.js'
 
 const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
 
@@ -29,16 +29,8 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
   let toolkit: PluginToolkit
   let profile: TestCluster
 
-  async function buildImage(name: string, padding = 0): Promise<LoadableImage> {
-    const dir = path.join(tmp, name)
-    await mkdir(dir, {recursive: true})
-    await writeFile(path.join(dir, 'hello.txt'), `${name} ${uniqueName('content')}\n`)
-    await writeFile(path.join(dir, 'padding.bin'), randomBytes(padding))
-    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt padding.bin /\n')
-    const ref = cleanup.image(`kudev-test/minikube-loader-${name}:${suffix}`)
-    await docker(['build', '-q', '-t', ref, dir], {timeout: 120_000})
-    return {id: await hostImageId(ref), inDockerDaemon: true, ref, save: () => Promise.reject(new Error('not expected'))}
-  }
+  const buildImage = (name: string, padding = 0) =>
+    buildUniqueImage({cleanup, dir: path.join(tmp, name), padding, ref: `kudev-test/minikube-loader-${name}:${suffix}`})
 
   const target = () => ({context: profile.name, params: {profile: profile.name}})
   const leftovers = async (prefix = 'kudev-minikube-') => (await readdir(tmpdir())).filter((entry) => entry.startsWith(prefix))
