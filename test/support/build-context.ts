@@ -4,8 +4,9 @@
  * paths, modes and contents. The Dockerfile is placed the way kudev places it (assembleBuildContext).
  */
 import {createHash} from 'node:crypto'
-import {lstat, readdir, readFile, readlink} from 'node:fs/promises'
+import {appendFile, lstat, readdir, readFile, readlink} from 'node:fs/promises'
 import path from 'node:path'
+import {pipeline, Transform} from 'node:stream'
 
 import {assembleBuildContext} from '../../src/context/build-context.js'
 import type {TarEntry} from '../../src/context/tar.js'
@@ -48,4 +49,25 @@ async function walk(root: string, relative: string): Promise<TarEntry[]> {
   }
 
   return entries
+}
+
+/**
+ * The same context, except that `file` is appended to once its first 2 MB are on their way to the builder:
+ * after the tar writer opened and checked it, as an editor saving mid-build would.
+ */
+export function editedWhileSending(context: BuildContext, file: string): {context: BuildContext; edited: () => boolean} {
+  let sent = 0
+  let edited = false
+  const tar = () => pipeline(context.tar(), new Transform({
+    async transform(chunk: Buffer, _encoding, callback) {
+      sent += chunk.length
+      if (sent > 2 * 1024 * 1024 && !edited) {
+        edited = true
+        await appendFile(file, 'edit')
+      }
+
+      callback(null, chunk)
+    },
+  }), () => {})
+  return {context: {...context, tar}, edited: () => edited}
 }

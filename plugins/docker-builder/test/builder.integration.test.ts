@@ -6,16 +6,15 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
 import {existsSync} from 'node:fs'
-import {appendFile, mkdir, symlink, writeFile} from 'node:fs/promises'
+import {mkdir, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {pipeline, Transform} from 'node:stream'
 import {buffer, text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
-import type {BuildContext, BuildOptions} from '../../../src/plugins/contract.js'
+import type {BuildOptions} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
-import {contextFromFolder} from '../../../test/support/build-context.js'
+import {contextFromFolder, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, dockerResult, isCI, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {DockerBuilder} from '../src/builder.js'
@@ -228,22 +227,9 @@ for (const builderCase of CASES) {
 
     it('refuses a file edited while the tar is being sent: the context-changed error, and no tag', async () => {
       const {context, dir, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY big.bin /\n', 'big.bin': Buffer.alloc(32 * 1024 * 1024, 7)})
-      let sent = 0
-      let edited = false
-      // Appends to big.bin once its first megabytes are on their way: after it was opened and checked.
-      const editing: BuildContext = {...context, tar: () => pipeline(context.tar(), new Transform({
-        async transform(chunk: Buffer, _encoding, callback) {
-          sent += chunk.length
-          if (sent > 2 * 1024 * 1024 && !edited) {
-            edited = true
-            await appendFile(path.join(dir, 'big.bin'), 'edit')
-          }
-
-          callback(null, chunk)
-        },
-      }), () => {})}
-      const error = await rejection(builder.build(editing, options, new AbortController().signal))
-      expect(edited).to.equal(true)
+      const editing = editedWhileSending(context, path.join(dir, 'big.bin'))
+      const error = await rejection(builder.build(editing.context, options, new AbortController().signal))
+      expect(editing.edited()).to.equal(true)
       expect(isContextChanged(error), error.message).to.equal(true)
       expect(error.message).to.match(/big\.bin changed while it was being sent to the builder/)
       expect(await imageExists(ref)).to.equal(false)

@@ -5,16 +5,15 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {appendFile, mkdir, readdir, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {pipeline, Transform} from 'node:stream'
 import {text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
-import type {BuildContext, BuildOptions} from '../../../src/plugins/contract.js'
+import type {BuildOptions} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
-import {contextFromFolder} from '../../../test/support/build-context.js'
+import {contextFromFolder, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {copyToPodman, danglingPodmanImages, podman, podmanImageExists, removeNewDanglingImages, removePodmanImage, requirePodman} from '../../../test/support/podman.js'
@@ -175,22 +174,9 @@ describe('podman builder (integration, real podman)', function () {
 
   it('refuses a file edited while the tar is being sent: the context-changed error, and no tag', async () => {
     const {context, dir, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY big.bin /\n', 'big.bin': Buffer.alloc(32 * 1024 * 1024, 7)})
-    let sent = 0
-    let edited = false
-    // Appends to big.bin once its first megabytes are on their way: after it was opened and checked.
-    const editing: BuildContext = {...context, tar: () => pipeline(context.tar(), new Transform({
-      async transform(chunk: Buffer, _encoding, callback) {
-        sent += chunk.length
-        if (sent > 2 * 1024 * 1024 && !edited) {
-          edited = true
-          await appendFile(path.join(dir, 'big.bin'), 'edit')
-        }
-
-        callback(null, chunk)
-      },
-    }), () => {})}
-    const error = await rejection(builder.build(editing, options, new AbortController().signal))
-    expect(edited).to.equal(true)
+    const editing = editedWhileSending(context, path.join(dir, 'big.bin'))
+    const error = await rejection(builder.build(editing.context, options, new AbortController().signal))
+    expect(editing.edited()).to.equal(true)
     expect(isContextChanged(error), error.message).to.equal(true)
     expect(await podmanImageExists(qualifiedName(ref))).to.equal(false)
     expect(await processes(`podman build .*${options.imageName}`)).to.deep.equal([])
