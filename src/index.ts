@@ -1,12 +1,16 @@
 // What plugin authors import. Types and constants only: nothing here runs at a plugin's import time.
 export type {
+  BaseToolkit,
   BuildContext,
   Builder,
   BuilderDescriptor,
   BuildersHook,
   BuildOptions,
+  ClusterNode,
   DetectOptions,
   Diagnostic,
+  DockerHost,
+  DockerOptions,
   ImageInfo,
   ImageRef,
   KubeContextInfo,

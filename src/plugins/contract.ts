@@ -57,8 +57,8 @@ export interface BuildContext {
   tar(): Readable
 }
 
-/** Services kudev lends plugins, so every plugin logs, runs programs and fails the same way. */
-export interface PluginToolkit {
+/** The core services every plugin gets: kudev's logger, subprocess runner and error type, bound to this run. */
+export interface BaseToolkit {
   logger: {debug(message: string): void; info(message: string): void; warn(message: string): void; enabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean}
   /** Runs a program with an argument array; `-v` shows its command line; failures carry its last stderr lines. */
   exec(file: string, args: readonly string[], options?: ExecOptions): Promise<ExecResult>
@@ -66,6 +66,51 @@ export interface PluginToolkit {
   execStream(file: string, args: readonly string[], options?: Omit<ExecOptions, 'onLine' | 'input'>): Promise<{stdout: Readable; done: Promise<ExecResult>}>
   /** An error users see as one line, a hint and the exit code of `kind` (docs/exit-codes.md). */
   error(kind: ExitCodeName, message: string, options?: KudevErrorOptions): Error
+}
+
+export interface DockerOptions extends Omit<ExecOptions, 'allowFailure' | 'errorKind' | 'notFoundHint'> {
+  /** The exit code a failure gets (default `engine`). */
+  kind?: ExitCodeName
+  /** A non-zero result to return instead of failing (e.g. "No such image"). */
+  accept?(result: ExecResult): boolean
+}
+
+/** The Docker engine's platform, which is the platform of cluster nodes that are its containers. */
+export interface DockerHost {
+  /** `linux/amd64`, `linux/arm64`: what `docker save --platform` and `ctr import --platform` take. */
+  platform: string
+  /** True when Docker keeps images in containerd (the containerd image store, default since Docker 29 / Desktop 4.34). */
+  containerdStore: boolean
+}
+
+/** A cluster node that is a Docker container (kind, Docker Desktop's kind mode). */
+export interface ClusterNode {
+  name: string
+  /** `running`, `exited`, `paused`, … as `docker ps` reports it. */
+  state: string
+}
+
+/**
+ * Services kudev lends plugins, so every plugin logs, runs programs and fails the same way, and loaders
+ * share what they all need: the docker CLI, image archives, and nodes that are containers.
+ */
+export interface PluginToolkit extends BaseToolkit {
+  /** Runs docker (with an install hint when it is missing); a non-zero exit fails as "could not <doing>: <docker's last line>". */
+  docker(args: readonly string[], doing: string, options?: DockerOptions): Promise<ExecResult>
+  /** Asked of `docker info` once per run. */
+  dockerHost(): Promise<DockerHost>
+  /** A kind cluster's node containers (control-plane and workers, stopped ones too), sorted by name. */
+  kindNodes(cluster: string): Promise<ClusterNode[]>
+  /** Fails with a `load` error, "<what>: node "x" is exited", when a node is not running. */
+  requireRunning(nodes: readonly ClusterNode[], what: string, hint?: string): void
+  /** The nodes (by name) whose containerd `k8s.io` namespace does not have `ref` as one of `ids`; checked in parallel. */
+  nodesWithout(nodes: readonly ClusterNode[], ref: string, ids: ReadonlySet<string>): Promise<string[]>
+  /** A name as containerd and CRI store it: `app:1` → `docker.io/library/app:1`. */
+  normalizeRef(ref: string): string
+  /** Writes the image as a `docker save`-format tar: from the Docker daemon when it is there (for one platform when given), else through its builder. */
+  saveImage(image: LoadableImage, file: string, signal: AbortSignal, platform?: string): Promise<void>
+  /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
+  withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T>
 }
 
 /** One line of `kudev doctor`: a check a plugin ran on what it depends on (a CLI, an engine, a cluster). */

@@ -1,14 +1,39 @@
 import {exec, execStream} from '../exec/run.js'
+import {saveImage, withTempDir} from '../load/archive.js'
+import {docker, dockerHost} from '../load/docker.js'
+import {normalizeRef} from '../load/image-ref.js'
+import {kindNodes, nodesWithout, requireRunning} from '../load/nodes.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
-import type {PluginToolkit} from './contract.js'
+import type {BaseToolkit, DockerHost, PluginToolkit} from './contract.js'
 
 /** What `create()` receives: kudev's logger, subprocess runner and error type, bound to this run. */
 export function pluginToolkit(logger: Logger): PluginToolkit {
-  return {
+  return withSharedHelpers({
     error: (kind, message, options) => new KudevError(kind, message, options),
     exec: (file, args, options) => exec(logger, file, args, options),
     execStream: (file, args, options) => execStream(logger, file, args, options),
     logger,
+  })
+}
+
+/** The loaders' shared helpers (src/load/), running their programs through `base`. */
+export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof PluginToolkit> & PluginToolkit {
+  let host: Promise<DockerHost> | undefined
+  const hostOnce = () => {
+    host ??= dockerHost(base)
+    return host
+  }
+
+  return {
+    ...base,
+    docker: (args, doing, options) => docker(base, args, doing, options),
+    dockerHost: hostOnce,
+    kindNodes: (cluster) => kindNodes(base, cluster),
+    nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),
+    normalizeRef,
+    requireRunning: (nodes, what, hint) => requireRunning(base, nodes, what, hint),
+    saveImage: (image, file, signal, platform) => saveImage(base, image, file, signal, platform),
+    withTempDir,
   }
 }

@@ -7,6 +7,7 @@ import type {ExecOptions} from '../../src/exec/run.js'
 import {formatCommand} from '../../src/exec/run.js'
 import {KudevError} from '../../src/output/errors.js'
 import type {PluginToolkit} from '../../src/plugins/contract.js'
+import {withSharedHelpers} from '../../src/plugins/toolkit.js'
 
 export interface Answer {
   exitCode?: number
@@ -25,7 +26,7 @@ export interface FakeToolkit extends PluginToolkit {
 export function fakeToolkit(answer: Answerer): FakeToolkit {
   const calls: string[][] = []
   const debugs: string[] = []
-  return {
+  return withSharedHelpers({
     calls,
     debugs,
     error: (kind, message, options) => new KudevError(kind, message, options),
@@ -47,7 +48,7 @@ export function fakeToolkit(answer: Answerer): FakeToolkit {
       throw new Error(`unexpected stream: ${formatCommand(file, args)}`)
     },
     logger: {debug: (message) => debugs.push(message), enabled: () => true, info() {}, warn() {}},
-  }
+  })
 }
 
 export async function rejection(promise: Promise<unknown>): Promise<KudevError> {

@@ -9,6 +9,7 @@ import type {ExecOptions, ExecResult} from '../../../src/exec/run.js'
 import {formatCommand} from '../../../src/exec/run.js'
 import {KudevError} from '../../../src/output/errors.js'
 import type {PluginToolkit} from '../../../src/plugins/contract.js'
+import {withSharedHelpers} from '../../../src/plugins/toolkit.js'
 import {STDERR_NO_BUILDX_28, VERSION_JSON_28} from './texts.js'
 
 export interface Answer {
@@ -30,7 +31,7 @@ export function fakeToolkit(answer: Answerer, stream?: (args: string[]) => {stdo
   const calls: string[][] = []
   const warnings: string[] = []
   const debugs: string[] = []
-  return {
+  return withSharedHelpers({
     calls,
     debugs,
     error: (kind, message, options) => new KudevError(kind, message, options),
@@ -48,7 +49,7 @@ export function fakeToolkit(answer: Answerer, stream?: (args: string[]) => {stdo
     },
     logger: {debug: (message) => debugs.push(message), enabled: () => true, info() {}, warn: (message) => warnings.push(message)},
     warnings,
-  }
+  })
 }
 
 /** Answers `docker version` as CLI 28 with a reachable engine, and `docker buildx version` as missing. */

@@ -1,18 +1,4 @@
-import {
-  docker,
-  DOCKER,
-  dockerFailed,
-  DOCKER_NOT_FOUND_HINT,
-  type DockerHost,
-  dockerHost,
-  type KindNode,
-  kindNodes,
-  nodesWithout,
-  requireRunning,
-  saveImage,
-  withTempDir,
-} from '@kudev/plugin-kind-loader/nodes'
-import type {ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import type {ClusterNode, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
 import {createReadStream} from 'node:fs'
 import path from 'node:path'
 
@@ -27,14 +13,13 @@ const DESKTOP_CLUSTER = 'desktop'
  */
 export class DockerDesktopLoader implements Loader {
   readonly name = 'docker-desktop'
-  private host?: Promise<DockerHost>
 
   constructor(private readonly toolkit: PluginToolkit) {}
 
   async has(image: ImageRef): Promise<boolean> {
     const nodes = await this.kindNodes()
     if (nodes.length === 0) return (await this.daemonId(image.ref)) === image.id
-    return (await nodesWithout(this.toolkit, nodes, image.ref, new Set([image.id]), () => this.dockerHost())).length === 0
+    return (await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))).length === 0
   }
 
   async load(image: LoadableImage, _target: LoadTarget, signal: AbortSignal): Promise<void> {
@@ -44,17 +29,17 @@ export class DockerDesktopLoader implements Loader {
       return
     }
 
-    const {platform} = await this.dockerHost()
-    await withTempDir('kudev-desktop-', async (archiveDir) => {
+    const {platform} = await this.toolkit.dockerHost()
+    await this.toolkit.withTempDir('kudev-desktop-', async (archiveDir) => {
       const archive = path.join(archiveDir, 'image.tar')
-      await saveImage(this.toolkit, image, archive, signal)
+      await this.toolkit.saveImage(image, archive, signal)
       // Every import runs to its end before the archive goes away; the first failure is reported.
       const imports = await Promise.allSettled(nodes.map((node) => this.importInto(node.name, archive, image, platform, signal)))
       const failed = imports.find((result): result is PromiseRejectedResult => result.status === 'rejected')
       if (failed) throw failed.reason
     })
 
-    const missing = await nodesWithout(this.toolkit, nodes, image.ref, new Set([image.id]), () => this.dockerHost())
+    const missing = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
     if (missing.length > 0) {
       const names = missing.map((node) => `"${node}"`).join(', ')
       throw this.toolkit.error('load', `imported ${image.ref}, but ${missing.length === 1 ? `node ${names}` : `nodes ${names}`} of Docker Desktop's cluster ${missing.length === 1 ? 'does' : 'do'} not have it as ${image.id}`, {
@@ -64,15 +49,10 @@ export class DockerDesktopLoader implements Loader {
     }
   }
 
-  private dockerHost(): Promise<DockerHost> {
-    this.host ??= dockerHost(this.toolkit)
-    return this.host
-  }
-
   /** The kind-based cluster's nodes; none in kubeadm mode. */
-  private async kindNodes(): Promise<KindNode[]> {
-    const nodes = await kindNodes(this.toolkit, DESKTOP_CLUSTER)
-    requireRunning(this.toolkit, nodes, "Docker Desktop's Kubernetes is not running", 'start it in Docker Desktop: Settings → Kubernetes')
+  private async kindNodes(): Promise<ClusterNode[]> {
+    const nodes = await this.toolkit.kindNodes(DESKTOP_CLUSTER)
+    this.toolkit.requireRunning(nodes, "Docker Desktop's Kubernetes is not running", 'start it in Docker Desktop: Settings → Kubernetes')
     return nodes
   }
 
@@ -85,7 +65,7 @@ export class DockerDesktopLoader implements Loader {
 
     const archive = await image.save()
     try {
-      await this.toolkit.exec(DOCKER, ['load'], {errorKind: 'load', input: archive, notFoundHint: DOCKER_NOT_FOUND_HINT, signal})
+      await this.toolkit.docker(['load'], `load ${image.ref} into the Docker daemon`, {input: archive, kind: 'load', signal})
     } finally {
       archive.destroy()
     }
@@ -101,10 +81,9 @@ export class DockerDesktopLoader implements Loader {
 
   /** The ID the Docker daemon has for `ref`, undefined when it has no such image. */
   private async daemonId(ref: string): Promise<string | undefined> {
-    const result = await this.toolkit.exec(DOCKER, ['image', 'inspect', '--format', '{{.Id}}', ref], {allowFailure: true, errorKind: 'engine', notFoundHint: DOCKER_NOT_FOUND_HINT})
-    if (result.exitCode === 0) return result.stdout.trim()
-    if (/no such image/i.test(result.stderr)) return undefined
-    throw dockerFailed(this.toolkit, result, `inspect ${ref}`)
+    const noSuchImage = (result: {stderr: string}) => /no such image/i.test(result.stderr)
+    const result = await this.toolkit.docker(['image', 'inspect', '--format', '{{.Id}}', ref], `inspect ${ref}`, {accept: noSuchImage})
+    return result.exitCode === 0 ? result.stdout.trim() : undefined
   }
 
   /**
@@ -118,11 +97,10 @@ export class DockerDesktopLoader implements Loader {
     const args = ['exec', '-i', node, 'ctr', '--namespace=k8s.io', 'images', 'import', '--platform', platform, '--digests', ...(snapshotter === undefined ? [] : [`--snapshotter=${snapshotter}`]), '-']
     const input = createReadStream(archive)
     try {
-      const result = await this.toolkit.exec(DOCKER, args, {
-        allowFailure: true,
-        errorKind: 'load',
+      const result = await this.toolkit.docker(args, `import ${image.ref} into node "${node}"`, {
+        accept: () => true,
         input,
-        notFoundHint: DOCKER_NOT_FOUND_HINT,
+        kind: 'load',
         onLine: (line) => this.toolkit.logger.debug(`${node}: ${line}`),
         signal,
       })
@@ -145,7 +123,8 @@ export class DockerDesktopLoader implements Loader {
    * the config names none, CRI and ctr both use containerd's default, so the import passes none either.
    */
   private async snapshotter(node: string): Promise<string | undefined> {
-    return parseSnapshotter(await docker(this.toolkit, ['exec', node, 'containerd', 'config', 'dump'], `read the containerd configuration of node "${node}"`, 'load'))
+    const {stdout} = await this.toolkit.docker(['exec', node, 'containerd', 'config', 'dump'], `read the containerd configuration of node "${node}"`, {kind: 'load'})
+    return parseSnapshotter(stdout)
   }
 }
 

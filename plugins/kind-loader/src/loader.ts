@@ -1,7 +1,5 @@
-import type {ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import type {ClusterNode, ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
 import path from 'node:path'
-
-import {type DockerHost, dockerHost, type KindNode, kindNodes, nodesWithout, requireRunning, saveImage, withTempDir} from './nodes.js'
 
 const KIND = 'kind'
 const INSTALL_HINT = 'install kind: go install sigs.k8s.io/kind@latest, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation'
@@ -9,21 +7,20 @@ const INSTALL_HINT = 'install kind: go install sigs.k8s.io/kind@latest, or see h
 /** Loads with the kind CLI, after checking every node itself, and checks every node again afterwards. */
 export class KindLoader implements Loader {
   readonly name = 'kind'
-  private host?: Promise<DockerHost>
 
   constructor(private readonly toolkit: PluginToolkit) {}
 
   async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
     const {nodes} = await this.nodes(target)
-    return (await nodesWithout(this.toolkit, nodes, image.ref, new Set([image.id]), () => this.dockerHost())).length === 0
+    return (await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))).length === 0
   }
 
   async load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
     const {cluster, nodes} = await this.nodes(target)
     const ids = new Set([image.id])
-    const viaArchive = (platform?: string) => withTempDir('kudev-kind-', async (dir) => {
+    const viaArchive = (platform?: string) => this.toolkit.withTempDir('kudev-kind-', async (dir) => {
       const archive = path.join(dir, 'image.tar')
-      await saveImage(this.toolkit, image, archive, signal, platform)
+      await this.toolkit.saveImage(image, archive, signal, platform)
       // Saved for one platform, the archive may name that platform's manifest rather than the ID Docker reports.
       if (platform !== undefined) for (const digest of await archiveTargets(this.toolkit, archive)) ids.add(digest)
       return this.kind(['load', 'image-archive', archive, '--name', cluster], target, signal)
@@ -31,7 +28,7 @@ export class KindLoader implements Loader {
 
     let loaded: ExecResult
     if (image.inDockerDaemon) {
-      const {containerdStore, platform} = await this.dockerHost()
+      const {containerdStore, platform} = await this.toolkit.dockerHost()
       // kind#3795: with Docker's containerd image store, `docker save` lists every platform of an image but holds
       // only the content Docker has, and kind's `ctr import --all-platforms` fails on the rest. One platform works.
       loaded = containerdStore ? await viaArchive(platform) : await this.kind(['load', 'docker-image', image.ref, '--name', cluster], target, signal)
@@ -39,7 +36,7 @@ export class KindLoader implements Loader {
       loaded = await viaArchive()
     }
 
-    const missing = await nodesWithout(this.toolkit, nodes, image.ref, ids, () => this.dockerHost())
+    const missing = await this.toolkit.nodesWithout(nodes, image.ref, ids)
     if (missing.length > 0) {
       throw this.toolkit.error('load', `${loaded.command} exited 0, but ${describeNodes(missing)} of cluster "${cluster}" ${missing.length === 1 ? 'does' : 'do'} not have ${image.ref} (${image.id})`, {
         data: {cluster, image: image.ref, id: image.id, nodes: missing},
@@ -49,13 +46,8 @@ export class KindLoader implements Loader {
     }
   }
 
-  private dockerHost(): Promise<DockerHost> {
-    this.host ??= dockerHost(this.toolkit)
-    return this.host
-  }
-
   /** The cluster's running nodes, or an error that says why there are none to use. */
-  private async nodes(target: LoadTarget): Promise<{cluster: string; nodes: KindNode[]}> {
+  private async nodes(target: LoadTarget): Promise<{cluster: string; nodes: ClusterNode[]}> {
     const {cluster} = target.params
     if (!cluster) {
       throw this.toolkit.error('kube', `cannot tell which kind cluster kube context "${target.context}" belongs to`, {
@@ -63,9 +55,9 @@ export class KindLoader implements Loader {
       })
     }
 
-    const nodes = await kindNodes(this.toolkit, cluster)
+    const nodes = await this.toolkit.kindNodes(cluster)
     if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target)
-    requireRunning(this.toolkit, nodes, `kind cluster "${cluster}" is not running`)
+    this.toolkit.requireRunning(nodes, `kind cluster "${cluster}" is not running`)
     return {cluster, nodes}
   }
 

@@ -5,7 +5,6 @@ import {Readable} from 'node:stream'
 
 import type {LoadableImage} from '../../../src/plugins/contract.js'
 import {KindLoader} from '../src/loader.js'
-import {normalizeRef} from '../src/nodes.js'
 import {type Answer, fakeToolkit, rejection} from '../../../test/support/fake-toolkit.js'
 
 const CONFIG = `sha256:${'c'.repeat(64)}`
@@ -63,15 +62,6 @@ function cluster(options: {info?: string; nodes?: Record<string, string | undefi
 }
 
 describe('kind loader (commands)', () => {
-  it('normalises names as CRI stores them', () => {
-    expect(normalizeRef('app:1')).to.equal('docker.io/library/app:1')
-    expect(normalizeRef('app')).to.equal('docker.io/library/app:latest')
-    expect(normalizeRef('team/app:2')).to.equal('docker.io/team/app:2')
-    expect(normalizeRef('localhost:5000/app')).to.equal('localhost:5000/app:latest')
-    expect(normalizeRef('ghcr.io/o/app:3')).to.equal('ghcr.io/o/app:3')
-    expect(normalizeRef('index.docker.io/app:4')).to.equal('docker.io/library/app:4')
-  })
-
   it('has() is true only when the name points at the image ID on every control-plane and worker node', async () => {
     const some = cluster({nodes: {'dev-control-plane': MANIFEST, 'dev-worker': undefined}})
     expect(await new KindLoader(some.toolkit).has(image(), target)).to.equal(false)

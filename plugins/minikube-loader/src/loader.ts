@@ -1,9 +1,5 @@
 import type {ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
-import {createWriteStream} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {pipeline} from 'node:stream/promises'
 
 const MINIKUBE = 'minikube'
 const INSTALL_HINT = 'install minikube: https://minikube.sigs.k8s.io/docs/start/'
@@ -28,7 +24,7 @@ export class MinikubeLoader implements Loader {
    * node of several lacks the image. minikube offers no per-node listing; a load puts it on every node.
    */
   async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
-    return listed(await this.images(target), image)
+    return listed(await this.images(target), image, this.toolkit.normalizeRef)
   }
 
   async load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
@@ -38,17 +34,15 @@ export class MinikubeLoader implements Loader {
       // --daemon: straight from Docker, without minikube first asking Docker Hub about the name.
       loaded = await this.minikube(target, ['image', 'load', image.ref, '--daemon'], signal)
     } else {
-      const dir = await mkdtemp(path.join(tmpdir(), 'kudev-minikube-'))
-      try {
+      loaded = await this.toolkit.withTempDir('kudev-minikube-', async (dir) => {
+        // Through the builder that made it (`podman save`), as a tar minikube loads like any archive.
         const archive = path.join(dir, 'image.tar')
-        await saveArchive(this.toolkit, image, archive, signal)
-        loaded = await this.minikube(target, ['image', 'load', archive], signal)
-      } finally {
-        await rm(dir, {force: true, recursive: true})
-      }
+        await this.toolkit.saveImage(image, archive, signal)
+        return this.minikube(target, ['image', 'load', archive], signal)
+      })
     }
 
-    if (!listed(await this.images(target), image)) {
+    if (!listed(await this.images(target), image, this.toolkit.normalizeRef)) {
       throw this.toolkit.error('load', `${loaded.command} exited 0, but profile "${profile}" does not have ${image.ref} (${image.id})`, {
         data: {id: image.id, image: image.ref, profile},
         details: lastLines(loaded.stderr),
@@ -105,8 +99,11 @@ function profileOf(target: LoadTarget): string {
   return target.params.profile || target.context
 }
 
-/** Is `image` in the list under its own name? The kubelet looks it up by the name in the pod spec. */
-function listed(images: ListedImage[], image: ImageRef): boolean {
+/**
+ * Is `image` in the list under its own name? The kubelet looks it up by the name in the pod spec. minikube
+ * lists containerd's `docker.io/library/app:1` for `app:1`, Docker's runtime lists `app:1`.
+ */
+function listed(images: ListedImage[], image: ImageRef, normalizeRef: (ref: string) => string): boolean {
   const wanted = normalizeRef(image.ref)
   return images.some((entry) => withoutAlgorithm(entry.id) === withoutAlgorithm(image.id) && entry.repoTags.some((tag) => normalizeRef(tag) === wanted))
 }
@@ -114,31 +111,6 @@ function listed(images: ListedImage[], image: ImageRef): boolean {
 /** minikube lists IDs as its runtime reports them, with or without `sha256:`. */
 function withoutAlgorithm(id: string): string {
   return id.replace(/^sha256:/, '')
-}
-
-/**
- * A name as container runtimes normalise it (reference.ParseDockerRef): minikube lists containerd's
- * `docker.io/library/app:1` for `app:1`, Docker's runtime lists `app:1`.
- */
-function normalizeRef(ref: string): string {
-  const slash = ref.indexOf('/')
-  const first = ref.slice(0, Math.max(slash, 0))
-  const hasDomain = slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost')
-  const domain = !hasDomain || first === 'index.docker.io' ? 'docker.io' : first
-  let rest = hasDomain ? ref.slice(slash + 1) : ref
-  if (domain === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`
-  if (!rest.slice(rest.lastIndexOf('/') + 1).includes(':') && !rest.includes('@')) rest += ':latest'
-  return `${domain}/${rest}`
-}
-
-/** The image, through the builder that made it (`podman save`), as a tar minikube loads like any archive. */
-async function saveArchive(toolkit: PluginToolkit, image: LoadableImage, file: string, signal: AbortSignal): Promise<void> {
-  try {
-    await pipeline(await image.save(), createWriteStream(file), {signal})
-  } catch (error) {
-    if (signal.aborted) throw toolkit.error('interrupted', `interrupted while saving ${image.ref}`, {hint: 'nothing was loaded; run the command again'})
-    throw error
-  }
 }
 
 function lastLines(text: string, count = 10): string[] {

@@ -9,6 +9,7 @@ import type {ExecOptions, ExecResult} from '../../../src/exec/run.js'
 import {formatCommand} from '../../../src/exec/run.js'
 import {KudevError} from '../../../src/output/errors.js'
 import type {PluginToolkit} from '../../../src/plugins/contract.js'
+import {withSharedHelpers} from '../../../src/plugins/toolkit.js'
 
 export interface Answer {
   exitCode?: number
@@ -31,7 +32,7 @@ export interface FakeToolkit extends PluginToolkit {
 export function fakeToolkit(answer: (args: string[], options: ExecOptions) => Answer | Promise<Answer>, stream?: (args: string[]) => {stdout: Readable; done: Promise<ExecResult>}): FakeToolkit {
   const calls: Call[] = []
   const warnings: string[] = []
-  return {
+  return withSharedHelpers({
     calls,
     error: (kind, message, options) => new KudevError(kind, message, options),
     async exec(file, args, options = {}) {
@@ -49,7 +50,7 @@ export function fakeToolkit(answer: (args: string[], options: ExecOptions) => An
     },
     logger: {debug() {}, enabled: () => true, info() {}, warn: (message) => warnings.push(message)},
     warnings,
-  }
+  })
 }
 
 export async function rejection(promise: Promise<unknown>): Promise<KudevError> {

@@ -1,0 +1,38 @@
+/** Images as `docker save`-format archives, for loaders whose cluster takes a tar (kind, minikube, ctr import). */
+import {createWriteStream} from 'node:fs'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
+
+import type {BaseToolkit, LoadableImage} from '../plugins/contract.js'
+import {docker} from './docker.js'
+
+/**
+ * Writes the image as a `docker save`-format tar to `file`: from the Docker daemon when it is there (for
+ * one platform when given), otherwise through the builder that made it (`podman save`).
+ */
+export async function saveImage(toolkit: BaseToolkit, image: LoadableImage, file: string, signal: AbortSignal, platform?: string): Promise<void> {
+  if (image.inDockerDaemon) {
+    const args = ['save', ...(platform === undefined ? [] : ['--platform', platform]), '-o', file, image.ref]
+    await docker(toolkit, args, `save ${image.ref}`, {signal})
+    return
+  }
+
+  try {
+    await pipeline(await image.save(), createWriteStream(file), {signal})
+  } catch (error) {
+    if (signal.aborted) throw toolkit.error('interrupted', `interrupted while saving ${image.ref}`, {hint: 'nothing was loaded; run the command again'})
+    throw error
+  }
+}
+
+/** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
+export async function withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix))
+  try {
+    return await work(dir)
+  } finally {
+    await rm(dir, {force: true, recursive: true})
+  }
+}

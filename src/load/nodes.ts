@@ -1,0 +1,78 @@
+/**
+ * Clusters whose nodes are Docker containers with their own containerd (kind, Docker Desktop's kind
+ * mode): which node containers a cluster has, and whether an image is in a node's containerd `k8s.io`
+ * namespace, where the kubelet looks.
+ */
+import type {BaseToolkit, ClusterNode, DockerHost} from '../plugins/contract.js'
+import {docker} from './docker.js'
+import {normalizeRef} from './image-ref.js'
+
+/** kind's node labels (pkg/cluster/internal/providers/docker/constants.go). */
+const CLUSTER_LABEL = 'io.x-k8s.kind.cluster'
+const ROLE_LABEL = 'io.x-k8s.kind.role'
+
+/**
+ * A kind cluster's nodes as kind's ListInternalNodes finds them: the containers labelled with the
+ * cluster name, stopped ones included, keeping the control-plane and worker roles (not the external load
+ * balancer, which runs no kubelet). Sorted by name.
+ */
+export async function kindNodes(toolkit: BaseToolkit, cluster: string): Promise<ClusterNode[]> {
+  // The role comes in the same `docker ps` as the names (kind asks `docker inspect` once per node).
+  const format = `{{.Names}}\t{{.State}}\t{{.Label "${ROLE_LABEL}"}}`
+  const {stdout} = await docker(toolkit, ['ps', '-a', '--filter', `label=${CLUSTER_LABEL}=${cluster}`, '--format', format], `list the nodes of kind cluster "${cluster}"`)
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split('\t'))
+    .filter(([name, , role]) => name && (role === 'control-plane' || role === 'worker'))
+    .map(([name = '', state = '']) => ({name, state}))
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** Fails when a node is not running: nothing can be loaded into or read from a stopped container. */
+export function requireRunning(toolkit: BaseToolkit, nodes: readonly ClusterNode[], what: string, hint?: string): void {
+  const stopped = nodes.filter((node) => node.state !== 'running')
+  if (stopped.length === 0) return
+  const names = stopped.map((node) => node.name)
+  throw toolkit.error('load', `${what}: ${stopped.map((node) => `node "${node.name}" is ${node.state}`).join(', ')}`, {
+    hint: hint ?? `start ${names.length === 1 ? 'it' : 'them'}: docker start ${names.join(' ')}`,
+  })
+}
+
+interface Manifest {
+  config?: {digest?: string}
+  manifests?: {digest: string; platform?: {architecture?: string; os?: string}}[]
+}
+
+async function nodeContent(toolkit: BaseToolkit, node: string, digest: string): Promise<Manifest> {
+  const {stdout} = await docker(toolkit, ['exec', node, 'ctr', '--namespace=k8s.io', 'content', 'get', digest], `read ${digest} in node "${node}"`, {kind: 'load'})
+  return JSON.parse(stdout) as Manifest
+}
+
+/**
+ * Does `ref` name one of `ids` in the node? An ID is the config digest (`docker image inspect .Id` with
+ * the classic image store, crictl's image ID) or the digest the name points at (`.Id` with Docker's
+ * containerd image store is the manifest or index digest, kind#4236). The name must match, not just the
+ * ID: the kubelet looks the image up by the name in the pod spec.
+ */
+async function nodeHas(toolkit: BaseToolkit, node: string, ref: string, ids: ReadonlySet<string>, host: () => Promise<DockerHost>): Promise<boolean> {
+  const {stdout} = await docker(toolkit, ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'ls', `name==${normalizeRef(ref)}`], `list the images in node "${node}"`, {kind: 'load'})
+  // REF TYPE DIGEST SIZE PLATFORMS LABELS; the first three columns never contain spaces.
+  const target = stdout.split('\n').slice(1).map((line) => line.trim().split(/\s+/)[2]).find(Boolean)
+  if (target === undefined) return false
+  if (ids.has(target)) return true
+  let manifest = await nodeContent(toolkit, node, target)
+  if (manifest.manifests !== undefined) {
+    const [os, architecture] = (await host()).platform.split('/')
+    const entry = manifest.manifests.find((m) => m.platform?.os === os && m.platform?.architecture === architecture)
+    if (entry === undefined) return false
+    manifest = await nodeContent(toolkit, node, entry.digest)
+  }
+
+  return ids.has(manifest.config?.digest ?? '')
+}
+
+/** The nodes (by name) where `ref` does not name one of `ids`, checked in parallel. */
+export async function nodesWithout(toolkit: BaseToolkit, nodes: readonly ClusterNode[], ref: string, ids: ReadonlySet<string>, host: () => Promise<DockerHost>): Promise<string[]> {
+  const present = await Promise.all(nodes.map((node) => nodeHas(toolkit, node.name, ref, ids, host)))
+  return nodes.filter((_, i) => !present[i]).map((node) => node.name)
+}
