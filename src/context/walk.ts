@@ -113,6 +113,15 @@ export class ContextWalker {
     return {listing: {conditional: Uint8Array.from(conditional), entries, excluded, path: task.path, skipped}, subfolders}
   }
 
+  /** A fresh entry for `rel`; undefined when it is gone or is no longer a file, folder or symlink. */
+  entryAt(rel: string): Entry | undefined {
+    const file = this.#absolute(rel)
+    const stats = lstatOrVanished(rel, file)
+    const type = stats && entryType(stats)
+    if (stats === undefined || type === undefined) return undefined
+    return makeEntry(rel, type, stats, type === 'symlink' ? readLink(rel, file) : undefined)
+  }
+
   #absolute(rel: string): string {
     return rel === '' ? this.#root : `${this.#root}/${rel}`
   }

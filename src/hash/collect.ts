@@ -13,7 +13,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {ContextFilter} from '../context/filter.js'
 import type {FolderTask} from '../context/walk.js'
 import {HashPool} from './files.js'
-import {type HashedListing, Scanner, type ScanBudget} from './scan.js'
+import {type HashedListing, type Recorded, Scanner, type ScanBudget} from './scan.js'
 import {StatCache} from './stat-cache.js'
 
 const SLICE: ScanBudget = {entries: 1000}
@@ -30,6 +30,8 @@ export interface CollectOptions {
   filter: ContextFilter
   /** A verified stat cache (readStatCache). */
   cache?: Uint8Array
+  /** A tree snapshot and what moved since: folders that did not move are taken from it. */
+  recorded?: Recorded
   /** Collect excluded paths too. */
   explain?: boolean
   /** Hashing worker threads besides the main thread; default one per extra core, at most 3. */
@@ -51,7 +53,7 @@ export interface Collected {
 export async function collectContext(options: CollectOptions): Promise<Collected> {
   let hashedBytes = 0
   const report = () => options.onProgress?.({bytes: scanner.counters.cachedBytes + hashedBytes, entries: scanner.counters.entries})
-  const scanner = new Scanner(options.filter, options.cache && new StatCache(options.cache), {explain: options.explain, root: options.root})
+  const scanner = new Scanner(options.filter, options.cache && new StatCache(options.cache), {explain: options.explain, recorded: options.recorded, root: options.root})
   const pool = new HashPool(options.root, {
     onBytes(bytes) {
       hashedBytes += bytes

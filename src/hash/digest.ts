@@ -1,6 +1,7 @@
 /**
- * The digest behind the tag: sha256 over the build inputs, then over every context entry in context order
- * (src/context/walk.ts orderListings). Everything that can change the image is in it, nothing else:
+ * The digest behind the tag: sha256 over the build inputs and the context digest, which is sha256 over
+ * every context entry in context order (src/context/walk.ts orderListings). Everything that can change
+ * the image is in it, nothing else:
  *
  *   str("kudev build inputs") u32(format)
  *   str(Dockerfile path) sha256(Dockerfile)
@@ -8,8 +9,12 @@
  *   u32(n) str(exclusion)…                          spec.buildContextExclusions, in order
  *   u32(n) (str(name) str(value))…                  build args, sorted by name
  *   opt(target) opt(platform)                       opt = u8(0) | u8(1) str
- *   per entry: u8(type) str(path) u32(mode & 0o7777), then sha256(content) for a file, str(target) for a symlink
- *   u8(0)                                           end
+ *   context digest (32 bytes) = sha256 of:
+ *     per entry: u8(type) str(path) u32(mode & 0o7777), then sha256(content) for a file, str(target) for a symlink
+ *     u8(0)                                         end
+ *
+ * The context digest is separate so that an unchanged tree (src/hash/snapshot.ts) needs no entry hashed
+ * again whatever the other inputs are.
  *
  * str = u32 byte length + UTF-8, so no two inputs frame to the same bytes (`ab`+`c` ≠ `a`+`bc`); all
  * integers big-endian. Paths are POSIX and relative to the context root. The Dockerfile's path is
@@ -22,7 +27,7 @@ import {createHash, type Hash} from 'node:crypto'
 import type {Entry} from '../context/entries.js'
 
 /** Bump when the framing or what goes into it changes: every tag changes with it. */
-export const DIGEST_FORMAT = 1
+export const DIGEST_FORMAT = 2
 
 export interface BuildInputs {
   /** POSIX, relative to the context root. */
@@ -41,74 +46,80 @@ const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
 const SHA256_BYTES = 32
 const BUFFER_BYTES = 1 << 16
 
-/** Feed the entries in context order with add(), then finish(). */
+/** The digest of the build: the inputs, then the context digest (ContextDigest.finish()). */
+export function buildDigest(inputs: BuildInputs, contextDigest: Uint8Array): string {
+  const framing = new Framing()
+  framing.string('kudev build inputs')
+  framing.u32(DIGEST_FORMAT)
+  framing.string(inputs.dockerfilePath)
+  framing.bytes(sha256(inputs.dockerfile))
+  if (inputs.ignoreFile === undefined) framing.u8(0)
+  else {
+    framing.u8(1)
+    framing.string(inputs.ignoreFile.path)
+    framing.bytes(sha256(inputs.ignoreFile.bytes))
+  }
+
+  framing.u32(inputs.exclusions.length)
+  for (const pattern of inputs.exclusions) framing.string(pattern)
+  const args = Object.keys(inputs.buildArgs).sort()
+  framing.u32(args.length)
+  for (const name of args) {
+    framing.string(name)
+    framing.string(inputs.buildArgs[name]!)
+  }
+
+  framing.optional(inputs.target)
+  framing.optional(inputs.platform)
+  framing.bytes(contextDigest)
+  return framing.finish().toString('hex')
+}
+
+/** The context digest: feed the entries in context order with add(), then finish(). */
 export class ContextDigest {
+  readonly #framing = new Framing()
+
+  /** One entry; for a file, its content's sha256 is the 32 bytes of `hashes` at `offset`. */
+  add(entry: Entry, hashes?: Uint8Array, offset = 0): void {
+    const framing = this.#framing
+    framing.u8(TYPE_CODE[entry.type])
+    framing.string(entry.path)
+    framing.u32(entry.mode & 0o7777)
+    if (entry.type === 'file') {
+      if (hashes === undefined) throw new Error(`no content hash for ${entry.path}`)
+      framing.bytes(hashes.subarray(offset, offset + SHA256_BYTES))
+    } else if (entry.type === 'symlink') framing.string(entry.linkTarget ?? '')
+  }
+
+  /** The context digest, 32 bytes. */
+  finish(): Buffer {
+    this.#framing.u8(0)
+    return this.#framing.finish()
+  }
+}
+
+/** The framing primitives, buffered into one sha256. */
+class Framing {
   readonly #hash: Hash = createHash('sha256')
   readonly #buffer = Buffer.allocUnsafe(BUFFER_BYTES)
   #length = 0
 
-  constructor(inputs: BuildInputs) {
-    this.#string('kudev build inputs')
-    this.#u32(DIGEST_FORMAT)
-    this.#string(inputs.dockerfilePath)
-    this.#bytes(sha256(inputs.dockerfile))
-    if (inputs.ignoreFile === undefined) this.#u8(0)
-    else {
-      this.#u8(1)
-      this.#string(inputs.ignoreFile.path)
-      this.#bytes(sha256(inputs.ignoreFile.bytes))
-    }
-
-    this.#u32(inputs.exclusions.length)
-    for (const pattern of inputs.exclusions) this.#string(pattern)
-    const args = Object.keys(inputs.buildArgs).sort()
-    this.#u32(args.length)
-    for (const name of args) {
-      this.#string(name)
-      this.#string(inputs.buildArgs[name]!)
-    }
-
-    this.#optional(inputs.target)
-    this.#optional(inputs.platform)
-  }
-
-  /** One entry; for a file, its content's sha256 is the 32 bytes of `hashes` at `offset`. */
-  add(entry: Entry, hashes?: Uint8Array, offset = 0): void {
-    this.#u8(TYPE_CODE[entry.type])
-    this.#string(entry.path)
-    this.#u32(entry.mode & 0o7777)
-    if (entry.type === 'file') {
-      if (hashes === undefined) throw new Error(`no content hash for ${entry.path}`)
-      this.#room(SHA256_BYTES)
-      this.#buffer.set(hashes.subarray(offset, offset + SHA256_BYTES), this.#length)
-      this.#length += SHA256_BYTES
-    } else if (entry.type === 'symlink') this.#string(entry.linkTarget ?? '')
-  }
-
-  /** The full digest, 64 hex characters. */
-  finish(): string {
-    this.#u8(0)
+  finish(): Buffer {
     this.#hash.update(this.#buffer.subarray(0, this.#length))
-    return this.#hash.digest('hex')
+    return this.#hash.digest()
   }
 
-  #room(bytes: number): void {
-    if (this.#length + bytes <= BUFFER_BYTES) return
-    this.#hash.update(this.#buffer.subarray(0, this.#length))
-    this.#length = 0
-  }
-
-  #u8(value: number): void {
+  u8(value: number): void {
     this.#room(1)
     this.#buffer[this.#length++] = value
   }
 
-  #u32(value: number): void {
+  u32(value: number): void {
     this.#room(4)
     this.#length = this.#buffer.writeUInt32BE(value, this.#length)
   }
 
-  #bytes(bytes: Uint8Array): void {
+  bytes(bytes: Uint8Array): void {
     if (bytes.length > BUFFER_BYTES) {
       this.#room(BUFFER_BYTES)
       this.#hash.update(bytes)
@@ -120,11 +131,11 @@ export class ContextDigest {
     this.#length += bytes.length
   }
 
-  #string(text: string): void {
+  string(text: string): void {
     const bytes = Buffer.byteLength(text)
-    this.#u32(bytes)
+    this.u32(bytes)
     if (bytes > BUFFER_BYTES) {
-      this.#bytes(Buffer.from(text))
+      this.bytes(Buffer.from(text))
       return
     }
 
@@ -132,12 +143,18 @@ export class ContextDigest {
     this.#length += this.#buffer.write(text, this.#length, 'utf8')
   }
 
-  #optional(text: string | undefined): void {
-    if (text === undefined) this.#u8(0)
+  optional(text: string | undefined): void {
+    if (text === undefined) this.u8(0)
     else {
-      this.#u8(1)
-      this.#string(text)
+      this.u8(1)
+      this.string(text)
     }
+  }
+
+  #room(bytes: number): void {
+    if (this.#length + bytes <= BUFFER_BYTES) return
+    this.#hash.update(this.#buffer.subarray(0, this.#length))
+    this.#length = 0
   }
 }
 

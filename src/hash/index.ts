@@ -6,14 +6,15 @@ import {readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import type {LoadedConfig} from '../config/schema.js'
-import type {Entry} from '../context/entries.js'
+import {type Entry, makeEntry} from '../context/entries.js'
 import {loadContextFilter} from '../context/filter.js'
 import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import {collectContext, type Progress} from './collect.js'
-import {type BuildInputs, ContextDigest} from './digest.js'
-import {type HashedListing, SHA256_BYTES} from './scan.js'
+import {buildDigest, type BuildInputs, ContextDigest} from './digest.js'
+import {type HashedListing, type Recorded, recordedListings, SHA256_BYTES} from './scan.js'
+import {type ListedFolder, readSnapshot, saveSnapshot, snapshotFile, snapshotKey} from './snapshot.js'
 import {readStatCache, StatCacheWriter, statCacheFile, statCacheRecords} from './stat-cache.js'
 import {imageTag} from './tag.js'
 
@@ -79,23 +80,9 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   const {logger} = options
   const {spec} = loaded.config
   const root = loaded.buildContext
-  checkContextFolder(loaded)
+  const rootStat = contextFolderStat(loaded)
   const dockerfile = readDockerfile(loaded)
   const filter = await loadContextFilter({configFile: loaded.file, contextDir: root, dockerfile: loaded.dockerfile, exclusions: spec.buildContextExclusions})
-
-  const cacheFile = options.noCache ? undefined : statCacheFile(root, options.env)
-  const cache = cacheFile === undefined ? undefined : readStatCache(cacheFile)
-  if (cache !== undefined && 'problem' in cache) logger.debug(`stat cache ${cacheFile}: ${cache.problem}; hashing every file`)
-  const cacheBytes = cache !== undefined && 'bytes' in cache ? cache.bytes : undefined
-  const collected = await collectContext({
-    cache: cacheBytes,
-    explain: options.explain,
-    filter,
-    onProgress: options.onProgress,
-    root,
-    workers: options.workers,
-  })
-
   const inputs: Omit<BuildInputs, 'dockerfile' | 'ignoreFile'> = {
     buildArgs: {...spec.buildArgs, ...options.buildArgs},
     dockerfilePath: relativePosix(root, loaded.dockerfile),
@@ -106,11 +93,56 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   // Docker treats an empty --target or --platform as none.
   if (target) inputs.target = target
   if (platform) inputs.platform = platform
-  const digest = new ContextDigest({
+  const digestOf = (contextDigest: Uint8Array) => buildDigest({
     ...inputs,
     dockerfile,
     ignoreFile: filter.ignoreFile && {bytes: filter.ignoreFile.bytes, path: relativePosix(root, filter.ignoreFile.path)},
+  }, contextDigest)
+  const finish = (fullDigest: string, result: Pick<HashResult, 'entries' | 'excluded' | 'stats'>): HashResult => {
+    result.stats.durationMs = Math.round(performance.now() - started)
+    // A getter: the snapshot's entries are built only when asked for (a build, --list).
+    return Object.defineProperties({
+      digest: fullDigest,
+      excluded: result.excluded,
+      ignoreFile: filter.ignoreFile,
+      inputs,
+      root,
+      stats: result.stats,
+      tag: imageTag(fullDigest, {buildTimestamp: options.buildTimestamp}),
+    }, {entries: Object.getOwnPropertyDescriptor(result, 'entries')!}) as HashResult
+  }
+
+  const key = snapshotKey(filter)
+  const treeFile = options.noCache || options.explain ? undefined : snapshotFile(root, options.env)
+  const recorded = treeFile === undefined ? undefined : checkSnapshot(treeFile, root, key, logger)
+  if (recorded?.check.clean) {
+    const {bytes, dirs, entries, files, symlinks} = recorded.snapshot.counts
+    let ordered: Entry[] | undefined
+    return finish(digestOf(recorded.snapshot.contextDigest), {
+      get entries() {
+        ordered ??= orderedEntries(recordedListings(recorded, filter))
+        return ordered
+      },
+      excluded: [],
+      stats: {bytes, cachedFiles: files, dirs, durationMs: 0, entries, files, hashedBytes: 0, hashedFiles: 0, symlinks, workers: 0},
+    })
+  }
+
+  const cacheFile = options.noCache ? undefined : statCacheFile(root, options.env)
+  const cache = cacheFile === undefined ? undefined : readStatCache(cacheFile)
+  if (cache !== undefined && 'problem' in cache) logger.debug(`stat cache ${cacheFile}: ${cache.problem}; hashing every file`)
+  const cacheBytes = cache !== undefined && 'bytes' in cache ? cache.bytes : undefined
+  const collected = await collectContext({
+    cache: cacheBytes,
+    explain: options.explain,
+    filter,
+    onProgress: options.onProgress,
+    recorded,
+    root,
+    workers: options.workers,
   })
+
+  const digest = new ContextDigest()
   const entries: Entry[] = []
   const {cachedFiles, hashedBytes, hashedFiles, workers} = collected
   const stats: HashStats = {bytes: 0, cachedFiles, dirs: 0, durationMs: 0, entries: 0, files: 0, hashedBytes, hashedFiles, symlinks: 0, workers}
@@ -130,8 +162,9 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   stats.entries = entries.length
 
   const listings = [...collected.listings.values()]
-  for (const skipped of listings.flatMap((listing) => listing.skipped).sort((a, b) => (a.path < b.path ? -1 : 1))) {
-    logger.warn(`skipped ${printable(skipped.path)} in the build context: ${skipped.kind}, which Docker does not copy`)
+  const skipped = listings.flatMap((listing) => listing.skipped).sort((a, b) => (a.path < b.path ? -1 : 1))
+  for (const special of skipped) {
+    logger.warn(`skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`)
   }
 
   // Rewrite the cache only when it would say something new: a warm run that read nothing writes nothing.
@@ -139,18 +172,61 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
     writeStatCache(cacheFile, listings, walkStartedNs, logger)
   }
 
-  const fullDigest = digest.finish()
-  stats.durationMs = Math.round(performance.now() - started)
-  return {
-    digest: fullDigest,
+  const contextDigest = digest.finish()
+  if (treeFile !== undefined) {
+    // Skipped specials are left out of the snapshot; their warnings must show on every run.
+    const problem = skipped.length > 0
+      ? 'the context holds files Docker does not copy'
+      : trySave(treeFile, {contextDigest, counts: stats, folders: listedFolders(collected.listings, rootStat), key, root, walkStartedNs})
+    if (problem !== undefined) logger.debug(`tree snapshot not written: ${problem}`)
+  }
+
+  return finish(digestOf(contextDigest), {
     entries,
     excluded: listings.flatMap((listing) => listing.excluded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-    ignoreFile: filter.ignoreFile,
-    inputs,
-    root,
     stats,
-    tag: imageTag(fullDigest, {buildTimestamp: options.buildTimestamp}),
+  })
+}
+
+/** The snapshot, when its rules are this run's, and what moved below the root since it was written. */
+function checkSnapshot(file: string, root: string, key: Buffer, logger: Logger): Recorded | undefined {
+  const snapshot = readSnapshot(file)
+  let problem: string
+  if ('problem' in snapshot) problem = snapshot.problem
+  else if (snapshot.key.equals(key)) {
+    const check = snapshot.check(root)
+    if (!check.clean) logger.debug(`tree snapshot: ${check.movedFolders.size} folders and ${check.movedEntries.reduce((sum, moved) => sum + moved, 0)} entries moved; listing and reading only those`)
+    return {check, snapshot}
+  } else problem = 'made under other ignore rules'
+
+  logger.debug(`tree snapshot ${file}: ${problem}; walking the context`)
+  return undefined
+}
+
+function orderedEntries(listings: ReadonlyMap<string, HashedListing>): Entry[] {
+  const entries: Entry[] = []
+  orderListings(listings, (listing, index) => entries.push(listing.entries[index]!))
+  return entries
+}
+
+function trySave(file: string, input: Parameters<typeof saveSnapshot>[1]): string | undefined {
+  try {
+    return saveSnapshot(file, input)
+  } catch (error) {
+    // A read-only home only costs speed.
+    return (error as Error).message
   }
+}
+
+/** Every folder the walk listed (the root first), with the stat its parent's listing took before the folder was read. */
+function listedFolders(listings: ReadonlyMap<string, HashedListing>, rootStat: Entry): ListedFolder[] {
+  const stats = new Map<string, Entry>([['', rootStat]])
+  for (const listing of listings.values()) {
+    for (const entry of listing.entries) if (entry.type === 'dir') stats.set(entry.path, entry)
+  }
+
+  const folders = [...listings.values()].sort((a, b) => (a.path === '' ? -1 : b.path === '' ? 1 : 0))
+  return folders.map((listing) => ({entries: listing.entries, hashes: listing.hashes, path: listing.path, stat: stats.get(listing.path)!}))
 }
 
 function writeStatCache(file: string, listings: HashedListing[], walkStartedNs: bigint, logger: Logger): void {
@@ -172,10 +248,12 @@ function writeStatCache(file: string, listings: HashedListing[], walkStartedNs: 
   }
 }
 
-function checkContextFolder(loaded: LoadedConfig): void {
-  let isDirectory: boolean
+/** The context folder's stat, taken before it is listed; an error when it is missing or not a folder. */
+function contextFolderStat(loaded: LoadedConfig): Entry {
+  let stats
   try {
-    isDirectory = statSync(loaded.buildContext).isDirectory()
+    // stat, not lstat: a context given as a symlink to a folder is that folder, as for docker build.
+    stats = statSync(loaded.buildContext, {bigint: true})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`
@@ -185,12 +263,14 @@ function checkContextFolder(loaded: LoadedConfig): void {
     })
   }
 
-  if (!isDirectory) {
+  if (!stats.isDirectory()) {
     throw new KudevError('config', `build context ${loaded.buildContext} is not a folder`, {
       data: {buildContext: loaded.buildContext},
       hint: `spec.buildContext in ${loaded.file} must name a folder`,
     })
   }
+
+  return makeEntry('', 'dir', stats)
 }
 
 function readDockerfile(loaded: LoadedConfig): Buffer {

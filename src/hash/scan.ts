@@ -6,6 +6,7 @@
 import type {ContextFilter} from '../context/filter.js'
 import {ContextWalker, type FolderListing, type FolderTask} from '../context/walk.js'
 import type {HashedCallback, HashPool} from './files.js'
+import type {RecordedListing, Snapshot, SnapshotCheck} from './snapshot.js'
 import type {StatCache} from './stat-cache.js'
 
 export const SHA256_BYTES = 32
@@ -28,18 +29,28 @@ export interface ScanCounters {
   cachedBytes: number
 }
 
+/** A tree snapshot and what moved since it was written: folders that did not move are not listed again. */
+export interface Recorded {
+  snapshot: Snapshot
+  check: SnapshotCheck
+}
+
 export class Scanner {
   readonly counters: ScanCounters = {cachedBytes: 0, cachedFiles: 0, entries: 0}
   readonly #walker: ContextWalker
+  readonly #filter: ContextFilter
   readonly #cache: StatCache | undefined
+  readonly #recorded: Recorded | undefined
   /** Where each queued file's result goes, by job id. */
   readonly #queuedListings: HashedListing[] = []
   readonly #queuedIndexes: number[] = []
   readonly #vanished = new Map<HashedListing, Set<number>>()
 
-  constructor(filter: ContextFilter, cache: StatCache | undefined, options: {root: string; explain?: boolean}) {
+  constructor(filter: ContextFilter, cache: StatCache | undefined, options: {root: string; explain?: boolean; recorded?: Recorded}) {
     this.#walker = new ContextWalker(options.root, filter, options)
+    this.#filter = filter
     this.#cache = cache
+    this.#recorded = options.recorded
   }
 
   /**
@@ -76,29 +87,94 @@ export class Scanner {
   }
 
   #list(task: FolderTask, pool: HashPool): {listing: HashedListing; subfolders: FolderTask[]} {
-    const {listing: folder, subfolders} = this.#walker.listFolder(task)
-    const listing: HashedListing = {...folder, hashes: new Uint8Array(folder.entries.length * SHA256_BYTES)}
-    const {entries, hashes} = listing
-    const records = this.#cache?.folder(listing.path)
-    const nameStart = listing.path === '' ? 0 : listing.path.length + 1
+    const recorded = this.#recorded && this.#recorded.snapshot.listing(task.path, this.#recorded.check)
+    const listed = (recorded && this.#fromRecord(task, recorded)) ?? this.#fromDisk(task)
+    const {entries} = listed.listing
+    const records = this.#cache?.folder(task.path)
+    const nameStart = task.path === '' ? 0 : task.path.length + 1
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index]!
       if (entry.type !== 'file') continue
+      if (listed.hashed?.[index] === 1) {
+        this.counters.cachedFiles++
+        this.counters.cachedBytes += entry.size
+        continue
+      }
+
       const cached = records && this.#cache!.lookup(records, entry.path.slice(nameStart), entry)
       if (cached) {
-        hashes.set(cached, index * SHA256_BYTES)
+        listed.listing.hashes.set(cached, index * SHA256_BYTES)
         this.counters.cachedFiles++
         this.counters.cachedBytes += entry.size
       } else {
         const id = pool.add({mtimeNs: entry.mtimeNs, rel: entry.path, size: entry.size})
-        this.#queuedListings[id] = listing
+        this.#queuedListings[id] = listed.listing
         this.#queuedIndexes[id] = index
       }
     }
 
     this.counters.entries += entries.length
-    return {listing, subfolders}
+    return listed
   }
+
+  #fromDisk(task: FolderTask): {listing: HashedListing; subfolders: FolderTask[]; hashed?: Uint8Array} {
+    const {listing: folder, subfolders} = this.#walker.listFolder(task)
+    return {listing: {...folder, hashes: new Uint8Array(folder.entries.length * SHA256_BYTES)}, subfolders}
+  }
+
+  /**
+   * A folder whose stat did not move, from the snapshot: entries whose stat moved are stat'ed again (and
+   * files among them hashed again). `hashed` marks the files whose recorded hash holds. Undefined when an
+   * entry is gone or changed type after all: the folder is then listed from disk.
+   */
+  #fromRecord(task: FolderTask, recorded: RecordedListing): {listing: HashedListing; subfolders: FolderTask[]; hashed: Uint8Array} | undefined {
+    const {listing, subfolders} = recordedFolder(task, recorded, this.#filter)
+    const {movedFolders} = this.#recorded!.check
+    const hashed = new Uint8Array(listing.entries.length)
+    for (let index = 0; index < listing.entries.length; index++) {
+      const entry = listing.entries[index]!
+      if (recorded.moved[index] === 0 && !(entry.type === 'dir' && movedFolders.has(entry.path))) {
+        hashed[index] = 1
+        continue
+      }
+
+      const fresh = this.#walker.entryAt(entry.path)
+      if (fresh === undefined || fresh.type !== entry.type) return undefined
+      listing.entries[index] = fresh
+    }
+
+    return {hashed, listing, subfolders}
+  }
+}
+
+/** A recorded listing as the walk makes one: the filter decides each folder again for its subfolders and conditional flags. */
+export function recordedFolder(task: FolderTask, recorded: RecordedListing, filter: ContextFilter): {listing: HashedListing; subfolders: FolderTask[]} {
+  const conditional = new Uint8Array(recorded.entries.length)
+  const subfolders: FolderTask[] = []
+  for (const [index, entry] of recorded.entries.entries()) {
+    if (entry.type !== 'dir') continue
+    const decision = filter.decide(entry.path, true, task.decision)
+    conditional[index] = decision.excluded ? 1 : 0
+    subfolders.push({decision, path: entry.path})
+  }
+
+  const listing = {conditional, entries: recorded.entries, excluded: [], hashes: recorded.hashes, path: task.path, skipped: []}
+  return {listing, subfolders}
+}
+
+/** Every recorded listing, for a snapshot in which nothing moved (Snapshot.check is clean). */
+export function recordedListings(recorded: Recorded, filter: ContextFilter): Map<string, HashedListing> {
+  const listings = new Map<string, HashedListing>()
+  const stack: FolderTask[] = [{path: ''}]
+  for (let task = stack.pop(); task !== undefined; task = stack.pop()) {
+    const found = recorded.snapshot.listing(task.path, recorded.check)
+    if (found === undefined) throw new Error(`the tree snapshot has no folder ${task.path}`)
+    const {listing, subfolders} = recordedFolder(task, found, filter)
+    listings.set(task.path, listing)
+    stack.push(...subfolders)
+  }
+
+  return listings
 }
 
 function removeVanished(listing: HashedListing, drop: Set<number>): void {

@@ -29,7 +29,7 @@ const RECORD_FIXED_BYTES = 8 + 8 + 8 + 8 + 4 + 32
  * without its mtime moving (coarse kernel clocks, 2 s on FAT), so it is not recorded and is hashed again
  * next time. Also covers a filesystem clock a little behind this machine's.
  */
-const RACY_WINDOW_NS = 2_000_000_000n
+export const RACY_WINDOW_NS = 2_000_000_000n
 
 /** `KUDEV_CACHE_DIR`, else `$XDG_CACHE_HOME/kudev`, else `$HOME/.cache/kudev`. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -41,8 +41,12 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The cache file of one context: named after a hash of the context's absolute path. */
 export function statCacheFile(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  const key = createHash('sha256').update(path.resolve(contextRoot)).digest('hex').slice(0, 32)
-  return path.join(cacheDir(env), 'stat', `${key}.bin`)
+  return path.join(cacheDir(env), 'stat', `${cacheKey(contextRoot)}.bin`)
+}
+
+/** A context's name in the cache folders: a hash of its absolute path. */
+export function cacheKey(contextRoot: string): string {
+  return createHash('sha256').update(path.resolve(contextRoot)).digest('hex').slice(0, 32)
 }
 
 /** A folder's records: file name → offset of its record. */
@@ -100,6 +104,14 @@ export class StatCache {
  * reason when there is no usable cache; the caller then hashes everything and writes a new one.
  */
 export function readStatCache(file: string): {bytes: Uint8Array} | {problem: string} {
+  return readVerified(file, MAGIC, STAT_CACHE_VERSION, HEADER_BYTES)
+}
+
+/**
+ * Reads a cache file (stat cache, tree snapshot) into shared memory and checks its common header: magic,
+ * version, u32 crc32 of the rest, u64 body length.
+ */
+export function readVerified(file: string, magic: string, version: number, headerBytes: number): {bytes: Uint8Array} | {problem: string} {
   let bytes: Uint8Array
   try {
     const fd = openSync(file, 'r')
@@ -115,17 +127,21 @@ export function readStatCache(file: string): {bytes: Uint8Array} | {problem: str
     return {problem: code === 'ENOENT' ? 'none yet' : `unreadable (${code ?? String(error)})`}
   }
 
-  const problem = verifyStatCache(bytes)
+  const problem = verify(bytes, magic, version, headerBytes)
   return problem === undefined ? {bytes} : {problem}
 }
 
 /** Why these bytes are not a cache this kudev can trust, or undefined when they are one. */
 export function verifyStatCache(bytes: Uint8Array): string | undefined {
+  return verify(bytes, MAGIC, STAT_CACHE_VERSION, HEADER_BYTES)
+}
+
+function verify(bytes: Uint8Array, magic: string, expected: number, headerBytes: number): string | undefined {
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (data.length < HEADER_BYTES || data.toString('latin1', 0, 8) !== MAGIC) return 'not a kudev stat cache'
+  if (data.length < headerBytes || data.toString('latin1', 0, 8) !== magic) return `not a kudev ${magic === MAGIC ? 'stat cache' : 'tree snapshot'}`
   const version = data.readUInt32LE(8)
-  if (version !== STAT_CACHE_VERSION) return `version ${version}, this kudev writes ${STAT_CACHE_VERSION}`
-  if (data.readBigUInt64LE(16) !== BigInt(data.length - HEADER_BYTES)) return 'truncated'
+  if (version !== expected) return `version ${version}, this kudev writes ${expected}`
+  if (data.readBigUInt64LE(16) !== BigInt(data.length - headerBytes)) return 'truncated'
   if (crc32(data.subarray(16)) !== data.readUInt32LE(12)) return 'checksum mismatch'
   return undefined
 }
@@ -143,6 +159,19 @@ function makeFolder(dir: string): void {
     if (code !== 'ENOENT' || path.dirname(dir) === dir) throw error
     makeFolder(path.dirname(dir))
     mkdirSync(dir)
+  }
+}
+
+/** Temp file of this process + rename: readers see the old file or the new one, never a mix. */
+export function writeAtomically(file: string, bytes: Uint8Array): void {
+  makeFolder(path.dirname(file))
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    writeFileSync(temp, bytes)
+    renameSync(temp, file)
+  } catch (error) {
+    rmSync(temp, {force: true})
+    throw error
   }
 }
 
@@ -209,16 +238,7 @@ export class StatCacheWriter {
 
   /** Temp file + rename: readers see the old cache or the new one, never a mix. */
   save(file: string): void {
-    const bytes = this.bytes()
-    makeFolder(path.dirname(file))
-    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-    try {
-      writeFileSync(temp, bytes)
-      renameSync(temp, file)
-    } catch (error) {
-      rmSync(temp, {force: true})
-      throw error
-    }
+    writeAtomically(file, this.bytes())
   }
 
   #endFolder(): void {

@@ -1,0 +1,385 @@
+/**
+ * The tree snapshot: every folder the last walk listed, with the folder's stat and its listing (each
+ * entry's stat and content hash), and the context digest. A run first lstats every recorded folder and
+ * entry (Snapshot.check). When nothing moved, the digest is reused without listing a folder, deciding an
+ * ignore rule or building an entry; otherwise only the folders and files that moved are listed and read
+ * again (src/hash/scan.ts), the rest comes from here.
+ *
+ * Why a folder's stat vouches for its listing: adding, removing or renaming an entry changes the folder's
+ * mtime and ctime. kudev trusts that only on local Linux filesystems known to keep it (git's untracked
+ * cache tests the filesystem for the same reason), only for folders on the context root's filesystem, and
+ * not for stats inside the racy window (RACY_WINDOW_NS), which are recorded as moved. Each folder's stat is
+ * taken before it is listed (the walk lstats a folder in its parent's listing), so a change during the walk
+ * shows next time.
+ *
+ *   header  "KUDEVSNP" | u32 version | u32 crc32(rest of the file) | u64 body bytes
+ *           u32 folders | u32 entries | u32 files | u32 dirs | u32 symlinks | u32 0 | f64 file bytes
+ *           f64 dev | key (32) | context digest (32)
+ *   body    per folder: str(path) | u8 racy | stat | u32 entries, then per entry:
+ *                       u8 type | u8 racy | str(name) | stat | sha256 (file) or str(target) (symlink)
+ *   stat    u32 mode & 0o7777 | f64 size | f64 mtime s | u32 mtime ns | f64 ctime s | u32 ctime ns | f64 ino
+ *   str     u32 UTF-8 bytes | bytes
+ *
+ * Little-endian. Times are kept as seconds and nanoseconds: exact for the entries a build sends, and the
+ * same milliseconds Node's number lstat reports (sec * 1e3 + nsec / 1e6), so checking needs no BigInt.
+ * "entries" in the header counts every recorded entry, excluded folders listed for a `!` rule included.
+ */
+import {createHash} from 'node:crypto'
+import {lstatSync, readFileSync, statfsSync, statSync} from 'node:fs'
+import path from 'node:path'
+import {crc32} from 'node:zlib'
+
+import {type Entry, type EntryType} from '../context/entries.js'
+import type {ContextFilter} from '../context/filter.js'
+import {cacheDir, cacheKey, readVerified, writeAtomically} from './stat-cache.js'
+
+const MAGIC = 'KUDEVSNP'
+export const SNAPSHOT_VERSION = 1
+const HEADER_BYTES = 128
+/** mode at 0, size at 4, mtime s at 12 and ns at 20, ctime s at 24 and ns at 32, ino at 36. */
+const STAT_BYTES = 4 + 8 + 8 + 4 + 8 + 4 + 8
+const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
+const TYPES: Record<number, EntryType> = {1: 'file', 2: 'dir', 3: 'symlink'}
+
+/**
+ * The racy rule for what the snapshot vouches for, mtime and ctime alike (a chmod moves only the ctime): a
+ * stat within this window before the walk began may share its clock tick with a change right after kudev
+ * looked. The trusted filesystems below keep nanosecond times from this machine's clock in ticks of at
+ * most 10 ms, so a tenth of a second is plenty (the stat cache's 2 s also covers FAT and remote clocks).
+ */
+const RACY_WINDOW_NS = 100_000_000n
+
+/**
+ * statfs magic numbers of local filesystems that update a folder's mtime and ctime whenever an entry is
+ * added, removed or renamed in it: ext2/3/4, xfs, btrfs, tmpfs, overlayfs, zfs, f2fs, bcachefs.
+ * Network and FUSE filesystems are not among them.
+ */
+const TRUSTED_FILESYSTEMS = new Set([0xEF_53, 0x58_46_53_42, 0x91_23_68_3E, 0x01_02_19_94, 0x79_4C_76_30, 0x2F_C1_2F_C1, 0xF2_F5_20_10, 0xCA_45_1A_4E])
+
+/** The snapshot file of one context, beside its stat cache. */
+export function snapshotFile(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheDir(env), 'tree', `${cacheKey(contextRoot)}.bin`)
+}
+
+let kudevVersion: string | undefined
+
+/**
+ * What decides which entries are in the context, besides the tree: the ignore rules, the exclusions and
+ * the kudev that applied them. A snapshot made under other rules says nothing about this run.
+ */
+export function snapshotKey(filter: ContextFilter): Buffer {
+  kudevVersion ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}).version
+  const rules = filter.rules.map((rule) => [rule.pattern, rule.negated])
+  return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, kudevVersion, filter.source, rules, filter.exclusions])).digest()
+}
+
+export interface SnapshotCounts {
+  /** In the context (what `COPY . /dst` sees). */
+  entries: number
+  files: number
+  dirs: number
+  symlinks: number
+  /** Bytes of the files. */
+  bytes: number
+}
+
+/** What moved since the snapshot was written (Snapshot.check). */
+export interface SnapshotCheck {
+  /** Nothing did: the context digest holds. */
+  clean: boolean
+  /** Folders whose listing cannot be trusted (moved, gone, racy); they are listed again. */
+  movedFolders: Set<string>
+  /** Per recorded entry, 1 when its stat moved (or was racy): it is stat'ed, and a file read, again. */
+  movedEntries: Uint8Array
+}
+
+/** One recorded folder's listing, as the walk would make it, for a folder whose stat did not move. */
+export interface RecordedListing {
+  entries: Entry[]
+  /** SHA256_BYTES per entry: a file's content hash; zeros for the others. */
+  hashes: Uint8Array
+  /** 1 where the entry's stat moved: its Entry is the recorded one and must be replaced. */
+  moved: Uint8Array
+}
+
+interface FolderRecord {
+  /** Offset of the folder's stat. */
+  at: number
+  /** Offset of its first entry. */
+  entriesAt: number
+  /** Global index of its first entry. */
+  first: number
+  count: number
+}
+
+/** A verified snapshot file. */
+export class Snapshot {
+  readonly key: Buffer
+  readonly contextDigest: Buffer
+  readonly counts: SnapshotCounts
+  readonly #data: Buffer
+  readonly #folders = new Map<string, FolderRecord>()
+  readonly #recorded: number
+  readonly #dev: number
+
+  /** `bytes` must have passed verification (readSnapshot). */
+  constructor(bytes: Uint8Array) {
+    const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    this.#data = data
+    this.#recorded = data.readUInt32LE(28)
+    this.counts = {bytes: data.readDoubleLE(48), dirs: data.readUInt32LE(40), entries: data.readUInt32LE(32), files: data.readUInt32LE(36), symlinks: data.readUInt32LE(44)}
+    this.#dev = data.readDoubleLE(56)
+    this.key = data.subarray(64, 96)
+    this.contextDigest = data.subarray(96, 128)
+    const folders = data.readUInt32LE(24)
+    let at = HEADER_BYTES
+    let first = 0
+    for (let index = 0; index < folders; index++) {
+      const end = at + 4 + data.readUInt32LE(at)
+      const folder = data.toString('utf8', at + 4, end)
+      const count = data.readUInt32LE(end + 1 + STAT_BYTES)
+      const entriesAt = end + 1 + STAT_BYTES + 4
+      this.#folders.set(folder, {at: end, count, entriesAt, first})
+      first += count
+      at = entriesAt
+      for (let entry = 0; entry < count; entry++) at = skipEntry(data, at)
+    }
+  }
+
+  /** lstats every recorded folder and entry below `root` and says what moved. */
+  check(root: string): SnapshotCheck {
+    const data = this.#data
+    const movedFolders = new Set<string>()
+    const movedEntries = new Uint8Array(this.#recorded)
+    for (const [folder, record] of this.#folders) {
+      // The root is followed, as the walk follows it (a context given as a symlink to a folder).
+      const dir = folder === '' ? root : `${root}/${folder}`
+      const stats = folder === '' ? statSync(root, {throwIfNoEntry: false}) : lstatSync(dir, {throwIfNoEntry: false})
+      if (stats === undefined || !stats.isDirectory() || stats.dev !== this.#dev || !sameStat(data, record.at, stats)) movedFolders.add(folder)
+      let at = record.entriesAt
+      for (let index = 0; index < record.count; index++) {
+        const type = data[at]!
+        const end = at + 6 + data.readUInt32LE(at + 2)
+        // A folder's own stat is checked with the folder.
+        if (type !== TYPE_CODE.dir) {
+          const entryStats = lstatSync(`${dir}/${data.toString('utf8', at + 6, end)}`, {throwIfNoEntry: false})
+          if (entryStats === undefined || !sameStat(data, at + 1, entryStats, end) ||
+            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())) movedEntries[record.first + index] = 1
+        }
+
+        at = skipEntry(data, at)
+      }
+    }
+
+    return {clean: movedFolders.size === 0 && !movedEntries.includes(1), movedEntries, movedFolders}
+  }
+
+  /** The recorded listing of a folder whose stat did not move; undefined for a folder not recorded or moved. */
+  listing(folder: string, check: SnapshotCheck): RecordedListing | undefined {
+    const record = this.#folders.get(folder)
+    if (record === undefined || check.movedFolders.has(folder)) return undefined
+    const data = this.#data
+    const dev = BigInt(this.#dev)
+    const entries: Entry[] = []
+    const hashes = new Uint8Array(record.count * 32)
+    let at = record.entriesAt
+    for (let index = 0; index < record.count; index++) {
+      const type = TYPES[data[at]!]!
+      const end = at + 6 + data.readUInt32LE(at + 2)
+      const name = data.toString('utf8', at + 6, end)
+      const entry: Entry = {
+        ctimeNs: nanoseconds(data, end + 24),
+        dev,
+        ino: BigInt(data.readDoubleLE(end + 36)),
+        mode: data.readUInt32LE(end),
+        mtimeNs: nanoseconds(data, end + 12),
+        path: folder === '' ? name : `${folder}/${name}`,
+        size: data.readDoubleLE(end + 4),
+        type,
+      }
+      const tail = end + STAT_BYTES
+      if (type === 'file') hashes.set(data.subarray(tail, tail + 32), index * 32)
+      else if (type === 'symlink') entry.linkTarget = data.toString('utf8', tail + 4, tail + 4 + data.readUInt32LE(tail))
+      entries.push(entry)
+      at = skipEntry(data, at)
+    }
+
+    return {entries, hashes, moved: check.movedEntries.subarray(record.first, record.first + record.count)}
+  }
+}
+
+/** The offset after the entry at `at`. */
+function skipEntry(data: Buffer, at: number): number {
+  const type = data[at]!
+  const tail = at + 6 + data.readUInt32LE(at + 2) + STAT_BYTES
+  if (type === TYPE_CODE.file) return tail + 32
+  if (type === TYPE_CODE.symlink) return tail + 4 + data.readUInt32LE(tail)
+  return tail
+}
+
+/** `racyAt`: the record's racy byte; the stat follows it, or starts at `statAt` when given. */
+function sameStat(data: Buffer, racyAt: number, stats: {mode: number; size: number; mtimeMs: number; ctimeMs: number; ino: number}, statAt = racyAt + 1): boolean {
+  return data[racyAt] === 0 && (stats.mode & 0o7777) === data.readUInt32LE(statAt) && stats.size === data.readDoubleLE(statAt + 4) &&
+    stats.mtimeMs === data.readDoubleLE(statAt + 12) * 1e3 + data.readUInt32LE(statAt + 20) / 1e6 &&
+    stats.ctimeMs === data.readDoubleLE(statAt + 24) * 1e3 + data.readUInt32LE(statAt + 32) / 1e6 &&
+    stats.ino === data.readDoubleLE(statAt + 36)
+}
+
+/** As the kernel's timespec: whole seconds rounded down, and 0 to 999,999,999 ns (times before 1970 too). */
+function writeTime(data: Buffer, ns: bigint, at: number): number {
+  let seconds = ns / 1_000_000_000n
+  let rest = ns % 1_000_000_000n
+  if (rest < 0n) {
+    rest += 1_000_000_000n
+    seconds -= 1n
+  }
+
+  return data.writeUInt32LE(Number(rest), data.writeDoubleLE(Number(seconds), at))
+}
+
+function nanoseconds(data: Buffer, at: number): bigint {
+  return BigInt(data.readDoubleLE(at)) * 1_000_000_000n + BigInt(data.readUInt32LE(at + 8))
+}
+
+/** A usable snapshot, or the reason there is none. */
+export function readSnapshot(file: string): Snapshot | {problem: string} {
+  const read = readVerified(file, MAGIC, SNAPSHOT_VERSION, HEADER_BYTES)
+  if ('problem' in read) return read
+  try {
+    return new Snapshot(read.bytes)
+  } catch (error) {
+    // The checksum matched, so kudev wrote it; a layout this code does not expect is still no reason to fail.
+    return {problem: `malformed (${(error as Error).message})`}
+  }
+}
+
+/** A folder the walk listed: its stat, taken before it was listed, and its listing. */
+export interface ListedFolder {
+  path: string
+  stat: Entry
+  entries: readonly Entry[]
+  /** SHA256_BYTES per entry: a file's content hash. */
+  hashes: Uint8Array
+}
+
+export interface SnapshotInput {
+  root: string
+  key: Buffer
+  contextDigest: Uint8Array
+  /** Every folder the walk listed, the root ('') first. */
+  folders: ListedFolder[]
+  counts: SnapshotCounts
+  /** Wall-clock time (ns since the epoch) when the walk began. */
+  walkStartedNs: bigint
+}
+
+/** The snapshot's bytes, or the reason none can be trusted: a filesystem not known to keep folder times, a folder on another one. */
+export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string} {
+  const racyFrom = input.walkStartedNs - RACY_WINDOW_NS
+  const racy = (entry: Entry) => (entry.mtimeNs >= racyFrom || entry.ctimeNs >= racyFrom ? 1 : 0)
+  const rootStat = input.folders[0]?.stat
+  if (rootStat === undefined || input.folders[0]!.path !== '') return {problem: 'the root was not listed first'}
+  const filesystem = statfsSync(input.root).type
+  if (process.platform !== 'linux' || !TRUSTED_FILESYSTEMS.has(filesystem)) return {problem: `filesystem type 0x${filesystem.toString(16)} is not known to keep folder times`}
+  const writer = new Writer()
+  writer.reserve(HEADER_BYTES)
+  let recorded = 0
+  for (const folder of input.folders) {
+    if (folder.stat.dev !== rootStat.dev) return {problem: `${folder.path} is on another filesystem`}
+    writer.string(folder.path)
+    writer.u8(racy(folder.stat))
+    writer.stat(folder.stat)
+    writer.u32(folder.entries.length)
+    recorded += folder.entries.length
+    for (const [index, entry] of folder.entries.entries()) {
+      writer.u8(TYPE_CODE[entry.type])
+      writer.u8(racy(entry))
+      writer.string(entry.path.slice(entry.path.lastIndexOf('/') + 1))
+      writer.stat(entry)
+      if (entry.type === 'file') writer.bytes(folder.hashes.subarray(index * 32, index * 32 + 32))
+      else if (entry.type === 'symlink') writer.string(entry.linkTarget ?? '')
+    }
+  }
+
+  const data = writer.finish()
+  const {counts} = input
+  data.write(MAGIC, 0, 'latin1')
+  data.writeUInt32LE(SNAPSHOT_VERSION, 8)
+  data.writeBigUInt64LE(BigInt(data.length - HEADER_BYTES), 16)
+  data.writeUInt32LE(input.folders.length, 24)
+  data.writeUInt32LE(recorded, 28)
+  data.writeUInt32LE(counts.entries, 32)
+  data.writeUInt32LE(counts.files, 36)
+  data.writeUInt32LE(counts.dirs, 40)
+  data.writeUInt32LE(counts.symlinks, 44)
+  data.writeDoubleLE(counts.bytes, 48)
+  data.writeDoubleLE(Number(rootStat.dev), 56)
+  data.set(input.key, 64)
+  data.set(input.contextDigest, 96)
+  data.writeUInt32LE(crc32(data.subarray(16)), 12)
+  return data
+}
+
+/** Writes the snapshot atomically; says why not when none can be trusted. */
+export function saveSnapshot(file: string, input: SnapshotInput): string | undefined {
+  const encoded = encodeSnapshot(input)
+  if ('problem' in encoded) return encoded.problem
+  writeAtomically(file, encoded)
+  return undefined
+}
+
+class Writer {
+  #data = Buffer.allocUnsafe(1 << 20)
+  #length = 0
+
+  reserve(bytes: number): void {
+    this.#ensure(bytes)
+    this.#data.fill(0, this.#length, this.#length + bytes)
+    this.#length += bytes
+  }
+
+  u8(value: number): void {
+    this.#ensure(1)
+    this.#data[this.#length++] = value
+  }
+
+  u32(value: number): void {
+    this.#ensure(4)
+    this.#length = this.#data.writeUInt32LE(value, this.#length)
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.#ensure(bytes.length)
+    this.#data.set(bytes, this.#length)
+    this.#length += bytes.length
+  }
+
+  string(text: string): void {
+    const bytes = Buffer.byteLength(text)
+    this.#ensure(4 + bytes)
+    this.#data.writeUInt32LE(bytes, this.#length)
+    this.#data.write(text, this.#length + 4, 'utf8')
+    this.#length += 4 + bytes
+  }
+
+  stat(entry: Entry): void {
+    this.#ensure(STAT_BYTES)
+    const data = this.#data
+    let at = data.writeUInt32LE(entry.mode & 0o7777, this.#length)
+    at = data.writeDoubleLE(entry.size, at)
+    at = writeTime(data, entry.mtimeNs, at)
+    at = writeTime(data, entry.ctimeNs, at)
+    this.#length = data.writeDoubleLE(Number(entry.ino), at)
+  }
+
+  finish(): Buffer {
+    return this.#data.subarray(0, this.#length)
+  }
+
+  #ensure(bytes: number): void {
+    if (this.#length + bytes <= this.#data.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.#data.length * 2, this.#length + bytes))
+    this.#data.copy(grown, 0, 0, this.#length)
+    this.#data = grown
+  }
+}

@@ -1,0 +1,164 @@
+import {expect} from 'chai'
+import {randomInt} from 'node:crypto'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {appendFile, chmod, lutimes, mkdir, readdir, rename, rm, symlink, unlink, utimes, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {setTimeout} from 'node:timers/promises'
+
+import {hashBuildContext, type HashOptions, type HashResult} from '../../../src/hash/index.js'
+import {readSnapshot, snapshotFile} from '../../../src/hash/snapshot.js'
+import {createLogger} from '../../../src/output/logger.js'
+import {makeTree, projectConfig, tempFolder} from '../../support/tree.js'
+
+const LONG_AGO = new Date('2020-01-01T00:00:00Z')
+
+/**
+ * Old mtimes on everything, the root too, then a wait for the ctimes this moves to leave the snapshot's
+ * racy window (0.1 s), so that the snapshot vouches for all of it.
+ */
+async function age(dir: string): Promise<void> {
+  for (const name of await readdir(dir, {recursive: true})) await lutimes(join(dir, name), LONG_AGO, LONG_AGO)
+  await utimes(dir, LONG_AGO, LONG_AGO)
+  await setTimeout(150)
+}
+
+const TREE = {
+  '.dockerignore': 'logs\n!logs/keep.log\nsecret.txt\n',
+  'Dockerfile': 'FROM scratch\n',
+  'a/one.txt': 'one',
+  'a/deep/two.txt': 'two',
+  'b/three.txt': 'three',
+  'empty': {dir: true},
+  'link': {link: 'a'},
+  'logs/keep.log': 'kept',
+  'logs/drop.log': 'dropped',
+  'secret.txt': 'excluded',
+} as const
+
+describe('tree snapshot', () => {
+  let dir: string
+  let env: NodeJS.ProcessEnv
+  let debug: string[]
+  const cleanups: Array<() => Promise<void>> = []
+  beforeEach(async () => {
+    const project = await tempFolder('snapshot-project')
+    const cacheHome = await tempFolder('snapshot-cache')
+    cleanups.push(project.remove, cacheHome.remove)
+    dir = project.dir
+    env = {KUDEV_CACHE_DIR: cacheHome.dir}
+    await makeTree(dir, TREE)
+    await age(dir)
+  })
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup()
+  })
+
+  const run = (options: Partial<HashOptions> = {}): Promise<HashResult> => {
+    debug = []
+    const logger = createLogger('debug', {write: (line: string) => debug.push(line) > 0})
+    return hashBuildContext(projectConfig(dir), {env, logger, ...options})
+  }
+
+  /** The digest and entries must be what a run without any cache finds. */
+  async function expectTruth(result: HashResult): Promise<void> {
+    const truth = await run({noCache: true})
+    expect(result.digest).to.equal(truth.digest)
+    const view = (r: HashResult) => r.entries.map(({linkTarget, mode, mtimeNs, path, size, type}) => ({linkTarget, mode, mtimeNs, path, size, type}))
+    expect(view(result)).to.deep.equal(view(truth))
+  }
+
+  it('vouches for an unchanged tree: no folder listed, no file read, the same digest and entries', async () => {
+    const cold = await run()
+    expect(readSnapshot(snapshotFile(dir, env))).to.be.instanceOf(Object).and.not.have.property('problem')
+    const warm = await run()
+    expect(debug.join('')).not.to.match(/snapshot/)
+    expect(warm.stats).to.include({cachedFiles: cold.stats.files, entries: cold.stats.entries, files: cold.stats.files, hashedFiles: 0})
+    expect(warm.digest).to.equal(cold.digest)
+    expect(warm.entries.map((entry) => entry.path)).to.deep.equal(cold.entries.map((entry) => entry.path))
+    await expectTruth(warm)
+  })
+
+  const changes: Array<[string, () => Promise<void>]> = [
+    ['new content, same size, restored mtime', async () => {
+      await writeFile(join(dir, 'a/deep/two.txt'), 'TWO')
+      await utimes(join(dir, 'a/deep/two.txt'), LONG_AGO, LONG_AGO)
+    }],
+    ['a file appended to', () => appendFile(join(dir, 'b/three.txt'), '!')],
+    ['a new file deep down', () => writeFile(join(dir, 'a/deep/new.txt'), 'new')],
+    ['a file deleted', () => unlink(join(dir, 'a/one.txt'))],
+    ['a file renamed', () => rename(join(dir, 'a/one.txt'), join(dir, 'a/uno.txt'))],
+    ['chmod +x on a file', () => chmod(join(dir, 'b/three.txt'), 0o755)],
+    ['chmod on a folder', () => chmod(join(dir, 'a/deep'), 0o700)],
+    ['a new empty folder', () => mkdir(join(dir, 'b/new'))],
+    ['a folder removed', () => rm(join(dir, 'empty'), {recursive: true})],
+    ['a symlink retargeted', async () => {
+      await unlink(join(dir, 'link'))
+      await symlink('b', join(dir, 'link'))
+    }],
+    ['a file replaced by a symlink', async () => {
+      await unlink(join(dir, 'b/three.txt'))
+      await symlink('one', join(dir, 'b/three.txt'))
+    }],
+    ['a file re-included below an excluded folder', () => writeFile(join(dir, 'logs/keep.log'), 'kept, changed')],
+    ['an excluded file changed (nothing moves)', () => writeFile(join(dir, 'secret.txt'), 'other secret')],
+    ['the ignore file changed', () => writeFile(join(dir, '.dockerignore'), 'logs\n')],
+  ]
+  for (const [what, change] of changes) {
+    it(`sees ${what}, and agrees with a run without caches`, async () => {
+      await run()
+      await change()
+      const result = await run()
+      await expectTruth(result)
+      // The next run vouches for the new tree (once its times are old enough).
+      await age(dir)
+      await run()
+      expect((await run()).stats.hashedFiles).to.equal(0)
+    })
+  }
+
+  it('lists again only the folders that moved, and reads only the files that did', async () => {
+    await run()
+    await writeFile(join(dir, 'a/deep/new.txt'), 'new')
+    await appendFile(join(dir, 'b/three.txt'), '!')
+    const result = await run()
+    // The new file is no recorded entry: its folder moved.
+    expect(debug.join('')).to.match(/tree snapshot: 1 folders and 1 entries moved/)
+    expect(result.stats.hashedFiles).to.equal(2)
+    await expectTruth(result)
+  })
+
+  it('agrees with a run without caches through random changes, racy times included', async () => {
+    const names = ['a', 'b', 'a/deep', 'c', 'c/d']
+    for (let round = 0; round < 25; round++) {
+      const folder = names[randomInt(names.length)]!
+      const file = join(dir, folder, `f${randomInt(4)}.txt`)
+      const action = randomInt(5)
+      await mkdir(join(dir, folder), {recursive: true})
+      if (action === 0) await writeFile(file, `round ${round}`)
+      else if (action === 1) await rm(file, {force: true})
+      else if (action === 2) await chmod(join(dir, folder), [0o755, 0o700][randomInt(2)]!)
+      else if (action === 3) await rm(join(dir, folder), {force: true, recursive: true})
+      else await writeFile(file, 'same size')
+      if (round % 3 === 0) await age(dir)
+      await expectTruth(await run())
+    }
+  })
+
+  it('is ignored when damaged, and rewritten', async () => {
+    const cold = await run()
+    const file = snapshotFile(dir, env)
+    const bytes = readFileSync(file)
+    bytes[bytes.length - 5]! ^= 0xFF
+    writeFileSync(file, bytes)
+    const result = await run()
+    expect(debug.join('')).to.match(/tree snapshot .*: checksum mismatch; walking the context/)
+    expect(result.digest).to.equal(cold.digest)
+    expect(readSnapshot(file)).not.to.have.property('problem')
+  })
+
+  it('is neither read nor written with noCache or explain', async () => {
+    await run({noCache: true})
+    await run({explain: true})
+    expect(readSnapshot(snapshotFile(dir, env))).to.deep.equal({problem: 'none yet'})
+  })
+})
