@@ -13,8 +13,7 @@ import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {ContextFilter} from '../context/filter.js'
 import type {FolderTask} from '../context/walk.js'
 import {HashPool} from './files.js'
-import {type HashedListing, type Recorded, Scanner, type ScanBudget} from './scan.js'
-import {StatCache} from './stat-cache.js'
+import {type HashedListing, type HashRecords, type Recorded, Scanner, type ScanBudget} from './scan.js'
 
 const SLICE: ScanBudget = {entries: 1000}
 
@@ -28,8 +27,8 @@ export interface Progress {
 export interface CollectOptions {
   root: string
   filter: ContextFilter
-  /** A verified stat cache (readStatCache). */
-  cache?: Uint8Array
+  /** Content hashes by stat (the stat cache, a tree snapshot). */
+  cache?: HashRecords
   /** A tree snapshot and what moved since: folders that did not move are taken from it. */
   recorded?: Recorded
   /** Collect excluded paths too. */
@@ -53,7 +52,7 @@ export interface Collected {
 export async function collectContext(options: CollectOptions): Promise<Collected> {
   let hashedBytes = 0
   const report = () => options.onProgress?.({bytes: scanner.counters.cachedBytes + hashedBytes, entries: scanner.counters.entries})
-  const scanner = new Scanner(options.filter, options.cache && new StatCache(options.cache), {explain: options.explain, recorded: options.recorded, root: options.root})
+  const scanner = new Scanner(options.filter, options.cache, {explain: options.explain, recorded: options.recorded, root: options.root})
   const pool = new HashPool(options.root, {
     onBytes(bytes) {
       hashedBytes += bytes

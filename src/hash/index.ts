@@ -14,8 +14,8 @@ import type {Logger} from '../output/logger.js'
 import {collectContext, type Progress} from './collect.js'
 import {buildDigest, type BuildInputs, ContextDigest} from './digest.js'
 import {type HashedListing, type Recorded, recordedListings, SHA256_BYTES} from './scan.js'
-import {type ListedFolder, readSnapshot, saveSnapshot, snapshotFile, snapshotKey} from './snapshot.js'
-import {readStatCache, StatCacheWriter, statCacheFile, statCacheRecords} from './stat-cache.js'
+import {type ListedFolder, readSnapshot, saveSnapshot, Snapshot, snapshotFile, snapshotKey} from './snapshot.js'
+import {readStatCache, StatCache, StatCacheWriter, statCacheFile, statCacheRecords} from './stat-cache.js'
 import {imageTag} from './tag.js'
 
 
@@ -81,6 +81,10 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   const {spec} = loaded.config
   const root = loaded.buildContext
   const rootStat = contextFolderStat(loaded)
+  const treeFile = options.noCache || options.explain ? undefined : snapshotFile(root, options.env)
+  const snapshot = treeFile === undefined ? undefined : readSnapshot(treeFile)
+  if (snapshot !== undefined && 'problem' in snapshot) logger.debug(`tree snapshot ${treeFile}: ${snapshot.problem}; walking the context`)
+  const usable = snapshot instanceof Snapshot ? snapshot : undefined
   const dockerfile = readDockerfile(loaded)
   const filter = await loadContextFilter({configFile: loaded.file, contextDir: root, dockerfile: loaded.dockerfile, exclusions: spec.buildContextExclusions})
   const inputs: Omit<BuildInputs, 'dockerfile' | 'ignoreFile'> = {
@@ -113,8 +117,7 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   }
 
   const key = snapshotKey(filter)
-  const treeFile = options.noCache || options.explain ? undefined : snapshotFile(root, options.env)
-  const recorded = treeFile === undefined ? undefined : checkSnapshot(treeFile, root, key, logger)
+  const recorded = usable && checkSnapshot(usable, root, key, logger)
   if (recorded?.check.clean) {
     const {bytes, dirs, entries, files, symlinks} = recorded.snapshot.counts
     let ordered: Entry[] | undefined
@@ -128,12 +131,13 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
     })
   }
 
+  // A snapshot, even one made under other ignore rules, vouches for file contents by stat as the stat cache does.
   const cacheFile = options.noCache ? undefined : statCacheFile(root, options.env)
-  const cache = cacheFile === undefined ? undefined : readStatCache(cacheFile)
+  const cache = cacheFile === undefined || usable !== undefined ? undefined : readStatCache(cacheFile)
   if (cache !== undefined && 'problem' in cache) logger.debug(`stat cache ${cacheFile}: ${cache.problem}; hashing every file`)
   const cacheBytes = cache !== undefined && 'bytes' in cache ? cache.bytes : undefined
   const collected = await collectContext({
-    cache: cacheBytes,
+    cache: usable ?? (cacheBytes && new StatCache(cacheBytes)),
     explain: options.explain,
     filter,
     onProgress: options.onProgress,
@@ -167,18 +171,22 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
     logger.warn(`skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`)
   }
 
-  // Rewrite the cache only when it would say something new: a warm run that read nothing writes nothing.
-  if (cacheFile !== undefined && (stats.hashedFiles > 0 || cacheBytes === undefined || stats.cachedFiles !== statCacheRecords(cacheBytes))) {
-    writeStatCache(cacheFile, listings, walkStartedNs, logger)
-  }
-
   const contextDigest = digest.finish()
+  let snapshotProblem: string | undefined = 'not wanted'
   if (treeFile !== undefined) {
     // Skipped specials are left out of the snapshot; their warnings must show on every run.
-    const problem = skipped.length > 0
+    snapshotProblem = skipped.length > 0
       ? 'the context holds files Docker does not copy'
       : trySave(treeFile, {contextDigest, counts: stats, folders: listedFolders(collected.listings, rootStat), key, root, walkStartedNs})
-    if (problem !== undefined) logger.debug(`tree snapshot not written: ${problem}`)
+    if (snapshotProblem !== undefined) logger.debug(`tree snapshot not written: ${snapshotProblem}`)
+  }
+
+  // The stat cache is for runs without a snapshot: while snapshots come and go it may lag behind (its
+  // records still hold for every file whose stat matches). Otherwise it is rewritten when it would say
+  // something new: a warm run that read nothing writes nothing.
+  const snapshotUsed = usable !== undefined && snapshotProblem === undefined
+  if (cacheFile !== undefined && !snapshotUsed && (stats.hashedFiles > 0 || cacheBytes === undefined || stats.cachedFiles !== statCacheRecords(cacheBytes))) {
+    writeStatCache(cacheFile, listings, walkStartedNs, logger)
   }
 
   return finish(digestOf(contextDigest), {
@@ -188,19 +196,16 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   })
 }
 
-/** The snapshot, when its rules are this run's, and what moved below the root since it was written. */
-function checkSnapshot(file: string, root: string, key: Buffer, logger: Logger): Recorded | undefined {
-  const snapshot = readSnapshot(file)
-  let problem: string
-  if ('problem' in snapshot) problem = snapshot.problem
-  else if (snapshot.key.equals(key)) {
-    const check = snapshot.check(root)
-    if (!check.clean) logger.debug(`tree snapshot: ${check.movedFolders.size} folders and ${check.movedEntries.reduce((sum, moved) => sum + moved, 0)} entries moved; listing and reading only those`)
-    return {check, snapshot}
-  } else problem = 'made under other ignore rules'
+/** The snapshot and what moved below the root since it was written, when its rules are this run's. */
+function checkSnapshot(snapshot: Snapshot, root: string, key: Buffer, logger: Logger): Recorded | undefined {
+  if (!snapshot.key.equals(key)) {
+    logger.debug('tree snapshot: made under other ignore rules; walking the context')
+    return undefined
+  }
 
-  logger.debug(`tree snapshot ${file}: ${problem}; walking the context`)
-  return undefined
+  const check = snapshot.check(root)
+  if (!check.clean) logger.debug(`tree snapshot: ${check.movedFolders.size} folders and ${check.movedEntries.reduce((sum, moved) => sum + moved, 0)} entries moved; listing and reading only those`)
+  return {check, snapshot}
 }
 
 function orderedEntries(listings: ReadonlyMap<string, HashedListing>): Entry[] {
@@ -226,7 +231,7 @@ function listedFolders(listings: ReadonlyMap<string, HashedListing>, rootStat: E
   }
 
   const folders = [...listings.values()].sort((a, b) => (a.path === '' ? -1 : b.path === '' ? 1 : 0))
-  return folders.map((listing) => ({entries: listing.entries, hashes: listing.hashes, path: listing.path, stat: stats.get(listing.path)!}))
+  return folders.map(({block, entries, hashes, path: folder}) => ({block, entries, hashes, path: folder, stat: stats.get(folder)!}))
 }
 
 function writeStatCache(file: string, listings: HashedListing[], walkStartedNs: bigint, logger: Logger): void {

@@ -4,16 +4,19 @@
  * results come back through `hashed`.
  */
 import type {ContextFilter} from '../context/filter.js'
+import type {Entry} from '../context/entries.js'
 import {ContextWalker, type FolderListing, type FolderTask} from '../context/walk.js'
 import type {HashedCallback, HashPool} from './files.js'
 import type {RecordedListing, Snapshot, SnapshotCheck} from './snapshot.js'
-import type {StatCache} from './stat-cache.js'
+import type {FolderRecords} from './stat-cache.js'
 
 export const SHA256_BYTES = 32
 
 export interface HashedListing extends FolderListing {
   /** SHA256_BYTES per entry: a file's content sha256; zeros for folders and symlinks. */
   hashes: Uint8Array
+  /** The folder's block in the tree snapshot, when this listing is exactly the recorded one. */
+  block?: Uint8Array
 }
 
 export interface ScanBudget {
@@ -29,6 +32,14 @@ export interface ScanCounters {
   cachedBytes: number
 }
 
+/** Content hashes vouched for by stat: the stat cache, or a tree snapshot's records. */
+export interface HashRecords {
+  /** One folder's records, by name; undefined when there are none. */
+  folder(path: string): FolderRecords | undefined
+  /** The recorded content hash when every recorded stat field still matches `entry`, else undefined. */
+  lookup(records: FolderRecords, name: string, entry: Entry): Uint8Array | undefined
+}
+
 /** A tree snapshot and what moved since it was written: folders that did not move are not listed again. */
 export interface Recorded {
   snapshot: Snapshot
@@ -39,14 +50,14 @@ export class Scanner {
   readonly counters: ScanCounters = {cachedBytes: 0, cachedFiles: 0, entries: 0}
   readonly #walker: ContextWalker
   readonly #filter: ContextFilter
-  readonly #cache: StatCache | undefined
+  readonly #cache: HashRecords | undefined
   readonly #recorded: Recorded | undefined
   /** Where each queued file's result goes, by job id. */
   readonly #queuedListings: HashedListing[] = []
   readonly #queuedIndexes: number[] = []
   readonly #vanished = new Map<HashedListing, Set<number>>()
 
-  constructor(filter: ContextFilter, cache: StatCache | undefined, options: {root: string; explain?: boolean; recorded?: Recorded}) {
+  constructor(filter: ContextFilter, cache: HashRecords | undefined, options: {root: string; explain?: boolean; recorded?: Recorded}) {
     this.#walker = new ContextWalker(options.root, filter, options)
     this.#filter = filter
     this.#cache = cache
@@ -90,7 +101,8 @@ export class Scanner {
     const recorded = this.#recorded && this.#recorded.snapshot.listing(task.path, this.#recorded.check)
     const listed = (recorded && this.#fromRecord(task, recorded)) ?? this.#fromDisk(task)
     const {entries} = listed.listing
-    const records = this.#cache?.folder(task.path)
+    // Looked up on the first file the listing cannot vouch for: most folders have none.
+    let records: FolderRecords | undefined | null = null
     const nameStart = task.path === '' ? 0 : task.path.length + 1
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index]!
@@ -101,6 +113,7 @@ export class Scanner {
         continue
       }
 
+      if (records === null) records = this.#cache?.folder(task.path)
       const cached = records && this.#cache!.lookup(records, entry.path.slice(nameStart), entry)
       if (cached) {
         listed.listing.hashes.set(cached, index * SHA256_BYTES)
@@ -131,6 +144,7 @@ export class Scanner {
     const {listing, subfolders} = recordedFolder(task, recorded, this.#filter)
     const {movedFolders} = this.#recorded!.check
     const hashed = new Uint8Array(listing.entries.length)
+    let asRecorded = true
     for (let index = 0; index < listing.entries.length; index++) {
       const entry = listing.entries[index]!
       if (recorded.moved[index] === 0 && !(entry.type === 'dir' && movedFolders.has(entry.path))) {
@@ -141,8 +155,10 @@ export class Scanner {
       const fresh = this.#walker.entryAt(entry.path)
       if (fresh === undefined || fresh.type !== entry.type) return undefined
       listing.entries[index] = fresh
+      asRecorded = false
     }
 
+    if (asRecorded) listing.block = recorded.block
     return {hashed, listing, subfolders}
   }
 }

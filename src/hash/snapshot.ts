@@ -15,7 +15,7 @@
  *   header  "KUDEVSNP" | u32 version | u32 crc32(rest of the file) | u64 body bytes
  *           u32 folders | u32 entries | u32 files | u32 dirs | u32 symlinks | u32 0 | f64 file bytes
  *           f64 dev | key (32) | context digest (32)
- *   body    per folder: str(path) | u8 racy | stat | u32 entries, then per entry:
+ *   body    per folder: str(path) | u8 racy | stat | u32 entries | u32 bytes of its entries, then per entry:
  *                       u8 type | u8 racy | str(name) | stat | sha256 (file) or str(target) (symlink)
  *   stat    u32 mode & 0o7777 | f64 size | f64 mtime s | u32 mtime ns | f64 ctime s | u32 ctime ns | f64 ino
  *   str     u32 UTF-8 bytes | bytes
@@ -25,7 +25,7 @@
  * "entries" in the header counts every recorded entry, excluded folders listed for a `!` rule included.
  */
 import {createHash} from 'node:crypto'
-import {lstatSync, readFileSync, statfsSync, statSync} from 'node:fs'
+import {lstatSync, readFileSync, type Stats, statfsSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {crc32} from 'node:zlib'
 
@@ -100,10 +100,14 @@ export interface RecordedListing {
   hashes: Uint8Array
   /** 1 where the entry's stat moved: its Entry is the recorded one and must be replaced. */
   moved: Uint8Array
+  /** The folder's bytes in the snapshot, for the next snapshot when nothing in the listing moved. */
+  block: Uint8Array
 }
 
 interface FolderRecord {
-  /** Offset of the folder's stat. */
+  /** Offset of the folder's path: its block, which an unchanged folder's next snapshot copies, starts here. */
+  start: number
+  /** Offset of the folder's racy byte, followed by its stat. */
   at: number
   /** Offset of its first entry. */
   entriesAt: number
@@ -136,35 +140,36 @@ export class Snapshot {
     let first = 0
     for (let index = 0; index < folders; index++) {
       const end = at + 4 + data.readUInt32LE(at)
-      const folder = data.toString('utf8', at + 4, end)
       const count = data.readUInt32LE(end + 1 + STAT_BYTES)
-      const entriesAt = end + 1 + STAT_BYTES + 4
-      this.#folders.set(folder, {at: end, count, entriesAt, first})
+      const entriesAt = end + 1 + STAT_BYTES + 8
+      this.#folders.set(data.toString('utf8', at + 4, end), {at: end, count, entriesAt, first, start: at})
       first += count
-      at = entriesAt
-      for (let entry = 0; entry < count; entry++) at = skipEntry(data, at)
+      at = entriesAt + data.readUInt32LE(end + 1 + STAT_BYTES + 4)
     }
   }
 
-  /** lstats every recorded folder and entry below `root` and says what moved. */
+  /**
+   * lstats every recorded folder and entry below `root` and says what moved. One thread: checking half
+   * in a worker thread made the whole slower here (lstat from two threads of one process contends).
+   */
   check(root: string): SnapshotCheck {
     const data = this.#data
     const movedFolders = new Set<string>()
     const movedEntries = new Uint8Array(this.#recorded)
     for (const [folder, record] of this.#folders) {
-      // The root is followed, as the walk follows it (a context given as a symlink to a folder).
       const dir = folder === '' ? root : `${root}/${folder}`
-      const stats = folder === '' ? statSync(root, {throwIfNoEntry: false}) : lstatSync(dir, {throwIfNoEntry: false})
+      // The root is followed, as the walk follows it (a context given as a symlink to a folder).
+      const stats = folder === '' ? statOrGone(root) : lstatOrGone(dir)
       if (stats === undefined || !stats.isDirectory() || stats.dev !== this.#dev || !sameStat(data, record.at, stats)) movedFolders.add(folder)
       let at = record.entriesAt
-      for (let index = 0; index < record.count; index++) {
+      for (let entry = 0; entry < record.count; entry++) {
         const type = data[at]!
-        const end = at + 6 + data.readUInt32LE(at + 2)
         // A folder's own stat is checked with the folder.
         if (type !== TYPE_CODE.dir) {
-          const entryStats = lstatSync(`${dir}/${data.toString('utf8', at + 6, end)}`, {throwIfNoEntry: false})
+          const end = at + 6 + data.readUInt32LE(at + 2)
+          const entryStats = lstatOrGone(`${dir}/${data.toString('utf8', at + 6, end)}`)
           if (entryStats === undefined || !sameStat(data, at + 1, entryStats, end) ||
-            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())) movedEntries[record.first + index] = 1
+            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())) movedEntries[record.first + entry] = 1
         }
 
         at = skipEntry(data, at)
@@ -172,6 +177,33 @@ export class Snapshot {
     }
 
     return {clean: movedFolders.size === 0 && !movedEntries.includes(1), movedEntries, movedFolders}
+  }
+
+  /** A folder's recorded entries by name (offset of each entry), to look files up by stat (HashRecords). */
+  folder(folder: string): Map<string, number> | undefined {
+    const record = this.#folders.get(folder)
+    if (record === undefined) return undefined
+    const data = this.#data
+    const records = new Map<string, number>()
+    let at = record.entriesAt
+    for (let index = 0; index < record.count; index++) {
+      records.set(data.toString('utf8', at + 6, at + 6 + data.readUInt32LE(at + 2)), at)
+      at = skipEntry(data, at)
+    }
+
+    return records
+  }
+
+  /** The recorded content hash of a file whose stat is still the recorded one (HashRecords). */
+  lookup(records: Map<string, number>, name: string, entry: Entry): Uint8Array | undefined {
+    const at = records.get(name)
+    if (at === undefined || this.#data[at] !== TYPE_CODE.file || this.#data[at + 1] !== 0) return undefined
+    const data = this.#data
+    const statAt = at + 6 + Buffer.byteLength(name)
+    if (data.readUInt32LE(statAt) !== (entry.mode & 0o7777) || data.readDoubleLE(statAt + 4) !== entry.size ||
+      nanoseconds(data, statAt + 12) !== entry.mtimeNs || nanoseconds(data, statAt + 24) !== entry.ctimeNs ||
+      data.readDoubleLE(statAt + 36) !== Number(entry.ino)) return undefined
+    return data.subarray(statAt + STAT_BYTES, statAt + STAT_BYTES + 32)
   }
 
   /** The recorded listing of a folder whose stat did not move; undefined for a folder not recorded or moved. */
@@ -204,7 +236,24 @@ export class Snapshot {
       at = skipEntry(data, at)
     }
 
-    return {entries, hashes, moved: check.movedEntries.subarray(record.first, record.first + record.count)}
+    return {block: data.subarray(record.start, at), entries, hashes, moved: check.movedEntries.subarray(record.first, record.first + record.count)}
+  }
+}
+
+/** Number stats (no BigInt, the check compares milliseconds); undefined when the path is gone or cannot be reached (ENOTDIR, EACCES). */
+function lstatOrGone(file: string): Stats | undefined {
+  try {
+    return lstatSync(file, {throwIfNoEntry: false})
+  } catch {
+    return undefined
+  }
+}
+
+function statOrGone(file: string): Stats | undefined {
+  try {
+    return statSync(file, {throwIfNoEntry: false})
+  } catch {
+    return undefined
   }
 }
 
@@ -260,6 +309,8 @@ export interface ListedFolder {
   entries: readonly Entry[]
   /** SHA256_BYTES per entry: a file's content hash. */
   hashes: Uint8Array
+  /** Its block in the last snapshot, when the listing is exactly the recorded one: copied as it is. */
+  block?: Uint8Array
 }
 
 export interface SnapshotInput {
@@ -286,11 +337,17 @@ export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string}
   let recorded = 0
   for (const folder of input.folders) {
     if (folder.stat.dev !== rootStat.dev) return {problem: `${folder.path} is on another filesystem`}
+    recorded += folder.entries.length
+    if (folder.block !== undefined) {
+      writer.bytes(folder.block)
+      continue
+    }
+
     writer.string(folder.path)
     writer.u8(racy(folder.stat))
     writer.stat(folder.stat)
     writer.u32(folder.entries.length)
-    recorded += folder.entries.length
+    const sizeAt = writer.reserve(4)
     for (const [index, entry] of folder.entries.entries()) {
       writer.u8(TYPE_CODE[entry.type])
       writer.u8(racy(entry))
@@ -299,6 +356,8 @@ export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string}
       if (entry.type === 'file') writer.bytes(folder.hashes.subarray(index * 32, index * 32 + 32))
       else if (entry.type === 'symlink') writer.string(entry.linkTarget ?? '')
     }
+
+    writer.u32At(writer.length - sizeAt - 4, sizeAt)
   }
 
   const data = writer.finish()
@@ -332,10 +391,20 @@ class Writer {
   #data = Buffer.allocUnsafe(1 << 20)
   #length = 0
 
-  reserve(bytes: number): void {
+  get length(): number {
+    return this.#length
+  }
+
+  /** Zeros to fill in later; returns their offset. */
+  reserve(bytes: number): number {
     this.#ensure(bytes)
     this.#data.fill(0, this.#length, this.#length + bytes)
     this.#length += bytes
+    return this.#length - bytes
+  }
+
+  u32At(value: number, at: number): void {
+    this.#data.writeUInt32LE(value, at)
   }
 
   u8(value: number): void {

@@ -91,6 +91,15 @@ describe('tree snapshot', () => {
     ['chmod on a folder', () => chmod(join(dir, 'a/deep'), 0o700)],
     ['a new empty folder', () => mkdir(join(dir, 'b/new'))],
     ['a folder removed', () => rm(join(dir, 'empty'), {recursive: true})],
+    ['a folder replaced by a file', async () => {
+      await rm(join(dir, 'a/deep'), {recursive: true})
+      await writeFile(join(dir, 'a/deep'), 'a file now')
+    }],
+    ['a folder swapped for a new one with the same content', async () => {
+      await rename(join(dir, 'b'), join(dir, 'b-old'))
+      await mkdir(join(dir, 'b'))
+      await writeFile(join(dir, 'b/three.txt'), 'three')
+    }],
     ['a symlink retargeted', async () => {
       await unlink(join(dir, 'link'))
       await symlink('b', join(dir, 'link'))
