@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Hash benchmark (issue 3): `kudev hash` cold (no stat cache), warm (nothing changed) and with one file
+// Hash benchmark (issue 3): `kudev hash` cold (no stat cache, no tree snapshot), warm (nothing changed) and with one file
 // changed, against `git add -A` into a fresh index, `git status --porcelain` on a refreshed index and
 // `find | sort | xargs sha256sum`, each timed as a whole process, interleaved round by round so machine
 // noise hits all alike; medians. Peak RSS from /usr/bin/time.
@@ -150,7 +150,7 @@ try {
     row('`git add -A` (fresh index)', result.gitAdd)
     row('`git status --porcelain`', result.gitStatus)
     row('`find | sort | xargs sha256sum`', result.sha256sum)
-    row('`kudev hash`, cold (no stat cache)', result.cold, result.cold.ms / result.gitAdd.ms, GOALS.cold)
+    row('`kudev hash`, cold (no caches)', result.cold, result.cold.ms / result.gitAdd.ms, GOALS.cold)
     row('`kudev hash`, warm', result.warm, result.warm.ms / result.gitStatus.ms, GOALS.warm)
     row('`kudev hash`, one file changed', result.oneChanged, result.oneChanged.ms / result.gitStatus.ms)
     const peak = Math.max(result.cold.rssMb, result.warm.rssMb, result.oneChanged.rssMb)

@@ -332,7 +332,7 @@ export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string}
   if (rootStat === undefined || input.folders[0]!.path !== '') return {problem: 'the root was not listed first'}
   const filesystem = statfsSync(input.root).type
   if (process.platform !== 'linux' || !TRUSTED_FILESYSTEMS.has(filesystem)) return {problem: `filesystem type 0x${filesystem.toString(16)} is not known to keep folder times`}
-  const writer = new Writer()
+  const writer = new Writer(encodedSize(input.folders))
   writer.reserve(HEADER_BYTES)
   let recorded = 0
   for (const folder of input.folders) {
@@ -379,6 +379,26 @@ export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string}
   return data
 }
 
+/** The snapshot's size in bytes, so that it is written into one buffer of the right size (a cold run's peak memory). */
+function encodedSize(folders: readonly ListedFolder[]): number {
+  let bytes = HEADER_BYTES
+  for (const folder of folders) {
+    if (folder.block !== undefined) {
+      bytes += folder.block.length
+      continue
+    }
+
+    bytes += 4 + Buffer.byteLength(folder.path) + 1 + STAT_BYTES + 8
+    for (const entry of folder.entries) {
+      bytes += 6 + Buffer.byteLength(entry.path.slice(entry.path.lastIndexOf('/') + 1)) + STAT_BYTES
+      if (entry.type === 'file') bytes += 32
+      else if (entry.type === 'symlink') bytes += 4 + Buffer.byteLength(entry.linkTarget ?? '')
+    }
+  }
+
+  return bytes
+}
+
 /** Writes the snapshot atomically; says why not when none can be trusted. */
 export function saveSnapshot(file: string, input: SnapshotInput): string | undefined {
   const encoded = encodeSnapshot(input)
@@ -388,8 +408,12 @@ export function saveSnapshot(file: string, input: SnapshotInput): string | undef
 }
 
 class Writer {
-  #data = Buffer.allocUnsafe(1 << 20)
+  #data: Buffer
   #length = 0
+
+  constructor(capacity: number) {
+    this.#data = Buffer.allocUnsafe(capacity)
+  }
 
   get length(): number {
     return this.#length
