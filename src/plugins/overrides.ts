@@ -22,5 +22,5 @@ export function bundledOverrides(config: Config): BundledOverride[] {
 }
 
 export function overrideNotice(override: BundledOverride): string {
-  return `notice: ${override.name} ${override.version} (${override.type}) overrides the bundled ${override.name}`
+  return `${override.name} ${override.version} (${override.type}) overrides the bundled ${override.name}`
 }

@@ -153,13 +153,13 @@ describe('plugins that fail, and a plugin that overrides a bundled one (real CLI
       expect(result.exitCode, result.stderr).to.equal(0)
       // The fixture's builder answers a made-up ID: the build went to it, not to the bundled docker builder.
       expect(JSON.parse(result.stdout)).to.include({builder: 'docker', built: true, id: `sha256:${'0'.repeat(64)}`})
-      expect(result.stderr.split('\n').filter((line) => line.includes('notice:'))).to.deep.equal([
-        'Warning: notice: @kudev/plugin-docker-builder 9.9.9 (user) overrides the bundled @kudev/plugin-docker-builder',
+      expect(result.stderr.split('\n').filter((line) => line.includes('overrides the bundled'))).to.deep.equal([
+        'Warning: @kudev/plugin-docker-builder 9.9.9 (user) overrides the bundled @kudev/plugin-docker-builder',
       ])
 
       const doctor = JSON.parse((await runCli(['doctor', '--json'], {cwd: project, env})).stdout) as {builders: unknown[]; warnings: string[]}
       expect(doctor.builders).to.deep.equal([{description: 'Override fixture: pretends to build', name: 'docker', plugin: '@kudev/plugin-docker-builder', pluginType: 'user'}])
-      expect(doctor.warnings).to.include('notice: @kudev/plugin-docker-builder 9.9.9 (user) overrides the bundled @kudev/plugin-docker-builder')
+      expect(doctor.warnings).to.include('@kudev/plugin-docker-builder 9.9.9 (user) overrides the bundled @kudev/plugin-docker-builder')
     })
 
     it('gives the bundled plugin back once uninstalled', async () => {

@@ -31,7 +31,7 @@ describe('plugins that override a bundled one', () => {
       expect(bundledOverrides(config)).to.deep.equal([])
       const {lines, logger} = captureLogger()
       await collectBuilders(config, {logger})
-      expect(lines.filter((line) => line.includes('notice:'))).to.deep.equal([])
+      expect(lines.filter((line) => line.includes('overrides the bundled'))).to.deep.equal([])
     } finally {
       await remove()
     }
@@ -48,8 +48,8 @@ describe('plugins that override a bundled one', () => {
       expect(docker).to.have.length(1)
       expect(docker[0]!.descriptor.description).to.equal('Override fixture: pretends to build')
       expect(docker[0]!.plugin).to.deep.equal({name: DOCKER_BUILDER, type: 'link'})
-      expect(lines.filter((line) => line.includes('notice:'))).to.deep.equal([
-        `Warning: notice: ${DOCKER_BUILDER} 9.9.9 (link) overrides the bundled ${DOCKER_BUILDER}`,
+      expect(lines.filter((line) => line.includes('overrides the bundled'))).to.deep.equal([
+        `Warning: ${DOCKER_BUILDER} 9.9.9 (link) overrides the bundled ${DOCKER_BUILDER}`,
       ])
     } finally {
       await remove()
@@ -58,6 +58,6 @@ describe('plugins that override a bundled one', () => {
 
   it('words the notice with the package, its version and how it was installed', () => {
     expect(overrideNotice({name: '@kudev/plugin-kind-loader', type: 'user', version: '2.0.0'}))
-      .to.equal('notice: @kudev/plugin-kind-loader 2.0.0 (user) overrides the bundled @kudev/plugin-kind-loader')
+      .to.equal('@kudev/plugin-kind-loader 2.0.0 (user) overrides the bundled @kudev/plugin-kind-loader')
   })
 })
