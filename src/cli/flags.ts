@@ -62,5 +62,5 @@ export const buildFlags = {
   builder: Flags.string({description: 'Builder to use (overrides spec.builder; default docker).', helpValue: 'NAME'}),
   'force-build': Flags.boolean({description: 'Build even when the image is up to date.'}),
   network: Flags.string({description: 'Network for RUN steps (docker build --network; overrides spec.network).', helpValue: 'MODE'}),
-  'no-cache': Flags.boolean({description: "Build without the builder's layer cache, and hash without kudev's stat cache."}),
+  'no-cache': Flags.boolean({description: "Build without the builder's layer cache, and hash without kudev's tree snapshot (every file is read)."}),
 }

@@ -1,6 +1,6 @@
 /**
  * Lists and hashes the whole build context. The walk runs in the main thread, in slices so the event loop
- * can turn; files the stat cache cannot vouch for go to the hash pool (src/hash/files.ts), whose worker
+ * can turn; files the tree snapshot cannot vouch for go to the hash pool (src/hash/files.ts), whose worker
  * threads start when there is much to read and hash while the walk goes on.
  *
  * The walk itself stays in one thread. Measured on the 45,000-file corpus: two threads each walking half
@@ -20,14 +20,14 @@ const SLICE: ScanBudget = {entries: 1000}
 export interface Progress {
   /** Entries listed. */
   entries: number
-  /** Bytes read and hashed, plus the bytes of files the stat cache vouched for. */
+  /** Bytes read and hashed, plus the bytes of files the tree snapshot vouched for. */
   bytes: number
 }
 
 export interface CollectOptions {
   root: string
   filter: ContextFilter
-  /** Content hashes by stat (the stat cache, a tree snapshot). */
+  /** Content hashes by stat (the tree snapshot). */
   cache?: HashRecords
   /** A tree snapshot and what moved since: folders that did not move are taken from it. */
   recorded?: Recorded

@@ -14,14 +14,13 @@ import type {Logger} from '../output/logger.js'
 import {collectContext, type Progress} from './collect.js'
 import {buildDigest, type BuildInputs, ContextDigest} from './digest.js'
 import {type HashedListing, type Recorded, recordedListings, SHA256_BYTES} from './scan.js'
-import {type ListedFolder, readSnapshot, saveSnapshot, Snapshot, snapshotFile, snapshotKey} from './snapshot.js'
-import {readStatCache, StatCache, StatCacheWriter, statCacheFile, statCacheRecords} from './stat-cache.js'
+import {folderTimesTrusted, type ListedFolder, readSnapshot, saveSnapshot, Snapshot, snapshotFile, snapshotKey} from './snapshot.js'
 import {imageTag} from './tag.js'
 
 
 export interface HashOptions {
   logger: Logger
-  /** Neither read nor write the stat cache: every file is read. */
+  /** Neither read nor write the tree snapshot: every file is read. */
   noCache?: boolean
   /** From the command line; each overrides the same name in spec.buildArgs. */
   buildArgs?: Record<string, string>
@@ -35,7 +34,7 @@ export interface HashOptions {
   explain?: boolean
   /** Hashing worker threads besides the main thread when there is much to read; 0 for none. Default: one per extra core, at most 3. */
   workers?: number
-  /** Where the stat cache lives (KUDEV_CACHE_DIR, XDG_CACHE_HOME, HOME); default process.env. */
+  /** Where the tree snapshot lives (KUDEV_CACHE_DIR, XDG_CACHE_HOME, HOME) and KUDEV_TRUST_FOLDER_TIMES; default process.env. */
   env?: NodeJS.ProcessEnv
   onProgress?: (progress: Progress) => void
 }
@@ -47,7 +46,7 @@ export interface HashStats {
   symlinks: number
   /** Bytes of the files in the context. */
   bytes: number
-  /** Files read this run; the others came from the stat cache. */
+  /** Files read this run; the others came from the tree snapshot. */
   hashedFiles: number
   hashedBytes: number
   cachedFiles: number
@@ -75,13 +74,13 @@ export interface HashResult {
 
 export async function hashBuildContext(loaded: LoadedConfig, options: HashOptions): Promise<HashResult> {
   const started = performance.now()
-  // The racy rule (stat-cache.ts) measures from before anything is read.
+  // The racy rule (snapshot.ts) measures from before anything is read.
   const walkStartedNs = BigInt(Date.now()) * 1_000_000n
   const {logger} = options
   const {spec} = loaded.config
   const root = loaded.buildContext
   const rootStat = contextFolderStat(loaded)
-  const treeFile = options.noCache || options.explain ? undefined : snapshotFile(root, options.env)
+  const treeFile = options.noCache ? undefined : snapshotFile(root, options.env)
   const snapshot = treeFile === undefined ? undefined : readSnapshot(treeFile)
   if (snapshot !== undefined && 'problem' in snapshot) logger.debug(`tree snapshot ${treeFile}: ${snapshot.problem}; walking the context`)
   const usable = snapshot instanceof Snapshot ? snapshot : undefined
@@ -117,7 +116,8 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   }
 
   const key = snapshotKey(filter)
-  const recorded = usable && checkSnapshot(usable, root, key, logger)
+  // --explain walks everything (it measures what is excluded); the snapshot still vouches for contents.
+  const recorded = usable && !options.explain ? checkSnapshot(usable, root, key, options.env, logger) : undefined
   if (recorded?.check.clean) {
     const {bytes, dirs, entries, files, symlinks} = recorded.snapshot.counts
     let ordered: Entry[] | undefined
@@ -131,13 +131,9 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
     })
   }
 
-  // A snapshot, even one made under other ignore rules, vouches for file contents by stat as the stat cache does.
-  const cacheFile = options.noCache ? undefined : statCacheFile(root, options.env)
-  const cache = cacheFile === undefined || usable !== undefined ? undefined : readStatCache(cacheFile)
-  if (cache !== undefined && 'problem' in cache) logger.debug(`stat cache ${cacheFile}: ${cache.problem}; hashing every file`)
-  const cacheBytes = cache !== undefined && 'bytes' in cache ? cache.bytes : undefined
+  // A snapshot, even one made under other ignore rules, vouches for file contents by stat.
   const collected = await collectContext({
-    cache: usable ?? (cacheBytes && new StatCache(cacheBytes)),
+    cache: usable,
     explain: options.explain,
     filter,
     onProgress: options.onProgress,
@@ -172,21 +168,18 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   }
 
   const contextDigest = digest.finish()
-  let snapshotProblem: string | undefined = 'not wanted'
-  if (treeFile !== undefined) {
-    // Skipped specials are left out of the snapshot; their warnings must show on every run.
-    snapshotProblem = skipped.length > 0
-      ? 'the context holds files Docker does not copy'
-      : trySave(treeFile, {contextDigest, counts: stats, folders: listedFolders(collected.listings, rootStat), key, root, walkStartedNs})
-    if (snapshotProblem !== undefined) logger.debug(`tree snapshot not written: ${snapshotProblem}`)
-  }
-
-  // The stat cache is for runs without a snapshot: while snapshots come and go it may lag behind (its
-  // records still hold for every file whose stat matches). Otherwise it is rewritten when it would say
-  // something new: a warm run that read nothing writes nothing.
-  const snapshotUsed = usable !== undefined && snapshotProblem === undefined
-  if (cacheFile !== undefined && !snapshotUsed && (stats.hashedFiles > 0 || cacheBytes === undefined || stats.cachedFiles !== statCacheRecords(cacheBytes))) {
-    writeStatCache(cacheFile, listings, walkStartedNs, logger)
+  // A run that could not trust the snapshot's listings but read no file has nothing new to record, unless
+  // folder times can be trusted now and were not when it was written.
+  const nothingNew = usable !== undefined && recorded === undefined && usable.key.equals(key) && stats.hashedFiles === 0 &&
+    (usable.trusted || folderTimesTrusted(root, options.env) !== true)
+  if (treeFile !== undefined && !options.explain && !nothingNew) {
+    const folders = listedFolders(collected.listings, rootStat)
+    try {
+      saveSnapshot(treeFile, {contextDigest, counts: stats, env: options.env, folders, key, root, walkStartedNs})
+    } catch (error) {
+      // A read-only home only costs speed.
+      logger.debug(`could not write the tree snapshot ${treeFile}: ${(error as Error).message}`)
+    }
   }
 
   return finish(digestOf(contextDigest), {
@@ -196,10 +189,12 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   })
 }
 
-/** The snapshot and what moved below the root since it was written, when its rules are this run's. */
-function checkSnapshot(snapshot: Snapshot, root: string, key: Buffer, logger: Logger): Recorded | undefined {
-  if (!snapshot.key.equals(key)) {
-    logger.debug('tree snapshot: made under other ignore rules; walking the context')
+/** What moved below the root since the snapshot was written, when its listings can vouch for this run. */
+function checkSnapshot(snapshot: Snapshot, root: string, key: Buffer, env: NodeJS.ProcessEnv | undefined, logger: Logger): Recorded | undefined {
+  const trust = snapshot.trusted ? folderTimesTrusted(root, env) : 'folder times were not trusted when it was written'
+  const problem = trust === true ? (snapshot.key.equals(key) ? undefined : 'made under other ignore rules') : trust
+  if (problem !== undefined) {
+    logger.debug(`tree snapshot: ${problem}; walking the context, contents vouched for by stat`)
     return undefined
   }
 
@@ -214,15 +209,6 @@ function orderedEntries(listings: ReadonlyMap<string, HashedListing>): Entry[] {
   return entries
 }
 
-function trySave(file: string, input: Parameters<typeof saveSnapshot>[1]): string | undefined {
-  try {
-    return saveSnapshot(file, input)
-  } catch (error) {
-    // A read-only home only costs speed.
-    return (error as Error).message
-  }
-}
-
 /** Every folder the walk listed (the root first), with the stat its parent's listing took before the folder was read. */
 function listedFolders(listings: ReadonlyMap<string, HashedListing>, rootStat: Entry): ListedFolder[] {
   const stats = new Map<string, Entry>([['', rootStat]])
@@ -231,26 +217,7 @@ function listedFolders(listings: ReadonlyMap<string, HashedListing>, rootStat: E
   }
 
   const folders = [...listings.values()].sort((a, b) => (a.path === '' ? -1 : b.path === '' ? 1 : 0))
-  return folders.map(({block, entries, hashes, path: folder}) => ({block, entries, hashes, path: folder, stat: stats.get(folder)!}))
-}
-
-function writeStatCache(file: string, listings: HashedListing[], walkStartedNs: bigint, logger: Logger): void {
-  const writer = new StatCacheWriter(walkStartedNs)
-  for (const listing of listings) {
-    writer.folder(listing.path)
-    const nameStart = listing.path === '' ? 0 : listing.path.length + 1
-    for (let index = 0; index < listing.entries.length; index++) {
-      const entry = listing.entries[index]!
-      if (entry.type === 'file') writer.record(entry.path.slice(nameStart), entry, listing.hashes, index * SHA256_BYTES)
-    }
-  }
-
-  try {
-    writer.save(file)
-  } catch (error) {
-    // A read-only home only costs speed.
-    logger.debug(`could not write the stat cache ${file}: ${(error as Error).message}`)
-  }
+  return folders.map(({block, entries, hashes, path: folder, skipped}) => ({block, entries, hashes, path: folder, relist: skipped.length > 0, stat: stats.get(folder)!}))
 }
 
 /** The context folder's stat, taken before it is listed; an error when it is missing or not a folder. */

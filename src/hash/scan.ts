@@ -8,7 +8,6 @@ import type {Entry} from '../context/entries.js'
 import {ContextWalker, type FolderListing, type FolderTask} from '../context/walk.js'
 import type {HashedCallback, HashPool} from './files.js'
 import type {RecordedListing, Snapshot, SnapshotCheck} from './snapshot.js'
-import type {FolderRecords} from './stat-cache.js'
 
 export const SHA256_BYTES = 32
 
@@ -27,12 +26,15 @@ export interface ScanBudget {
 export interface ScanCounters {
   /** Entries listed. */
   entries: number
-  /** Files whose hash came from the stat cache, and their bytes. */
+  /** Files whose hash came from the tree snapshot, and their bytes. */
   cachedFiles: number
   cachedBytes: number
 }
 
-/** Content hashes vouched for by stat: the stat cache, or a tree snapshot's records. */
+/** A folder's records: file name → where its record is. */
+export type FolderRecords = Map<string, number>
+
+/** Content hashes vouched for by stat (a tree snapshot's records). */
 export interface HashRecords {
   /** One folder's records, by name; undefined when there are none. */
   folder(path: string): FolderRecords | undefined

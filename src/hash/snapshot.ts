@@ -1,20 +1,24 @@
 /**
- * The tree snapshot: every folder the last walk listed, with the folder's stat and its listing (each
- * entry's stat and content hash), and the context digest. A run first lstats every recorded folder and
- * entry (Snapshot.check). When nothing moved, the digest is reused without listing a folder, deciding an
- * ignore rule or building an entry; otherwise only the folders and files that moved are listed and read
- * again (src/hash/scan.ts), the rest comes from here.
+ * The tree snapshot, kudev's one cache per build context: every folder the last walk listed, with the
+ * folder's stat and its listing (each entry's stat and content hash), and the context digest.
+ *
+ * - As a stat cache, always: a file whose size, mtime, ctime, inode and mode are the recorded ones has the
+ *   recorded content hash, so it is not read again (lookup).
+ * - Where folder times can be trusted, also for the listings: a run first lstats every recorded folder and
+ *   entry (check). When nothing moved, the digest is reused without listing a folder, deciding an ignore
+ *   rule or building an entry; otherwise only the folders and files that moved are listed and read again
+ *   (src/hash/scan.ts), the rest comes from here.
  *
  * Why a folder's stat vouches for its listing: adding, removing or renaming an entry changes the folder's
  * mtime and ctime. kudev trusts that only on local Linux filesystems known to keep it (git's untracked
- * cache tests the filesystem for the same reason), only for folders on the context root's filesystem, and
- * not for stats inside the racy window (RACY_WINDOW_NS), which are recorded as moved. Each folder's stat is
- * taken before it is listed (the walk lstats a folder in its parent's listing), so a change during the walk
- * shows next time.
+ * cache tests the filesystem for the same reason), only for folders on the context root's filesystem,
+ * never when KUDEV_TRUST_FOLDER_TIMES=0, and not for stats inside the racy window, which are recorded as
+ * moved. Each folder's stat is taken before it is listed (the walk lstats a folder in its parent's
+ * listing), so a change during the walk shows next time.
  *
  *   header  "KUDEVSNP" | u32 version | u32 crc32(rest of the file) | u64 body bytes
  *           u32 folders | u32 entries | u32 files | u32 dirs | u32 symlinks | u32 0 | f64 file bytes
- *           f64 dev | key (32) | context digest (32)
+ *           f64 dev | key (32) | context digest (32) | u32 flags (1: folder times trusted) | u32 0
  *   body    per folder: str(path) | u8 racy | stat | u32 entries | u32 bytes of its entries, then per entry:
  *                       u8 type | u8 racy | str(name) | stat | sha256 (file) or str(target) (symlink)
  *   stat    u32 mode & 0o7777 | f64 size | f64 mtime s | u32 mtime ns | f64 ctime s | u32 ctime ns | f64 ino
@@ -31,23 +35,24 @@ import {crc32} from 'node:zlib'
 
 import {type Entry, type EntryType} from '../context/entries.js'
 import type {ContextFilter} from '../context/filter.js'
-import {cacheDir, cacheKey, readVerified, writeAtomically} from './stat-cache.js'
+import {cacheDir, cacheKey, readVerified, writeAtomically} from './cache-file.js'
 
 const MAGIC = 'KUDEVSNP'
 export const SNAPSHOT_VERSION = 1
-const HEADER_BYTES = 128
+const HEADER_BYTES = 136
+const TRUSTED_FLAG = 1
 /** mode at 0, size at 4, mtime s at 12 and ns at 20, ctime s at 24 and ns at 32, ino at 36. */
 const STAT_BYTES = 4 + 8 + 8 + 4 + 8 + 4 + 8
 const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
 const TYPES: Record<number, EntryType> = {1: 'file', 2: 'dir', 3: 'symlink'}
 
 /**
- * The racy rule for what the snapshot vouches for, mtime and ctime alike (a chmod moves only the ctime): a
- * stat within this window before the walk began may share its clock tick with a change right after kudev
- * looked. The trusted filesystems below keep nanosecond times from this machine's clock in ticks of at
- * most 10 ms, so a tenth of a second is plenty (the stat cache's 2 s also covers FAT and remote clocks).
+ * git's racy rule: a stat within this window before the walk began may share its clock tick with a change
+ * right after kudev looked, so it is recorded as moved. The trusted filesystems below keep nanosecond times from this machine's clock in ticks of at most
+ * 10 ms: a tenth of a second is plenty. Elsewhere 2 s covers FAT's granularity and a remote clock a little
+ * behind this machine's.
  */
-const RACY_WINDOW_NS = 100_000_000n
+const RACY_WINDOW_NS = {trusted: 100_000_000n, untrusted: 2_000_000_000n}
 
 /**
  * statfs magic numbers of local filesystems that update a folder's mtime and ctime whenever an entry is
@@ -56,7 +61,7 @@ const RACY_WINDOW_NS = 100_000_000n
  */
 const TRUSTED_FILESYSTEMS = new Set([0xEF_53, 0x58_46_53_42, 0x91_23_68_3E, 0x01_02_19_94, 0x79_4C_76_30, 0x2F_C1_2F_C1, 0xF2_F5_20_10, 0xCA_45_1A_4E])
 
-/** The snapshot file of one context, beside its stat cache. */
+/** The snapshot file of one context. */
 export function snapshotFile(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheDir(env), 'tree', `${cacheKey(contextRoot)}.bin`)
 }
@@ -121,6 +126,8 @@ export class Snapshot {
   readonly key: Buffer
   readonly contextDigest: Buffer
   readonly counts: SnapshotCounts
+  /** Folder times were trusted when it was written: check() may vouch for listings. Else it serves as a stat cache only. */
+  readonly trusted: boolean
   readonly #data: Buffer
   readonly #folders = new Map<string, FolderRecord>()
   readonly #recorded: number
@@ -135,6 +142,7 @@ export class Snapshot {
     this.#dev = data.readDoubleLE(56)
     this.key = data.subarray(64, 96)
     this.contextDigest = data.subarray(96, 128)
+    this.trusted = (data.readUInt32LE(128) & TRUSTED_FLAG) !== 0
     const folders = data.readUInt32LE(24)
     let at = HEADER_BYTES
     let first = 0
@@ -311,6 +319,8 @@ export interface ListedFolder {
   hashes: Uint8Array
   /** Its block in the last snapshot, when the listing is exactly the recorded one: copied as it is. */
   block?: Uint8Array
+  /** List it again every time (it holds a socket, FIFO or device, whose warning must show on every run). */
+  relist?: boolean
 }
 
 export interface SnapshotInput {
@@ -322,21 +332,33 @@ export interface SnapshotInput {
   counts: SnapshotCounts
   /** Wall-clock time (ns since the epoch) when the walk began. */
   walkStartedNs: bigint
+  env?: NodeJS.ProcessEnv
 }
 
-/** The snapshot's bytes, or the reason none can be trusted: a filesystem not known to keep folder times, a folder on another one. */
-export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string} {
-  const racyFrom = input.walkStartedNs - RACY_WINDOW_NS
-  const racy = (entry: Entry) => (entry.mtimeNs >= racyFrom || entry.ctimeNs >= racyFrom ? 1 : 0)
+/**
+ * Whether a folder's times can vouch for its listing on the filesystem holding `root`; the reason when not.
+ * KUDEV_TRUST_FOLDER_TIMES=0 says no, for a filesystem that claims to be one of these but is not.
+ */
+export function folderTimesTrusted(root: string, env: NodeJS.ProcessEnv = process.env): true | string {
+  if (env.KUDEV_TRUST_FOLDER_TIMES === '0') return 'KUDEV_TRUST_FOLDER_TIMES=0'
+  if (process.platform !== 'linux') return `not on ${process.platform}, yet`
+  const filesystem = statfsSync(root).type
+  return TRUSTED_FILESYSTEMS.has(filesystem) || `filesystem type 0x${filesystem.toString(16)} is not known to keep folder times`
+}
+
+/** The snapshot's bytes. */
+export function encodeSnapshot(input: SnapshotInput): Buffer {
+  const trusted = folderTimesTrusted(input.root, input.env) === true
+  const racyFrom = input.walkStartedNs - (trusted ? RACY_WINDOW_NS.trusted : RACY_WINDOW_NS.untrusted)
+  // Where listings are vouched for, the mode comes from the record too, and a chmod moves only the ctime.
+  // A content record needs only the mtime: a write after a recent chmod still moves it.
+  const racy = (entry: Entry) => (entry.mtimeNs >= racyFrom || (trusted && entry.ctimeNs >= racyFrom) ? 1 : 0)
   const rootStat = input.folders[0]?.stat
-  if (rootStat === undefined || input.folders[0]!.path !== '') return {problem: 'the root was not listed first'}
-  const filesystem = statfsSync(input.root).type
-  if (process.platform !== 'linux' || !TRUSTED_FILESYSTEMS.has(filesystem)) return {problem: `filesystem type 0x${filesystem.toString(16)} is not known to keep folder times`}
+  if (rootStat === undefined || input.folders[0]!.path !== '') throw new Error('the tree snapshot needs the root listed first')
   const writer = new Writer(encodedSize(input.folders))
   writer.reserve(HEADER_BYTES)
   let recorded = 0
   for (const folder of input.folders) {
-    if (folder.stat.dev !== rootStat.dev) return {problem: `${folder.path} is on another filesystem`}
     recorded += folder.entries.length
     if (folder.block !== undefined) {
       writer.bytes(folder.block)
@@ -344,7 +366,8 @@ export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string}
     }
 
     writer.string(folder.path)
-    writer.u8(racy(folder.stat))
+    // A folder on another filesystem (a mount inside the context) is listed again every time.
+    writer.u8(folder.relist || folder.stat.dev !== rootStat.dev ? 1 : racy(folder.stat))
     writer.stat(folder.stat)
     writer.u32(folder.entries.length)
     const sizeAt = writer.reserve(4)
@@ -375,6 +398,7 @@ export function encodeSnapshot(input: SnapshotInput): Buffer | {problem: string}
   data.writeDoubleLE(Number(rootStat.dev), 56)
   data.set(input.key, 64)
   data.set(input.contextDigest, 96)
+  data.writeUInt32LE(trusted ? TRUSTED_FLAG : 0, 128)
   data.writeUInt32LE(crc32(data.subarray(16)), 12)
   return data
 }
@@ -399,12 +423,8 @@ function encodedSize(folders: readonly ListedFolder[]): number {
   return bytes
 }
 
-/** Writes the snapshot atomically; says why not when none can be trusted. */
-export function saveSnapshot(file: string, input: SnapshotInput): string | undefined {
-  const encoded = encodeSnapshot(input)
-  if ('problem' in encoded) return encoded.problem
-  writeAtomically(file, encoded)
-  return undefined
+export function saveSnapshot(file: string, input: SnapshotInput): void {
+  writeAtomically(file, encodeSnapshot(input))
 }
 
 class Writer {

@@ -1,11 +1,13 @@
 import {expect} from 'chai'
+import {execa} from 'execa'
 import {randomInt} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {appendFile, chmod, lutimes, mkdir, readdir, rename, rm, symlink, unlink, utimes, writeFile} from 'node:fs/promises'
+import {appendFile, chmod, lutimes, mkdir, readdir, rename, rm, stat, symlink, truncate, unlink, utimes, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {setTimeout} from 'node:timers/promises'
 
 import {hashBuildContext, type HashOptions, type HashResult} from '../../../src/hash/index.js'
+import {cacheDir} from '../../../src/hash/cache-file.js'
 import {readSnapshot, snapshotFile} from '../../../src/hash/snapshot.js'
 import {createLogger} from '../../../src/output/logger.js'
 import {makeTree, projectConfig, tempFolder} from '../../support/tree.js'
@@ -153,6 +155,17 @@ describe('tree snapshot', () => {
     }
   })
 
+  it('lists a folder holding a FIFO on every run, so its warning shows every time', async () => {
+    await execa('mkfifo', [join(dir, 'b/pipe')])
+    await age(dir)
+    for (let round = 0; round < 3; round++) {
+      await run()
+      expect(debug.join('')).to.include('Warning: skipped b/pipe in the build context: a FIFO (named pipe), which Docker does not copy')
+    }
+
+    expect(debug.join('')).to.match(/tree snapshot: 1 folders and 0 entries moved/)
+  })
+
   it('is ignored when damaged, and rewritten', async () => {
     const cold = await run()
     const file = snapshotFile(dir, env)
@@ -165,9 +178,110 @@ describe('tree snapshot', () => {
     expect(readSnapshot(file)).not.to.have.property('problem')
   })
 
-  it('is neither read nor written with noCache or explain', async () => {
+  it('is neither read nor written with noCache, and not written by --explain', async () => {
     await run({noCache: true})
     await run({explain: true})
     expect(readSnapshot(snapshotFile(dir, env))).to.deep.equal({problem: 'none yet'})
+  })
+
+  describe('where folder times are not trusted (KUDEV_TRUST_FOLDER_TIMES=0): a stat cache', () => {
+    const untrusted = (options: Partial<HashOptions> = {}) => run({env: {...env, KUDEV_TRUST_FOLDER_TIMES: '0'}, ...options})
+
+    it('lives in KUDEV_CACHE_DIR, else XDG_CACHE_HOME/kudev, else ~/.cache/kudev, one file per context', () => {
+      expect(cacheDir({HOME: '/home/u', KUDEV_CACHE_DIR: '/c', XDG_CACHE_HOME: '/x'})).to.equal('/c')
+      expect(cacheDir({HOME: '/home/u', XDG_CACHE_HOME: '/x'})).to.equal('/x/kudev')
+      expect(cacheDir({HOME: '/home/u', XDG_CACHE_HOME: 'relative/ignored'})).to.equal('/home/u/.cache/kudev')
+      expect(snapshotFile('/p/one', env)).not.to.equal(snapshotFile('/p/two', env))
+      expect(snapshotFile('/p/one', env)).to.equal(snapshotFile('/p/one/', env))
+    })
+
+    it('walks every folder but reads no file of an unchanged tree, and does not rewrite the snapshot', async () => {
+      const cold = await untrusted()
+      expect(cold.stats).to.include({cachedFiles: 0, hashedFiles: 6})
+      const written = await stat(snapshotFile(dir, env))
+      const warm = await untrusted()
+      expect(debug.join('')).to.include('tree snapshot: folder times were not trusted when it was written; walking the context')
+      expect(warm.stats).to.include({cachedFiles: 6, hashedFiles: 0})
+      expect(warm.digest).to.equal(cold.digest)
+      expect((await stat(snapshotFile(dir, env))).mtimeMs).to.equal(written.mtimeMs)
+    })
+
+    it('reads again exactly the files whose stat changed, new content with the same size and a restored mtime included', async () => {
+      await untrusted()
+      await writeFile(join(dir, 'a/one.txt'), 'ONE')
+      await writeFile(join(dir, 'b/three.txt'), 'THREE')
+      await utimes(join(dir, 'b/three.txt'), LONG_AGO, LONG_AGO)
+      const result = await untrusted()
+      expect(result.stats).to.include({cachedFiles: 4, hashedFiles: 2})
+      await expectTruth(result)
+    })
+
+    it('does not vouch for a file modified within two seconds of the walk (git\'s racy rule)', async () => {
+      await writeFile(join(dir, 'b/three.txt'), 'fresh')
+      await untrusted()
+      expect((await untrusted()).stats).to.include({cachedFiles: 5, hashedFiles: 1})
+    })
+
+    it('stops vouching for recorded listings as soon as KUDEV_TRUST_FOLDER_TIMES=0', async () => {
+      await run()
+      expect((await untrusted()).stats.hashedFiles).to.equal(0)
+      expect(debug.join('')).to.include('tree snapshot: KUDEV_TRUST_FOLDER_TIMES=0; walking the context')
+    })
+
+    it('does not trust listings recorded where folder times were not trusted, once they are: it writes a snapshot that does', async () => {
+      await untrusted()
+      await run()
+      expect(debug.join('')).to.include('tree snapshot: folder times were not trusted when it was written')
+      await run()
+      expect(debug.join('')).not.to.include('walking the context')
+    })
+
+    for (const [damage, spoil] of [
+      ['corrupt', (bytes: Buffer) => {
+        bytes[bytes.length - 40]! ^= 0xFF
+        return bytes
+      }],
+      ['truncated', (bytes: Buffer) => bytes.subarray(0, bytes.length - 10)],
+      ['of another version', (bytes: Buffer) => {
+        bytes.writeUInt32LE(99, 8)
+        return bytes
+      }],
+      ['not a snapshot at all', () => Buffer.from('{"hello": "world"}')],
+      ['empty', () => Buffer.alloc(0)],
+    ] as const) {
+      it(`ignores and rewrites a snapshot that is ${damage}`, async () => {
+        const cold = await untrusted()
+        const file = snapshotFile(dir, env)
+        writeFileSync(file, spoil(readFileSync(file)))
+        expect(readSnapshot(file)).to.have.property('problem')
+        const rebuilt = await untrusted()
+        expect(rebuilt.stats).to.include({cachedFiles: 0, hashedFiles: 6})
+        expect(rebuilt.digest).to.equal(cold.digest)
+        expect(readSnapshot(file)).not.to.have.property('problem')
+        expect((await untrusted()).stats.hashedFiles).to.equal(0)
+      })
+    }
+
+    it('with noCache reads every file and neither reads nor writes the snapshot', async () => {
+      await untrusted({noCache: true})
+      expect(await stat(snapshotFile(dir, env)).catch(() => undefined)).to.equal(undefined)
+      await untrusted()
+      await truncate(snapshotFile(dir, env), 0)
+      const uncached = await untrusted({noCache: true})
+      expect(uncached.stats).to.include({cachedFiles: 0, hashedFiles: 6})
+      expect((await stat(snapshotFile(dir, env))).size).to.equal(0)
+    })
+
+    it('survives a cache folder it cannot create: hashing works, only speed is lost', async () => {
+      const result = await run({env: {KUDEV_CACHE_DIR: join(dir, 'Dockerfile', 'not-a-folder')}})
+      expect(result.stats.hashedFiles).to.equal(6)
+      expect(debug.join('')).to.match(/could not write the tree snapshot/)
+    })
+
+    it('gives up on a cache folder that cannot be created where its parent exists (/proc)', async function () {
+      // Node 20's mkdirSync({recursive: true}) loops forever there.
+      if (process.platform !== 'linux') this.skip()
+      expect((await run({env: {KUDEV_CACHE_DIR: '/proc/kudev-cache-test'}})).stats.hashedFiles).to.equal(6)
+    })
   })
 })
