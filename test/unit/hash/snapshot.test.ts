@@ -6,6 +6,7 @@ import {appendFile, chmod, lutimes, mkdir, readdir, rename, rm, stat, symlink, t
 import {join} from 'node:path'
 import {setTimeout} from 'node:timers/promises'
 
+import {tarContext} from '../../../src/context/tar.js'
 import {hashBuildContext, type HashOptions, type HashResult} from '../../../src/hash/index.js'
 import {cacheDir} from '../../../src/hash/cache-file.js'
 import {readSnapshot, snapshotFile} from '../../../src/hash/snapshot.js'
@@ -36,6 +37,13 @@ const TREE = {
   'logs/drop.log': 'dropped',
   'secret.txt': 'excluded',
 } as const
+
+/** The build context tar a builder would receive for this result. */
+async function tarBytes(result: HashResult): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of tarContext(result.root, result.entries)) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
 
 describe('tree snapshot', () => {
   let dir: string
@@ -78,6 +86,14 @@ describe('tree snapshot', () => {
     expect(warm.digest).to.equal(cold.digest)
     expect(warm.entries.map((entry) => entry.path)).to.deep.equal(cold.entries.map((entry) => entry.path))
     await expectTruth(warm)
+  })
+
+  it('gives a build the same tar from an unchanged tree as a walk does', async () => {
+    await run()
+    const warm = await run()
+    expect(warm.stats.hashedFiles).to.equal(0)
+    const truth = await run({noCache: true})
+    expect(await tarBytes(warm)).to.deep.equal(await tarBytes(truth))
   })
 
   const changes: Array<[string, () => Promise<void>]> = [
