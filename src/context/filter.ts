@@ -11,7 +11,7 @@
 import {lstat, readFile, readlink} from 'node:fs/promises'
 import path from 'node:path'
 
-import ignore from 'ignore'
+import type ignore from 'ignore'
 
 import {KudevError} from '../output/errors.js'
 import {DEFAULT_IGNORE_RULES} from './defaults.js'
@@ -87,6 +87,8 @@ export async function loadContextFilter(options: ContextFilterOptions): Promise<
     source: ignoreFile === undefined ? 'defaults' : 'dockerignore',
     rules,
     exclusions: options.exclusions,
+    // Loaded only for projects that have exclusions: every run pays for an import.
+    gitignore: options.exclusions.length > 0 ? (await import('ignore')).default : undefined,
     configFile: options.configFile,
   })
 }
@@ -153,6 +155,8 @@ interface FilterInit {
   source: 'dockerignore' | 'defaults'
   rules: readonly IgnoreRule[]
   exclusions: readonly string[]
+  /** The `ignore` package's factory; needed when there are exclusions. */
+  gitignore?: typeof ignore
   configFile: string | undefined
 }
 
@@ -183,7 +187,7 @@ class Filter implements ContextFilter {
     }))
     if (this.exclusions.length > 0) {
       // Case-sensitive like git on Linux and like Docker; `ignore` defaults to ignoring case.
-      const gitignore = ignore({ignorecase: false})
+      const gitignore = init.gitignore!({ignorecase: false})
       this.exclusions.forEach((pattern, index) => gitignore.add({pattern, mark: String(index)}))
       this.#gitignore = gitignore
     }
