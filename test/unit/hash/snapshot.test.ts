@@ -88,6 +88,18 @@ describe('tree snapshot', () => {
     await expectTruth(warm)
   })
 
+  it('keeps names with spaces, unicode and newlines', async () => {
+    await makeTree(dir, {'ünï côde/new\nline.txt': 'x', 'ünï côde/with space': {link: '../a'}, '日本/語.txt': 'y'})
+    await age(dir)
+    await run()
+    const warm = await run()
+    expect(warm.stats.hashedFiles).to.equal(0)
+    expect(warm.entries.map((entry) => entry.path)).to.include.members(['ünï côde/new\nline.txt', 'ünï côde/with space', '日本/語.txt'])
+    await expectTruth(warm)
+    await writeFile(join(dir, 'ünï côde/new\nline.txt'), 'changed')
+    await expectTruth(await run())
+  })
+
   it('gives a build the same tar from an unchanged tree as a walk does', async () => {
     await run()
     const warm = await run()
