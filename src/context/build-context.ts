@@ -17,7 +17,8 @@ export interface BuildContextInput {
 /**
  * What a builder sends. A Dockerfile that is in the context travels as itself. One outside it, or excluded
  * from it, is shipped the way `docker build -f` does it: under a hidden name, with that name appended to the
- * tar's .dockerignore so the builder drops it from what COPY sees. The name comes from the digest, so the
+ * tar's .dockerignore (made for the purpose, listing itself, when the context holds none) so the builder
+ * drops it from what COPY sees. The name comes from the digest, so the
  * same inputs always give the same tar.
  */
 export async function assembleBuildContext(input: BuildContextInput): Promise<BuildContext> {
@@ -30,7 +31,9 @@ export async function assembleBuildContext(input: BuildContextInput): Promise<Bu
   const dockerfileEntry: TarEntry = {mode: 0o644, mtimeNs: stats.mtimeNs, path: name, size: Number(stats.size), source: input.dockerfile, type: 'file'}
   const existing = input.entries.find((entry) => entry.path === '.dockerignore' && entry.type === 'file')
   const original = existing ? await readFile(path.join(input.root, '.dockerignore')) : Buffer.alloc(0)
-  const ignoreText = Buffer.concat([original, Buffer.from(`${existing ? '\n' : ''}${name}\n`)])
+  // Without a .dockerignore in the context, the one made here lists itself too, as docker's does: the
+  // builder then leaves it out of what COPY sees (it was not in the hashed entries either).
+  const ignoreText = Buffer.concat([original, Buffer.from(existing ? `\n${name}\n` : `.dockerignore\n${name}\n`)])
   const ignoreEntry: TarEntry = {content: ignoreText, mode: existing?.mode ?? 0o644, mtimeNs: existing?.mtimeNs, path: '.dockerignore', size: ignoreText.length, type: 'file'}
   const entries = [...input.entries.filter((entry) => entry !== existing), dockerfileEntry, ignoreEntry]
   return {digest: input.digest, dockerfile: name, root: input.root, tar: () => tarContext(input.root, entries)}

@@ -160,9 +160,9 @@ for (const builderCase of CASES) {
       expect((await imageLabels(ref)).which).to.equal('outside')
       const listing = (await docker(['run', '--rm', '--network', 'none', ref, 'ls', '-A', '/ctx'])).split('\n')
       expect(listing).to.include.members(['Dockerfile', 'data.txt'])
-      // The .dockerignore entry kudev adds keeps it out of COPY with the classic builder only: BuildKit in
-      // CLI 20.10 applies no .dockerignore to a context tar read from stdin (seen on this engine).
-      if (!builderCase.buildkit) expect(listing.filter((name) => name.startsWith('.dockerfile.'))).to.deep.equal([])
+      // The .dockerignore kudev makes (listing itself and the hidden Dockerfile) keeps both out of COPY with the
+      // classic builder only: BuildKit in CLI 20.10 applies no .dockerignore to a context tar read from stdin.
+      if (!builderCase.buildkit) expect(listing).to.deep.equal(['Dockerfile', 'data.txt'])
       expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/ctx/Dockerfile'])).to.equal('FROM scratch\nLABEL which=inside')
     })
 
