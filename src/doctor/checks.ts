@@ -101,8 +101,28 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     if (chosen?.loader.diagnose) checks.push(...asChecks(await chosen.loader.diagnose(chosen.target), 'load'))
   }
 
+  if (loaded) checks.push(await hashCacheCheck(loaded.buildContext))
   report.ok = checks.every((check) => check.ok)
   return report
+}
+
+/** Where the tree snapshot lives and whether folder times can vouch for listings: why repeat runs are fast or not. */
+async function hashCacheCheck(buildContext: string): Promise<Check> {
+  const {folderTimesTrusted, snapshotFile} = await import('../hash/snapshot.js')
+  const file = snapshotFile(buildContext)
+  let trust: true | string
+  try {
+    trust = folderTimesTrusted(buildContext)
+  } catch (error) {
+    trust = `cannot tell (${(error as NodeJS.ErrnoException).code ?? String(error)})`
+  }
+
+  if (trust === true) return {name: 'hash cache', ok: true, summary: `${file}; folder times trusted: a repeat run stats the recorded tree and lists only folders that moved`}
+  const summary = `${file}; folder times not trusted (${trust}): a repeat run lists every folder, and reads only files whose stat moved`
+  const hint = process.env.KUDEV_TRUST_FOLDER_TIMES === '0'
+    ? 'unset KUDEV_TRUST_FOLDER_TIMES to let kudev trust them again'
+    : 'nothing to do unless repeat runs are slow; then keep the project on a local Linux filesystem (ext4, xfs, btrfs, tmpfs, …)'
+  return {hint, name: 'hash cache', ok: true, summary}
 }
 
 function asChecks(diagnostics: Diagnostic[], kind: ExitCodeName): Check[] {

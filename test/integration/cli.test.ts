@@ -128,6 +128,24 @@ describe('kudev CLI (real processes)', function () {
     })
   })
 
+  it('doctor says where the hash cache is and whether folder times can vouch for listings', async () => {
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
+    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec: {imageName: shop}\n')
+    const env = {KUBECONFIG: join(project, 'no-kubeconfig'), KUDEV_CACHE_DIR: join(project, 'cache')}
+    const row = async (extra: NodeJS.ProcessEnv) => {
+      const report = JSON.parse((await runCli(['doctor', '--json'], {cwd: project, env: {...env, ...extra}})).stdout) as {checks: Array<{name: string; summary: string; hint?: string; ok: boolean}>}
+      return report.checks.find((check) => check.name === 'hash cache')!
+    }
+
+    const trusted = await row({})
+    expect(trusted.ok).to.equal(true)
+    // The temp folder is on ext4 or tmpfs on these machines.
+    expect(trusted.summary).to.match(new RegExp(`^${join(project, 'cache', 'tree')}/[0-9a-f]{32}\\.bin; folder times trusted`))
+    const untrusted = await row({KUDEV_TRUST_FOLDER_TIMES: '0'})
+    expect(untrusted).to.include({hint: 'unset KUDEV_TRUST_FOLDER_TIMES to let kudev trust them again', ok: true})
+    expect(untrusted.summary).to.include('folder times not trusted (KUDEV_TRUST_FOLDER_TIMES=0)')
+  })
+
   describe('doctor and plugins', () => {
     let data: Awaited<ReturnType<typeof dataDirWithPlugins>>
     before(async () => {
