@@ -41,6 +41,8 @@ export interface CollectOptions {
 export interface Collected {
   /** Every folder listed, by path. */
   listings: Map<string, HashedListing>
+  /** Recorded folders not visited because nothing in their subtree moved, by path. */
+  untouched: Map<string, FolderTask>
   cachedFiles: number
   /** Files read, and the bytes read (a file read twice because it changed counts twice). */
   hashedFiles: number
@@ -83,6 +85,7 @@ export async function collectContext(options: CollectOptions): Promise<Collected
     hashedBytes,
     hashedFiles: pool.files,
     listings: new Map(out.map((listing) => [listing.path, listing])),
+    untouched: scanner.untouched,
     workers: pool.workers,
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The digest behind the tag: sha256 over the build inputs and the context digest, which is sha256 over
- * every context entry in context order (src/context/walk.ts orderListings). Everything that can change
- * the image is in it, nothing else:
+ * The digest behind the tag: sha256 over the build inputs and the context digest. The context digest is a
+ * Merkle tree over the context as `COPY . /dst` sees it: each folder's digest covers its entries, and a
+ * subfolder enters its parent by its own digest, so a change re-digests only the folders above it.
+ * Everything that can change the image is in it, nothing else:
  *
  *   str("kudev build inputs") u32(format)
  *   str(Dockerfile path) sha256(Dockerfile)
@@ -9,25 +10,26 @@
  *   u32(n) str(exclusion)…                          spec.buildContextExclusions, in order
  *   u32(n) (str(name) str(value))…                  build args, sorted by name
  *   opt(target) opt(platform)                       opt = u8(0) | u8(1) str
- *   context digest (32 bytes) = sha256 of:
- *     per entry: u8(type) str(path) u32(mode & 0o7777), then sha256(content) for a file, str(target) for a symlink
- *     u8(0)                                         end
+ *   context digest (32 bytes) = folder digest of the context root
  *
- * The context digest is separate so that an unchanged tree (src/hash/snapshot.ts) needs no entry hashed
- * again whatever the other inputs are.
+ *   folder digest = sha256 of, per entry in the context, siblings by name:
+ *     u8(type) str(name) u32(mode & 0o7777), then sha256(content) for a file, str(target) for a symlink,
+ *     the folder digest for a folder
+ *   and u8(0) at the end.
  *
- * str = u32 byte length + UTF-8, so no two inputs frame to the same bytes (`ab`+`c` ≠ `a`+`bc`); all
- * integers big-endian. Paths are POSIX and relative to the context root. The Dockerfile's path is
- * relative too, even outside the context (`../docker/Dockerfile`): an absolute path would give the same
- * checkout two tags in two folders, and only the relative layout can change the build. Owners, mtimes
- * and link topology never reach the image's content (Docker resets owners to 0) and are left out.
+ * A folder is in the context when it is not excluded (even empty), or when it is excluded but a `!` rule
+ * brings back something below it (src/context/walk.ts). str = u32 byte length + UTF-8, so no two inputs
+ * frame to the same bytes (`ab`+`c` ≠ `a`+`bc`); all integers big-endian. The Dockerfile's path is relative
+ * to the context root, even outside it (`../docker/Dockerfile`): an absolute path would give the same
+ * checkout two tags in two folders, and only the relative layout can change the build. Owners, mtimes and
+ * link topology never reach the image's content (Docker resets owners to 0) and are left out.
  */
 import {createHash, type Hash} from 'node:crypto'
 
 import type {Entry} from '../context/entries.js'
 
 /** Bump when the framing or what goes into it changes: every tag changes with it. */
-export const DIGEST_FORMAT = 2
+export const DIGEST_FORMAT = 3
 
 export interface BuildInputs {
   /** POSIX, relative to the context root. */
@@ -75,23 +77,25 @@ export function buildDigest(inputs: BuildInputs, contextDigest: Uint8Array): str
   return framing.finish().toString('hex')
 }
 
-/** The context digest: feed the entries in context order with add(), then finish(). */
-export class ContextDigest {
+/** One folder's digest: feed its entries in the context, siblings by name, with add(), then finish(). */
+export class FolderDigest {
   readonly #framing = new Framing()
 
-  /** One entry; for a file, its content's sha256 is the 32 bytes of `hashes` at `offset`. */
-  add(entry: Entry, hashes?: Uint8Array, offset = 0): void {
+  /**
+   * One entry: a file's content sha256 is the 32 bytes of `bytes` at `offset`; a folder's digest is
+   * `bytes` (its finish()).
+   */
+  add(entry: Entry, bytes?: Uint8Array, offset = 0): void {
     const framing = this.#framing
     framing.u8(TYPE_CODE[entry.type])
-    framing.string(entry.path)
+    framing.string(entry.path.slice(entry.path.lastIndexOf('/') + 1))
     framing.u32(entry.mode & 0o7777)
-    if (entry.type === 'file') {
-      if (hashes === undefined) throw new Error(`no content hash for ${entry.path}`)
-      framing.bytes(hashes.subarray(offset, offset + SHA256_BYTES))
-    } else if (entry.type === 'symlink') framing.string(entry.linkTarget ?? '')
+    if (entry.type === 'symlink') framing.string(entry.linkTarget ?? '')
+    else if (bytes === undefined) throw new Error(`no ${entry.type === 'file' ? 'content hash' : 'folder digest'} for ${entry.path}`)
+    else framing.bytes(bytes.subarray(offset, offset + SHA256_BYTES))
   }
 
-  /** The context digest, 32 bytes. */
+  /** The folder digest, 32 bytes. */
   finish(): Buffer {
     this.#framing.u8(0)
     return this.#framing.finish()

@@ -12,10 +12,11 @@ import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import {collectContext, type Progress} from './collect.js'
-import {buildDigest, type BuildInputs, ContextDigest} from './digest.js'
-import {type HashedListing, type Recorded, recordedListings, SHA256_BYTES} from './scan.js'
+import {buildDigest, type BuildInputs} from './digest.js'
+import {type HashedListing, type Recorded, recordedListings} from './scan.js'
 import {folderTimesTrusted, type ListedFolder, readSnapshot, saveSnapshot, Snapshot, snapshotFile, snapshotKey} from './snapshot.js'
 import {imageTag} from './tag.js'
+import {type FolderSummary, summarizeTree} from './tree.js'
 
 
 export interface HashOptions {
@@ -142,49 +143,41 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
     workers: options.workers,
   })
 
-  const digest = new ContextDigest()
-  const entries: Entry[] = []
-  const {cachedFiles, hashedBytes, hashedFiles, workers} = collected
-  const stats: HashStats = {bytes: 0, cachedFiles, dirs: 0, durationMs: 0, entries: 0, files: 0, hashedBytes, hashedFiles, symlinks: 0, workers}
-  orderListings(collected.listings, (listing, index) => {
-    const entry = listing.entries[index]!
-    entries.push(entry)
-    if (entry.type === 'file') {
-      digest.add(entry, listing.hashes, index * SHA256_BYTES)
-      stats.files++
-      stats.bytes += entry.size
-    } else {
-      digest.add(entry)
-      if (entry.type === 'dir') stats.dirs++
-      else stats.symlinks++
-    }
-  })
-  stats.entries = entries.length
+  const {hashedBytes, hashedFiles, listings, untouched, workers} = collected
+  const summaries = summarizeTree(listings, (folder) => (untouched.has(folder) ? recorded?.snapshot.summary(folder) : undefined))
+  const rootSummary = summaries.get('')!
+  let cachedFiles = collected.cachedFiles
+  for (const folder of untouched.keys()) cachedFiles += recorded!.snapshot.summary(folder)!.totals.files
+  const stats: HashStats = {...rootSummary.totals, cachedFiles, durationMs: 0, hashedBytes, hashedFiles, workers}
 
-  const listings = [...collected.listings.values()]
-  const skipped = listings.flatMap((listing) => listing.skipped).sort((a, b) => (a.path < b.path ? -1 : 1))
+  const skipped = [...listings.values()].flatMap((listing) => listing.skipped).sort((a, b) => (a.path < b.path ? -1 : 1))
   for (const special of skipped) {
     logger.warn(`skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`)
   }
 
-  const contextDigest = digest.finish()
   // A run that could not trust the snapshot's listings but read no file has nothing new to record, unless
   // folder times can be trusted now and were not when it was written.
   const nothingNew = usable !== undefined && recorded === undefined && usable.key.equals(key) && stats.hashedFiles === 0 &&
     (usable.trusted || folderTimesTrusted(root, options.env) !== true)
   if (treeFile !== undefined && !options.explain && !nothingNew) {
-    const folders = listedFolders(collected.listings, rootStat)
+    const folders = listedFolders(listings, summaries, rootStat)
+    const copied = recorded?.snapshot.subtreeBlocks(new Set(untouched.keys()))
     try {
-      saveSnapshot(treeFile, {contextDigest, counts: stats, env: options.env, folders, key, root, walkStartedNs})
+      saveSnapshot(treeFile, {copied, env: options.env, folders, key, root, walkStartedNs})
     } catch (error) {
       // A read-only home only costs speed.
       logger.debug(`could not write the tree snapshot ${treeFile}: ${(error as Error).message}`)
     }
   }
 
-  return finish(digestOf(contextDigest), {
-    entries,
-    excluded: listings.flatMap((listing) => listing.excluded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  let ordered: Entry[] | undefined
+  return finish(digestOf(rootSummary.digest), {
+    // Untouched subtrees are listed from the snapshot only when the entries are asked for.
+    get entries() {
+      ordered ??= orderedEntries(untouched.size === 0 ? listings : new Map([...listings, ...recordedListings(recorded!, filter, [...untouched.values()])]))
+      return ordered
+    },
+    excluded: [...listings.values()].flatMap((listing) => listing.excluded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     stats,
   })
 }
@@ -209,15 +202,15 @@ function orderedEntries(listings: ReadonlyMap<string, HashedListing>): Entry[] {
   return entries
 }
 
-/** Every folder the walk listed (the root first), with the stat its parent's listing took before the folder was read. */
-function listedFolders(listings: ReadonlyMap<string, HashedListing>, rootStat: Entry): ListedFolder[] {
+/** Every folder the walk listed (the root first), with the stat its parent's listing took before the folder was read, and its summary. */
+function listedFolders(listings: ReadonlyMap<string, HashedListing>, summaries: ReadonlyMap<string, FolderSummary>, rootStat: Entry): ListedFolder[] {
   const stats = new Map<string, Entry>([['', rootStat]])
   for (const listing of listings.values()) {
     for (const entry of listing.entries) if (entry.type === 'dir') stats.set(entry.path, entry)
   }
 
   const folders = [...listings.values()].sort((a, b) => (a.path === '' ? -1 : b.path === '' ? 1 : 0))
-  return folders.map(({block, entries, hashes, path: folder, skipped}) => ({block, entries, hashes, path: folder, relist: skipped.length > 0, stat: stats.get(folder)!}))
+  return folders.map(({entries, hashes, path: folder, skipped}) => ({entries, hashes, path: folder, relist: skipped.length > 0, stat: stats.get(folder)!, summary: summaries.get(folder)!}))
 }
 
 /** The context folder's stat, taken before it is listed; an error when it is missing or not a folder. */

@@ -14,8 +14,6 @@ export const SHA256_BYTES = 32
 export interface HashedListing extends FolderListing {
   /** SHA256_BYTES per entry: a file's content sha256; zeros for folders and symlinks. */
   hashes: Uint8Array
-  /** The folder's block in the tree snapshot, when this listing is exactly the recorded one. */
-  block?: Uint8Array
 }
 
 export interface ScanBudget {
@@ -50,6 +48,8 @@ export interface Recorded {
 
 export class Scanner {
   readonly counters: ScanCounters = {cachedBytes: 0, cachedFiles: 0, entries: 0}
+  /** Recorded folders not visited, by path: nothing in their subtree moved (their summary is recorded). */
+  readonly untouched = new Map<string, FolderTask>()
   readonly #walker: ContextWalker
   readonly #filter: ContextFilter
   readonly #cache: HashRecords | undefined
@@ -73,6 +73,11 @@ export class Scanner {
   run(stack: FolderTask[], budget: ScanBudget, out: HashedListing[], pool: HashPool): void {
     const start = this.counters.entries
     for (let task = stack.pop(); task !== undefined; task = stack.pop()) {
+      if (this.#recorded !== undefined && !this.#recorded.check.touched.has(task.path) && this.#recorded.snapshot.summary(task.path) !== undefined) {
+        this.untouched.set(task.path, task)
+        continue
+      }
+
       const {listing, subfolders} = this.#list(task, pool)
       out.push(listing)
       for (let index = subfolders.length - 1; index >= 0; index--) stack.push(subfolders[index]!)
@@ -146,7 +151,6 @@ export class Scanner {
     const {listing, subfolders} = recordedFolder(task, recorded, this.#filter)
     const {movedFolders} = this.#recorded!.check
     const hashed = new Uint8Array(listing.entries.length)
-    let asRecorded = true
     for (let index = 0; index < listing.entries.length; index++) {
       const entry = listing.entries[index]!
       if (recorded.moved[index] === 0 && !(entry.type === 'dir' && movedFolders.has(entry.path))) {
@@ -157,10 +161,8 @@ export class Scanner {
       const fresh = this.#walker.entryAt(entry.path)
       if (fresh === undefined || fresh.type !== entry.type) return undefined
       listing.entries[index] = fresh
-      asRecorded = false
     }
 
-    if (asRecorded) listing.block = recorded.block
     return {hashed, listing, subfolders}
   }
 }
@@ -180,10 +182,10 @@ export function recordedFolder(task: FolderTask, recorded: RecordedListing, filt
   return {listing, subfolders}
 }
 
-/** Every recorded listing, for a snapshot in which nothing moved (Snapshot.check is clean). */
-export function recordedListings(recorded: Recorded, filter: ContextFilter): Map<string, HashedListing> {
+/** Every recorded listing in the subtrees of `roots` (the whole context by default), in which nothing moved. */
+export function recordedListings(recorded: Recorded, filter: ContextFilter, roots: readonly FolderTask[] = [{path: ''}]): Map<string, HashedListing> {
   const listings = new Map<string, HashedListing>()
-  const stack: FolderTask[] = [{path: ''}]
+  const stack: FolderTask[] = [...roots]
   for (let task = stack.pop(); task !== undefined; task = stack.pop()) {
     const found = recorded.snapshot.listing(task.path, recorded.check)
     if (found === undefined) throw new Error(`the tree snapshot has no folder ${task.path}`)

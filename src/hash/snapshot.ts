@@ -6,8 +6,9 @@
  *   recorded content hash, so it is not read again (lookup).
  * - Where folder times can be trusted, also for the listings: a run first lstats every recorded folder and
  *   entry (check). When nothing moved, the digest is reused without listing a folder, deciding an ignore
- *   rule or building an entry; otherwise only the folders and files that moved are listed and read again
- *   (src/hash/scan.ts), the rest comes from here.
+ *   rule or building an entry. Otherwise only the folders that moved, or hold something that moved, and
+ *   the folders above them are listed again, and only the files that moved are read (src/hash/scan.ts);
+ *   every other folder's subtree keeps its recorded folder digest (src/hash/digest.ts) and totals.
  *
  * Why a folder's stat vouches for its listing: adding, removing or renaming an entry changes the folder's
  * mtime and ctime. kudev trusts that only on local Linux filesystems known to keep it (git's untracked
@@ -19,9 +20,11 @@
  *   header  "KUDEVSNP" | u32 version | u32 crc32(rest of the file) | u64 body bytes
  *           u32 folders | u32 entries | u32 files | u32 dirs | u32 symlinks | u32 0 | f64 file bytes
  *           f64 dev | key (32) | context digest (32) | u32 flags (1: folder times trusted) | u32 0
- *   body    per folder: str(path) | u8 racy | stat | u32 entries | u32 bytes of its entries, then per entry:
+ *   body    per folder: str(path) | u8 racy | stat | summary | u32 entries | u32 bytes of its entries, then per entry:
  *                       u8 type | u8 racy | str(name) | stat | sha256 (file) or str(target) (symlink)
  *   stat    u32 mode & 0o7777 | f64 size | f64 mtime s | u32 mtime ns | f64 ctime s | u32 ctime ns | f64 ino
+ *   summary folder digest (32) | u8 in the context when excluded | u32 entries | u32 files | u32 dirs
+ *           | u32 symlinks | f64 file bytes (its subtree's, as in the context)
  *   str     u32 UTF-8 bytes | bytes
  *
  * Little-endian. Times are kept as seconds and nanoseconds: exact for the entries a build sends, and the
@@ -36,13 +39,16 @@ import {crc32} from 'node:zlib'
 import {type Entry, type EntryType} from '../context/entries.js'
 import type {ContextFilter} from '../context/filter.js'
 import {cacheDir, cacheKey, readVerified, writeAtomically} from './cache-file.js'
+import type {FolderSummary} from './tree.js'
 
 const MAGIC = 'KUDEVSNP'
-export const SNAPSHOT_VERSION = 1
+export const SNAPSHOT_VERSION = 2
 const HEADER_BYTES = 136
 const TRUSTED_FLAG = 1
 /** mode at 0, size at 4, mtime s at 12 and ns at 20, ctime s at 24 and ns at 32, ino at 36. */
 const STAT_BYTES = 4 + 8 + 8 + 4 + 8 + 4 + 8
+/** Folder digest, u8 present, four u32 counts, f64 bytes. */
+const SUMMARY_BYTES = 32 + 1 + 16 + 8
 const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
 const TYPES: Record<number, EntryType> = {1: 'file', 2: 'dir', 3: 'symlink'}
 
@@ -96,6 +102,11 @@ export interface SnapshotCheck {
   movedFolders: Set<string>
   /** Per recorded entry, 1 when its stat moved (or was racy): it is stat'ed, and a file read, again. */
   movedEntries: Uint8Array
+  /**
+   * Recorded folders that moved, hold an entry or a folder that moved, or lie above one: they are visited
+   * again. Every other recorded folder's subtree is as recorded.
+   */
+  touched: Set<string>
 }
 
 /** One recorded folder's listing, as the walk would make it, for a folder whose stat did not move. */
@@ -105,13 +116,13 @@ export interface RecordedListing {
   hashes: Uint8Array
   /** 1 where the entry's stat moved: its Entry is the recorded one and must be replaced. */
   moved: Uint8Array
-  /** The folder's bytes in the snapshot, for the next snapshot when nothing in the listing moved. */
-  block: Uint8Array
 }
 
 interface FolderRecord {
-  /** Offset of the folder's path: its block, which an unchanged folder's next snapshot copies, starts here. */
+  /** Offset of the folder's path: its block, which the next snapshot copies for an untouched subtree, starts here. */
   start: number
+  /** Offset after its last entry. */
+  end: number
   /** Offset of the folder's racy byte, followed by its stat. */
   at: number
   /** Offset of its first entry. */
@@ -148,11 +159,13 @@ export class Snapshot {
     let first = 0
     for (let index = 0; index < folders; index++) {
       const end = at + 4 + data.readUInt32LE(at)
-      const count = data.readUInt32LE(end + 1 + STAT_BYTES)
-      const entriesAt = end + 1 + STAT_BYTES + 8
-      this.#folders.set(data.toString('utf8', at + 4, end), {at: end, count, entriesAt, first, start: at})
+      const countAt = end + 1 + STAT_BYTES + SUMMARY_BYTES
+      const count = data.readUInt32LE(countAt)
+      const entriesAt = countAt + 8
+      const record = {at: end, count, end: entriesAt + data.readUInt32LE(countAt + 4), entriesAt, first, start: at}
+      this.#folders.set(data.toString('utf8', at + 4, end), record)
       first += count
-      at = entriesAt + data.readUInt32LE(end + 1 + STAT_BYTES + 4)
+      at = record.end
     }
   }
 
@@ -164,11 +177,21 @@ export class Snapshot {
     const data = this.#data
     const movedFolders = new Set<string>()
     const movedEntries = new Uint8Array(this.#recorded)
+    const touched = new Set<string>()
+    const touch = (folder: string) => {
+      for (let at: string | undefined = folder; at !== undefined && !touched.has(at); at = parentOf(at)) touched.add(at)
+    }
+
     for (const [folder, record] of this.#folders) {
       const dir = folder === '' ? root : `${root}/${folder}`
       // The root is followed, as the walk follows it (a context given as a symlink to a folder).
       const stats = folder === '' ? statOrGone(root) : lstatOrGone(dir)
-      if (stats === undefined || !stats.isDirectory() || stats.dev !== this.#dev || !sameStat(data, record.at, stats)) movedFolders.add(folder)
+      if (stats === undefined || !stats.isDirectory() || stats.dev !== this.#dev || !sameStat(data, record.at, stats)) {
+        movedFolders.add(folder)
+        // Its parent's listing holds its stat, and its digest.
+        touch(folder)
+      }
+
       let at = record.entriesAt
       for (let entry = 0; entry < record.count; entry++) {
         const type = data[at]!
@@ -177,14 +200,46 @@ export class Snapshot {
           const end = at + 6 + data.readUInt32LE(at + 2)
           const entryStats = lstatOrGone(`${dir}/${data.toString('utf8', at + 6, end)}`)
           if (entryStats === undefined || !sameStat(data, at + 1, entryStats, end) ||
-            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())) movedEntries[record.first + entry] = 1
+            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())) {
+            movedEntries[record.first + entry] = 1
+            touch(folder)
+          }
         }
 
         at = skipEntry(data, at)
       }
     }
 
-    return {clean: movedFolders.size === 0 && !movedEntries.includes(1), movedEntries, movedFolders}
+    return {clean: touched.size === 0, movedEntries, movedFolders, touched}
+  }
+
+  /** A recorded folder's digest, whether it is in the context, and its subtree's totals. */
+  summary(folder: string): FolderSummary | undefined {
+    const record = this.#folders.get(folder)
+    if (record === undefined) return undefined
+    const data = this.#data
+    const at = record.at + 1 + STAT_BYTES
+    return {
+      digest: data.subarray(at, at + 32),
+      present: data[at + 32] === 1,
+      totals: {bytes: data.readDoubleLE(at + 49), dirs: data.readUInt32LE(at + 41), entries: data.readUInt32LE(at + 33), files: data.readUInt32LE(at + 37), symlinks: data.readUInt32LE(at + 45)},
+    }
+  }
+
+  /** The blocks of the recorded folders in the subtrees of `roots`, for the next snapshot, and their entries. */
+  subtreeBlocks(roots: ReadonlySet<string>): CopiedBlocks {
+    const blocks: Uint8Array[] = []
+    let entries = 0
+    if (roots.size === 0) return {blocks, entries}
+    for (const [folder, record] of this.#folders) {
+      let inside = false
+      for (let at: string | undefined = folder; at !== undefined && !inside; at = parentOf(at)) inside = roots.has(at)
+      if (!inside) continue
+      blocks.push(this.#data.subarray(record.start, record.end))
+      entries += record.count
+    }
+
+    return {blocks, entries}
   }
 
   /** A folder's recorded entries by name (offset of each entry), to look files up by stat (HashRecords). */
@@ -244,7 +299,7 @@ export class Snapshot {
       at = skipEntry(data, at)
     }
 
-    return {block: data.subarray(record.start, at), entries, hashes, moved: check.movedEntries.subarray(record.first, record.first + record.count)}
+    return {entries, hashes, moved: check.movedEntries.subarray(record.first, record.first + record.count)}
   }
 }
 
@@ -282,6 +337,10 @@ function sameStat(data: Buffer, racyAt: number, stats: {mode: number; size: numb
     stats.ino === data.readDoubleLE(statAt + 36)
 }
 
+function parentOf(folder: string): string | undefined {
+  return folder === '' ? undefined : folder.slice(0, Math.max(folder.lastIndexOf('/'), 0))
+}
+
 /** As the kernel's timespec: whole seconds rounded down, and 0 to 999,999,999 ns (times before 1970 too). */
 function writeTime(data: Buffer, ns: bigint, at: number): number {
   let seconds = ns / 1_000_000_000n
@@ -310,15 +369,20 @@ export function readSnapshot(file: string): Snapshot | {problem: string} {
   }
 }
 
-/** A folder the walk listed: its stat, taken before it was listed, and its listing. */
+/** Folders of a snapshot, each block one folder with its listing, and how many entries they record. */
+export interface CopiedBlocks {
+  blocks: Uint8Array[]
+  entries: number
+}
+
+/** A folder the walk listed: its stat, taken before it was listed, its listing and its summary. */
 export interface ListedFolder {
   path: string
   stat: Entry
   entries: readonly Entry[]
   /** SHA256_BYTES per entry: a file's content hash. */
   hashes: Uint8Array
-  /** Its block in the last snapshot, when the listing is exactly the recorded one: copied as it is. */
-  block?: Uint8Array
+  summary: FolderSummary
   /** List it again every time (it holds a socket, FIFO or device, whose warning must show on every run). */
   relist?: boolean
 }
@@ -326,10 +390,10 @@ export interface ListedFolder {
 export interface SnapshotInput {
   root: string
   key: Buffer
-  contextDigest: Uint8Array
   /** Every folder the walk listed, the root ('') first. */
   folders: ListedFolder[]
-  counts: SnapshotCounts
+  /** Untouched subtrees of the last snapshot (Snapshot.subtreeBlocks), copied as they are. */
+  copied?: CopiedBlocks
   /** Wall-clock time (ns since the epoch) when the walk began. */
   walkStartedNs: bigint
   env?: NodeJS.ProcessEnv
@@ -355,20 +419,17 @@ export function encodeSnapshot(input: SnapshotInput): Buffer {
   const racy = (entry: Entry) => (entry.mtimeNs >= racyFrom || (trusted && entry.ctimeNs >= racyFrom) ? 1 : 0)
   const rootStat = input.folders[0]?.stat
   if (rootStat === undefined || input.folders[0]!.path !== '') throw new Error('the tree snapshot needs the root listed first')
-  const writer = new Writer(encodedSize(input.folders))
+  const copied = input.copied ?? {blocks: [], entries: 0}
+  const writer = new Writer(encodedSize(input.folders, copied.blocks))
   writer.reserve(HEADER_BYTES)
-  let recorded = 0
+  let recorded = copied.entries
   for (const folder of input.folders) {
     recorded += folder.entries.length
-    if (folder.block !== undefined) {
-      writer.bytes(folder.block)
-      continue
-    }
-
     writer.string(folder.path)
     // A folder on another filesystem (a mount inside the context) is listed again every time.
     writer.u8(folder.relist || folder.stat.dev !== rootStat.dev ? 1 : racy(folder.stat))
     writer.stat(folder.stat)
+    writer.summary(folder.summary)
     writer.u32(folder.entries.length)
     const sizeAt = writer.reserve(4)
     for (const [index, entry] of folder.entries.entries()) {
@@ -383,12 +444,13 @@ export function encodeSnapshot(input: SnapshotInput): Buffer {
     writer.u32At(writer.length - sizeAt - 4, sizeAt)
   }
 
+  for (const block of copied.blocks) writer.bytes(block)
   const data = writer.finish()
-  const {counts} = input
+  const counts = input.folders[0]!.summary.totals
   data.write(MAGIC, 0, 'latin1')
   data.writeUInt32LE(SNAPSHOT_VERSION, 8)
   data.writeBigUInt64LE(BigInt(data.length - HEADER_BYTES), 16)
-  data.writeUInt32LE(input.folders.length, 24)
+  data.writeUInt32LE(input.folders.length + copied.blocks.length, 24)
   data.writeUInt32LE(recorded, 28)
   data.writeUInt32LE(counts.entries, 32)
   data.writeUInt32LE(counts.files, 36)
@@ -397,22 +459,18 @@ export function encodeSnapshot(input: SnapshotInput): Buffer {
   data.writeDoubleLE(counts.bytes, 48)
   data.writeDoubleLE(Number(rootStat.dev), 56)
   data.set(input.key, 64)
-  data.set(input.contextDigest, 96)
+  data.set(input.folders[0]!.summary.digest, 96)
   data.writeUInt32LE(trusted ? TRUSTED_FLAG : 0, 128)
   data.writeUInt32LE(crc32(data.subarray(16)), 12)
   return data
 }
 
 /** The snapshot's size in bytes, so that it is written into one buffer of the right size (a cold run's peak memory). */
-function encodedSize(folders: readonly ListedFolder[]): number {
+function encodedSize(folders: readonly ListedFolder[], blocks: readonly Uint8Array[]): number {
   let bytes = HEADER_BYTES
+  for (const block of blocks) bytes += block.length
   for (const folder of folders) {
-    if (folder.block !== undefined) {
-      bytes += folder.block.length
-      continue
-    }
-
-    bytes += 4 + Buffer.byteLength(folder.path) + 1 + STAT_BYTES + 8
+    bytes += 4 + Buffer.byteLength(folder.path) + 1 + STAT_BYTES + SUMMARY_BYTES + 8
     for (const entry of folder.entries) {
       bytes += 6 + Buffer.byteLength(entry.path.slice(entry.path.lastIndexOf('/') + 1)) + STAT_BYTES
       if (entry.type === 'file') bytes += 32
@@ -473,6 +531,17 @@ class Writer {
     this.#data.writeUInt32LE(bytes, this.#length)
     this.#data.write(text, this.#length + 4, 'utf8')
     this.#length += 4 + bytes
+  }
+
+  summary(summary: FolderSummary): void {
+    this.#ensure(SUMMARY_BYTES)
+    const data = this.#data
+    data.set(summary.digest, this.#length)
+    let at = this.#length + 32
+    data[at++] = summary.present ? 1 : 0
+    const {totals} = summary
+    for (const count of [totals.entries, totals.files, totals.dirs, totals.symlinks]) at = data.writeUInt32LE(count, at)
+    this.#length = data.writeDoubleLE(totals.bytes, at)
   }
 
   stat(entry: Entry): void {
