@@ -7,7 +7,7 @@ import path from 'node:path'
 
 import type {LoadedConfig} from '../config/schema.js'
 import {type Entry, makeEntry} from '../context/entries.js'
-import {loadContextFilter} from '../context/filter.js'
+import {type ContextFilter, loadContextFilter} from '../context/filter.js'
 import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
@@ -87,6 +87,13 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   const usable = snapshot instanceof Snapshot ? snapshot : undefined
   const dockerfile = readDockerfile(loaded)
   const filter = await loadContextFilter({configFile: loaded.file, contextDir: root, dockerfile: loaded.dockerfile, exclusions: spec.buildContextExclusions})
+  const key = snapshotKey(filter)
+  // --explain walks everything (it measures what is excluded); the snapshot still vouches for contents.
+  const recorded = usable && !options.explain ? checkSnapshot(usable, root, key, options.env, logger) : undefined
+  const tree = recorded?.check.clean
+    ? recordedTree(recorded, filter)
+    : await walkedTree({filter, key, options, recorded, root, rootStat, snapshot: usable, treeFile, walkStartedNs})
+
   const inputs: Omit<BuildInputs, 'dockerfile' | 'ignoreFile'> = {
     buildArgs: {...spec.buildArgs, ...options.buildArgs},
     dockerfilePath: relativePosix(root, loaded.dockerfile),
@@ -97,44 +104,55 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   // Docker treats an empty --target or --platform as none.
   if (target) inputs.target = target
   if (platform) inputs.platform = platform
-  const digestOf = (contextDigest: Uint8Array) => buildDigest({
-    ...inputs,
-    dockerfile,
-    ignoreFile: filter.ignoreFile && {bytes: filter.ignoreFile.bytes, path: relativePosix(root, filter.ignoreFile.path)},
-  }, contextDigest)
-  const finish = (fullDigest: string, result: Pick<HashResult, 'entries' | 'excluded' | 'stats'>): HashResult => {
-    result.stats.durationMs = Math.round(performance.now() - started)
-    // A getter: the snapshot's entries are built only when asked for (a build, --list).
-    return Object.defineProperties({
-      digest: fullDigest,
-      excluded: result.excluded,
-      ignoreFile: filter.ignoreFile,
-      inputs,
-      root,
-      stats: result.stats,
-      tag: imageTag(fullDigest, {buildTimestamp: options.buildTimestamp}),
-    }, {entries: Object.getOwnPropertyDescriptor(result, 'entries')!}) as HashResult
-  }
+  const ignoreFile = filter.ignoreFile && {bytes: filter.ignoreFile.bytes, path: relativePosix(root, filter.ignoreFile.path)}
+  const digest = buildDigest({...inputs, dockerfile, ignoreFile}, tree.contextDigest)
+  tree.stats.durationMs = Math.round(performance.now() - started)
+  const result = {digest, excluded: tree.excluded, ignoreFile: filter.ignoreFile, inputs, root, stats: tree.stats, tag: imageTag(digest, {buildTimestamp: options.buildTimestamp})}
+  // Keeps `entries` a getter: they are built only when asked for (a build, --list).
+  return Object.defineProperty(result, 'entries', Object.getOwnPropertyDescriptor(tree, 'entries')!) as HashResult
+}
 
-  const key = snapshotKey(filter)
-  // --explain walks everything (it measures what is excluded); the snapshot still vouches for contents.
-  const recorded = usable && !options.explain ? checkSnapshot(usable, root, key, options.env, logger) : undefined
-  if (recorded?.check.clean) {
-    const {bytes, dirs, entries, files, symlinks} = recorded.snapshot.counts
-    let ordered: Entry[] | undefined
-    return finish(digestOf(recorded.snapshot.contextDigest), {
-      get entries() {
-        ordered ??= orderedEntries(recordedListings(recorded, filter))
-        return ordered
-      },
-      excluded: [],
-      stats: {bytes, cachedFiles: files, dirs, durationMs: 0, entries, files, hashedBytes: 0, hashedFiles: 0, symlinks, workers: 0},
-    })
-  }
+/** The context as this run found it: its digest, its entries (built when asked for), what was left out, and counts. */
+interface ContextTree extends Pick<HashResult, 'entries' | 'excluded' | 'stats'> {
+  contextDigest: Uint8Array
+}
 
-  // A snapshot, even one made under other ignore rules, vouches for file contents by stat.
+/** Nothing moved since the snapshot was written: it is the context. */
+function recordedTree(recorded: Recorded, filter: ContextFilter): ContextTree {
+  const {bytes, dirs, entries, files, symlinks} = recorded.snapshot.counts
+  let ordered: Entry[] | undefined
+  return {
+    contextDigest: recorded.snapshot.contextDigest,
+    get entries() {
+      ordered ??= orderedEntries(recordedListings(recorded, filter))
+      return ordered
+    },
+    excluded: [],
+    stats: {bytes, cachedFiles: files, dirs, durationMs: 0, entries, files, hashedBytes: 0, hashedFiles: 0, symlinks, workers: 0},
+  }
+}
+
+interface WalkInput {
+  filter: ContextFilter
+  key: Buffer
+  options: HashOptions
+  /** What moved since the snapshot, when its listings can vouch for this run. */
+  recorded?: Recorded
+  root: string
+  rootStat: Entry
+  /** A readable snapshot (for contents by stat), whatever its rules. */
+  snapshot?: Snapshot
+  /** Where the next snapshot goes; undefined with noCache. */
+  treeFile?: string
+  walkStartedNs: bigint
+}
+
+/** Walks what may have moved (everything, without a snapshot to vouch for listings), hashes what must be read, and records the result. */
+async function walkedTree(input: WalkInput): Promise<ContextTree> {
+  const {filter, key, options, recorded, root, snapshot, treeFile} = input
   const collected = await collectContext({
-    cache: usable,
+    // A snapshot, even one made under other ignore rules, vouches for file contents by stat.
+    cache: snapshot,
     explain: options.explain,
     filter,
     onProgress: options.onProgress,
@@ -142,7 +160,6 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
     root,
     workers: options.workers,
   })
-
   const {hashedBytes, hashedFiles, listings, untouched, workers} = collected
   const summaries = summarizeTree(listings, (folder) => (untouched.has(folder) ? recorded?.snapshot.summary(folder) : undefined))
   const rootSummary = summaries.get('')!
@@ -152,26 +169,27 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
 
   const skipped = [...listings.values()].flatMap((listing) => listing.skipped).sort((a, b) => (a.path < b.path ? -1 : 1))
   for (const special of skipped) {
-    logger.warn(`skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`)
+    options.logger.warn(`skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`)
   }
 
   // A run that could not trust the snapshot's listings but read no file has nothing new to record, unless
   // folder times can be trusted now and were not when it was written.
-  const nothingNew = usable !== undefined && recorded === undefined && usable.key.equals(key) && stats.hashedFiles === 0 &&
-    (usable.trusted || folderTimesTrusted(root, options.env) !== true)
+  const nothingNew = snapshot !== undefined && recorded === undefined && snapshot.key.equals(key) && hashedFiles === 0 &&
+    (snapshot.trusted || folderTimesTrusted(root, options.env) !== true)
   if (treeFile !== undefined && !options.explain && !nothingNew) {
-    const folders = listedFolders(listings, summaries, rootStat)
+    const folders = listedFolders(listings, summaries, input.rootStat)
     const copied = recorded?.snapshot.subtreeBlocks(new Set(untouched.keys()))
     try {
-      saveSnapshot(treeFile, {copied, env: options.env, folders, key, root, walkStartedNs})
+      saveSnapshot(treeFile, {copied, env: options.env, folders, key, root, walkStartedNs: input.walkStartedNs})
     } catch (error) {
       // A read-only home only costs speed.
-      logger.debug(`could not write the tree snapshot ${treeFile}: ${(error as Error).message}`)
+      options.logger.debug(`could not write the tree snapshot ${treeFile}: ${(error as Error).message}`)
     }
   }
 
   let ordered: Entry[] | undefined
-  return finish(digestOf(rootSummary.digest), {
+  return {
+    contextDigest: rootSummary.digest,
     // Untouched subtrees are listed from the snapshot only when the entries are asked for.
     get entries() {
       ordered ??= orderedEntries(untouched.size === 0 ? listings : new Map([...listings, ...recordedListings(recorded!, filter, [...untouched.values()])]))
@@ -179,7 +197,7 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
     },
     excluded: [...listings.values()].flatMap((listing) => listing.excluded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     stats,
-  })
+  }
 }
 
 /** What moved below the root since the snapshot was written, when its listings can vouch for this run. */
