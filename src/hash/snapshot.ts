@@ -39,7 +39,7 @@ import {crc32} from 'node:zlib'
 import {type Entry, type EntryType} from '../context/entries.js'
 import type {ContextFilter} from '../context/filter.js'
 import {cacheDir, cacheKey, readVerified, writeAtomically} from './cache-file.js'
-import type {FolderSummary} from './tree.js'
+import type {FolderSummary, Totals} from './tree.js'
 
 const MAGIC = 'KUDEVSNP'
 export const SNAPSHOT_VERSION = 2
@@ -84,16 +84,6 @@ export function snapshotKey(filter: ContextFilter): Buffer {
   return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, kudevVersion, filter.source, rules, filter.exclusions])).digest()
 }
 
-export interface SnapshotCounts {
-  /** In the context (what `COPY . /dst` sees). */
-  entries: number
-  files: number
-  dirs: number
-  symlinks: number
-  /** Bytes of the files. */
-  bytes: number
-}
-
 /** What moved since the snapshot was written (Snapshot.check). */
 export interface SnapshotCheck {
   /** Nothing did: the context digest holds. */
@@ -136,7 +126,8 @@ interface FolderRecord {
 export class Snapshot {
   readonly key: Buffer
   readonly contextDigest: Buffer
-  readonly counts: SnapshotCounts
+  /** What the context holds (the root's totals). */
+  readonly counts: Totals
   /** Folder times were trusted when it was written: check() may vouch for listings. Else it serves as a stat cache only. */
   readonly trusted: boolean
   readonly #data: Buffer
