@@ -10,7 +10,8 @@ import {pipeline, Transform} from 'node:stream'
 
 import {assembleBuildContext} from '../../src/context/build-context.js'
 import type {TarEntry} from '../../src/context/tar.js'
-import type {BuildContext} from '../../src/plugins/contract.js'
+import type {BuildContext, BuildOptions} from '../../src/plugins/contract.js'
+import {uniqueName} from './docker.js'
 
 export interface FolderContext extends BuildContext {
   entries: TarEntry[]
@@ -29,6 +30,37 @@ export async function contextFromFolder(dir: string, dockerfile = path.join(dir,
   hash.update(await readFile(dockerfile))
   const context = await assembleBuildContext({digest: hash.digest('hex'), dockerfile: path.resolve(dockerfile), entries, root})
   return {...context, entries}
+}
+
+export interface BuilderProject {
+  context: FolderContext
+  dir: string
+  /** What the builder printed (onOutput). */
+  lines: string[]
+  /** Build options naming a fresh image `<imageName>:kudev-<8 hex>`. */
+  options: BuildOptions
+  /** `<imageName>:<tag>`. */
+  ref: string
+}
+
+/**
+ * A project in `dir` (already holding its files) for a builder's integration tests: its BuildContext, and
+ * build options naming a fresh image under `imagePrefix`.
+ */
+export async function builderProject(dir: string, imagePrefix: string, extra: Partial<BuildOptions> = {}, dockerfile?: string): Promise<BuilderProject> {
+  const context = await contextFromFolder(dir, dockerfile)
+  const lines: string[] = []
+  const options: BuildOptions = {
+    buildArgs: {},
+    dockerfile: dockerfile ?? path.join(dir, 'Dockerfile'),
+    imageName: uniqueName(imagePrefix),
+    labels: {},
+    onOutput: (line) => lines.push(line),
+    source: dir,
+    tag: `kudev-${context.digest.slice(0, 8)}`,
+    ...extra,
+  }
+  return {context, dir, lines, options, ref: `${options.imageName}:${options.tag}`}
 }
 
 async function walk(root: string, relative: string): Promise<TarEntry[]> {

@@ -12,9 +12,8 @@ import {buffer, text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
-import type {BuildOptions} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
-import {contextFromFolder, editedWhileSending} from '../../../test/support/build-context.js'
+import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, dockerResult, isCI, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {DockerBuilder} from '../src/builder.js'
@@ -103,20 +102,8 @@ for (const builderCase of CASES) {
     /** A project folder with `files`, its BuildContext, and build options naming a fresh image. */
     async function project(files: Record<string, string | Buffer>, dockerfile?: string) {
       const dir = await writeFiles(await cleanup.tempDir('kudev-project-'), files)
-      const context = await contextFromFolder(dir, dockerfile)
-      const lines: string[] = []
-      const options: BuildOptions = {
-        buildArgs: {},
-        dockerfile: dockerfile ?? path.join(dir, 'Dockerfile'),
-        imageName: uniqueName('kudev-it-builder'),
-        labels: {},
-        network: builderCase.network,
-        onOutput: (line) => lines.push(line),
-        source: dir,
-        tag: `kudev-${context.digest.slice(0, 8)}`,
-      }
-      const ref = cleanup.image(`${options.imageName}:${options.tag}`)
-      return {context, dir, lines, options, ref}
+      const made = await builderProject(dir, 'kudev-it-builder', {network: builderCase.network}, dockerfile)
+      return {...made, ref: cleanup.image(made.ref)}
     }
 
     it('builds FROM scratch: the ID is the one in the iidfile and the engine, the digest label is on it', async () => {

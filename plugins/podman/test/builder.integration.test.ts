@@ -11,9 +11,8 @@ import {text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
-import type {BuildOptions} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
-import {contextFromFolder, editedWhileSending} from '../../../test/support/build-context.js'
+import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {copyToPodman, danglingPodmanImages, podman, podmanImageExists, removeNewDanglingImages, removePodmanImage, requirePodman} from '../../../test/support/podman.js'
@@ -68,21 +67,9 @@ describe('podman builder (integration, real podman)', function () {
 
   /** A project folder with `files`, its BuildContext, and build options naming a fresh image. */
   async function project(files: Record<string, string | Buffer>, dockerfile?: string) {
-    const dir = await writeFiles(await cleanup.tempDir('kudev-podman-project-'), files)
-    const context = await contextFromFolder(dir, dockerfile)
-    const lines: string[] = []
-    const options: BuildOptions = {
-      buildArgs: {},
-      dockerfile: dockerfile ?? path.join(dir, 'Dockerfile'),
-      imageName: uniqueName('kudev-it-podman'),
-      labels: {},
-      onOutput: (line) => lines.push(line),
-      source: dir,
-      tag: `kudev-${context.digest.slice(0, 8)}`,
-    }
-    const ref = `${options.imageName}:${options.tag}`
-    cleanup.add(`podman image ${ref}`, () => removePodmanImage(qualifiedName(ref)))
-    return {context, dir, lines, options, ref}
+    const made = await builderProject(await writeFiles(await cleanup.tempDir('kudev-podman-project-'), files), 'kudev-it-podman', {}, dockerfile)
+    cleanup.add(`podman image ${made.ref}`, () => removePodmanImage(qualifiedName(made.ref)))
+    return made
   }
 
   /** `podman save | docker load` through the builder, as the Docker Desktop loader does; answers Docker's ID for `ref`. */
