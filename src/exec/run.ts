@@ -65,13 +65,7 @@ export async function exec(logger: Logger, file: string, args: readonly string[]
   }
 
   const child = execa(file, args, {
-    cancelSignal: options.signal,
-    cleanup: true,
-    cwd: options.cwd,
-    detached: options.killTree,
-    env: options.env,
-    forceKillAfterDelay: FORCE_KILL_MS,
-    reject: false,
+    ...common(options),
     stderr: tap('stderr'),
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     stdout: tap('stdout'),
@@ -94,6 +88,19 @@ export async function exec(logger: Logger, file: string, args: readonly string[]
   return settle(command, result, options)
 }
 
+/** What every run shares: abort by signal, the whole group with killTree, SIGKILL after a grace period, no throw on failure. */
+function common(options: Omit<ExecOptions, 'onLine' | 'input'>) {
+  return {
+    cancelSignal: options.signal,
+    cleanup: true,
+    cwd: options.cwd,
+    detached: options.killTree,
+    env: options.env,
+    forceKillAfterDelay: FORCE_KILL_MS,
+    reject: false,
+  } as const
+}
+
 /**
  * Starts a program whose stdout is consumed as a stream (e.g. `docker save`); `done` settles like exec()
  * once it exits. The caller must consume `stdout`.
@@ -103,14 +110,8 @@ export async function execStream(logger: Logger, file: string, args: readonly st
   const command = formatCommand(file, args)
   logger.debug(`$ ${command}`)
   const child = execa(file, args, {
+    ...common(options),
     buffer: {stderr: true, stdout: false},
-    cancelSignal: options.signal,
-    cleanup: true,
-    cwd: options.cwd,
-    detached: options.killTree,
-    env: options.env,
-    forceKillAfterDelay: FORCE_KILL_MS,
-    reject: false,
     stdin: 'ignore',
   })
   const group = options.killTree ? processGroup(child.pid, options.signal) : undefined
