@@ -59,12 +59,4 @@ export function engineAnswers(args: string[]): Answer | undefined {
   return undefined
 }
 
-export async function rejection(promise: Promise<unknown>): Promise<KudevError> {
-  try {
-    await promise
-  } catch (error) {
-    return error as KudevError
-  }
-
-  throw new Error('expected a rejection')
-}
+export {rejection} from '../../../test/support/fake-toolkit.js'

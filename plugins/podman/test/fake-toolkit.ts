@@ -53,12 +53,4 @@ export function fakeToolkit(answer: (args: string[], options: ExecOptions) => An
   })
 }
 
-export async function rejection(promise: Promise<unknown>): Promise<KudevError> {
-  try {
-    await promise
-  } catch (error) {
-    return error as KudevError
-  }
-
-  throw new Error('expected a rejection')
-}
+export {rejection} from '../../../test/support/fake-toolkit.js'
