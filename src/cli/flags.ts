@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {parseBuildArgs} from '../hash/build-args.js'
 import {LOG_LEVELS} from '../output/logger.js'
 
 const GLOBAL = 'GLOBAL'
@@ -63,4 +64,25 @@ export const buildFlags = {
   'force-build': Flags.boolean({description: 'Build even when the image is up to date.'}),
   network: Flags.string({description: 'Network for RUN steps (docker build --network; overrides spec.network).', helpValue: 'MODE'}),
   'no-cache': Flags.boolean({description: "Build without the builder's layer cache, and hash without kudev's tree snapshot (every file is read)."}),
+}
+
+/** The parsed values of buildInputFlags, as hashing takes them. */
+export function buildInputs(flags: {'build-arg'?: string[]; 'build-timestamp'?: boolean; platform?: string; target?: string}) {
+  return {
+    buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
+    buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
+    platform: flags.platform,
+    target: flags.target,
+  }
+}
+
+/** The parsed values of buildFlags, as a build takes them (`kudev build`, `kudev up`). */
+export function buildOptions(flags: Parameters<typeof buildInputs>[0] & {builder?: string; 'force-build'?: boolean; network?: string; 'no-cache'?: boolean}) {
+  return {
+    ...buildInputs(flags),
+    builder: flags.builder,
+    forceBuild: flags['force-build'],
+    network: flags.network,
+    noCache: flags['no-cache'],
+  }
 }

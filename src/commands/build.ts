@@ -1,4 +1,4 @@
-import {buildFlags, configFlags} from '../cli/flags.js'
+import {buildFlags, buildOptions, configFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Build extends KudevCommand {
@@ -17,22 +17,8 @@ export default class Build extends KudevCommand {
     const {loadConfig} = await import('../config/index.js')
     const {buildImage, resolveBuilder} = await import('../pipeline/build.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
-    const {parseBuildArgs} = await import('../hash/build-args.js')
     const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
-    const request = {
-      buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
-      buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
-      builder: flags.builder,
-      config: this.config,
-      forceBuild: flags['force-build'],
-      loaded,
-      logger: this.logger,
-      network: flags.network,
-      noCache: flags['no-cache'],
-      platform: flags.platform,
-      target: flags.target,
-      view: this.stepView(),
-    }
+    const request = {...buildOptions(flags), config: this.config, loaded, logger: this.logger, view: this.stepView()}
     const builder = await resolveBuilder(request)
     const result = await interruptible((signal) => buildImage(request, builder, signal))
     this.print(`${result.image} ${result.id}`)

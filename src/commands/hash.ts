@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {buildInputFlags, configFlags} from '../cli/flags.js'
+import {buildInputFlags, buildInputs, configFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Hash extends KudevCommand {
@@ -24,24 +24,20 @@ export default class Hash extends KudevCommand {
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Hash)
-    const [{loadConfig}, {hashBuildContext}, {parseBuildArgs}, {hashProgressView}, report] = await Promise.all([
+    const [{loadConfig}, {hashBuildContext}, {hashProgressView}, report] = await Promise.all([
       import('../config/index.js'),
       import('../hash/index.js'),
-      import('../hash/build-args.js'),
       import('../hash/progress.js'),
       import('../hash/report.js'),
     ])
     const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     const progress = this.logger.enabled('info') ? hashProgressView(process.stderr) : undefined
     const result = await hashBuildContext(loaded, {
-      buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
-      buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
+      ...buildInputs(flags),
       explain: flags.explain,
       logger: this.logger,
       noCache: flags['no-cache'],
       onProgress: progress?.update,
-      platform: flags.platform,
-      target: flags.target,
     }).finally(() => progress?.clear())
 
     const {imageName} = loaded.config.spec

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {buildFlags, configFlags, kubeContextFlag} from '../cli/flags.js'
+import {buildFlags, buildOptions, configFlags, kubeContextFlag} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Up extends KudevCommand {
@@ -23,24 +23,16 @@ export default class Up extends KudevCommand {
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Up)
     const {loadConfig} = await import('../config/index.js')
-    const {parseBuildArgs} = await import('../hash/build-args.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
     const {up} = await import('../pipeline/up.js')
     const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     const result = await interruptible((signal) => up({
-      buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
-      buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
-      builder: flags.builder,
+      ...buildOptions(flags),
       config: this.config,
-      forceBuild: flags['force-build'],
       kubeContext: flags['kube-context'],
       loaded,
       loader: flags.loader,
       logger: this.logger,
-      network: flags.network,
-      noCache: flags['no-cache'],
-      platform: flags.platform,
-      target: flags.target,
       view: this.stepView(),
     }, signal))
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
