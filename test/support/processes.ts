@@ -6,11 +6,18 @@ export async function processes(pattern: string): Promise<string[]> {
   return stdout.split('\n').filter((line) => line !== '' && !line.includes('pgrep'))
 }
 
-/** Polls until `condition` holds; fails after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+/** Polls until `condition` holds or `timeoutMs` has passed; says whether it held (checked once more at the end). */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting')
+  while (Date.now() < deadline) {
+    if (await condition()) return true
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+
+  return condition()
+}
+
+/** Polls until `condition` holds; fails after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  if (!(await until(condition, timeoutMs))) throw new Error('timed out waiting')
 }

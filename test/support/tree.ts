@@ -4,8 +4,8 @@ import {dirname, join} from 'node:path'
 
 import type {KudevSpec, LoadedConfig} from '../../src/config/schema.js'
 
-/** A file's content, or a symlink, an (empty) folder, or a file with a mode. Keys are POSIX paths. */
-export type TreeNode = string | {link: string} | {dir: true} | {content: string; mode: number}
+/** A file's content (text or bytes), or a symlink, an (empty) folder, or a file with a mode. Keys are POSIX paths. */
+export type TreeNode = string | Uint8Array | {link: string} | {dir: true} | {content: string; mode: number}
 export type TreeSpec = Record<string, TreeNode>
 
 /** Creates the tree under `root` in the order given (tests use the order to prove it does not matter). */
@@ -13,7 +13,7 @@ export async function makeTree(root: string, spec: TreeSpec): Promise<void> {
   for (const [path, node] of Object.entries(spec)) {
     const file = join(root, path)
     await mkdir(dirname(file), {recursive: true})
-    if (typeof node === 'string') await writeFile(file, node)
+    if (typeof node === 'string' || node instanceof Uint8Array) await writeFile(file, node)
     else if ('link' in node) await symlink(node.link, file)
     else if ('dir' in node) await mkdir(file, {recursive: true})
     else {

@@ -6,7 +6,7 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
 import {existsSync} from 'node:fs'
-import {mkdir, symlink, writeFile} from 'node:fs/promises'
+import {mkdir, symlink} from 'node:fs/promises'
 import path from 'node:path'
 import {buffer, text} from 'node:stream/consumers'
 
@@ -16,6 +16,8 @@ import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, dockerResult, isCI, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
+import {processes, until} from '../../../test/support/processes.js'
+import {makeTree, type TreeSpec} from '../../../test/support/tree.js'
 import {DockerBuilder} from '../src/builder.js'
 import {DIGEST_LABEL} from '../src/command.js'
 import {rejection} from './fake-toolkit.js'
@@ -46,37 +48,12 @@ async function binFolder(cli: string, parent: string): Promise<string> {
   return bin
 }
 
-async function writeFiles(dir: string, files: Record<string, string | Buffer>): Promise<string> {
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), {recursive: true})
-    await writeFile(path.join(dir, name), content)
-  }
-
-  return dir
-}
-
 async function imageLabels(ref: string): Promise<Record<string, string>> {
   return JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config.Labels}}', ref])) as Record<string, string>
 }
 
 async function imageExists(ref: string): Promise<boolean> {
   return !(await dockerResult(['image', 'inspect', ref])).failed
-}
-
-/** Processes whose command line matches `pattern` (pgrep -f), other than pgrep itself. */
-async function processes(pattern: string): Promise<string[]> {
-  const result = await execa('pgrep', ['-a', '-f', pattern], {reject: false})
-  return String(result.stdout).split('\n').filter(Boolean)
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await condition()) return true
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-
-  return condition()
 }
 
 for (const builderCase of CASES) {
@@ -100,8 +77,9 @@ for (const builderCase of CASES) {
     })
 
     /** A project folder with `files`, its BuildContext, and build options naming a fresh image. */
-    async function project(files: Record<string, string | Buffer>, dockerfile?: string) {
-      const dir = await writeFiles(await cleanup.tempDir('kudev-project-'), files)
+    async function project(files: TreeSpec, dockerfile?: string) {
+      const dir = await cleanup.tempDir('kudev-project-')
+      await makeTree(dir, files)
       const made = await builderProject(dir, 'kudev-it-builder', {network: builderCase.network}, dockerfile)
       return {...made, ref: cleanup.image(made.ref)}
     }
@@ -140,7 +118,8 @@ for (const builderCase of CASES) {
     })
 
     it('ships a Dockerfile from outside the context under a name that collides with nothing in it', async () => {
-      const outside = await writeFiles(await cleanup.tempDir('kudev-dockerfile-'), {'Dockerfile': `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
+      const outside = await cleanup.tempDir('kudev-dockerfile-')
+      await makeTree(outside, {'Dockerfile': `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
       const {context, options, ref} = await project({'Dockerfile': 'FROM scratch\nLABEL which=inside\n', 'data.txt': 'data\n'}, path.join(outside, 'Dockerfile'))
       expect(context.dockerfile).to.match(/^\.dockerfile\./)
       await builder.build(context, options, new AbortController().signal)

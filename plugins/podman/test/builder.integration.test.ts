@@ -5,7 +5,7 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {mkdir, readdir, writeFile} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 import {text} from 'node:stream/consumers'
 
@@ -15,39 +15,16 @@ import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
+import {processes, until} from '../../../test/support/processes.js'
+import {makeTree, type TreeSpec} from '../../../test/support/tree.js'
 import {copyToPodman, danglingPodmanImages, podman, podmanImageExists, removeNewDanglingImages, removePodmanImage, requirePodman} from '../../../test/support/podman.js'
 import {PodmanBuilder} from '../src/builder.js'
 import {DIGEST_LABEL, qualifiedName} from '../src/command.js'
 import {rejection} from './fake-toolkit.js'
 
-async function writeFiles(dir: string, files: Record<string, string | Buffer>): Promise<string> {
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, name)), {recursive: true})
-    await writeFile(path.join(dir, name), content)
-  }
-
-  return dir
-}
-
-/** Processes whose command line matches `pattern` (pgrep -f), other than pgrep itself. */
-async function processes(pattern: string): Promise<string[]> {
-  const result = await execa('pgrep', ['-a', '-f', pattern], {reject: false})
-  return String(result.stdout).split('\n').filter(Boolean)
-}
-
 /** Podman's working containers of builds (`podman ps --external`), sorted. */
 async function externalContainers(): Promise<string[]> {
   return (await podman(['ps', '--external', '--quiet', '--no-trunc'])).split('\n').filter(Boolean).sort()
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await condition()) return true
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-
-  return condition()
 }
 
 describe('podman builder (integration, real podman)', function () {
@@ -66,8 +43,10 @@ describe('podman builder (integration, real podman)', function () {
   })
 
   /** A project folder with `files`, its BuildContext, and build options naming a fresh image. */
-  async function project(files: Record<string, string | Buffer>, dockerfile?: string) {
-    const made = await builderProject(await writeFiles(await cleanup.tempDir('kudev-podman-project-'), files), 'kudev-it-podman', {}, dockerfile)
+  async function project(files: TreeSpec, dockerfile?: string) {
+    const dir = await cleanup.tempDir('kudev-podman-project-')
+    await makeTree(dir, files)
+    const made = await builderProject(dir, 'kudev-it-podman', {}, dockerfile)
     cleanup.add(`podman image ${made.ref}`, () => removePodmanImage(qualifiedName(made.ref)))
     return made
   }
@@ -112,7 +91,8 @@ describe('podman builder (integration, real podman)', function () {
   })
 
   it('builds with a Dockerfile from outside the context, which the context\'s COPY does not see', async () => {
-    const outside = await writeFiles(await cleanup.tempDir('kudev-podman-dockerfile-'), {'Dockerfile': `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
+    const outside = await cleanup.tempDir('kudev-podman-dockerfile-')
+    await makeTree(outside, {'Dockerfile': `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
     const {context, options, ref} = await project({'.dockerignore': 'secret.txt\n', 'Dockerfile': 'FROM scratch\nLABEL which=inside\n', 'data.txt': 'data\n'}, path.join(outside, 'Dockerfile'))
     expect(context.dockerfile).to.match(/^\.dockerfile\./)
     await builder.build(context, options, new AbortController().signal)
