@@ -3,7 +3,7 @@
  * its arguments. Errors are the core's real KudevError; a non-zero exit throws as the real exec does unless
  * allowFailure is set.
  */
-import type {ExecOptions} from '../../src/exec/run.js'
+import type {ExecOptions, ExecResult} from '../../src/exec/run.js'
 import {formatCommand} from '../../src/exec/run.js'
 import {KudevError} from '../../src/output/errors.js'
 import type {PluginToolkit} from '../../src/plugins/contract.js'
@@ -35,20 +35,25 @@ export function fakeToolkit(answer: Answerer): FakeToolkit {
       calls.push(command)
       const found = answer(command, options)
       if (found === undefined) throw new Error(`unexpected command: ${formatCommand(file, args)}`)
-      const {exitCode = 0, stderr = '', stdout = ''} = found
-      for (const [text, stream] of [[stdout, 'stdout'], [stderr, 'stderr']] as const) {
+      for (const [text = '', stream] of [[found.stdout, 'stdout'], [found.stderr, 'stderr']] as const) {
         for (const printed of text.split('\n').filter(Boolean)) options.onLine?.(printed, stream)
       }
 
-      const line = formatCommand(file, args)
-      if (exitCode !== 0 && !options.allowFailure) throw new KudevError(options.errorKind ?? 'internal', `${line} exited with code ${exitCode}`, {details: [stderr]})
-      return {command: line, exitCode, stderr, stdout}
+      return settle(file, args, found, options)
     },
     async execStream(file, args) {
       throw new Error(`unexpected stream: ${formatCommand(file, args)}`)
     },
     logger: {debug: (message) => debugs.push(message), enabled: () => true, info() {}, warn() {}},
   })
+}
+
+/** What the real exec gives for a program that printed `answer`: a non-zero exit throws unless allowFailure. */
+export function settle(file: string, args: readonly string[], answer: Answer, options: ExecOptions): ExecResult {
+  const {exitCode = 0, stderr = '', stdout = ''} = answer
+  const command = formatCommand(file, args)
+  if (exitCode !== 0 && !options.allowFailure) throw new KudevError(options.errorKind ?? 'internal', `${command} exited with code ${exitCode}`, {details: [stderr]})
+  return {command, exitCode, stderr, stdout}
 }
 
 export async function rejection(promise: Promise<unknown>): Promise<KudevError> {

@@ -6,10 +6,10 @@
 import type {Readable} from 'node:stream'
 
 import type {ExecOptions, ExecResult} from '../../../src/exec/run.js'
-import {formatCommand} from '../../../src/exec/run.js'
 import {KudevError} from '../../../src/output/errors.js'
 import type {PluginToolkit} from '../../../src/plugins/contract.js'
 import {withSharedHelpers} from '../../../src/plugins/toolkit.js'
+import {settle} from '../../../test/support/fake-toolkit.js'
 import {STDERR_NO_BUILDX_28, VERSION_JSON_28} from './texts.js'
 
 export interface Answer {
@@ -37,10 +37,7 @@ export function fakeToolkit(answer: Answerer, stream?: (args: string[]) => {stdo
     error: (kind, message, options) => new KudevError(kind, message, options),
     async exec(file, args, options = {}) {
       calls.push([...args])
-      const {exitCode = 0, stderr = '', stdout = ''} = await answer([...args], options)
-      const command = formatCommand(file, args)
-      if (exitCode !== 0 && !options.allowFailure) throw new KudevError(options.errorKind ?? 'internal', `${command} exited with code ${exitCode}`, {details: [stderr]})
-      return {command, exitCode, stderr, stdout}
+      return settle(file, args, await answer([...args], options), options)
     },
     async execStream(_file, args) {
       calls.push([...args])

@@ -6,10 +6,10 @@
 import type {Readable} from 'node:stream'
 
 import type {ExecOptions, ExecResult} from '../../../src/exec/run.js'
-import {formatCommand} from '../../../src/exec/run.js'
 import {KudevError} from '../../../src/output/errors.js'
 import type {PluginToolkit} from '../../../src/plugins/contract.js'
 import {withSharedHelpers} from '../../../src/plugins/toolkit.js'
+import {settle} from '../../../test/support/fake-toolkit.js'
 
 export interface Answer {
   exitCode?: number
@@ -37,11 +37,9 @@ export function fakeToolkit(answer: (args: string[], options: ExecOptions) => An
     error: (kind, message, options) => new KudevError(kind, message, options),
     async exec(file, args, options = {}) {
       calls.push({args: [...args], options})
-      const {exitCode = 0, lines = [], stderr = '', stdout = ''} = await answer([...args], options)
-      for (const line of lines) options.onLine?.(line, 'stdout')
-      const command = formatCommand(file, args)
-      if (exitCode !== 0 && !options.allowFailure) throw new KudevError(options.errorKind ?? 'internal', `${command} exited with code ${exitCode}`, {details: [stderr]})
-      return {command, exitCode, stderr, stdout}
+      const answered = await answer([...args], options)
+      for (const line of answered.lines ?? []) options.onLine?.(line, 'stdout')
+      return settle(file, args, answered, options)
     },
     async execStream(_file, args, options = {}) {
       calls.push({args: [...args], options})
