@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import {DEFAULT_IGNORE_FILE, DEFAULT_IGNORE_RULES, DEFAULT_IGNORE_TEXT} from '../../../src/context/defaults.js'
 import {loadContextFilter, type ContextFilter, type Decision} from '../../../src/context/filter.js'
-import {isKudevError, type KudevError} from '../../../src/output/errors.js'
+import {rejection} from '../config/helpers.js'
 
 const made: string[] = []
 
@@ -34,15 +34,6 @@ async function load(contextDir: string, options: {dockerfile?: string; exclusion
   })
 }
 
-async function rejection(promise: Promise<unknown>): Promise<KudevError> {
-  try {
-    await promise
-  } catch (error) {
-    if (isKudevError(error)) return error
-    throw error
-  }
-  throw new Error('expected the promise to be rejected')
-}
 
 /** Decides `relPath` the way a walker does: each parent folder first, its decision handed down. */
 function walk(filter: ContextFilter, relPath: string, isDir = false): Decision {

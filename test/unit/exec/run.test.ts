@@ -3,23 +3,14 @@ import {Readable} from 'node:stream'
 import {text} from 'node:stream/consumers'
 
 import {exec, execStream, formatCommand} from '../../../src/exec/run.js'
-import {KudevError} from '../../../src/output/errors.js'
 import {createLogger} from '../../../src/output/logger.js'
+import {rejection} from '../../support/fake-toolkit.js'
 
 function capture() {
   const lines: string[] = []
   return {lines, logger: createLogger('debug', {write: (chunk: string) => lines.push(chunk)}, {NO_COLOR: '1'})}
 }
 
-async function rejection(promise: Promise<unknown>): Promise<KudevError> {
-  try {
-    await promise
-  } catch (error) {
-    return error as KudevError
-  }
-
-  throw new Error('expected a rejection')
-}
 
 describe('exec (every subprocess goes through it)', () => {
   it('runs a program with an argument array, no shell, and logs the command line at debug level', async () => {
