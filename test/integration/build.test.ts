@@ -3,6 +3,7 @@ import {execa} from 'execa'
 import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import type {BuildResult} from '../../src/pipeline/build.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {docker, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {ensureBusyboxBase} from '../support/images.js'
@@ -15,15 +16,8 @@ const BUILDERS = [
   {env: {DOCKER_BUILDKIT: '1', PATH: `/usr/bin:${process.env.PATH}`}, flags: ['--network', 'none'], name: 'BuildKit'},
 ]
 
-interface BuildJson {
-  image: string
-  id: string
-  tag: string
-  digest: string
-  built: boolean
-  builder: string
-  durationMs: number
-}
+/** `kudev build --json` prints the BuildResult. */
+type BuildJson = BuildResult
 
 for (const builder of BUILDERS) {
   describe(`kudev build with the ${builder.name} (real engine)`, function () {

@@ -10,6 +10,7 @@ import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import type {UpResult} from '../../src/pipeline/up.js'
 import {fixtures, repoRoot, runCli} from '../support/cli.js'
 import {docker, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {createKindCluster, nodeImageIds, nodeImageRefs, readStandInLog, standInEnv, type TestCluster} from '../support/nodes.js'
@@ -17,15 +18,8 @@ import {danglingPodmanImages, podman, removeNewDanglingImages, removePodmanImage
 
 const PLUGIN = 'kudev-plugin-podman'
 
-interface UpJson {
-  image: string
-  id: string
-  built: boolean
-  loaded: boolean
-  builder: string
-  loader: string
-  context: string
-}
+/** `kudev up --json` prints the UpResult. */
+type UpJson = UpResult
 
 describe('kudev-plugin-podman installed from its packed tarball (real npm, podman, kind-style node)', function () {
   this.timeout(300_000)

@@ -3,19 +3,13 @@ import {execa} from 'execa'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {createKindCluster, createMinikubeProfile, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
 
-interface UpJson {
-  image: string
-  id: string
-  built: boolean
-  loaded: boolean
-  loader: string
-  context: string
-  durationsMs: {build: number; load: number; total: number}
-}
+/** `kudev up --json` prints the UpResult. */
+type UpJson = UpResult
 
 /** A kubeconfig as kind and minikube write them, with the given contexts. */
 function kubeconfig(contexts: {name: string; cluster: string; minikube?: boolean}[], current: string): string {
