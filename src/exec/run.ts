@@ -1,4 +1,4 @@
-import type {Readable} from 'node:stream'
+import {PassThrough, pipeline, type Readable} from 'node:stream'
 
 import type {ExitCodeName} from '../output/errors.js'
 import {KudevError} from '../output/errors.js'
@@ -120,6 +120,22 @@ export async function execStream(logger: Logger, file: string, args: readonly st
     return settle(command, {...result, stdout: ''}, options)
   })
   return {done, stdout: child.stdout!}
+}
+
+/**
+ * A streamed program's stdout as one stream that ends only once the program exited 0, and fails with its
+ * error otherwise: a failed `docker save` can never pass for a complete tar.
+ */
+export function untilExit({done, stdout}: {stdout: Readable; done: Promise<ExecResult>}): Readable {
+  const output = new PassThrough({
+    flush(callback) {
+      done.then(() => callback(), callback)
+    },
+  })
+  // When the consumer stops reading, the program fails on its closed pipe and nobody waits for `done`.
+  done.catch(() => {})
+  pipeline(stdout, output, () => {})
+  return output
 }
 
 interface Finished {

@@ -95,6 +95,8 @@ export interface ClusterNode {
  * share what they all need: the docker CLI, image archives, and nodes that are containers.
  */
 export interface PluginToolkit extends BaseToolkit {
+  /** Like execStream, as one stream that ends only once the program exited 0 and fails otherwise (e.g. `docker save`). */
+  execOutput(file: string, args: readonly string[], options?: Omit<ExecOptions, 'onLine' | 'input'>): Promise<Readable>
   /** Runs docker (with an install hint when it is missing); a non-zero exit fails as "could not <doing>: <docker's last line>". */
   docker(args: readonly string[], doing: string, options?: DockerOptions): Promise<ExecResult>
   /** Asked of `docker info` once per run. */

@@ -1,4 +1,4 @@
-import {exec, execStream} from '../exec/run.js'
+import {exec, execStream, untilExit} from '../exec/run.js'
 import {saveImage, withTempDir} from '../load/archive.js'
 import {docker, dockerHost} from '../load/docker.js'
 import {normalizeRef} from '../load/image-ref.js'
@@ -28,6 +28,7 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
   return {
     ...base,
     docker: (args, doing, options) => docker(base, args, doing, options),
+    execOutput: async (file, args, options) => untilExit(await base.execStream(file, args, options)),
     dockerHost: hostOnce,
     kindNodes: (cluster) => kindNodes(base, cluster),
     nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),

@@ -2,7 +2,7 @@ import type {BuildContext, Builder, BuildOptions, ExecResult, ImageInfo, ImageRe
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {PassThrough, pipeline, type Readable} from 'node:stream'
+import type {Readable} from 'node:stream'
 
 import {buildCommand, DIGEST_LABEL, imageRef} from './command.js'
 import {type BuilderMode, checkEngine, detectBuilderMode, DOCKER, type EngineInfo, ENGINE_TIMEOUT_MS, engineProblem, lastLine} from './engine.js'
@@ -83,17 +83,7 @@ export class DockerBuilder implements Builder {
 
   async save(ref: string): Promise<Readable> {
     await this.engineInfo()
-    const {done, stdout} = await this.toolkit.execStream(DOCKER, ['save', ref], {env: this.env, errorKind: 'engine'})
-    // The stream ends only once `docker save` has exited 0, so a failure can never pass for a complete tar.
-    const image = new PassThrough({
-      flush(callback) {
-        done.then(() => callback(), callback)
-      },
-    })
-    // When the consumer stops reading, `docker save` fails on its closed pipe and nobody waits for `done`.
-    done.catch(() => {})
-    pipeline(stdout, image, () => {})
-    return image
+    return this.toolkit.execOutput(DOCKER, ['save', ref], {env: this.env, errorKind: 'engine'})
   }
 
   private engineInfo(): Promise<EngineInfo> {

@@ -2,7 +2,7 @@ import type {BuildContext, Builder, BuildOptions, Diagnostic, ExecResult, ImageI
 import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {PassThrough, pipeline, type Readable} from 'node:stream'
+import type {Readable} from 'node:stream'
 
 import {buildCommand, imageRef, INSTALL_HINT, PODMAN, qualifiedName} from './command.js'
 import {BuildOutput} from './output.js'
@@ -81,17 +81,7 @@ export class PodmanBuilder implements Builder {
   }
 
   async save(ref: string): Promise<Readable> {
-    const {done, stdout} = await this.toolkit.execStream(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], {errorKind: 'engine', notFoundHint: INSTALL_HINT})
-    // The archive ends only once podman has exited 0, so a failed save never passes for a complete tar.
-    const archive = new PassThrough({
-      flush(callback) {
-        done.then(() => callback(), callback)
-      },
-    })
-    // A consumer that stops reading makes podman fail on a closed pipe, and then nobody waits for `done`.
-    done.catch(() => {})
-    pipeline(stdout, archive, () => {})
-    return archive
+    return this.toolkit.execOutput(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], {errorKind: 'engine', notFoundHint: INSTALL_HINT})
   }
 
   /**
