@@ -84,6 +84,28 @@ function prepareGit(dir) {
   run('git', ['update-index', '-q', '--refresh'], {cwd: dir})
 }
 
+/**
+ * The lists the Node floors (scripts/bench-hash-floor.js) work on, from the committed tree: every path a warm
+ * hash stats (files, symlinks and their folders) and every regular file a cold hash reads.
+ */
+function floorLists(dir, name) {
+  const tracked = run('git', ['ls-files', '-s', '-z'], {cwd: dir}).split('\0').filter(Boolean).map((line) => {
+    const [meta, file] = line.split('\t')
+    return {file, symlink: meta.startsWith('120000')}
+  })
+  const folders = new Set([''])
+  for (const {file} of tracked) {
+    for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) folders.add(file.slice(0, at))
+  }
+
+  const absolute = (rel) => (rel === '' ? dir : join(dir, rel))
+  const lstatList = join(scratch, `lstat-${name}`)
+  const readList = join(scratch, `read-${name}`)
+  writeFileSync(lstatList, [...folders, ...tracked.map(({file}) => file)].map(absolute).join('\0'))
+  writeFileSync(readList, tracked.filter(({symlink}) => !symlink).map(({file}) => absolute(file)).join('\0'))
+  return {lstatList, readList}
+}
+
 /** Wall time of the whole process (ms) and its peak RSS (MB). */
 function measure(file, args, options) {
   const rssFile = join(scratch, 'rss')
@@ -102,6 +124,8 @@ function benchmark(name, dir) {
   const env = {...process.env, KUDEV_CACHE_DIR: cacheDir, NO_COLOR: '1'}
   const kudev = () => measure(process.execPath, [bin, 'hash'], {cwd: dir, env})
   const index = join(scratch, `index-${name}`)
+  const floor = join(root, 'scripts', 'bench-hash-floor.js')
+  const {lstatList, readList} = floorLists(dir, name)
   const cases = {
     gitAdd: () => {
       rmSync(index, {force: true})
@@ -118,6 +142,9 @@ function benchmark(name, dir) {
     },
     gitStatus: () => measure('git', ['status', '--porcelain'], {cwd: dir}),
     sha256sum: () => measure('sh', ['-c', 'find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha256sum'], {cwd: dir}),
+    // What Node alone costs for the least work each kudev run must do (the script says what it does).
+    floorWarm: () => measure(process.execPath, [floor, 'lstat', lstatList], {cwd: root}),
+    floorCold: () => measure(process.execPath, [floor, 'read', readList], {cwd: root}),
     cold: () => {
       rmSync(cacheDir, {force: true, recursive: true})
       return kudev()
@@ -160,7 +187,9 @@ try {
     row('`git add -A` (fresh index, empty object store)', result.gitAddNewObjects)
     row('`git status --porcelain`', result.gitStatus)
     row('`find | sort | xargs sha256sum`', result.sha256sum)
+    row('Node floor, cold: read + sha256 every file, 2 threads', result.floorCold, result.floorCold.ms / result.gitAdd.ms)
     row('`kudev hash`, cold (no caches)', result.cold, result.cold.ms / result.gitAdd.ms, GOALS.cold)
+    row('Node floor, warm: import @oclif/core + lstat every entry', result.floorWarm, result.floorWarm.ms / result.gitStatus.ms)
     row('`kudev hash`, warm', result.warm, result.warm.ms / result.gitStatus.ms, GOALS.warm)
     row('`kudev hash`, one file changed', result.oneChanged, result.oneChanged.ms / result.gitStatus.ms)
     const peak = Math.max(result.cold.rssMb, result.warm.rssMb, result.oneChanged.rssMb)
@@ -170,7 +199,8 @@ try {
   }
 
   console.log('\nRatios: cold against `git add -A` with every blob already stored (it only hashes, as kudev does), warm and')
-  console.log('one-file-changed against `git status --porcelain`. Against `git add -A` into an empty object store, kudev cold is:')
+  console.log('one-file-changed against `git status --porcelain`; each Node floor against the same baseline as the row after it.')
+  console.log('Against `git add -A` into an empty object store, kudev cold is:')
   for (const {name, result} of corpora) console.log(`${name} ${(result.cold.ms / result.gitAddNewObjects.ms).toFixed(2)}×.`)
   process.exitCode = failed ? 1 : 0
 } finally {
