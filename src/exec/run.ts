@@ -44,9 +44,10 @@ export function formatCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)).join(' ')
 }
 
-/** The last lines of a program's output, which is where tools put the reason they failed. */
+/** The last lines of a program's output, which is where tools put the reason they failed; without the colour codes some use on a terminal. */
 export function lastLines(text: string, count = TAIL_LINES): string[] {
-  return text.split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
+  // eslint-disable-next-line no-control-regex
+  return text.replaceAll(/\u001B\[[0-9;]*m/g, '').split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
 }
 
 /**

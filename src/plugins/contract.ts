@@ -111,6 +111,8 @@ export interface PluginToolkit extends BaseToolkit {
   normalizeRef(ref: string): string
   /** Writes the image as a `docker save`-format tar: from the Docker daemon when it is there (for one platform when given), else through its builder. */
   saveImage(image: LoadableImage, file: string, signal: AbortSignal, platform?: string): Promise<void>
+  /** The last lines of a program's output (where tools say why they failed), without terminal colour codes, for an error's details. */
+  lastLines(text: string): string[]
   /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
   withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T>
 }

@@ -1,4 +1,4 @@
-import {exec, execStream, untilExit} from '../exec/run.js'
+import {exec, execStream, lastLines, untilExit} from '../exec/run.js'
 import {saveImage, withTempDir} from '../load/archive.js'
 import {docker, dockerHost} from '../load/docker.js'
 import {normalizeRef} from '../load/image-ref.js'
@@ -31,6 +31,7 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     execOutput: async (file, args, options) => untilExit(await base.execStream(file, args, options)),
     dockerHost: hostOnce,
     kindNodes: (cluster) => kindNodes(base, cluster),
+    lastLines: (text) => lastLines(text),
     nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),
     normalizeRef,
     requireRunning: (nodes, what, hint) => requireRunning(base, nodes, what, hint),

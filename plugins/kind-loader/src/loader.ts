@@ -40,7 +40,7 @@ export class KindLoader implements Loader {
     if (missing.length > 0) {
       throw this.toolkit.error('load', `${loaded.command} exited 0, but ${describeNodes(missing)} of cluster "${cluster}" ${missing.length === 1 ? 'does' : 'do'} not have ${image.ref} (${image.id})`, {
         data: {cluster, image: image.ref, id: image.id, nodes: missing},
-        details: lastLines(loaded.stderr),
+        details: this.toolkit.lastLines(loaded.stderr),
         hint: `kind's output is above; each node must list it: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
       })
     }
@@ -99,7 +99,7 @@ const KNOWN_FAILURES: [RegExp, string][] = [
 ]
 
 function kindFailed(toolkit: PluginToolkit, result: ExecResult, target: LoadTarget): Error {
-  const lines = lastLines(result.stderr)
+  const lines = toolkit.lastLines(result.stderr)
   const reason = lines.filter((line) => line.startsWith('ERROR: ')).at(-1)?.slice('ERROR: '.length) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
   const cluster = /^no nodes found for cluster "(.*)"$/.exec(reason)?.[1]
   if (cluster !== undefined) return noNodes(toolkit, cluster, target)
@@ -111,11 +111,6 @@ function kindFailed(toolkit: PluginToolkit, result: ExecResult, target: LoadTarg
   })
 }
 
-/** The last lines of a program's output, without the colour codes kind uses on a terminal. */
-function lastLines(text: string, count = 10): string[] {
-  // eslint-disable-next-line no-control-regex
-  return text.replaceAll(/\u001B\[[0-9;]*m/g, '').split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
-}
 
 function describeNodes(names: string[]): string {
   return names.length === 1 ? `node "${names[0]}"` : `nodes ${names.map((name) => `"${name}"`).join(', ')}`

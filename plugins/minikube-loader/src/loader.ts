@@ -45,7 +45,7 @@ export class MinikubeLoader implements Loader {
     if (!listed(await this.images(target), image, this.toolkit.normalizeRef)) {
       throw this.toolkit.error('load', `${loaded.command} exited 0, but profile "${profile}" does not have ${image.ref} (${image.id})`, {
         data: {id: image.id, image: image.ref, profile},
-        details: lastLines(loaded.stderr),
+        details: this.toolkit.lastLines(loaded.stderr),
         hint: 'minikube reports success even when a load fails (https://github.com/kubernetes/minikube/issues/23023), e.g. while a running ' +
           `container uses the image this tag named before; rerun it with --alsologtostderr to see why: ${loaded.command} --alsologtostderr`,
       })
@@ -59,7 +59,7 @@ export class MinikubeLoader implements Loader {
       return JSON.parse(stdout.slice(stdout.indexOf('['))) as ListedImage[]
     } catch {
       throw this.toolkit.error('load', `could not read the image list of minikube profile "${profileOf(target)}" from ${command}`, {
-        details: lastLines(stdout),
+        details: this.toolkit.lastLines(stdout),
         hint: 'update minikube (https://minikube.sigs.k8s.io/docs/start/); this list needs --format json',
       })
     }
@@ -77,7 +77,7 @@ export class MinikubeLoader implements Loader {
       signal,
     })
     if (result.exitCode === 0) return result
-    const lines = lastLines(`${result.stderr}\n${result.stdout}`)
+    const lines = this.toolkit.lastLines(`${result.stderr}\n${result.stdout}`)
     // "X Exiting due to MK_USAGE: loading profile: cluster "dev" does not exist"
     const reason = lines.map((line) => /Exiting due to [\w_]+: (.*)$/.exec(line)?.[1]).find(Boolean) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
     if (/cluster ".*" does not exist|Profile ".*" not found/.test(reason)) {
@@ -113,6 +113,3 @@ function withoutAlgorithm(id: string): string {
   return id.replace(/^sha256:/, '')
 }
 
-function lastLines(text: string, count = 10): string[] {
-  return text.split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
-}

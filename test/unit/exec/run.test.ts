@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {Readable} from 'node:stream'
 import {text} from 'node:stream/consumers'
 
-import {exec, execStream, formatCommand} from '../../../src/exec/run.js'
+import {exec, execStream, formatCommand, lastLines} from '../../../src/exec/run.js'
 import {createLogger} from '../../../src/output/logger.js'
 import {rejection} from '../../support/fake-toolkit.js'
 
@@ -121,5 +121,14 @@ describe('exec (every subprocess goes through it)', () => {
     const failing = await execStream(capture().logger, 'sh', ['-c', 'echo broken >&2; exit 2'], {errorKind: 'build'})
     await text(failing.stdout)
     expect((await rejection(failing.done)).details).to.deep.equal(['broken'])
+  })
+})
+
+describe('lastLines (the details of an error about a program)', () => {
+  it('keeps the last non-empty lines, trimmed, without colour codes', () => {
+    const output = ['\u001B[31mERROR:\u001B[0m first', '', ...Array.from({length: 20}, (_, index) => `line ${index}   `), '\u001B[1;33mwarning\u001B[0m', '']
+    expect(lastLines(output.join('\n'), 3)).to.deep.equal(['line 18', 'line 19', 'warning'])
+    expect(lastLines(output.join('\n'))).to.have.length(15)
+    expect(lastLines('\u001B[31mERROR:\u001B[0m first\n')).to.deep.equal(['ERROR: first'])
   })
 })
