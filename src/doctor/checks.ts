@@ -108,8 +108,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
 /** Where the tree snapshot lives and whether folder times can vouch for listings: why repeat runs are fast or not. */
 async function hashCacheCheck(buildContext: string): Promise<Check> {
-  const {folderTimesTrusted, snapshotFile} = await import('../hash/snapshot.js')
-  const file = snapshotFile(buildContext)
+  const {folderTimesTrusted, snapshotFiles, snapshotFolder} = await import('../hash/snapshot.js')
+  const count = snapshotFiles(buildContext).length
+  const file = `${snapshotFolder(buildContext)} (${count === 0 ? 'no snapshot yet' : count === 1 ? '1 snapshot' : `${count} snapshots, one per set of ignore rules`})`
   let trust: true | string
   try {
     trust = folderTimesTrusted(buildContext)

@@ -14,7 +14,7 @@ import type {Logger} from '../output/logger.js'
 import {collectContext, type Progress} from './collect.js'
 import {buildDigest, type BuildInputs} from './digest.js'
 import {type HashedListing, type Recorded, recordedListings} from './scan.js'
-import {folderTimesTrusted, type ListedFolder, readSnapshot, saveSnapshot, Snapshot, snapshotFile, snapshotKey} from './snapshot.js'
+import {folderTimesTrusted, type ListedFolder, readSnapshot, saveSnapshot, Snapshot, snapshotFile, snapshotFiles, snapshotKey} from './snapshot.js'
 import {imageTag} from './tag.js'
 import {type FolderSummary, summarizeTree} from './tree.js'
 
@@ -81,13 +81,11 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   const {spec} = loaded.config
   const root = loaded.buildContext
   const rootStat = contextFolderStat(loaded)
-  const treeFile = options.noCache ? undefined : snapshotFile(root, options.env)
-  const snapshot = treeFile === undefined ? undefined : readSnapshot(treeFile)
-  if (snapshot !== undefined && 'problem' in snapshot) logger.debug(`tree snapshot ${treeFile}: ${snapshot.problem}; walking the context`)
-  const usable = snapshot instanceof Snapshot ? snapshot : undefined
   const dockerfile = readDockerfile(loaded)
   const filter = await loadContextFilter({configFile: loaded.file, contextDir: root, dockerfile: loaded.dockerfile, exclusions: spec.buildContextExclusions})
   const key = snapshotKey(filter)
+  const treeFile = options.noCache ? undefined : snapshotFile(root, key, options.env)
+  const usable = treeFile === undefined ? undefined : usableSnapshot(treeFile, root, options.env, logger)
   // --explain walks everything (it measures what is excluded); the snapshot still vouches for contents.
   const recorded = usable && !options.explain ? checkSnapshot(usable, root, key, options.env, logger) : undefined
   const tree = recorded?.check.clean
@@ -198,6 +196,19 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     excluded: [...listings.values()].flatMap((listing) => listing.excluded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     stats,
   }
+}
+
+/**
+ * The snapshot of this context under these rules; without one, the context's most recent snapshot under
+ * other rules, which still vouches for file contents by stat (a new Dockerfile, a kudev upgrade).
+ */
+function usableSnapshot(file: string, root: string, env: NodeJS.ProcessEnv | undefined, logger: Logger): Snapshot | undefined {
+  const own = readSnapshot(file)
+  if (own instanceof Snapshot) return own
+  const other = snapshotFiles(root, env).find((candidate) => candidate !== file)
+  const fallback = other === undefined ? undefined : readSnapshot(other)
+  logger.debug(`tree snapshot ${file}: ${own.problem}; walking the context${fallback instanceof Snapshot ? `, contents vouched for by stat from ${other}` : ''}`)
+  return fallback instanceof Snapshot ? fallback : undefined
 }
 
 /** What moved below the root since the snapshot was written, when its listings can vouch for this run. */

@@ -1,6 +1,8 @@
 /**
- * The tree snapshot, kudev's one cache per build context: every folder the last walk listed, with the
- * folder's stat and its listing (each entry's stat and content hash), and the context digest.
+ * The tree snapshot, kudev's cache of a build context under one set of ignore rules: every folder the last
+ * walk listed, with the folder's stat and its listing (each entry's stat and content hash), and the context
+ * digest. A context keeps one per rule set (a Dockerfile's own .dockerignore, spec.buildContextExclusions),
+ * so that configs sharing a context do not overwrite each other's, up to KEPT_PER_CONTEXT.
  *
  * - As a stat cache, always: a file whose size, mtime, ctime, inode and mode are the recorded ones has the
  *   recorded content hash, so it is not read again (lookup).
@@ -32,7 +34,7 @@
  * "entries" in the header counts every recorded entry, excluded folders listed for a `!` rule included.
  */
 import {createHash} from 'node:crypto'
-import {lstatSync, readFileSync, type Stats, statfsSync, statSync} from 'node:fs'
+import {lstatSync, readdirSync, readFileSync, rmSync, type Stats, statfsSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {crc32} from 'node:zlib'
 
@@ -67,9 +69,31 @@ const RACY_WINDOW_NS = {trusted: 100_000_000n, untrusted: 2_000_000_000n}
  */
 const TRUSTED_FILESYSTEMS = new Set([0xEF_53, 0x58_46_53_42, 0x91_23_68_3E, 0x01_02_19_94, 0x79_4C_76_30, 0x2F_C1_2F_C1, 0xF2_F5_20_10, 0xCA_45_1A_4E])
 
-/** The snapshot file of one context. */
-export function snapshotFile(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheDir(env), 'tree', `${cacheKey(contextRoot)}.bin`)
+/** Snapshots of one context under as many rule sets; the least recently written go first. */
+const KEPT_PER_CONTEXT = 4
+
+/** The folder holding one context's snapshots. */
+export function snapshotFolder(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheDir(env), 'tree', cacheKey(contextRoot))
+}
+
+/** The snapshot file of one context under the rules of `key` (snapshotKey). */
+export function snapshotFile(contextRoot: string, key: Buffer, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(snapshotFolder(contextRoot, env), `${key.toString('hex', 0, 8)}.bin`)
+}
+
+/** A context's snapshot files, the most recently written first. */
+export function snapshotFiles(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const folder = snapshotFolder(contextRoot, env)
+  let names: string[]
+  try {
+    names = readdirSync(folder).filter((name) => name.endsWith('.bin'))
+  } catch {
+    return []
+  }
+
+  const written = new Map(names.map((name) => [path.join(folder, name), statSync(path.join(folder, name), {throwIfNoEntry: false})?.mtimeMs ?? 0]))
+  return [...written.keys()].sort((a, b) => written.get(b)! - written.get(a)!)
 }
 
 let kudevVersion: string | undefined
@@ -472,8 +496,10 @@ function encodedSize(folders: readonly ListedFolder[], blocks: readonly Uint8Arr
   return bytes
 }
 
+/** Writes the snapshot, then removes the context's least recently written ones beyond KEPT_PER_CONTEXT. */
 export function saveSnapshot(file: string, input: SnapshotInput): void {
   writeAtomically(file, encodeSnapshot(input))
+  for (const old of snapshotFiles(input.root, input.env).filter((other) => other !== file).slice(KEPT_PER_CONTEXT - 1)) rmSync(old, {force: true})
 }
 
 class Writer {

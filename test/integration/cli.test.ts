@@ -143,7 +143,9 @@ describe('kudev CLI (real processes)', function () {
     expect(plain.ok).to.equal(true)
     // The temp folder is on ext4 or tmpfs on these machines and in CI; elsewhere (macOS) it is not trusted.
     const verdict = folderTimesTrusted(project) === true || isCI() ? 'folder times trusted' : 'folder times not trusted'
-    expect(plain.summary).to.match(new RegExp(`^${join(project, 'cache', 'tree')}/[0-9a-f]{32}\\.bin; ${verdict}`))
+    expect(plain.summary).to.match(new RegExp(`^${join(project, 'cache', 'tree')}/[0-9a-f]{32} \\(no snapshot yet\\); ${verdict}`))
+    await runCli(['hash'], {cwd: project, env})
+    expect((await row({})).summary).to.match(/[0-9a-f]{32} \(1 snapshot\); /)
     const untrusted = await row({KUDEV_TRUST_FOLDER_TIMES: '0'})
     expect(untrusted).to.include({hint: 'unset KUDEV_TRUST_FOLDER_TIMES to let kudev trust them again', ok: true})
     expect(untrusted.summary).to.include('folder times not trusted (KUDEV_TRUST_FOLDER_TIMES=0)')

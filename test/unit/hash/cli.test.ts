@@ -3,7 +3,7 @@ import {execa} from 'execa'
 import {chmod, lutimes, readdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {readSnapshot, snapshotFile} from '../../../src/hash/snapshot.js'
+import {readSnapshot, snapshotFiles} from '../../../src/hash/snapshot.js'
 import {isolatedEnv, repoRoot, runCli} from '../../support/cli.js'
 import {makeTree, runningAsRoot, tempFolder} from '../../support/tree.js'
 
@@ -113,9 +113,11 @@ describe('kudev hash', function () {
     for (const name of await readdir(dir, {recursive: true})) await lutimes(join(dir, name), old, old)
     const runs = await Promise.all(Array.from({length: 6}, () => kudev()))
     expect(new Set(runs.map((run) => run.stdout)).size).to.equal(1)
-    const cacheFile = snapshotFile(dir, env)
-    expect(readSnapshot(cacheFile)).not.to.have.property('problem')
-    expect(await readdir(join(cacheFile, '..'))).to.deep.equal([cacheFile.slice(cacheFile.lastIndexOf('/') + 1)])
+    const files = snapshotFiles(dir, env)
+    expect(files).to.have.length(1)
+    expect(readSnapshot(files[0]!)).not.to.have.property('problem')
+    // No temp file left behind either.
+    expect(await readdir(join(files[0]!, '..'))).to.deep.equal([files[0]!.slice(files[0]!.lastIndexOf('/') + 1)])
     expect((JSON.parse((await kudev('--json')).stdout) as {hashedFiles: number}).hashedFiles).to.equal(0)
   })
 

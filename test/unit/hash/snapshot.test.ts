@@ -10,7 +10,7 @@ import {setTimeout} from 'node:timers/promises'
 import {tarContext} from '../../../src/context/tar.js'
 import {hashBuildContext, type HashOptions, type HashResult} from '../../../src/hash/index.js'
 import {cacheDir} from '../../../src/hash/cache-file.js'
-import {folderTimesTrusted, readSnapshot, snapshotFile} from '../../../src/hash/snapshot.js'
+import {folderTimesTrusted, readSnapshot, snapshotFiles, snapshotFolder} from '../../../src/hash/snapshot.js'
 import {createLogger} from '../../../src/output/logger.js'
 import {isCI} from '../../support/docker.js'
 import {makeTree, projectConfig, tempFolder} from '../../support/tree.js'
@@ -65,10 +65,17 @@ describe('tree snapshot', () => {
     for (const cleanup of cleanups.splice(0)) await cleanup()
   })
 
-  const run = (options: Partial<HashOptions> = {}): Promise<HashResult> => {
+  const run = (options: Partial<HashOptions> = {}, loaded = projectConfig(dir)): Promise<HashResult> => {
     debug = []
     const logger = createLogger('debug', {write: (line: string) => debug.push(line) > 0})
-    return hashBuildContext(projectConfig(dir), {env, logger, ...options})
+    return hashBuildContext(loaded, {env, logger, ...options})
+  }
+
+  /** The context's snapshot file: there must be exactly one. */
+  function snapshotFile(): string {
+    const files = snapshotFiles(dir, env)
+    expect(files).to.have.length(1)
+    return files[0]!
   }
 
   /** The digest and entries must be what a run without any cache finds. */
@@ -87,9 +94,33 @@ describe('tree snapshot', () => {
       this.skip()
     })
 
+    it('keeps a snapshot per set of ignore rules: configs sharing a context do not undo each other\'s', async () => {
+      // A monorepo's services built from one context, each Dockerfile with its own ignore file (BuildKit).
+      await makeTree(dir, {'api.Dockerfile': 'FROM scratch\n', 'api.Dockerfile.dockerignore': 'b\n', 'web.Dockerfile': 'FROM scratch\n', 'web.Dockerfile.dockerignore': 'a\n'})
+      await age(dir)
+      const api = projectConfig(dir, {}, {dockerfile: join(dir, 'api.Dockerfile')})
+      const web = projectConfig(dir, {}, {dockerfile: join(dir, 'web.Dockerfile')})
+      const apiCold = await run({}, api)
+      expect(apiCold.entries.map((entry) => entry.path)).to.include('a/one.txt').and.not.include('b/three.txt')
+      // A first run under new rules takes the contents it can from the other rules' snapshot: only b/three.txt is new to it.
+      const webFirst = await run({}, web)
+      expect(debug.join('')).to.match(/none yet; walking the context, contents vouched for by stat from /)
+      expect(webFirst.stats.hashedFiles).to.equal(1)
+      expect(webFirst.entries.map((entry) => entry.path)).to.include('b/three.txt').and.not.include('a/one.txt')
+      for (const [loaded, first] of [[api, apiCold], [web, webFirst], [api, apiCold]] as const) {
+        const warm = await run({}, loaded)
+        expect(debug.join('')).not.to.match(/snapshot/)
+        expect(warm.stats).to.include({hashedFiles: 0})
+        expect(warm.digest).to.equal(first.digest)
+        expect(warm.digest).to.equal((await run({noCache: true}, loaded)).digest)
+      }
+
+      expect(snapshotFiles(dir, env)).to.have.length(2)
+    })
+
     it('vouches for an unchanged tree: no folder listed, no file read, the same digest and entries', async () => {
       const cold = await run()
-      expect(readSnapshot(snapshotFile(dir, env))).to.be.instanceOf(Object).and.not.have.property('problem')
+      expect(readSnapshot(snapshotFile())).to.be.instanceOf(Object).and.not.have.property('problem')
       const warm = await run()
       expect(debug.join('')).not.to.match(/snapshot/)
       expect(warm.stats).to.include({cachedFiles: cold.stats.files, entries: cold.stats.entries, files: cold.stats.files, hashedFiles: 0})
@@ -218,7 +249,7 @@ describe('tree snapshot', () => {
 
     it('is ignored when damaged, and rewritten', async () => {
       const cold = await run()
-      const file = snapshotFile(dir, env)
+      const file = snapshotFile()
       const bytes = readFileSync(file)
       bytes[bytes.length - 5]! ^= 0xFF
       writeFileSync(file, bytes)
@@ -231,30 +262,44 @@ describe('tree snapshot', () => {
     it('is neither read nor written with noCache, and not written by --explain', async () => {
       await run({noCache: true})
       await run({explain: true})
-      expect(readSnapshot(snapshotFile(dir, env))).to.deep.equal({problem: 'none yet'})
+      expect(snapshotFiles(dir, env)).to.deep.equal([])
     })
   })
 
   describe('where folder times are not trusted (KUDEV_TRUST_FOLDER_TIMES=0): a stat cache', () => {
-    const untrusted = (options: Partial<HashOptions> = {}) => run({env: {...env, KUDEV_TRUST_FOLDER_TIMES: '0'}, ...options})
+    const untrusted = (options: Partial<HashOptions> = {}, loaded = projectConfig(dir)) => run({env: {...env, KUDEV_TRUST_FOLDER_TIMES: '0'}, ...options}, loaded)
 
-    it('lives in KUDEV_CACHE_DIR, else XDG_CACHE_HOME/kudev, else ~/.cache/kudev, one file per context', () => {
+    it('keeps the 4 most recently written snapshots of a context, one per set of ignore rules', async () => {
+      const exclusions = [[], ['a/'], ['b/'], ['empty'], ['link']]
+      for (const excluded of exclusions) await untrusted({}, projectConfig(dir, {buildContextExclusions: excluded}))
+      expect(snapshotFiles(dir, env)).to.have.length(4)
+      // The newest rule sets kept theirs: their runs read nothing and write nothing.
+      const newest = snapshotFiles(dir, env)[0]!
+      const written = (await stat(newest)).mtimeMs
+      const again = await untrusted({}, projectConfig(dir, {buildContextExclusions: ['link']}))
+      expect(again.stats.hashedFiles).to.equal(0)
+      expect((await stat(newest)).mtimeMs).to.equal(written)
+      expect(snapshotFiles(dir, env)).to.have.length(4)
+    })
+
+    it('lives in KUDEV_CACHE_DIR, else XDG_CACHE_HOME/kudev, else ~/.cache/kudev, one folder per context', () => {
       expect(cacheDir({HOME: '/home/u', KUDEV_CACHE_DIR: '/c', XDG_CACHE_HOME: '/x'})).to.equal('/c')
       expect(cacheDir({HOME: '/home/u', XDG_CACHE_HOME: '/x'})).to.equal('/x/kudev')
       expect(cacheDir({HOME: '/home/u', XDG_CACHE_HOME: 'relative/ignored'})).to.equal('/home/u/.cache/kudev')
-      expect(snapshotFile('/p/one', env)).not.to.equal(snapshotFile('/p/two', env))
-      expect(snapshotFile('/p/one', env)).to.equal(snapshotFile('/p/one/', env))
+      expect(snapshotFolder('/p/one', {KUDEV_CACHE_DIR: '/c'})).to.match(/^\/c\/tree\/[0-9a-f]{32}$/)
+      expect(snapshotFolder('/p/one', env)).not.to.equal(snapshotFolder('/p/two', env))
+      expect(snapshotFolder('/p/one', env)).to.equal(snapshotFolder('/p/one/', env))
     })
 
     it('walks every folder but reads no file of an unchanged tree, and does not rewrite the snapshot', async () => {
       const cold = await untrusted()
       expect(cold.stats).to.include({cachedFiles: 0, hashedFiles: 6})
-      const written = await stat(snapshotFile(dir, env))
+      const written = await stat(snapshotFile())
       const warm = await untrusted()
       expect(debug.join('')).to.include('tree snapshot: folder times were not trusted when it was written; walking the context')
       expect(warm.stats).to.include({cachedFiles: 6, hashedFiles: 0})
       expect(warm.digest).to.equal(cold.digest)
-      expect((await stat(snapshotFile(dir, env))).mtimeMs).to.equal(written.mtimeMs)
+      expect((await stat(snapshotFile())).mtimeMs).to.equal(written.mtimeMs)
     })
 
     it('reads again exactly the files whose stat changed, new content with the same size and a restored mtime included', async () => {
@@ -302,7 +347,7 @@ describe('tree snapshot', () => {
     ] as const) {
       it(`ignores and rewrites a snapshot that is ${damage}`, async () => {
         const cold = await untrusted()
-        const file = snapshotFile(dir, env)
+        const file = snapshotFile()
         writeFileSync(file, spoil(readFileSync(file)))
         expect(readSnapshot(file)).to.have.property('problem')
         const rebuilt = await untrusted()
@@ -315,12 +360,12 @@ describe('tree snapshot', () => {
 
     it('with noCache reads every file and neither reads nor writes the snapshot', async () => {
       await untrusted({noCache: true})
-      expect(await stat(snapshotFile(dir, env)).catch(() => undefined)).to.equal(undefined)
+      expect(snapshotFiles(dir, env)).to.deep.equal([])
       await untrusted()
-      await truncate(snapshotFile(dir, env), 0)
+      await truncate(snapshotFile(), 0)
       const uncached = await untrusted({noCache: true})
       expect(uncached.stats).to.include({cachedFiles: 0, hashedFiles: 6})
-      expect((await stat(snapshotFile(dir, env))).size).to.equal(0)
+      expect((await stat(snapshotFile())).size).to.equal(0)
     })
 
     it('survives a cache folder it cannot create: hashing works, only speed is lost', async () => {
