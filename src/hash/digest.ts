@@ -46,11 +46,16 @@ export interface BuildInputs {
 
 const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
 const SHA256_BYTES = 32
-const BUFFER_BYTES = 1 << 16
+/**
+ * Framing buffers: one for the build digest; one per open folder digest (a context has thousands), small
+ * enough to come from Node's shared pool instead of an allocation each.
+ */
+const BUILD_BUFFER_BYTES = 1 << 16
+const FOLDER_BUFFER_BYTES = 2048
 
 /** The digest of the build: the inputs, then the context digest (ContextDigest.finish()). */
 export function buildDigest(inputs: BuildInputs, contextDigest: Uint8Array): string {
-  const framing = new Framing()
+  const framing = new Framing(BUILD_BUFFER_BYTES)
   framing.string('kudev build inputs')
   framing.u32(DIGEST_FORMAT)
   framing.string(inputs.dockerfilePath)
@@ -79,7 +84,7 @@ export function buildDigest(inputs: BuildInputs, contextDigest: Uint8Array): str
 
 /** One folder's digest: feed its entries in the context, siblings by name, with add(), then finish(). */
 export class FolderDigest {
-  readonly #framing = new Framing()
+  readonly #framing = new Framing(FOLDER_BUFFER_BYTES)
 
   /**
    * One entry: a file's content sha256 is the 32 bytes of `bytes` at `offset`; a folder's digest is
@@ -105,8 +110,12 @@ export class FolderDigest {
 /** The framing primitives, buffered into one sha256. */
 class Framing {
   readonly #hash: Hash = createHash('sha256')
-  readonly #buffer = Buffer.allocUnsafe(BUFFER_BYTES)
+  readonly #buffer: Buffer
   #length = 0
+
+  constructor(bufferBytes: number) {
+    this.#buffer = Buffer.allocUnsafe(bufferBytes)
+  }
 
   finish(): Buffer {
     this.#hash.update(this.#buffer.subarray(0, this.#length))
@@ -124,8 +133,8 @@ class Framing {
   }
 
   bytes(bytes: Uint8Array): void {
-    if (bytes.length > BUFFER_BYTES) {
-      this.#room(BUFFER_BYTES)
+    if (bytes.length > this.#buffer.length) {
+      this.#room(this.#buffer.length)
       this.#hash.update(bytes)
       return
     }
@@ -138,7 +147,7 @@ class Framing {
   string(text: string): void {
     const bytes = Buffer.byteLength(text)
     this.u32(bytes)
-    if (bytes > BUFFER_BYTES) {
+    if (bytes > this.#buffer.length) {
       this.bytes(Buffer.from(text))
       return
     }
@@ -156,7 +165,7 @@ class Framing {
   }
 
   #room(bytes: number): void {
-    if (this.#length + bytes <= BUFFER_BYTES) return
+    if (this.#length + bytes <= this.#buffer.length) return
     this.#hash.update(this.#buffer.subarray(0, this.#length))
     this.#length = 0
   }

@@ -20,6 +20,12 @@ function folderDigest(entries: Array<[Entry, Buffer?]>): Buffer {
   return digest.finish()
 }
 
+// The framing documented in src/hash/digest.ts, written out by hand.
+const u8 = (value: number) => Buffer.from([value])
+const u32 = (value: number) => Buffer.from([value >>> 24, (value >>> 16) & 0xFF, (value >>> 8) & 0xFF, value & 0xFF])
+const str = (text: string) => Buffer.concat([u32(Buffer.byteLength(text)), Buffer.from(text)])
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest()
+
 describe('context digest', () => {
   it('is pinned for fixed inputs: changing the framing must bump DIGEST_FORMAT', () => {
     expect(DIGEST_FORMAT).to.equal(3)
@@ -28,11 +34,6 @@ describe('context digest', () => {
       [entry('a', 'dir'), folderA],
       [entry('l', 'symlink', {linkTarget: 'a/f', mode: 0o777})],
     ])
-    // The framing documented in src/hash/digest.ts, written out by hand.
-    const u8 = (value: number) => Buffer.from([value])
-    const u32 = (value: number) => Buffer.from([value >>> 24, (value >>> 16) & 0xFF, (value >>> 8) & 0xFF, value & 0xFF])
-    const str = (text: string) => Buffer.concat([u32(Buffer.byteLength(text)), Buffer.from(text)])
-    const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest()
     const a = sha(Buffer.concat([u8(1), str('f'), u32(0o755), content('x'), u8(0)]))
     expect(folderA).to.deep.equal(a)
     const context = sha(Buffer.concat([
@@ -86,5 +87,23 @@ describe('context digest', () => {
   it('handles names longer than its buffer', () => {
     const long = 'n'.repeat(80_000)
     expect(digestOf({}, [[entry(long, 'file'), content('x')]])).not.to.equal(digestOf({}, [[entry(long + 'g', 'file'), content('x')]]))
+  })
+
+  it('frames a folder the same whatever its size: many entries, long names and link targets across buffer flushes', () => {
+    const entries: Array<[Entry, Buffer?]> = []
+    const framed: Buffer[] = []
+    for (let index = 0; index < 300; index++) {
+      const name = `${'é'.repeat(index % 7 === 0 ? 1500 : 3)}-${index}`
+      if (index % 5 === 0) {
+        const target = `../${'t'.repeat(index * 13)}`
+        entries.push([entry(name, 'symlink', {linkTarget: target, mode: 0o777})])
+        framed.push(u8(3), str(name), u32(0o777), str(target))
+      } else {
+        entries.push([entry(name, 'file'), content(String(index))])
+        framed.push(u8(1), str(name), u32(0o644), content(String(index)))
+      }
+    }
+
+    expect(folderDigest(entries)).to.deep.equal(sha(Buffer.concat([...framed, u8(0)])))
   })
 })
