@@ -111,6 +111,11 @@ export interface PluginToolkit extends BaseToolkit {
   normalizeRef(ref: string): string
   /** Writes the image as a `docker save`-format tar: from the Docker daemon when it is there (for one platform when given), else through its builder. */
   saveImage(image: LoadableImage, file: string, signal: AbortSignal, platform?: string): Promise<void>
+  /**
+   * A `kudev doctor` row (a diagnose() result) from a check that returns what it found, or throws what
+   * `kudev up` would fail with: its message becomes the row's summary and its hint the row's hint.
+   */
+  diagnostic(name: string, check: () => Promise<string | {summary: string; hint?: string}>): Promise<Diagnostic>
   /** The last lines of a program's output (where tools say why they failed), without terminal colour codes, for an error's details. */
   lastLines(text: string): string[]
   /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */

@@ -1,3 +1,4 @@
+import {diagnostic} from '../doctor/diagnostic.js'
 import {exec, execStream, lastLines, untilExit} from '../exec/run.js'
 import {saveImage, withTempDir} from '../load/archive.js'
 import {docker, dockerHost} from '../load/docker.js'
@@ -27,6 +28,7 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
 
   return {
     ...base,
+    diagnostic,
     docker: (args, doing, options) => docker(base, args, doing, options),
     execOutput: async (file, args, options) => untilExit(await base.execStream(file, args, options)),
     dockerHost: hostOnce,

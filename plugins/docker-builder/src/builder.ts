@@ -1,11 +1,11 @@
-import type {BuildContext, Builder, BuildOptions, ExecResult, ImageInfo, ImageRef, PluginToolkit} from 'kudev'
+import type {BuildContext, Builder, BuildOptions, Diagnostic, ExecResult, ImageInfo, ImageRef, PluginToolkit} from 'kudev'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {buildCommand, DIGEST_LABEL, imageRef} from './command.js'
-import {type BuilderMode, checkEngine, detectBuilderMode, DOCKER, type EngineInfo, ENGINE_TIMEOUT_MS, engineProblem, lastLine} from './engine.js'
+import {type BuilderMode, buildkitSetting, checkEngine, detectBuilderMode, DOCKER, type EngineInfo, ENGINE_TIMEOUT_MS, engineProblem, envNote, lastLine, majorVersion} from './engine.js'
 import {BuildOutput} from './output.js'
 
 export interface DockerBuilderOptions {
@@ -29,6 +29,16 @@ export class DockerBuilder implements Builder {
     // Decisions (BuildKit or not, which daemon to name in errors) read the same variables docker sees.
     this.env = {...process.env, ...options.env}
     this.engineTimeoutMs = options.engineTimeoutMs ?? ENGINE_TIMEOUT_MS
+  }
+
+  /** For `kudev doctor`: the CLI and engine versions, and which builder `docker build` runs. */
+  async diagnose(): Promise<Diagnostic[]> {
+    const engine = await this.toolkit.diagnostic('docker', async () => {
+      const {client, server} = await this.engineInfo()
+      return `CLI ${client}, engine ${server}${envNote(this.env)}`
+    })
+    if (!engine.ok) return [engine]
+    return [engine, await this.toolkit.diagnostic('docker build', async () => describeMode(await this.builderMode(), (await this.engineInfo()).client, this.toolkit, this.env))]
   }
 
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
@@ -124,6 +134,23 @@ export class DockerBuilder implements Builder {
     const args = previousGood ? ['tag', previous.id, ref] : ['image', 'rm', '--force', ref]
     const result = await this.toolkit.exec(DOCKER, args, {allowFailure: true, env: this.env})
     if (result.exitCode !== 0) this.toolkit.logger.warn(`could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${lastLine(result.stderr)}`)
+  }
+}
+
+/** Which builder runs, and what kudev's BuildKit rules mean for it. */
+function describeMode(mode: BuilderMode, client: string, toolkit: PluginToolkit, env: NodeJS.ProcessEnv): {summary: string; hint?: string} {
+  const modern = majorVersion(client) >= 23
+  if (mode === 'buildkit') {
+    return {
+      summary: `BuildKit (${modern ? 'through buildx' : 'DOCKER_BUILDKIT=1'})`,
+      ...(modern ? {} : {hint: `BuildKit in Docker CLI ${client} applies no .dockerignore to a context sent as a tar, so a Dockerfile outside the context is visible to COPY . (docs/build-context.md); Docker 23 or later does not do that`}),
+    }
+  }
+
+  const why = buildkitSetting(toolkit, env) === false ? 'DOCKER_BUILDKIT=0' : modern ? 'buildx is not installed' : `CLI ${client} without DOCKER_BUILDKIT=1`
+  return {
+    hint: `kudev follows BuildKit's .dockerignore rules, and the classic builder reads a few patterns differently (docs/build-context.md, "How the classic builder differs"): ${modern ? 'install buildx' : 'set DOCKER_BUILDKIT=1'} to build with BuildKit`,
+    summary: `the classic builder (${why})`,
   }
 }
 

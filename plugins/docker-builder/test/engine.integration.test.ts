@@ -144,5 +144,49 @@ describe('docker engine check (integration, real CLIs)', function () {
       expect(error.message).to.match(/^BuildKit is enabled \(DOCKER_BUILDKIT=1\) but the buildx component is missing or broken: docker 2\d\.\d+\.\d+ builds with BuildKit only through buildx$/)
       expect(error.hint).to.equal('unset DOCKER_BUILDKIT (or set it to 0) to build with the classic builder, or install buildx: https://docs.docker.com/go/buildx/')
     })
+
+    describe('diagnose (the rows kudev doctor shows)', () => {
+      const versions = async (cli: string) => (await execa(cli, ['version', '--format', '{{.Client.Version}} {{.Server.Version}}'])).stdout.split(' ')
+
+      it('CLI 20.10: versions, and the builder DOCKER_BUILDKIT picks, with what BuildKit 20.10 does differently', async function () {
+        const cli = CLIS[1]!.cli
+        if (!existsSync(cli)) this.skip()
+        const dir = await bin('bin-diagnose-2010', {target: cli})
+        const [client, server] = await versions(cli)
+        const classic = await builderWith(dir).diagnose()
+        expect(classic[0]).to.deep.equal({name: 'docker', ok: true, summary: `CLI ${client}, engine ${server}`})
+        expect(classic[1]).to.include({name: 'docker build', ok: true, summary: `the classic builder (CLI ${client} without DOCKER_BUILDKIT=1)`})
+        expect(classic[1]!.hint).to.include('How the classic builder differs').and.include('set DOCKER_BUILDKIT=1')
+        const buildkit = await builderWith(dir, {DOCKER_BUILDKIT: '1'}).diagnose()
+        expect(buildkit[1]).to.include({ok: true, summary: 'BuildKit (DOCKER_BUILDKIT=1)'})
+        expect(buildkit[1]!.hint).to.include('applies no .dockerignore to a context sent as a tar')
+        expect((await builderWith(dir, {DOCKER_BUILDKIT: '0'}).diagnose())[1]).to.include({summary: 'the classic builder (DOCKER_BUILDKIT=0)'})
+      })
+
+      it('CLI 28 without buildx: the classic builder, and DOCKER_BUILDKIT=1 fails the row with what to do', async function () {
+        const cli = CLIS[0]!.cli
+        if (!existsSync(cli) || !(await execa(cli, ['buildx', 'version'], {reject: false})).failed) this.skip()
+        const dir = await bin('bin-diagnose-28', {target: cli})
+        const [client, server] = await versions(cli)
+        const rows = await builderWith(dir).diagnose()
+        expect(rows[0]).to.deep.equal({name: 'docker', ok: true, summary: `CLI ${client}, engine ${server}`})
+        expect(rows[1]).to.include({ok: true, summary: 'the classic builder (buildx is not installed)'})
+        expect(rows[1]!.hint).to.include('install buildx')
+        const [, broken] = await builderWith(dir, {DOCKER_BUILDKIT: '1'}).diagnose()
+        expect(broken).to.include({name: 'docker build', ok: false})
+        expect(broken!.summary).to.match(/^BuildKit is enabled \(DOCKER_BUILDKIT=1\) but the buildx component is missing/)
+        expect(broken!.hint).to.include('install buildx')
+      })
+
+      it('an engine it cannot reach: one failed row, with the hint kudev up would give', async () => {
+        const rows = await builderWith(await bin('bin-diagnose-dead', {target: CLIS[1]!.cli}), {DOCKER_HOST: 'unix:///nonexistent.sock'}).diagnose()
+        expect(rows).to.deep.equal([{
+          hint: 'start Docker Desktop, or on Linux the daemon: sudo systemctl start docker (or run dockerd); DOCKER_HOST is set to unix:///nonexistent.sock: check that a daemon listens there, or unset it to use the default',
+          name: 'docker',
+          ok: false,
+          summary: 'Docker daemon not reachable at unix:///nonexistent.sock (DOCKER_HOST=unix:///nonexistent.sock)',
+        }])
+      })
+    })
   })
 })

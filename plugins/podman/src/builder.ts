@@ -23,15 +23,12 @@ export class PodmanBuilder implements Builder {
   constructor(private readonly toolkit: PluginToolkit) {}
 
   async diagnose(): Promise<Diagnostic[]> {
-    try {
+    return [await this.toolkit.diagnostic('podman', async () => {
       const result = await this.podman(['info', '--format', INFO_FORMAT])
       if (result.exitCode !== 0) throw this.failed(result, 'read `podman info`')
       const [version, driver, root] = result.stdout.trim().split('\t')
-      return [{name: 'podman', ok: true, summary: `podman ${version}, ${driver} storage at ${root}; images reach clusters through podman save`}]
-    } catch (error) {
-      const {hint, message} = error as Error & {hint?: string}
-      return [{hint, name: 'podman', ok: false, summary: message}]
-    }
+      return `podman ${version}, ${driver} storage at ${root}; images reach clusters through podman save`
+    })]
   }
 
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
