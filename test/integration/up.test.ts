@@ -100,6 +100,35 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(id)
   })
 
+  it('doctor passes where up works, with the engine, the builder, the loader\'s CLI and the nodes; a stopped node fails it with exit 7', async () => {
+    const rows = async (...args: string[]) => {
+      const result = await runCli(['doctor', '--json', ...args], {cwd: project, env})
+      const report = JSON.parse(result.stdout) as {checks: {name: string; ok: boolean; summary: string}[]}
+      return {exitCode: result.exitCode, rows: Object.fromEntries(report.checks.map((check) => [check.name, check]))}
+    }
+
+    const {stdout: versions} = await execa('docker', ['version', '--format', '{{.Client.Version}} {{.Server.Version}}'], {env})
+    const [client, server] = versions.split(' ')
+    const kindDoctor = await rows()
+    expect(kindDoctor.exitCode).to.equal(0)
+    expect(kindDoctor.rows.docker).to.deep.include({ok: true, summary: `CLI ${client}, engine ${server}`})
+    expect(kindDoctor.rows['docker build']).to.include({ok: true})
+    expect(kindDoctor.rows.kind).to.include({ok: true}).and.have.property('summary').that.match(/^kind v\d+\.\d+\.\d+ /)
+    expect(kindDoctor.rows.cluster).to.deep.include({ok: true, summary: `kind cluster "${kindName}": nodes "${kind.nodes[0]}", "${kind.nodes[1]}" running`})
+    const minikubeDoctor = await rows('--kube-context', profile)
+    expect(minikubeDoctor.exitCode).to.equal(0)
+    expect(minikubeDoctor.rows.minikube).to.include({ok: true})
+    expect(minikubeDoctor.rows.cluster).to.deep.include({ok: true, summary: `minikube profile "${profile}": node "${minikube.nodes[0]}" running`})
+    await execa('docker', ['stop', '--time', '1', kind.nodes[1]!])
+    try {
+      const stopped = await rows()
+      expect(stopped.exitCode).to.equal(7)
+      expect(stopped.rows.cluster).to.deep.include({ok: false, summary: `kind cluster "${kindName}" is not running: node "${kind.nodes[1]}" is exited`})
+    } finally {
+      await execa('docker', ['start', kind.nodes[1]!])
+    }
+  })
+
   it('refuses a context no loader recognises, before building anything', async () => {
     const result = await runCli(['up', '--kube-context', 'gke_proj_zone_prod'], {cwd: project, env})
     expect(result.exitCode).to.equal(3)

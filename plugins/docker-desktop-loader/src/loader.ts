@@ -1,4 +1,4 @@
-import type {ClusterNode, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import type {ClusterNode, Diagnostic, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
 import {createReadStream} from 'node:fs'
 import path from 'node:path'
 
@@ -15,6 +15,15 @@ export class DockerDesktopLoader implements Loader {
   readonly name = 'docker-desktop'
 
   constructor(private readonly toolkit: PluginToolkit) {}
+
+  /** For `kudev doctor`: the Docker engine's platform, and how Docker Desktop runs Kubernetes. */
+  async diagnose(): Promise<Diagnostic[]> {
+    return [await this.toolkit.diagnostic('cluster', async () => {
+      const nodes = await this.kindNodes()
+      if (nodes.length === 0) return `Docker Desktop's Kubernetes (kubeadm) on the Docker daemon (${(await this.toolkit.dockerHost()).platform}): images built there need no load`
+      return `Docker Desktop's Kubernetes (kind): ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.map((node) => `"${node.name}"`).join(', ')} running`
+    })]
+  }
 
   async has(image: ImageRef): Promise<boolean> {
     const nodes = await this.kindNodes()

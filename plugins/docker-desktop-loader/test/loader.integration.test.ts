@@ -67,6 +67,13 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
       expect(debugs.join('')).to.include(`nothing to load: Docker Desktop's Kubernetes (kubeadm) runs on the Docker daemon, which has ${image.ref}`)
     })
 
+    it('diagnose: kubeadm mode on the Docker daemon, with its platform', async () => {
+      const platform = (await execa('docker', ['version', '--format', '{{.Server.Os}}/{{.Server.Arch}}'])).stdout
+      expect(await new DockerDesktopLoader(toolkit).diagnose()).to.deep.equal([
+        {name: 'cluster', ok: true, summary: `Docker Desktop's Kubernetes (kubeadm) on the Docker daemon (${platform}): images built there need no load`},
+      ])
+    })
+
     it('docker loads an image that only its builder has', async () => {
       const image = await fromBuilder(await buildImage('kubeadm-podman'))
       await docker(['image', 'rm', image.ref])
@@ -98,6 +105,19 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
       expect(await nodeImageIds('desktop-control-plane')).to.include(image.id)
       expect(await loader.has(image)).to.equal(true)
       expect(await leftovers()).to.deep.equal(before)
+    })
+
+    it('diagnose: kind mode, its nodes running; a stopped node fails the row', async () => {
+      const loader = new DockerDesktopLoader(toolkit)
+      expect(await loader.diagnose()).to.deep.equal([{name: 'cluster', ok: true, summary: 'Docker Desktop\'s Kubernetes (kind): node "desktop-control-plane" running'}])
+      await execa('docker', ['stop', '--time', '1', 'desktop-control-plane'])
+      try {
+        const [stopped] = await loader.diagnose()
+        expect(stopped).to.include({name: 'cluster', ok: false, hint: 'start it in Docker Desktop: Settings → Kubernetes'})
+        expect(stopped!.summary).to.match(/^Docker Desktop's Kubernetes is not running: node "desktop-control-plane" is exited/)
+      } finally {
+        await execa('docker', ['start', 'desktop-control-plane'])
+      }
     })
 
     it('imports an image that only its builder has', async () => {

@@ -1,4 +1,4 @@
-import type {ClusterNode, ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import type {ClusterNode, Diagnostic, ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
 import path from 'node:path'
 
 const KIND = 'kind'
@@ -9,6 +9,17 @@ export class KindLoader implements Loader {
   readonly name = 'kind'
 
   constructor(private readonly toolkit: PluginToolkit) {}
+
+  /** For `kudev doctor`: the kind CLI's version, and the cluster's nodes. */
+  async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
+    return Promise.all([
+      this.toolkit.diagnostic('kind', async () => (await this.toolkit.exec(KIND, ['version'], {errorKind: 'load', notFoundHint: INSTALL_HINT})).stdout.trim()),
+      this.toolkit.diagnostic('cluster', async () => {
+        const {cluster, nodes} = await this.nodes(target)
+        return `kind cluster "${cluster}": ${describeNodes(nodes.map((node) => node.name))} running`
+      }),
+    ])
+  }
 
   async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
     const {nodes} = await this.nodes(target)

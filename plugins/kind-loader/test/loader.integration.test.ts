@@ -121,6 +121,26 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     }
   })
 
+  it('diagnose: kind\'s version and the running nodes; a cluster without nodes and a missing kind fail their rows with the hints of kudev up', async () => {
+    const loader = new KindLoader(toolkit)
+    expect(await loader.diagnose(target(two))).to.deep.equal([
+      {name: 'kind', ok: true, summary: (await execa('kind', ['version'])).stdout},
+      {name: 'cluster', ok: true, summary: `kind cluster "${two.name}": nodes "${two.nodes[0]}", "${two.nodes[1]}" running`},
+    ])
+    expect((await loader.diagnose(target(one)))[1]).to.deep.equal({name: 'cluster', ok: true, summary: `kind cluster "${one.name}": node "${one.nodes[0]}" running`})
+    const [, absent] = await loader.diagnose({context: 'kind-absent', params: {cluster: `absent${suffix}`}})
+    expect(absent).to.include({name: 'cluster', ok: false, summary: `no kind nodes found for cluster "absent${suffix}" (context kind-absent)`})
+    expect(absent!.hint).to.include('kind create cluster --name')
+    process.env.PATH = path.join(tmp, 'no-such-bin')
+    try {
+      const [missing] = await loader.diagnose(target(one))
+      expect(missing).to.include({name: 'kind', ok: false, summary: 'kind is not installed (not found on PATH)'})
+      expect(missing!.hint).to.include('go install sigs.k8s.io/kind@latest')
+    } finally {
+      process.env.PATH = standInEnv().PATH
+    }
+  })
+
   it('fails clearly when kind reports success but a node lacks the image', async () => {
     const bin = path.join(tmp, 'lying-bin')
     await mkdir(bin, {recursive: true})

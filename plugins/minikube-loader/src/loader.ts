@@ -1,8 +1,15 @@
-import type {ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import type {Diagnostic, ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
 import path from 'node:path'
 
 const MINIKUBE = 'minikube'
 const INSTALL_HINT = 'install minikube: https://minikube.sigs.k8s.io/docs/start/'
+
+/** One node of `minikube status --output json` (an object for one node, an array for several). */
+interface NodeStatus {
+  Name: string
+  Host: string
+  Kubelet: string
+}
 
 /** One entry of `minikube image ls --format json`. */
 interface ListedImage {
@@ -18,6 +25,14 @@ export class MinikubeLoader implements Loader {
   readonly name = 'minikube'
 
   constructor(private readonly toolkit: PluginToolkit) {}
+
+  /** For `kudev doctor`: the minikube CLI's version, and the state of the profile's nodes. */
+  async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
+    return Promise.all([
+      this.toolkit.diagnostic('minikube', async () => (await this.toolkit.exec(MINIKUBE, ['version', '--short'], {errorKind: 'load', notFoundHint: INSTALL_HINT})).stdout.trim()),
+      this.toolkit.diagnostic('cluster', () => this.status(target)),
+    ])
+  }
 
   /**
    * From minikube's image list, which merges every running node's images by ID: it cannot tell that one
@@ -65,8 +80,29 @@ export class MinikubeLoader implements Loader {
     }
   }
 
-  /** Runs minikube (its whole process tree goes on abort: it does not stop the `docker` commands it runs). */
-  private async minikube(target: LoadTarget, args: string[], signal?: AbortSignal): Promise<ExecResult> {
+  /** Every node running, or an error naming those that are not. */
+  private async status(target: LoadTarget): Promise<string> {
+    const profile = profileOf(target)
+    // Its exit code sets a bit for each part that is not running; the JSON tells which node.
+    const {stdout} = await this.minikube(target, ['status', '--output', 'json'], undefined, (result) => result.stdout.trimStart().startsWith('{') || result.stdout.trimStart().startsWith('['))
+    const parsed = JSON.parse(stdout) as NodeStatus | NodeStatus[]
+    const nodes = Array.isArray(parsed) ? parsed : [parsed]
+    const down = nodes.filter((node) => node.Host !== 'Running' || node.Kubelet !== 'Running')
+    if (down.length > 0) {
+      throw this.toolkit.error('load', `minikube profile "${profile}" is not running: ${down.map((node) => `node "${node.Name}" is ${node.Host === 'Running' ? `up, its kubelet ${node.Kubelet}` : node.Host}`).join(', ')}`, {
+        data: {profile},
+        hint: `start it: minikube start -p ${profile}`,
+      })
+    }
+
+    return `minikube profile "${profile}": ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.map((node) => `"${node.Name}"`).join(', ')} running`
+  }
+
+  /**
+   * Runs minikube (its whole process tree goes on abort: it does not stop the `docker` commands it runs).
+   * A non-zero exit fails, unless `answered` says the result is an answer all the same.
+   */
+  private async minikube(target: LoadTarget, args: string[], signal?: AbortSignal, answered?: (result: ExecResult) => boolean): Promise<ExecResult> {
     const profile = profileOf(target)
     const result = await this.toolkit.exec(MINIKUBE, ['-p', profile, ...args], {
       allowFailure: true,
@@ -76,11 +112,12 @@ export class MinikubeLoader implements Loader {
       onLine: (line) => this.toolkit.logger.debug(`minikube: ${line}`),
       signal,
     })
-    if (result.exitCode === 0) return result
+    if (result.exitCode === 0 || answered?.(result)) return result
     const lines = this.toolkit.lastLines(`${result.stderr}\n${result.stdout}`)
     // "X Exiting due to MK_USAGE: loading profile: cluster "dev" does not exist"
     const reason = lines.map((line) => /Exiting due to [\w_]+: (.*)$/.exec(line)?.[1]).find(Boolean) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
-    if (/cluster ".*" does not exist|Profile ".*" not found/.test(reason)) {
+    // `image` commands exit "due to" it; `status` prints a notice and a suggestion after it.
+    if (lines.some((line) => /cluster ".*" does not exist|Profile ".*" not found/.test(line))) {
       throw this.toolkit.error('load', `minikube profile "${profile}" (context ${target.context}) does not exist`, {
         data: {context: target.context, profile},
         hint: `is the cluster running? \`minikube profile list\` lists the profiles; \`minikube start -p ${profile}\` starts it`,

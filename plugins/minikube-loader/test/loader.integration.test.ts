@@ -96,6 +96,23 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     expect(error.hint).to.include(`minikube start -p gone${suffix}`)
   })
 
+  it('diagnose: minikube\'s version and each node\'s state; an absent profile or a stopped node fails the cluster row', async () => {
+    const loader = new MinikubeLoader(toolkit)
+    expect(await loader.diagnose(target())).to.deep.equal([
+      {name: 'minikube', ok: true, summary: (await execa('minikube', ['version', '--short'])).stdout},
+      {name: 'cluster', ok: true, summary: `minikube profile "${profile.name}": nodes "${profile.nodes[0]}", "${profile.nodes[1]}" running`},
+    ])
+    const [, absent] = await loader.diagnose({context: 'gone', params: {profile: `gone${suffix}`}})
+    expect(absent).to.deep.equal({hint: `is the cluster running? \`minikube profile list\` lists the profiles; \`minikube start -p gone${suffix}\` starts it`, name: 'cluster', ok: false, summary: `minikube profile "gone${suffix}" (context gone) does not exist`})
+    await execa('docker', ['stop', '--time', '1', profile.nodes[1]!])
+    try {
+      const [, stopped] = await loader.diagnose(target())
+      expect(stopped).to.deep.equal({hint: `start it: minikube start -p ${profile.name}`, name: 'cluster', ok: false, summary: `minikube profile "${profile.name}" is not running: node "${profile.nodes[1]}" is Stopped`})
+    } finally {
+      await execa('docker', ['start', profile.nodes[1]!])
+    }
+  })
+
   it('says how to install minikube when it is not on PATH', async function () {
     if ((await execa('sh', ['-c', 'command -v minikube'], {env: {PATH: savedPath}, reject: false})).exitCode === 0) this.skip()
     process.env.PATH = savedPath
