@@ -151,6 +151,33 @@ describe('kudev CLI (real processes)', function () {
     expect(untrusted.summary).to.include('folder times not trusted (KUDEV_TRUST_FOLDER_TIMES=0)')
   })
 
+  it('chooses the loader by --loader, else spec.loader, else detection, and refuses a context two loaders claim', async () => {
+    const config = 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec: {imageName: shop}\n'
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
+    await writeFile(join(project, '.kudev.yaml'), config)
+    const env = {KUBECONFIG: kubeconfig('claimed-twice'), KUDEV_CACHE_DIR: join(project, 'cache')}
+    const loaderRow = async (...args: string[]) => {
+      const result = await runCli(['doctor', '--json', ...args], {cwd: project, env})
+      const report = JSON.parse(result.stdout) as {checks: Array<{name: string; summary: string; hint?: string; ok: boolean}>}
+      return {exitCode: result.exitCode, row: report.checks.find((check) => check.name === 'loader')!}
+    }
+
+    const claimed = await loaderRow()
+    expect(claimed.exitCode).to.equal(4)
+    expect(claimed.row).to.deep.include({
+      hint: 'pass --loader with one of them, or set spec.loader in .kudev.yaml',
+      ok: false,
+      summary: 'kube context "minikube" is claimed by more than one loader: kind (@kudev/plugin-kind-loader) and minikube (@kudev/plugin-minikube-loader)',
+    })
+    expect((await loaderRow('--loader', 'docker-desktop')).row).to.deep.include({ok: true, summary: 'docker-desktop (@kudev/plugin-docker-desktop-loader), --loader'})
+    await writeFile(join(project, '.kudev.yaml'), config.replace('imageName: shop}', 'imageName: shop, loader: minikube}'))
+    expect((await loaderRow()).row).to.deep.include({ok: true, summary: `minikube (@kudev/plugin-minikube-loader), spec.loader in ${join(project, '.kudev.yaml')}`})
+    expect((await loaderRow('--loader', 'kind')).row).to.deep.include({ok: true, summary: 'kind (@kudev/plugin-kind-loader), --loader'})
+    const unknown = await runCli(['up', '--loader', 'nope'], {cwd: project, env})
+    expect(unknown.exitCode).to.equal(4)
+    expect(unknown.stderr).to.include('docker-desktop, kind, minikube')
+  })
+
   describe('doctor and plugins', () => {
     let data: Awaited<ReturnType<typeof dataDirWithPlugins>>
     before(async () => {

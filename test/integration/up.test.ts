@@ -3,9 +3,11 @@ import {execa} from 'execa'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import type {LoadResult} from '../../src/pipeline/load.js'
 import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {buildUniqueImage} from '../support/images.js'
 import {createKindCluster, createMinikubeProfile, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
 
 /** `kudev up --json` prints the UpResult. */
@@ -71,6 +73,35 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(first.id)
     const second = await up()
     expect(second).to.include({built: false, id: first.id, loaded: false})
+  })
+
+  it('prints the image and its ID on stdout, what it did and how long it took on stderr; --json has both', async () => {
+    await writeFile(join(project, 'index.html'), `plain ${Date.now()}\n`)
+    const first = await runCli(['up'], {cwd: project, env})
+    expect(first.exitCode, first.stderr).to.equal(0)
+    expect(first.stdout).to.match(new RegExp(`^${imageName}:kudev-[0-9a-f]{8} sha256:[0-9a-f]{64}$`))
+    expect(first.stderr).to.match(new RegExp(`^built \\(\\d+\\.\\ds\\), loaded into kind-${kindName} with kind \\(\\d+\\.\\ds\\); total \\d+\\.\\ds$`, 'm'))
+    const again = await up()
+    expect(`${again.image} ${again.id}`).to.equal(first.stdout)
+    expect(again).to.include({built: false, loaded: false})
+    expect(again.durationsMs).to.have.keys('build', 'load', 'total')
+    expect(again.durationsMs.total).to.be.at.least(again.durationsMs.build + again.durationsMs.load)
+  })
+
+  it('kudev load puts an existing image on every node once, and names an image that does not exist', async () => {
+    const image = await buildUniqueImage({cleanup, dir: join(project, '..', uniqueName('load-image')), ref: `kudev-test/${uniqueName('load')}:1`})
+    const load = async () => {
+      const result = await runCli(['load', image.ref, '--json'], {cwd: project, env})
+      expect(result.exitCode, result.stderr).to.equal(0)
+      return JSON.parse(result.stdout) as LoadResult
+    }
+
+    expect(await load()).to.include({context: `kind-${kindName}`, id: image.id, image: image.ref, loaded: true, loader: 'kind'})
+    for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(image.id)
+    expect(await load()).to.include({loaded: false})
+    const missing = await runCli(['load', 'kudev-test/never-built:1'], {cwd: project, env})
+    expect(missing.exitCode).to.equal(7)
+    expect(missing.stderr).to.include('image "kudev-test/never-built:1" not found by the docker builder')
   })
 
   it('builds and loads the new image after a file changes', async () => {

@@ -8,7 +8,7 @@ import {loadConfig} from '../../../src/config/index.js'
 import {ContextChangedError} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
 import type {BuildContext, Builder, BuildOptions} from '../../../src/plugins/contract.js'
-import {buildImage, DIGEST_LABEL} from '../../../src/pipeline/build.js'
+import {buildImage, DIGEST_LABEL, resolveBuilder} from '../../../src/pipeline/build.js'
 import {repoRoot} from '../../support/cli.js'
 
 /** A builder that records what it was asked and can fail its first builds with a "file changed" error. */
@@ -79,5 +79,25 @@ describe('build pipeline', () => {
     const second = await buildImage(await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}), builder, new AbortController().signal)
     expect(second).to.include({built: false, id: first.id})
     expect(calls).to.have.length(1)
+  })
+
+  it('takes the network from spec.network unless a flag gives one, and passes --no-cache on', async () => {
+    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, network: host}\n')
+    const {builder, calls} = recordingBuilder({changes: 0, onChange: async () => {}})
+    await buildImage(await request({noCache: false}), builder, new AbortController().signal)
+    await buildImage(await request({forceBuild: true, network: 'none', noCache: true}), builder, new AbortController().signal)
+    expect(calls.map((call) => [call.options.network, call.options.noCache])).to.deep.equal([['host', false], ['none', true]])
+  })
+
+  it('picks the builder by --builder, else spec.builder, else docker, saying where a wrong name came from', async () => {
+    const config = await Config.load({root: repoRoot})
+    expect((await resolveBuilder({config, loaded: await loadConfig({cwd: project}), logger})).name).to.equal('docker')
+    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, builder: podmn}\n')
+    const loaded = await loadConfig({cwd: project})
+    const error = await resolveBuilder({config, loaded, logger}).then(() => undefined, (thrown: Error) => thrown)
+    expect(error?.message).to.equal(`no builder named "podmn" (from spec.builder in ${join(project, '.kudev.yaml')})`)
+    expect((await resolveBuilder({builder: 'docker', config, loaded, logger})).name).to.equal('docker')
+    const flagged = await resolveBuilder({builder: 'dockr', config, loaded, logger}).then(() => undefined, (thrown: Error) => thrown)
+    expect(flagged?.message).to.equal('no builder named "dockr" (from --builder)')
   })
 })
