@@ -1,5 +1,8 @@
-#!/usr/bin/env -S node --import tsx --no-warnings
-// Runs the TypeScript sources directly (oclif maps dist/ to src/ in development mode).
-import {execute} from '@oclif/core/execute'
+#!/usr/bin/env -S node --no-warnings
+// Runs the TypeScript sources directly (oclif maps dist/ to src/ in development mode). tsx is registered
+// from here, not with `node --import tsx`, so that it resolves from this checkout whatever the working folder.
+import {register} from 'tsx/esm/api'
 
+register()
+const {execute} = await import('@oclif/core/execute')
 await execute({development: true, dir: import.meta.url})

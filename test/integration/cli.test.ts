@@ -37,10 +37,17 @@ describe('kudev CLI (real processes)', function () {
       }
     })
 
-    it('answers a mistyped command with a suggestion and exit code 127', async () => {
+    it('answers a mistyped command with exit code 127 and where to look (plugin-not-found offers the closest command only on a terminal)', async () => {
       const {exitCode, stderr} = await runCli(['validat'])
       expect(exitCode).to.equal(127)
       expect(stderr).to.include('validat is not a kudev command')
+      expect(stderr).to.include('Run kudev help for a list of available commands.')
+    })
+
+    it('runs the TypeScript sources with bin/dev.js from any working folder', async () => {
+      const {exitCode, stdout} = await execa(join(repoRoot, 'bin', 'dev.js'), ['hash', '-C', join(repoRoot, 'examples', 'hello')], {cwd: project, env: {KUDEV_CACHE_DIR: join(project, 'cache')}, reject: false})
+      expect(exitCode).to.equal(0)
+      expect(stdout).to.equal((await runCli(['hash', '-C', join(repoRoot, 'examples', 'hello')], {env: {KUDEV_CACHE_DIR: join(project, 'cache')}})).stdout)
     })
 
     it('ships an oclif.manifest.json that matches the built commands', async () => {
@@ -141,6 +148,9 @@ describe('kudev CLI (real processes)', function () {
 
     const plain = await row({})
     expect(plain.ok).to.equal(true)
+    // -v shows each program kudev runs, as a shell could run it.
+    const verbose = await runCli(['doctor', '-v'], {cwd: project, env})
+    expect(verbose.stderr).to.match(/^debug: \$ docker version --format '\{\{json \.\}\}'$/m)
     // The temp folder is on ext4 or tmpfs on these machines and in CI; elsewhere (macOS) it is not trusted.
     const verdict = folderTimesTrusted(project) === true || isCI() ? 'folder times trusted' : 'folder times not trusted'
     expect(plain.summary).to.match(new RegExp(`^${join(project, 'cache', 'tree')}/[0-9a-f]{32} \\(no snapshot yet\\); ${verdict}`))

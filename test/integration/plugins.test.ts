@@ -117,6 +117,20 @@ describe('plugins that fail, and a plugin that overrides a bundled one (real CLI
     })
   }
 
+  it('plugins link uses a plugin from its folder (the author\'s loop), and plugins unlink stops using it', async () => {
+    const data = await cleanup.tempDir('kudev-link-data-')
+    const env = {KUDEV_DATA_DIR: data}
+    const linked = await runCli(['plugins', 'link', join(fixtures, 'plugins', 'kudev-fixture-good'), '--no-install'], {env})
+    expect(linked.exitCode, linked.stderr).to.equal(0)
+    expect((await runCli(['plugins'], {env})).stdout).to.match(/^kudev-fixture-good .*\(link\)/m)
+    const doctor = JSON.parse((await runCli(['doctor', '--json'], {env})).stdout) as {builders: {name: string; plugin: string}[]}
+    expect(doctor.builders).to.deep.include({description: 'Builds nothing, for tests', name: 'fixture-builder', plugin: 'kudev-fixture-good', pluginType: 'link'})
+    const unlinked = await runCli(['plugins', 'unlink', 'kudev-fixture-good'], {env})
+    expect(unlinked.exitCode, unlinked.stderr).to.equal(0)
+    const after = JSON.parse((await runCli(['doctor', '--json'], {env})).stdout) as {builders: {name: string}[]}
+    expect(after.builders.map((row) => row.name)).to.deep.equal(['docker'])
+  })
+
   describe('two plugins registering one name', () => {
     it('refuses the name, naming both packages, while the bundled docker builder still builds', async () => {
       await withLinked(['kudev-fixture-good', 'kudev-fixture-duplicate'], async (env) => {
@@ -167,7 +181,7 @@ describe('plugins that fail, and a plugin that overrides a bundled one (real CLI
       expect(uninstall.exitCode, uninstall.stderr).to.equal(0)
       const result = await runCli(['build', '--builder', 'docker', '--json'], {cwd: project, env})
       expectBuiltWithDocker(result)
-      expect(result.stderr).to.not.include('notice:')
+      expect(result.stderr).to.not.include('overrides the bundled')
     })
   })
 })
