@@ -70,13 +70,14 @@ describe('exec (every subprocess goes through it)', () => {
   it('kills the program when the signal aborts, leaving no process behind', async () => {
     const controller = new AbortController()
     const started = Date.now()
-    const running = exec(capture().logger, 'sleep', ['30'], {signal: controller.signal})
+    // A duration no other process on the machine is likely to use: the check below looks for it by name.
+    const running = exec(capture().logger, 'sleep', ['30.25'], {signal: controller.signal})
     setTimeout(() => controller.abort(), 200)
     const error = await rejection(running)
     expect(error.kind).to.equal('interrupted')
     expect(Date.now() - started).to.be.below(5000)
     const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -x sleep -a || true'])
-    expect(stdout).to.not.include('sleep 30')
+    expect(stdout.split('\n').filter((line) => line.endsWith(' sleep 30.25'))).to.deep.equal([])
   })
 
   it('with killTree, stops the program\'s own children on abort too, and settles only once they are gone', async function () {
