@@ -43,7 +43,7 @@ if (isMainThread) {
     await import('@oclif/core')
     for (const file of paths) lstatSync(file)
   } else if (mode === 'read') {
-    const threads = Math.max(availableParallelism(), 1)
+    const threads = availableParallelism()
     const share = (thread) => paths.filter((_, index) => index % threads === thread)
     const workers = Array.from({length: threads - 1}, (_, index) => new Promise((resolve, reject) => {
       const worker = new Worker(new URL(import.meta.url), {workerData: share(index + 1)})

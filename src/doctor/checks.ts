@@ -110,7 +110,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 async function hashCacheCheck(buildContext: string): Promise<Check> {
   const {folderTimesTrusted, snapshotFiles, snapshotFolder} = await import('../hash/snapshot.js')
   const count = snapshotFiles(buildContext).length
-  const file = `${snapshotFolder(buildContext)} (${count === 0 ? 'no snapshot yet' : count === 1 ? '1 snapshot' : `${count} snapshots, one per set of ignore rules`})`
+  const where = `${snapshotFolder(buildContext)} (${count === 0 ? 'no snapshot yet' : count === 1 ? '1 snapshot' : `${count} snapshots, one per set of ignore rules`})`
   let trust: true | string
   try {
     trust = folderTimesTrusted(buildContext)
@@ -118,8 +118,8 @@ async function hashCacheCheck(buildContext: string): Promise<Check> {
     trust = `cannot tell (${(error as NodeJS.ErrnoException).code ?? String(error)})`
   }
 
-  if (trust === true) return {name: 'hash cache', ok: true, summary: `${file}; folder times trusted: a repeat run stats the recorded tree and lists only folders that moved`}
-  const summary = `${file}; folder times not trusted (${trust}): a repeat run lists every folder, and reads only files whose stat moved`
+  if (trust === true) return {name: 'hash cache', ok: true, summary: `${where}; folder times trusted: a repeat run stats the recorded tree and lists only folders that moved`}
+  const summary = `${where}; folder times not trusted (${trust}): a repeat run lists every folder, and reads only files whose stat moved`
   const hint = process.env.KUDEV_TRUST_FOLDER_TIMES === '0'
     ? 'unset KUDEV_TRUST_FOLDER_TIMES to let kudev trust them again'
     : 'nothing to do unless repeat runs are slow; then keep the project on a local Linux filesystem (ext4, xfs, btrfs, tmpfs, …)'

@@ -1,8 +1,5 @@
 import {isKudevError} from '../output/errors.js'
-import type {Diagnostic} from '../plugins/contract.js'
-
-/** What a passing check found: a summary, and a hint worth showing even so. */
-export type Finding = string | {summary: string; hint?: string}
+import type {Diagnostic, Finding} from '../plugins/contract.js'
 
 /**
  * One `kudev doctor` row from a check that throws when it fails: the failure's one-line message and hint,

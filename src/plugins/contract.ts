@@ -115,7 +115,7 @@ export interface PluginToolkit extends BaseToolkit {
    * A `kudev doctor` row (a diagnose() result) from a check that returns what it found, or throws what
    * `kudev up` would fail with: its message becomes the row's summary and its hint the row's hint.
    */
-  diagnostic(name: string, check: () => Promise<string | {summary: string; hint?: string}>): Promise<Diagnostic>
+  diagnostic(name: string, check: () => Promise<Finding>): Promise<Diagnostic>
   /** The last lines of a program's output (where tools say why they failed), without terminal colour codes, for an error's details. */
   lastLines(text: string): string[]
   /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
@@ -130,6 +130,9 @@ export interface Diagnostic {
   /** What to do when not ok. */
   hint?: string
 }
+
+/** What a passing doctor check found: its summary, and a hint worth showing even so. */
+export type Finding = string | {summary: string; hint?: string}
 
 export interface Builder {
   readonly name: string

@@ -84,7 +84,7 @@ export class MinikubeLoader implements Loader {
   private async status(target: LoadTarget): Promise<string> {
     const profile = profileOf(target)
     // Its exit code sets a bit for each part that is not running; the JSON tells which node.
-    const {stdout} = await this.minikube(target, ['status', '--output', 'json'], undefined, (result) => result.stdout.trimStart().startsWith('{') || result.stdout.trimStart().startsWith('['))
+    const {stdout} = await this.minikube(target, ['status', '--output', 'json'], undefined, (result) => /^\s*[[{]/.test(result.stdout))
     const parsed = JSON.parse(stdout) as NodeStatus | NodeStatus[]
     const nodes = Array.isArray(parsed) ? parsed : [parsed]
     const down = nodes.filter((node) => node.Host !== 'Running' || node.Kubelet !== 'Running')
