@@ -45,11 +45,15 @@ if (isMainThread) {
   } else if (mode === 'read') {
     const threads = availableParallelism()
     const share = (thread) => paths.filter((_, index) => index % threads === thread)
-    const workers = Array.from({length: threads - 1}, (_, index) => new Promise((resolve, reject) => {
-      const worker = new Worker(new URL(import.meta.url), {workerData: share(index + 1)})
-      worker.once('message', resolve)
-      worker.once('error', reject)
-    }))
+    const workers = Array.from(
+      {length: threads - 1},
+      (_, index) =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker(new URL(import.meta.url), {workerData: share(index + 1)})
+          worker.once('message', resolve)
+          worker.once('error', reject)
+        }),
+    )
     readAndHash(share(0))
     await Promise.all(workers)
   } else {

@@ -21,11 +21,17 @@ const benchDir = join(process.env.KUDEV_BENCH_DIR ?? '/tmp/kudev-bench', 'hash')
 const TIME = '/usr/bin/time'
 const GOALS = {cold: 0.3, rssMb: 200, warm: 1}
 
-if (!existsSync(join(root, 'dist', 'commands', 'hash.js'))) throw new Error('dist/ is missing: run `npm run build` first')
+if (!existsSync(join(root, 'dist', 'commands', 'hash.js')))
+  throw new Error('dist/ is missing: run `npm run build` first')
 if (!existsSync(TIME)) throw new Error(`${TIME} is missing (apt-get install time): it measures peak memory`)
 
 function run(file, args, options = {}) {
-  const result = spawnSync(file, args, {encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'], ...options})
+  const result = spawnSync(file, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  })
   if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.status}: ${result.stderr}`)
   return result.stdout
 }
@@ -33,7 +39,10 @@ function run(file, args, options = {}) {
 function projectFiles(dir, name) {
   writeFileSync(join(dir, '.dockerignore'), '.git\n')
   writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
-  writeFileSync(join(dir, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: ${name}}\nspec: {imageName: kudev-bench/${name}}\n`)
+  writeFileSync(
+    join(dir, '.kudev.yaml'),
+    `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: ${name}}\nspec: {imageName: kudev-bench/${name}}\n`,
+  )
   writeFileSync(join(dir, 'changed.txt'), 'initial\n')
 }
 
@@ -41,7 +50,8 @@ function webapp() {
   const dir = join(benchDir, 'webapp')
   mkdirSync(dir, {recursive: true})
   if (!existsSync(join(dir, 'node_modules', '.package-lock.json'))) {
-    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(root, '..', 'shared', 'bench', 'webapp', file), join(dir, file))
+    for (const file of ['package.json', 'package-lock.json'])
+      copyFileSync(join(root, '..', 'shared', 'bench', 'webapp', file), join(dir, file))
     process.stderr.write(`installing the webapp corpus in ${dir} (npm ci --ignore-scripts)…\n`)
     run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], {cwd: dir})
   }
@@ -78,7 +88,9 @@ function prepareGit(dir) {
   if (!existsSync(join(dir, '.git'))) {
     run('git', ['init', '-q'], {cwd: dir})
     run('git', ['add', '-A'], {cwd: dir})
-    run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'corpus'], {cwd: dir})
+    run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'corpus'], {
+      cwd: dir,
+    })
   }
 
   run('git', ['update-index', '-q', '--refresh'], {cwd: dir})
@@ -89,10 +101,13 @@ function prepareGit(dir) {
  * hash stats (files, symlinks and their folders) and every regular file a cold hash reads.
  */
 function floorLists(dir, name) {
-  const tracked = run('git', ['ls-files', '-s', '-z'], {cwd: dir}).split('\0').filter(Boolean).map((line) => {
-    const [meta, file] = line.split('\t')
-    return {file, symlink: meta.startsWith('120000')}
-  })
+  const tracked = run('git', ['ls-files', '-s', '-z'], {cwd: dir})
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const [meta, file] = line.split('\t')
+      return {file, symlink: meta.startsWith('120000')}
+    })
   const folders = new Set([''])
   for (const {file} of tracked) {
     for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) folders.add(file.slice(0, at))
@@ -102,7 +117,13 @@ function floorLists(dir, name) {
   const lstatList = join(scratch, `lstat-${name}`)
   const readList = join(scratch, `read-${name}`)
   writeFileSync(lstatList, [...folders, ...tracked.map(({file}) => file)].map(absolute).join('\0'))
-  writeFileSync(readList, tracked.filter(({symlink}) => !symlink).map(({file}) => absolute(file)).join('\0'))
+  writeFileSync(
+    readList,
+    tracked
+      .filter(({symlink}) => !symlink)
+      .map(({file}) => absolute(file))
+      .join('\0'),
+  )
   return {lstatList, readList}
 }
 
@@ -138,10 +159,14 @@ function benchmark(name, dir) {
       const objects = join(scratch, `objects-${name}`)
       rmSync(objects, {force: true, recursive: true})
       mkdirSync(objects)
-      return measure('git', ['add', '-A'], {cwd: dir, env: {...process.env, GIT_INDEX_FILE: index, GIT_OBJECT_DIRECTORY: objects}})
+      return measure('git', ['add', '-A'], {
+        cwd: dir,
+        env: {...process.env, GIT_INDEX_FILE: index, GIT_OBJECT_DIRECTORY: objects},
+      })
     },
     gitStatus: () => measure('git', ['status', '--porcelain'], {cwd: dir}),
-    sha256sum: () => measure('sh', ['-c', 'find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha256sum'], {cwd: dir}),
+    sha256sum: () =>
+      measure('sh', ['-c', 'find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha256sum'], {cwd: dir}),
     // What Node alone costs for the least work each kudev run must do (the script says what it does).
     floorWarm: () => measure(process.execPath, [floor, 'lstat', lstatList], {cwd: root}),
     floorCold: () => measure(process.execPath, [floor, 'read', readList], {cwd: root}),
@@ -162,7 +187,12 @@ function benchmark(name, dir) {
     process.stderr.write(`${name}: round ${round + 1}/${runs}\n`)
   }
 
-  const result = Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, {ms: median(values.map((v) => v.ms)), rssMb: Math.max(...values.map((v) => v.rssMb))}]))
+  const result = Object.fromEntries(
+    Object.entries(samples).map(([key, values]) => [
+      key,
+      {ms: median(values.map((v) => v.ms)), rssMb: Math.max(...values.map((v) => v.rssMb))},
+    ]),
+  )
   const summary = JSON.parse(run(process.execPath, [bin, 'hash', '--json'], {cwd: dir, env}))
   return {name, result, summary}
 }
@@ -171,7 +201,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'kudev-bench-hash-'))
 try {
   const corpora = [benchmark('webapp', webapp()), benchmark('generated', generated())]
   const git = run('git', ['--version']).trim()
-  console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${git}; ${runs} rounds, medians\n`)
+  console.log(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${git}; ${runs} rounds, medians\n`,
+  )
   console.log('| corpus | command | median ms | peak RSS MB | ratio | goal |')
   console.log('| --- | --- | ---: | ---: | ---: | --- |')
   let failed = false
@@ -180,28 +212,45 @@ try {
     const row = (command, sample, ratio, goal) => {
       const verdict = goal === undefined ? '' : `≤ ${goal}× ${ratio <= goal ? 'met' : 'MISSED'}`
       if (goal !== undefined && ratio > goal) failed = true
-      console.log(`| ${label} | ${command} | ${sample.ms.toFixed(0)} | ${sample.rssMb.toFixed(0)} | ${ratio === undefined ? '' : `${ratio.toFixed(2)}×`} | ${verdict} |`)
+      console.log(
+        `| ${label} | ${command} | ${sample.ms.toFixed(0)} | ${sample.rssMb.toFixed(0)} | ${ratio === undefined ? '' : `${ratio.toFixed(2)}×`} | ${verdict} |`,
+      )
     }
 
     row('`git add -A` (fresh index)', result.gitAdd)
     row('`git add -A` (fresh index, empty object store)', result.gitAddNewObjects)
     row('`git status --porcelain`', result.gitStatus)
     row('`find | sort | xargs sha256sum`', result.sha256sum)
-    row('Node floor, cold: read + sha256 every file, 2 threads', result.floorCold, result.floorCold.ms / result.gitAdd.ms)
+    row(
+      'Node floor, cold: read + sha256 every file, 2 threads',
+      result.floorCold,
+      result.floorCold.ms / result.gitAdd.ms,
+    )
     row('`kudev hash`, cold (no caches)', result.cold, result.cold.ms / result.gitAdd.ms, GOALS.cold)
-    row('Node floor, warm: import @oclif/core + lstat every entry', result.floorWarm, result.floorWarm.ms / result.gitStatus.ms)
+    row(
+      'Node floor, warm: import @oclif/core + lstat every entry',
+      result.floorWarm,
+      result.floorWarm.ms / result.gitStatus.ms,
+    )
     row('`kudev hash`, warm', result.warm, result.warm.ms / result.gitStatus.ms, GOALS.warm)
     row('`kudev hash`, one file changed', result.oneChanged, result.oneChanged.ms / result.gitStatus.ms)
     const peak = Math.max(result.cold.rssMb, result.warm.rssMb, result.oneChanged.rssMb)
     const rssOk = peak <= GOALS.rssMb
     if (!rssOk) failed = true
-    console.log(`| ${label} | \`kudev hash\` peak RSS | | ${peak.toFixed(0)} | | ≤ ${GOALS.rssMb} MB ${rssOk ? 'met' : 'MISSED'} |`)
+    console.log(
+      `| ${label} | \`kudev hash\` peak RSS | | ${peak.toFixed(0)} | | ≤ ${GOALS.rssMb} MB ${rssOk ? 'met' : 'MISSED'} |`,
+    )
   }
 
-  console.log('\nRatios: cold against `git add -A` with every blob already stored (it only hashes, as kudev does), warm and')
-  console.log('one-file-changed against `git status --porcelain`; each Node floor against the same baseline as the row after it.')
+  console.log(
+    '\nRatios: cold against `git add -A` with every blob already stored (it only hashes, as kudev does), warm and',
+  )
+  console.log(
+    'one-file-changed against `git status --porcelain`; each Node floor against the same baseline as the row after it.',
+  )
   console.log('Against `git add -A` into an empty object store, kudev cold is:')
-  for (const {name, result} of corpora) console.log(`${name} ${(result.cold.ms / result.gitAddNewObjects.ms).toFixed(2)}×.`)
+  for (const {name, result} of corpora)
+    console.log(`${name} ${(result.cold.ms / result.gitAddNewObjects.ms).toFixed(2)}×.`)
   process.exitCode = failed ? 1 : 0
 } finally {
   rmSync(scratch, {force: true, recursive: true})

@@ -37,13 +37,16 @@ for (let i = 0; i < runs; i++) for (const [index, c] of cases.entries()) samples
 
 const baseline = median(samples[0])
 let failed = false
-console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${runs} runs each, interleaved\n`)
+console.log(
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${runs} runs each, interleaved\n`,
+)
 console.log('| command | median ms | × node -e 0 | goal |')
 console.log('| --- | ---: | ---: | --- |')
 for (const [index, c] of cases.entries()) {
   const m = median(samples[index])
   const ratio = m / baseline
-  const verdict = c.goal === undefined ? (index === 0 ? 'baseline' : '') : `≤ ${c.goal}× ${ratio <= c.goal ? 'met' : 'MISSED'}`
+  const verdict =
+    c.goal === undefined ? (index === 0 ? 'baseline' : '') : `≤ ${c.goal}× ${ratio <= c.goal ? 'met' : 'MISSED'}`
   if (c.goal !== undefined && ratio > c.goal) failed = true
   console.log(`| \`${c.name}\` | ${m.toFixed(0)} | ${ratio.toFixed(2)} | ${verdict} |`)
 }

@@ -10,7 +10,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const file = join(root, 'oclif.manifest.json')
 
 export async function buildManifest() {
-  const plugin = new Plugin({errorOnManifestCreate: true, ignoreManifest: true, isRoot: true, respectNoCacheDefault: true, root, type: 'core'})
+  const plugin = new Plugin({
+    errorOnManifestCreate: true,
+    ignoreManifest: true,
+    isRoot: true,
+    respectNoCacheDefault: true,
+    root,
+    type: 'core',
+  })
   await plugin.load()
   return JSON.stringify(plugin.manifest, null, 2) + '\n'
 }

@@ -21,12 +21,20 @@ export function webappCorpus(): string {
 
   writeFileSync(join(dir, '.dockerignore'), '.git\n')
   writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
-  writeFileSync(join(dir, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: webapp}\nspec: {imageName: kudev-bench/webapp}\n')
+  writeFileSync(
+    join(dir, '.kudev.yaml'),
+    'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: webapp}\nspec: {imageName: kudev-bench/webapp}\n',
+  )
   return dir
 }
 
 export function run(file: string, args: string[], options: SpawnSyncOptions = {}): string {
-  const result = spawnSync(file, args, {encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'], ...options})
+  const result = spawnSync(file, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  })
   if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.status}: ${result.stderr}`)
   return String(result.stdout)
 }

@@ -49,12 +49,18 @@ export const kubeContextFlag = {
 /** What goes into the hash besides the files: shared by `kudev hash`, `kudev build` and `kudev up`. */
 export const buildInputFlags = {
   'build-arg': Flags.string({
-    description: 'Build argument NAME=VALUE (repeatable; overrides spec.buildArgs). NAME alone takes the value from the environment.',
+    description:
+      'Build argument NAME=VALUE (repeatable; overrides spec.buildArgs). NAME alone takes the value from the environment.',
     helpValue: 'NAME=VALUE',
     multiple: true,
   }),
-  'build-timestamp': Flags.boolean({description: 'Tag kudev-<hash>-<YYYYMMDD-HHMMSS> (UTC), so every build gets a new tag.'}),
-  platform: Flags.string({description: 'Platform to build for, os/arch[/variant] (overrides spec.platform).', helpValue: 'PLATFORM'}),
+  'build-timestamp': Flags.boolean({
+    description: 'Tag kudev-<hash>-<YYYYMMDD-HHMMSS> (UTC), so every build gets a new tag.',
+  }),
+  platform: Flags.string({
+    description: 'Platform to build for, os/arch[/variant] (overrides spec.platform).',
+    helpValue: 'PLATFORM',
+  }),
   target: Flags.string({description: 'Dockerfile stage to build (overrides spec.target).', helpValue: 'STAGE'}),
 }
 
@@ -62,12 +68,23 @@ export const buildFlags = {
   ...buildInputFlags,
   builder: Flags.string({description: 'Builder to use (overrides spec.builder; default docker).', helpValue: 'NAME'}),
   'force-build': Flags.boolean({description: 'Build even when the image is up to date.'}),
-  network: Flags.string({description: 'Network for RUN steps (docker build --network; overrides spec.network).', helpValue: 'MODE'}),
-  'no-cache': Flags.boolean({description: "Build without the builder's layer cache, and hash without kudev's tree snapshot (every file is read)."}),
+  network: Flags.string({
+    description: 'Network for RUN steps (docker build --network; overrides spec.network).',
+    helpValue: 'MODE',
+  }),
+  'no-cache': Flags.boolean({
+    description:
+      "Build without the builder's layer cache, and hash without kudev's tree snapshot (every file is read).",
+  }),
 }
 
 /** The parsed values of buildInputFlags, as hashing takes them. */
-export function buildInputs(flags: {'build-arg'?: string[]; 'build-timestamp'?: boolean; platform?: string; target?: string}) {
+export function buildInputs(flags: {
+  'build-arg'?: string[]
+  'build-timestamp'?: boolean
+  platform?: string
+  target?: string
+}) {
   return {
     buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
     buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
@@ -77,7 +94,14 @@ export function buildInputs(flags: {'build-arg'?: string[]; 'build-timestamp'?: 
 }
 
 /** The parsed values of buildFlags, as a build takes them (`kudev build`, `kudev up`). */
-export function buildOptions(flags: Parameters<typeof buildInputs>[0] & {builder?: string; 'force-build'?: boolean; network?: string; 'no-cache'?: boolean}) {
+export function buildOptions(
+  flags: Parameters<typeof buildInputs>[0] & {
+    builder?: string
+    'force-build'?: boolean
+    network?: string
+    'no-cache'?: boolean
+  },
+) {
   return {
     ...buildInputs(flags),
     builder: flags.builder,

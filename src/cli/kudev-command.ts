@@ -25,7 +25,9 @@ export abstract class KudevCommand extends Command {
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
     const parsed = await super.parse(options, argv)
     const flags = parsed.flags as {'log-level'?: string; quiet?: boolean; verbose?: boolean}
-    this.logger = createLogger(chooseLogLevel({logLevel: flags['log-level'], quiet: flags.quiet, verbose: flags.verbose}))
+    this.logger = createLogger(
+      chooseLogLevel({logLevel: flags['log-level'], quiet: flags.quiet, verbose: flags.verbose}),
+    )
     return parsed
   }
 

@@ -2,7 +2,8 @@ import {buildFlags, buildOptions, configFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Build extends KudevCommand {
-  static override description = 'Hashes exactly the build context Docker would receive, tags <imageName>:kudev-<hash>, and builds unless an image with that tag and the same full digest exists.'
+  static override description =
+    'Hashes exactly the build context Docker would receive, tags <imageName>:kudev-<hash>, and builds unless an image with that tag and the same full digest exists.'
   static override examples = [
     '<%= config.bin %> build',
     '<%= config.bin %> build --build-arg VERSION=1.2 --target runtime',

@@ -6,13 +6,17 @@ import {ExitCode} from '../output/errors.js'
 import {painter} from '../output/logger.js'
 
 export default class Doctor extends KudevCommand {
-  static override description = 'Checks the .kudev.yaml, the kube context, the builders and loaders that plugins register, the builder\'s engine and the loader\'s CLI and cluster. Exits non-zero when a check fails (kudev up could not work), with the exit code of the first failure.'
+  static override description =
+    "Checks the .kudev.yaml, the kube context, the builders and loaders that plugins register, the builder's engine and the loader's CLI and cluster. Exits non-zero when a check fails (kudev up could not work), with the exit code of the first failure."
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --kube-context kind-dev --json']
   static override flags = {
     ...configFlags,
     ...kubeContextFlag,
     builder: Flags.string({description: 'Check this builder instead of spec.builder or docker.', helpValue: 'NAME'}),
-    loader: Flags.string({description: 'Check this loader instead of spec.loader or the detected one.', helpValue: 'NAME'}),
+    loader: Flags.string({
+      description: 'Check this loader instead of spec.loader or the detected one.',
+      helpValue: 'NAME',
+    }),
   }
   static override summary = 'Check that kudev can work here'
 

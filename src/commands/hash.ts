@@ -4,7 +4,8 @@ import {buildInputFlags, buildInputs, configFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Hash extends KudevCommand {
-  static override description = 'The tag names exactly one set of build inputs: the files Docker would receive as the build context (after .dockerignore, or kudev\'s defaults without one, and spec.buildContextExclusions), their paths, types, permission bits and contents, plus the Dockerfile, the ignore file, build args, target and platform. A cache of the tree (size, times, inode, mode and hash of every entry) keeps repeated runs fast; --no-cache reads every file.'
+  static override description =
+    "The tag names exactly one set of build inputs: the files Docker would receive as the build context (after .dockerignore, or kudev's defaults without one, and spec.buildContextExclusions), their paths, types, permission bits and contents, plus the Dockerfile, the ignore file, build args, target and platform. A cache of the tree (size, times, inode, mode and hash of every entry) keeps repeated runs fast; --no-cache reads every file."
   static override examples = [
     '<%= config.bin %> hash',
     '<%= config.bin %> hash --list',
@@ -15,8 +16,15 @@ export default class Hash extends KudevCommand {
   static override flags = {
     ...configFlags,
     ...buildInputFlags,
-    explain: Flags.boolean({description: 'Show each excluded path with the rule that excluded it, sizes, the largest folders, and hints.', exclusive: ['list']}),
-    list: Flags.boolean({description: 'Print the entries `COPY . /dst` would see, one per line, sorted; folders end in /, names with control characters are JSON-quoted.', exclusive: ['explain']}),
+    explain: Flags.boolean({
+      description: 'Show each excluded path with the rule that excluded it, sizes, the largest folders, and hints.',
+      exclusive: ['list'],
+    }),
+    list: Flags.boolean({
+      description:
+        'Print the entries `COPY . /dst` would see, one per line, sorted; folders end in /, names with control characters are JSON-quoted.',
+      exclusive: ['explain'],
+    }),
     'no-cache': Flags.boolean({description: 'Read and hash every file, ignoring and not updating the tree snapshot.'}),
   }
 
@@ -56,7 +64,9 @@ export default class Hash extends KudevCommand {
       ...result.stats,
       ignoreFile: result.ignoreFile?.path ?? null,
       tag: result.tag,
-      ...(flags.list ? {list: result.entries.map((entry) => (entry.type === 'dir' ? `${entry.path}/` : entry.path))} : {}),
+      ...(flags.list
+        ? {list: result.entries.map((entry) => (entry.type === 'dir' ? `${entry.path}/` : entry.path))}
+        : {}),
       ...(explanation ? {explain: explanation} : {}),
     }
   }

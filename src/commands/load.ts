@@ -4,13 +4,22 @@ import {configFlags, kubeContextFlag} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Load extends KudevCommand {
-  static override args = {image: Args.string({description: 'Image reference, e.g. myapp:kudev-1a2b3c4d', required: true})}
-  static override description = 'Skips the load when every node already has the image ID. Uses spec.kubeContext and spec.loader from .kudev.yaml when there is one; none is needed.'
-  static override examples = ['<%= config.bin %> load myapp:kudev-1a2b3c4d', '<%= config.bin %> load redis:7 --kube-context kind-dev']
+  static override args = {
+    image: Args.string({description: 'Image reference, e.g. myapp:kudev-1a2b3c4d', required: true}),
+  }
+  static override description =
+    'Skips the load when every node already has the image ID. Uses spec.kubeContext and spec.loader from .kudev.yaml when there is one; none is needed.'
+  static override examples = [
+    '<%= config.bin %> load myapp:kudev-1a2b3c4d',
+    '<%= config.bin %> load redis:7 --kube-context kind-dev',
+  ]
   static override flags = {
     ...configFlags,
     ...kubeContextFlag,
-    builder: Flags.string({description: 'Where the image lives: the builder that made it (default docker).', helpValue: 'NAME'}),
+    builder: Flags.string({
+      description: 'Where the image lives: the builder that made it (default docker).',
+      helpValue: 'NAME',
+    }),
     loader: Flags.string({description: 'Loader to use (overrides spec.loader and detection).', helpValue: 'NAME'}),
   }
 
@@ -21,21 +30,29 @@ export default class Load extends KudevCommand {
     const {loadConfig} = await import('../config/index.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
     const {loadExisting} = await import('../pipeline/load.js')
-    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir}).catch((error: unknown) => {
-      // Without --config a missing .kudev.yaml is fine here; a broken one is not.
-      if (flags.config === undefined && (error as {data?: {searchedFrom?: string}}).data?.searchedFrom) return undefined
-      throw error
-    })
-    const result = await interruptible((signal) => loadExisting({
-      builder: flags.builder,
-      config: this.config,
-      image: args.image,
-      kubeContext: flags['kube-context'],
-      loaded,
-      loader: flags.loader,
-      logger: this.logger,
-      view: this.stepView(),
-    }, signal))
+    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir}).catch(
+      (error: unknown) => {
+        // Without --config a missing .kudev.yaml is fine here; a broken one is not.
+        if (flags.config === undefined && (error as {data?: {searchedFrom?: string}}).data?.searchedFrom)
+          return undefined
+        throw error
+      },
+    )
+    const result = await interruptible((signal) =>
+      loadExisting(
+        {
+          builder: flags.builder,
+          config: this.config,
+          image: args.image,
+          kubeContext: flags['kube-context'],
+          loaded,
+          loader: flags.loader,
+          logger: this.logger,
+          view: this.stepView(),
+        },
+        signal,
+      ),
+    )
     this.print(`${result.image} ${result.id}`)
     return result
   }

@@ -4,7 +4,8 @@ import {buildFlags, buildOptions, configFlags, kubeContextFlag} from '../cli/fla
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Up extends KudevCommand {
-  static override description = 'Builds the image when its tag is new (see `kudev build`), then loads it into the cluster of the kube context unless every node already has it. The loader is detected from the context (kind-*, minikube profiles, docker-desktop) or named with --loader.'
+  static override description =
+    'Builds the image when its tag is new (see `kudev build`), then loads it into the cluster of the kube context unless every node already has it. The loader is detected from the context (kind-*, minikube profiles, docker-desktop) or named with --loader.'
   static override examples = [
     '<%= config.bin %> up',
     '<%= config.bin %> up --kube-context kind-dev',
@@ -26,17 +27,24 @@ export default class Up extends KudevCommand {
     const {interruptible} = await import('../pipeline/interrupt.js')
     const {up} = await import('../pipeline/up.js')
     const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
-    const result = await interruptible((signal) => up({
-      ...buildOptions(flags),
-      config: this.config,
-      kubeContext: flags['kube-context'],
-      loaded,
-      loader: flags.loader,
-      logger: this.logger,
-      view: this.stepView(),
-    }, signal))
+    const result = await interruptible((signal) =>
+      up(
+        {
+          ...buildOptions(flags),
+          config: this.config,
+          kubeContext: flags['kube-context'],
+          loaded,
+          loader: flags.loader,
+          logger: this.logger,
+          view: this.stepView(),
+        },
+        signal,
+      ),
+    )
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
-    this.logger.info(`${result.built ? 'built' : 'up to date'} (${seconds(result.durationsMs.build)}), ${result.loaded ? 'loaded' : 'already loaded'} into ${result.context} with ${result.loader} (${seconds(result.durationsMs.load)}); total ${seconds(result.durationsMs.total)}`)
+    this.logger.info(
+      `${result.built ? 'built' : 'up to date'} (${seconds(result.durationsMs.build)}), ${result.loaded ? 'loaded' : 'already loaded'} into ${result.context} with ${result.loader} (${seconds(result.durationsMs.load)}); total ${seconds(result.durationsMs.total)}`,
+    )
     this.print(`${result.image} ${result.id}`)
     return result
   }

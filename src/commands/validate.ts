@@ -2,8 +2,13 @@ import {KudevCommand} from '../cli/kudev-command.js'
 import {configFlags} from '../cli/flags.js'
 
 export default class Validate extends KudevCommand {
-  static override description = 'Reports every problem at once, each with its file:line:col, and exits 1 when there is any.'
-  static override examples = ['<%= config.bin %> validate', '<%= config.bin %> validate --config deploy/.kudev.yaml', '<%= config.bin %> validate -C services/api --json']
+  static override description =
+    'Reports every problem at once, each with its file:line:col, and exits 1 when there is any.'
+  static override examples = [
+    '<%= config.bin %> validate',
+    '<%= config.bin %> validate --config deploy/.kudev.yaml',
+    '<%= config.bin %> validate -C services/api --json',
+  ]
   static override flags = configFlags
   static override summary = 'Check a .kudev.yaml file'
 
@@ -12,6 +17,12 @@ export default class Validate extends KudevCommand {
     const {loadConfig} = await import('../config/index.js')
     const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     this.print(`${loaded.file}: valid (image ${loaded.config.spec.imageName}, build context ${loaded.buildContext})`)
-    return {buildContext: loaded.buildContext, config: loaded.config, dockerfile: loaded.dockerfile, file: loaded.file, valid: true}
+    return {
+      buildContext: loaded.buildContext,
+      config: loaded.config,
+      dockerfile: loaded.dockerfile,
+      file: loaded.file,
+      valid: true,
+    }
   }
 }

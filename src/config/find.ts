@@ -34,7 +34,10 @@ async function workingDir(cwd: string, dir: string | undefined): Promise<string>
   } catch (error) {
     problem = errorCode(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${errorCode(error) ?? String(error)})`
   }
-  throw new KudevError('usage', `--dir ${dir}: ${absolute} ${problem}`, {hint: 'pass an existing folder to -C/--dir', data: {dir: absolute}})
+  throw new KudevError('usage', `--dir ${dir}: ${absolute} ${problem}`, {
+    hint: 'pass an existing folder to -C/--dir',
+    data: {dir: absolute},
+  })
 }
 
 async function explicitFile(file: string, given: string): Promise<string> {

@@ -23,13 +23,24 @@ export interface InitResult {
 /** Writes the starter file atomically (temp file + rename), so a crash never leaves half a config. */
 export async function writeStarterConfig(options: InitOptions): Promise<InitResult> {
   const dir = path.resolve(options.cwd, options.dir ?? '.')
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false)
-  if (!isDir) throw new KudevError('usage', `--dir ${options.dir}: ${dir} is not an existing folder`, {hint: 'create the folder first, or pass another one'})
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  )
+  if (!isDir)
+    throw new KudevError('usage', `--dir ${options.dir}: ${dir} is not an existing folder`, {
+      hint: 'create the folder first, or pass another one',
+    })
 
   const file = path.join(dir, CONFIG_FILE_NAME)
-  const exists = await access(file, constants.F_OK).then(() => true, () => false)
+  const exists = await access(file, constants.F_OK).then(
+    () => true,
+    () => false,
+  )
   if (exists && !options.force) {
-    throw new KudevError('config', `${file} already exists`, {hint: 'keep it and run `kudev validate`, or pass --force to replace it'})
+    throw new KudevError('config', `${file} already exists`, {
+      hint: 'keep it and run `kudev validate`, or pass --force to replace it',
+    })
   }
 
   const name = options.name ?? deriveProjectName(dir)
@@ -46,6 +57,9 @@ export async function writeStarterConfig(options: InitOptions): Promise<InitResu
   }
 
   const dockerfile = path.join(dir, DEFAULTS.dockerfilePath)
-  const dockerfileExists = await stat(dockerfile).then((s) => s.isFile(), () => false)
+  const dockerfileExists = await stat(dockerfile).then(
+    (s) => s.isFile(),
+    () => false,
+  )
   return {dockerfile, dockerfileExists, file, name}
 }

@@ -41,7 +41,8 @@ export interface ScalarNode {
 
 export type ParsedYaml = {ok: true; root: MapNode} | {ok: false; problems: Problem[]; hint: string}
 
-const SYNTAX_HINT = "fix the YAML at the position shown: indent with spaces, and quote values that contain ': ' or start with * & ! { [ or %"
+const SYNTAX_HINT =
+  "fix the YAML at the position shown: indent with spaces, and quote values that contain ': ' or start with * & ! { [ or %"
 const INIT_HINT = 'run `kudev init` to write a starter .kudev.yaml'
 
 /** The library's wording assumes a YAML-savvy reader; these say what to change in a .kudev.yaml. */
@@ -66,7 +67,8 @@ export async function parseYaml(text: string, file: string): Promise<ParsedYaml>
     for (const error of doc.errors) {
       const loc = locOf(error.pos[0])
       const key = `${loc.line}:${loc.col}`
-      if (!problems.has(key)) problems.set(key, {file, ...loc, path: '', message: SYNTAX_MESSAGES[error.code] ?? error.message})
+      if (!problems.has(key))
+        problems.set(key, {file, ...loc, path: '', message: SYNTAX_MESSAGES[error.code] ?? error.message})
     }
     return {ok: false, problems: [...problems.values()], hint: SYNTAX_HINT}
   }

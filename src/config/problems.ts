@@ -21,7 +21,8 @@ export function formatProblem(problem: Problem): string {
   return problem.example === undefined ? `${where} ${what}` : `${where} ${what} (e.g. ${problem.example})`
 }
 
-export const FIELD_HINT = 'fix the fields shown; every field, its type and its default is described in docs/configuration.md'
+export const FIELD_HINT =
+  'fix the fields shown; every field, its type and its default is described in docs/configuration.md'
 
 /** One error for the whole file, so the user sees every problem in one run instead of fixing them one at a time. */
 export function configError(file: string, problems: Problem[], hint: string = FIELD_HINT): KudevError {

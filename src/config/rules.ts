@@ -40,7 +40,8 @@ export function withoutTag(value: string): string {
  * Kubernetes name; the tag is left out because kudev derives it from the source.
  */
 export function checkImageName(value: string): string | undefined {
-  if (value.includes('@')) return `${quote(value)} includes a digest; kudev sets the tag itself, so give the repository only`
+  if (value.includes('@'))
+    return `${quote(value)} includes a digest; kudev sets the tag itself, so give the repository only`
   const colon = tagStart(value)
   if (colon !== -1) {
     return `${quote(value)} includes a tag (${quote(value.slice(colon))}); kudev sets the tag itself, so give the repository only`
@@ -107,7 +108,9 @@ const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_]+)?$/
 
 export function checkPlatform(value: string): string | undefined {
   if (value.includes(',')) return `${quote(value)} lists several platforms; the image loaded into the cluster has one`
-  return PLATFORM.test(value) ? undefined : `${quote(value)} is not a platform: write os/arch or os/arch/variant in lowercase`
+  return PLATFORM.test(value)
+    ? undefined
+    : `${quote(value)} is not a platform: write os/arch or os/arch/variant in lowercase`
 }
 
 const PLUGIN_NAME = /^[a-z][a-z0-9-]*$/

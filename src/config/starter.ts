@@ -9,9 +9,11 @@ import {API_VERSION, DEFAULTS, KIND} from './schema.js'
  * directory): `My_Cool.App` → `my-cool-app`, `go` → `go-app`, `/` → `app`.
  */
 export function deriveProjectName(dir: string): string {
-  const words = path.basename(path.resolve(dir))
+  const words = path
+    .basename(path.resolve(dir))
     // Accents are dropped rather than turned into '-': `café` → `cafe`.
-    .normalize('NFKD').replaceAll(/[\u0300-\u036F]/g, '')
+    .normalize('NFKD')
+    .replaceAll(/[\u0300-\u036F]/g, '')
     .replaceAll(/([a-z0-9])([A-Z])/g, '$1-$2')
     .toLowerCase()
     .replaceAll(/[^a-z0-9]+/g, '-')

@@ -6,5 +6,8 @@ import {closest} from '../util/suggest.js'
  */
 export function didYouMean(key: string, fields: readonly string[]): string | undefined {
   const start = key.toLowerCase()
-  return closest(key, fields) ?? (start.length >= 3 ? fields.find((field) => field.toLowerCase().startsWith(start)) : undefined)
+  return (
+    closest(key, fields) ??
+    (start.length >= 3 ? fields.find((field) => field.toLowerCase().startsWith(start)) : undefined)
+  )
 }

@@ -59,12 +59,20 @@ const SECTIONS: ReadonlyArray<[string, readonly string[]]> = [
 ]
 
 function report(ctx: Context, fieldPath: string, loc: Loc, message: string, example?: string): void {
-  ctx.problems.push({file: ctx.file, line: loc.line, col: loc.col, path: fieldPath, message, ...(example === undefined ? {} : {example})})
+  ctx.problems.push({
+    file: ctx.file,
+    line: loc.line,
+    col: loc.col,
+    path: fieldPath,
+    message,
+    ...(example === undefined ? {} : {example}),
+  })
 }
 
 const join = (parent: string, key: string): string => (parent === '' ? key : `${parent}.${key}`)
 
-const isEmpty = (node: TreeNode | undefined): boolean => node === undefined || (node.type === 'scalar' && node.value === null)
+const isEmpty = (node: TreeNode | undefined): boolean =>
+  node === undefined || (node.type === 'scalar' && node.value === null)
 
 /** Unset string fields: no value, `~` or `""` all mean "use the default", as they did in the original kudev. */
 const isUnset = (node: TreeNode | undefined): boolean => isEmpty(node) || (node?.type === 'scalar' && node.value === '')
@@ -77,15 +85,27 @@ function describe(node: TreeNode): string {
   return `the ${typeof node.value} ${node.text}`
 }
 
-function unknownField(key: string, known: readonly string[], sectionPath: string): {message: string; suggested?: string} {
+function unknownField(
+  key: string,
+  known: readonly string[],
+  sectionPath: string,
+): {message: string; suggested?: string} {
   // A field written in the wrong section (`name` under spec) is a likelier mistake than a typo of a field here.
   for (const [other, fields] of SECTIONS) {
     const match = other === sectionPath ? undefined : fields.find((field) => field.toLowerCase() === key.toLowerCase())
-    if (match !== undefined) return {message: `unknown field here; ${JSON.stringify(match)} belongs ${other === '' ? 'at the top level' : `under ${other}:`}`}
+    if (match !== undefined)
+      return {
+        message: `unknown field here; ${JSON.stringify(match)} belongs ${other === '' ? 'at the top level' : `under ${other}:`}`,
+      }
   }
   const suggested = didYouMean(key, known)
   if (suggested !== undefined) return {message: `unknown field; did you mean ${JSON.stringify(suggested)}?`, suggested}
-  return {message: known.length === 1 ? `unknown field; the only field here is ${known[0]}` : `unknown field; expected one of ${known.join(', ')}`}
+  return {
+    message:
+      known.length === 1
+        ? `unknown field; the only field here is ${known[0]}`
+        : `unknown field; expected one of ${known.join(', ')}`,
+  }
 }
 
 function section(ctx: Context, node: MapNode, sectionPath: string, loc: Loc, known: readonly string[]): Section {
@@ -102,11 +122,18 @@ function section(ctx: Context, node: MapNode, sectionPath: string, loc: Loc, kno
   return result
 }
 
-function subsection(ctx: Context, parent: Section, key: string, known: readonly string[], example: string): Section | undefined {
+function subsection(
+  ctx: Context,
+  parent: Section,
+  key: string,
+  known: readonly string[],
+  example: string,
+): Section | undefined {
   const pair = parent.fields.get(key)
   const fieldPath = join(parent.path, key)
   if (pair === undefined || isEmpty(pair.value)) {
-    if (pair !== undefined || !parent.suggested.has(key)) report(ctx, fieldPath, pair?.keyLoc ?? parent.loc, 'is required', example)
+    if (pair !== undefined || !parent.suggested.has(key))
+      report(ctx, fieldPath, pair?.keyLoc ?? parent.loc, 'is required', example)
     return undefined
   }
   if (pair.value.type !== 'map') {
@@ -132,7 +159,13 @@ function readString(ctx: Context, parent: Section, key: string, rule: StringRule
   if (node.type !== 'scalar' || typeof node.value !== 'string') {
     // `namespace: 123` is fixed by quoting; say so when the quoted text would be accepted.
     const quotedWorks = node.type === 'scalar' && rule.check?.(node.text) === undefined
-    report(ctx, fieldPath, node.loc, `must be a string, got ${describe(node)}`, quotedWorks ? JSON.stringify(node.text) : example(''))
+    report(
+      ctx,
+      fieldPath,
+      node.loc,
+      `must be a string, got ${describe(node)}`,
+      quotedWorks ? JSON.stringify(node.text) : example(''),
+    )
     return undefined
   }
   const message = rule.check?.(node.value)
@@ -143,14 +176,28 @@ function readString(ctx: Context, parent: Section, key: string, rule: StringRule
   return node.value
 }
 
-function readInteger(ctx: Context, parent: Section, key: string, min: number, max: number, fallback: number): number | undefined {
+function readInteger(
+  ctx: Context,
+  parent: Section,
+  key: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number | undefined {
   const node = parent.fields.get(key)?.value
   if (node === undefined || isEmpty(node)) return fallback
   const fieldPath = join(parent.path, key)
   const example = String(fallback)
-  const quoted = node.type === 'scalar' && typeof node.value === 'string' && /^\d+$/.test(node.value) ? node.value : undefined
+  const quoted =
+    node.type === 'scalar' && typeof node.value === 'string' && /^\d+$/.test(node.value) ? node.value : undefined
   if (quoted !== undefined && Number(quoted) >= min && Number(quoted) <= max) {
-    report(ctx, fieldPath, node.loc, `must be a number, got the string ${JSON.stringify(quoted)}; remove the quotes`, quoted)
+    report(
+      ctx,
+      fieldPath,
+      node.loc,
+      `must be a number, got the string ${JSON.stringify(quoted)}; remove the quotes`,
+      quoted,
+    )
     return undefined
   }
   if (node.type !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
@@ -181,11 +228,21 @@ function readEnv(ctx: Context, spec: Section): EnvVar[] {
   readList(ctx, spec, 'env', '[{name: LOG_LEVEL, value: debug}]').forEach((item, index) => {
     const itemPath = `${spec.path}.env[${index}]`
     if (item.type !== 'map') {
-      report(ctx, itemPath, item.loc, `must be a mapping with name and value, got ${describe(item)}`, '{name: LOG_LEVEL, value: debug}')
+      report(
+        ctx,
+        itemPath,
+        item.loc,
+        `must be a mapping with name and value, got ${describe(item)}`,
+        '{name: LOG_LEVEL, value: debug}',
+      )
       return
     }
     const entry = section(ctx, item, itemPath, item.loc, ENV_FIELDS)
-    const name = readString(ctx, entry, 'name', {required: true, check: checkEnvName, example: (bad) => (bad === '' ? 'LOG_LEVEL' : toEnvName(bad))})
+    const name = readString(ctx, entry, 'name', {
+      required: true,
+      check: checkEnvName,
+      example: (bad) => (bad === '' ? 'LOG_LEVEL' : toEnvName(bad)),
+    })
     const value = readEnvValue(ctx, entry)
     if (name === undefined) return
     const namePath = `${itemPath}.name`
@@ -222,7 +279,14 @@ function readExclusions(ctx: Context, spec: Section): string[] {
     }
     const message = item.value === '' ? 'must not be empty' : checkExclusion(item.value)
     if (message === undefined) patterns.push(item.value)
-    else report(ctx, itemPath, item.loc, message, item.value === '' ? '"*.md"' : JSON.stringify(item.value.replaceAll('\\', '/')))
+    else
+      report(
+        ctx,
+        itemPath,
+        item.loc,
+        message,
+        item.value === '' ? '"*.md"' : JSON.stringify(item.value.replaceAll('\\', '/')),
+      )
   })
   return patterns
 }
@@ -233,7 +297,13 @@ function readBuildArgs(ctx: Context, spec: Section): Record<string, string> {
   if (node === undefined || isEmpty(node)) return {}
   const argsPath = `${spec.path}.buildArgs`
   if (node.type !== 'map') {
-    report(ctx, argsPath, node.loc, `must be a mapping of argument names to values, got ${describe(node)}`, '{VERSION: "1.0"}')
+    report(
+      ctx,
+      argsPath,
+      node.loc,
+      `must be a mapping of argument names to values, got ${describe(node)}`,
+      '{VERSION: "1.0"}',
+    )
     return {}
   }
   const entries: Array<[string, string]> = []
@@ -257,8 +327,16 @@ function readBuildArgs(ctx: Context, spec: Section): Record<string, string> {
  * Checks a path field on disk and returns its absolute path. Relative paths start at the folder
  * holding .kudev.yaml, as in the original kudev; a value already reported as invalid is skipped.
  */
-async function resolvePath(ctx: Context, dir: string, parent: Section, key: string, written: string | undefined,
-  fallback: string, want: 'file' | 'folder', example: string): Promise<string | undefined> {
+async function resolvePath(
+  ctx: Context,
+  dir: string,
+  parent: Section,
+  key: string,
+  written: string | undefined,
+  fallback: string,
+  want: 'file' | 'folder',
+  example: string,
+): Promise<string | undefined> {
   const node = parent.fields.get(key)?.value
   const isDefault = written === undefined
   if (isDefault && !isUnset(node)) return undefined
@@ -272,9 +350,10 @@ async function resolvePath(ctx: Context, dir: string, parent: Section, key: stri
     if (want === 'folder' && !info.isDirectory()) problem = `${shown} is not a folder (${absolute})`
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    problem = code === 'ENOENT' || code === 'ENOTDIR'
-      ? `${shown} does not exist (looked for ${absolute})`
-      : `${shown} cannot be read (${absolute}: ${code ?? String(error)})`
+    problem =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `${shown} does not exist (looked for ${absolute})`
+        : `${shown} cannot be read (${absolute}: ${code ?? String(error)})`
   }
   if (problem === undefined) return absolute
   report(ctx, fieldPath, isDefault || node === undefined ? parent.loc : node.loc, problem, example)
@@ -297,10 +376,14 @@ async function validateTree(root: MapNode, file: string): Promise<{problems: Pro
 
   const spec = subsection(ctx, top, 'spec', SPEC_FIELDS, '{imageName: my-app}')
   if (spec === undefined) return {problems: ctx.problems}
-  const imageName = readString(ctx, spec, 'imageName', {required: true, check: checkImageName, example: (bad) => {
-    const fixed = withoutTag(bad).toLowerCase()
-    return bad !== '' && checkImageName(fixed) === undefined ? fixed : 'my-app'
-  }})
+  const imageName = readString(ctx, spec, 'imageName', {
+    required: true,
+    check: checkImageName,
+    example: (bad) => {
+      const fixed = withoutTag(bad).toLowerCase()
+      return bad !== '' && checkImageName(fixed) === undefined ? fixed : 'my-app'
+    },
+  })
   const dockerfilePath = readString(ctx, spec, 'dockerfilePath', {example: DEFAULTS.dockerfilePath})
   const namespace = readString(ctx, spec, 'namespace', {example: DEFAULTS.namespace, check: checkDnsLabel})
   const replicas = readInteger(ctx, spec, 'replicas', 0, 2_147_483_647, DEFAULTS.replicas)
@@ -320,12 +403,29 @@ async function validateTree(root: MapNode, file: string): Promise<{problems: Pro
   const absoluteFile = path.resolve(file)
   const dir = path.dirname(absoluteFile)
   const [dockerfile, contextDir] = await Promise.all([
-    resolvePath(ctx, dir, spec, 'dockerfilePath', dockerfilePath, DEFAULTS.dockerfilePath, 'file', './build/Dockerfile'),
+    resolvePath(
+      ctx,
+      dir,
+      spec,
+      'dockerfilePath',
+      dockerfilePath,
+      DEFAULTS.dockerfilePath,
+      'file',
+      './build/Dockerfile',
+    ),
     resolvePath(ctx, dir, spec, 'buildContext', buildContext, DEFAULTS.buildContext, 'folder', '.'),
   ])
 
-  if (ctx.problems.length > 0 || name === undefined || imageName === undefined || replicas === undefined ||
-    localPort === undefined || servicePort === undefined || dockerfile === undefined || contextDir === undefined) {
+  if (
+    ctx.problems.length > 0 ||
+    name === undefined ||
+    imageName === undefined ||
+    replicas === undefined ||
+    localPort === undefined ||
+    servicePort === undefined ||
+    dockerfile === undefined ||
+    contextDir === undefined
+  ) {
     return {problems: ctx.problems}
   }
   const config: KudevConfig = {
@@ -361,7 +461,10 @@ const byPosition = (a: Problem, b: Problem): number => a.line - b.line || a.col 
  * Parses and validates .kudev.yaml text. `file` names the file in problems and anchors relative
  * paths (dockerfilePath, buildContext), which are checked on disk.
  */
-export async function checkConfig(text: string, file: string): Promise<{problems: Problem[]; hint: string; loaded?: LoadedConfig}> {
+export async function checkConfig(
+  text: string,
+  file: string,
+): Promise<{problems: Problem[]; hint: string; loaded?: LoadedConfig}> {
   const parsed = await parseYaml(text, file)
   if (!parsed.ok) return {problems: parsed.problems, hint: parsed.hint}
   const {problems, loaded} = await validateTree(parsed.root, file)

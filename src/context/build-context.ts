@@ -24,17 +24,37 @@ export interface BuildContextInput {
 export async function assembleBuildContext(input: BuildContextInput): Promise<BuildContext> {
   const relative = path.relative(input.root, input.dockerfile).split(path.sep).join('/')
   const shipped = input.entries.some((entry) => entry.path === relative && entry.type === 'file')
-  if (shipped) return {digest: input.digest, dockerfile: relative, root: input.root, tar: () => tarContext(input.root, input.entries)}
+  if (shipped)
+    return {
+      digest: input.digest,
+      dockerfile: relative,
+      root: input.root,
+      tar: () => tarContext(input.root, input.entries),
+    }
 
   const name = `.dockerfile.${input.digest.slice(0, 20)}`
   const stats = await lstat(input.dockerfile, {bigint: true})
-  const dockerfileEntry: TarEntry = {mode: 0o644, mtimeNs: stats.mtimeNs, path: name, size: Number(stats.size), source: input.dockerfile, type: 'file'}
+  const dockerfileEntry: TarEntry = {
+    mode: 0o644,
+    mtimeNs: stats.mtimeNs,
+    path: name,
+    size: Number(stats.size),
+    source: input.dockerfile,
+    type: 'file',
+  }
   const existing = input.entries.find((entry) => entry.path === '.dockerignore' && entry.type === 'file')
   const original = existing ? await readFile(path.join(input.root, '.dockerignore')) : Buffer.alloc(0)
   // Without a .dockerignore in the context, the one made here lists itself too, as docker's does: the
   // builder then leaves it out of what COPY sees (it was not in the hashed entries either).
   const ignoreText = Buffer.concat([original, Buffer.from(existing ? `\n${name}\n` : `.dockerignore\n${name}\n`)])
-  const ignoreEntry: TarEntry = {content: ignoreText, mode: existing?.mode ?? 0o644, mtimeNs: existing?.mtimeNs, path: '.dockerignore', size: ignoreText.length, type: 'file'}
+  const ignoreEntry: TarEntry = {
+    content: ignoreText,
+    mode: existing?.mode ?? 0o644,
+    mtimeNs: existing?.mtimeNs,
+    path: '.dockerignore',
+    size: ignoreText.length,
+    type: 'file',
+  }
   const entries = [...input.entries.filter((entry) => entry !== existing), dockerfileEntry, ignoreEntry]
   return {digest: input.digest, dockerfile: name, root: input.root, tar: () => tarContext(input.root, entries)}
 }

@@ -86,13 +86,18 @@ export interface Matcher {
 
 /** A pattern Docker refuses; wrapped into a KudevError naming the file and line. */
 class PatternError extends Error {
-  constructor(readonly reason: string, readonly hint: string) {
+  constructor(
+    readonly reason: string,
+    readonly hint: string,
+  ) {
     super(reason)
   }
 }
 
-const HINT_SYNTAX = 'escape a literal [, ] or \\ with a backslash (\\[), or delete the line; docker build rejects this pattern too'
-const HINT_REGEXP = 'docker build fails on this pattern too (Docker turns it into an invalid regular expression); fix or delete the line'
+const HINT_SYNTAX =
+  'escape a literal [, ] or \\ with a backslash (\\[), or delete the line; docker build rejects this pattern too'
+const HINT_REGEXP =
+  'docker build fails on this pattern too (Docker turns it into an invalid regular expression); fix or delete the line'
 const HINT_BANG = 'write !PATH to re-include PATH, or delete the line; docker build rejects a lone "!" too'
 
 // ---------------------------------------------------------------------------------------------
@@ -101,8 +106,15 @@ const HINT_BANG = 'write !PATH to re-include PATH, or delete the line; docker bu
 /** Go's unicode.IsSpace. Unlike String.prototype.trim it includes U+0085 and excludes U+FEFF. */
 function isGoSpace(code: number): boolean {
   if (code <= 0xff) return code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0x85 || code === 0xa0
-  return code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 ||
-    code === 0x202f || code === 0x205f || code === 0x3000
+  return (
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000
+  )
 }
 
 function goTrimSpace(text: string): string {
@@ -346,26 +358,60 @@ export function compilePattern(pattern: string): CompiledPattern {
 type Range = readonly [number, number]
 
 const ASCII_CLASSES: Record<string, readonly Range[]> = {
-  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
-  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
+  alnum: [
+    [0x30, 0x39],
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
+  alpha: [
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
   ascii: [[0x00, 0x7f]],
-  blank: [[0x09, 0x09], [0x20, 0x20]],
-  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
+  blank: [
+    [0x09, 0x09],
+    [0x20, 0x20],
+  ],
+  cntrl: [
+    [0x00, 0x1f],
+    [0x7f, 0x7f],
+  ],
   digit: [[0x30, 0x39]],
   graph: [[0x21, 0x7e]],
   lower: [[0x61, 0x7a]],
   print: [[0x20, 0x7e]],
-  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
-  space: [[0x09, 0x0d], [0x20, 0x20]],
+  punct: [
+    [0x21, 0x2f],
+    [0x3a, 0x40],
+    [0x5b, 0x60],
+    [0x7b, 0x7e],
+  ],
+  space: [
+    [0x09, 0x0d],
+    [0x20, 0x20],
+  ],
   upper: [[0x41, 0x5a]],
-  word: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
-  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
+  word: [
+    [0x30, 0x39],
+    [0x41, 0x5a],
+    [0x5f, 0x5f],
+    [0x61, 0x7a],
+  ],
+  xdigit: [
+    [0x30, 0x39],
+    [0x41, 0x46],
+    [0x61, 0x66],
+  ],
 }
 
 /** Go's Perl classes are ASCII-only; Go's \s has no \v. */
 const PERL_CLASSES: Record<string, readonly Range[]> = {
   d: ASCII_CLASSES.digit as readonly Range[],
-  s: [[0x09, 0x0a], [0x0c, 0x0d], [0x20, 0x20]],
+  s: [
+    [0x09, 0x0a],
+    [0x0c, 0x0d],
+    [0x20, 0x20],
+  ],
   w: ASCII_CLASSES.word as readonly Range[],
 }
 
@@ -446,12 +492,18 @@ function parseGoEscape(chars: readonly string[], start: number): [number, number
       if (high < 0 || low < 0) throw invalid()
       return [high * 16 + low, index + 2]
     }
-    case 'a': return [0x07, index]
-    case 'f': return [0x0c, index]
-    case 'n': return [0x0a, index]
-    case 'r': return [0x0d, index]
-    case 't': return [0x09, index]
-    case 'v': return [0x0b, index]
+    case 'a':
+      return [0x07, index]
+    case 'f':
+      return [0x0c, index]
+    case 'n':
+      return [0x0a, index]
+    case 'r':
+      return [0x0d, index]
+    case 't':
+      return [0x09, index]
+    case 'v':
+      return [0x0b, index]
     default: {
       const code = char.codePointAt(0) as number
       // Escaped ASCII punctuation is itself; Go refuses any other escape (\y, \é).
@@ -624,7 +676,12 @@ function goRegexpToJs(source: string): string {
         out += ')'
         index++
         break
-      case '^': case '$': case '*': case '+': case '?': case '|':
+      case '^':
+      case '$':
+      case '*':
+      case '+':
+      case '?':
+      case '|':
         out += char
         index++
         break
@@ -663,7 +720,13 @@ export function compileRules(rules: readonly IgnoreRule[]): Matcher {
 function compileRule(rule: IgnoreRule): CompiledRule {
   try {
     const compiled = compilePattern(rule.pattern)
-    return {rule, negated: rule.negated, compiled, literalPrefix: literalPrefixOf(rule.pattern), segments: segmentTests(rule.pattern)}
+    return {
+      rule,
+      negated: rule.negated,
+      compiled,
+      literalPrefix: literalPrefixOf(rule.pattern),
+      segments: segmentTests(rule.pattern),
+    }
   } catch (error) {
     if (error instanceof PatternError) throw invalidPattern(rule.file, rule.line, rule.text, error)
     throw error

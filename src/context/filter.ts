@@ -97,7 +97,10 @@ export async function loadContextFilter(options: ContextFilterOptions): Promise<
  * Reads `root/name` the way BuildKit's FollowPaths does: symlinks are followed, but inside `root`
  * (an absolute target counts from `root`, `..` stops at it). Missing (or a dangling link) → undefined.
  */
-async function readIgnoreFile(root: string, name: string): Promise<{path: string; text: string; bytes: Uint8Array} | undefined> {
+async function readIgnoreFile(
+  root: string,
+  name: string,
+): Promise<{path: string; text: string; bytes: Uint8Array} | undefined> {
   const file = path.join(root, name)
   let bytes: Buffer | undefined
   try {
@@ -199,9 +202,11 @@ class Filter implements ContextFilter {
     const dockerignore = this.#matcher.matchesWithParent(relPath, parent?.state.dockerignore)
     const excludedByExclusions = parent?.state.excludedByExclusions ?? this.#testExclusions(relPath, isDir)
     const ruleReason = dockerignore.rule === undefined ? undefined : this.#ruleReason(dockerignore.rule)
-    const state: DecisionState = excludedByExclusions === undefined ? {dockerignore} : {dockerignore, excludedByExclusions}
+    const state: DecisionState =
+      excludedByExclusions === undefined ? {dockerignore} : {dockerignore, excludedByExclusions}
     if (excludedByExclusions !== undefined) return {excluded: true, reason: excludedByExclusions, state}
-    if (dockerignore.excluded) return ruleReason === undefined ? {excluded: true, state} : {excluded: true, reason: ruleReason, state}
+    if (dockerignore.excluded)
+      return ruleReason === undefined ? {excluded: true, state} : {excluded: true, reason: ruleReason, state}
     return ruleReason === undefined ? {excluded: false, state} : {excluded: false, reincludedBy: ruleReason, state}
   }
 
@@ -218,12 +223,14 @@ class Filter implements ContextFilter {
     const result = this.#gitignore.test(isDir ? relPath + '/' : relPath)
     if (!result.ignored) return undefined
     const index = Number(result.rule?.mark ?? -1)
-    return this.#exclusionReasons[index] ?? {
-      source: 'buildContextExclusions',
-      pattern: result.rule?.pattern ?? '',
-      file: this.#exclusionReasons[0]?.file ?? '.kudev.yaml',
-      line: 0,
-    }
+    return (
+      this.#exclusionReasons[index] ?? {
+        source: 'buildContextExclusions',
+        pattern: result.rule?.pattern ?? '',
+        file: this.#exclusionReasons[0]?.file ?? '.kudev.yaml',
+        line: 0,
+      }
+    )
   }
 
   #ruleReason(rule: IgnoreRule): ExclusionReason {

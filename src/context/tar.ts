@@ -48,23 +48,26 @@ export function tarContext(root: string, entries: Iterable<TarEntry>): Readable 
   return Readable.from(tarBlocks(root, entries), {objectMode: false})
 }
 
-async function * tarBlocks(root: string, entries: Iterable<TarEntry>): AsyncGenerator<Buffer> {
+async function* tarBlocks(root: string, entries: Iterable<TarEntry>): AsyncGenerator<Buffer> {
   for (const entry of entries) {
     const name = entry.type === 'dir' ? `${entry.path}/` : entry.path
     const mtimeSeconds = entry.mtimeNs === undefined ? 0 : Number(entry.mtimeNs / 1_000_000_000n)
     const size = entry.type === 'file' ? entry.size : 0
-    yield * header({linkTarget: entry.linkTarget, mode: entry.mode, mtimeSeconds, name, size, type: entry.type})
-    if (entry.type === 'file' && entry.content) yield * [entry.content, Buffer.alloc((BLOCK - (entry.size % BLOCK)) % BLOCK)]
-    else if (entry.type === 'file') yield * fileBlocks(entry.source ?? path.join(root, entry.path), entry)
+    yield* header({linkTarget: entry.linkTarget, mode: entry.mode, mtimeSeconds, name, size, type: entry.type})
+    if (entry.type === 'file' && entry.content)
+      yield* [entry.content, Buffer.alloc((BLOCK - (entry.size % BLOCK)) % BLOCK)]
+    else if (entry.type === 'file') yield* fileBlocks(entry.source ?? path.join(root, entry.path), entry)
   }
 
   yield Buffer.alloc(BLOCK * 2)
 }
 
-async function * fileBlocks(file: string, entry: TarEntry): AsyncGenerator<Buffer> {
+async function* fileBlocks(file: string, entry: TarEntry): AsyncGenerator<Buffer> {
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new ContextChangedError(file, 'it was deleted')
-    throw new KudevError('build', `cannot read ${file} (${error.code ?? error.message})`, {hint: 'check that the file is readable by the current user'})
+    throw new KudevError('build', `cannot read ${file} (${error.code ?? error.message})`, {
+      hint: 'check that the file is readable by the current user',
+    })
   })
   try {
     const before = await handle.stat({bigint: true})
@@ -89,7 +92,8 @@ async function * fileBlocks(file: string, entry: TarEntry): AsyncGenerator<Buffe
 
 function checkUnchanged(file: string, entry: TarEntry, size: bigint, mtimeNs: bigint): void {
   if (size !== BigInt(entry.size)) throw new ContextChangedError(file, `size ${entry.size} → ${size}`)
-  if (entry.mtimeNs !== undefined && mtimeNs !== entry.mtimeNs) throw new ContextChangedError(file, 'modification time moved')
+  if (entry.mtimeNs !== undefined && mtimeNs !== entry.mtimeNs)
+    throw new ContextChangedError(file, 'modification time moved')
 }
 
 interface Header {
@@ -103,7 +107,7 @@ interface Header {
 
 const TYPE_FLAG = {dir: '5', file: '0', symlink: '2'} as const
 
-function * header(entry: Header): Generator<Buffer> {
+function* header(entry: Header): Generator<Buffer> {
   const pax: Record<string, string> = {}
   let name = entry.name
   let prefix = ''
@@ -126,17 +130,46 @@ function * header(entry: Header): Generator<Buffer> {
   const bigFile = entry.size >= 8 * 1024 ** 3
   if (bigFile) pax.size = String(entry.size)
   if (Object.keys(pax).length > 0) {
-    const body = Buffer.from(Object.entries(pax).map(([key, value]) => paxRecord(key, value)).join(''), 'utf8')
-    yield ustar({linkname: '', mode: 0o644, mtimeSeconds: entry.mtimeSeconds, name: asciiStub(`PaxHeaders/${entry.name}`, 100), prefix: '', size: body.length, typeflag: 'x'})
+    const body = Buffer.from(
+      Object.entries(pax)
+        .map(([key, value]) => paxRecord(key, value))
+        .join(''),
+      'utf8',
+    )
+    yield ustar({
+      linkname: '',
+      mode: 0o644,
+      mtimeSeconds: entry.mtimeSeconds,
+      name: asciiStub(`PaxHeaders/${entry.name}`, 100),
+      prefix: '',
+      size: body.length,
+      typeflag: 'x',
+    })
     yield body
     const padding = (BLOCK - (body.length % BLOCK)) % BLOCK
     if (padding > 0) yield Buffer.alloc(padding)
   }
 
-  yield ustar({linkname, mode: entry.mode, mtimeSeconds: entry.mtimeSeconds, name, prefix, size: bigFile ? 0 : entry.size, typeflag: TYPE_FLAG[entry.type]})
+  yield ustar({
+    linkname,
+    mode: entry.mode,
+    mtimeSeconds: entry.mtimeSeconds,
+    name,
+    prefix,
+    size: bigFile ? 0 : entry.size,
+    typeflag: TYPE_FLAG[entry.type],
+  })
 }
 
-function ustar(fields: {name: string; prefix: string; mode: number; size: number; mtimeSeconds: number; typeflag: string; linkname: string}): Buffer {
+function ustar(fields: {
+  name: string
+  prefix: string
+  mode: number
+  size: number
+  mtimeSeconds: number
+  typeflag: string
+  linkname: string
+}): Buffer {
   const block = Buffer.alloc(BLOCK)
   block.write(fields.name, 0, 100, 'utf8')
   block.write(octal(fields.mode & 0o7777, 8), 100, 'ascii')

@@ -87,7 +87,8 @@ export class ContextWalker {
       const file = `${dir}/${dirent.name}`
       let decision = this.#filter.decide(rel, dirent.isDirectory(), parent)
       if (decision.excluded && !(dirent.isDirectory() && this.#filter.mustDescend(rel, decision))) {
-        if (this.#explain) excluded.push({isDir: dirent.isDirectory(), path: rel, reason: decision.reason, ...measure(file)})
+        if (this.#explain)
+          excluded.push({isDir: dirent.isDirectory(), path: rel, reason: decision.reason, ...measure(file)})
         continue
       }
 
@@ -110,7 +111,10 @@ export class ContextWalker {
       if (type === 'dir') subfolders.push({decision, path: rel})
     }
 
-    return {listing: {conditional: Uint8Array.from(conditional), entries, excluded, path: task.path, skipped}, subfolders}
+    return {
+      listing: {conditional: Uint8Array.from(conditional), entries, excluded, path: task.path, skipped},
+      subfolders,
+    }
   }
 
   /** A fresh entry for `rel`; undefined when it is gone or is no longer a file, folder or symlink. */
@@ -131,7 +135,10 @@ export class ContextWalker {
  * Visits the entries of the context in order: depth first, siblings by name. A conditional folder is
  * visited just before the first entry below it that is visited, and not at all when there is none.
  */
-export function orderListings<L extends FolderListing>(listings: ReadonlyMap<string, L>, visit: (listing: L, index: number) => void): void {
+export function orderListings<L extends FolderListing>(
+  listings: ReadonlyMap<string, L>,
+  visit: (listing: L, index: number) => void,
+): void {
   const pending: Array<[L, number]> = []
   const walk = (folder: string) => {
     const listing = listings.get(folder)
@@ -177,7 +184,11 @@ export function walkContext(root: string, filter: ContextFilter, options: Walker
   const entries: Entry[] = []
   orderListings(listings, (listing, index) => entries.push(listing.entries[index]!))
   const all = [...listings.values()]
-  return {entries, excluded: all.flatMap((listing) => listing.excluded), skipped: all.flatMap((listing) => listing.skipped)}
+  return {
+    entries,
+    excluded: all.flatMap((listing) => listing.excluded),
+    skipped: all.flatMap((listing) => listing.skipped),
+  }
 }
 
 /** Files and bytes at or below an excluded path; what cannot be read is not counted. */
@@ -232,7 +243,12 @@ function readLink(rel: string, file: string): string {
 /** The error for a path kudev cannot read: Docker would fail on it too. */
 export function unreadable(rel: string, file: string, error: unknown, what: string): KudevError {
   const code = (error as NodeJS.ErrnoException).code ?? String(error)
-  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOENT' && rel.includes('\uFFFD') ? 'its name is not valid UTF-8' : code
+  const reason =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'ENOENT' && rel.includes('\uFFFD')
+        ? 'its name is not valid UTF-8'
+        : code
   return new KudevError('config', `cannot read ${what} ${printable(file)} in the build context (${reason})`, {
     cause: error,
     data: {path: file},

@@ -58,46 +58,99 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const {collectBuilders, collectLoaders, conflicts} = await import('../plugins/resolver.js')
   const checks: Check[] = []
   const warnings: string[] = []
-  const plugins = options.config.getPluginsList().filter((plugin) => plugin.type === 'user' || plugin.type === 'link')
+  const plugins = options.config
+    .getPluginsList()
+    .filter((plugin) => plugin.type === 'user' || plugin.type === 'link')
     .map((plugin) => ({name: plugin.name, type: plugin.type, version: plugin.version}))
   const report: DoctorReport = {builders: [], checks, loaders: [], ok: true, plugins, warnings}
 
-  const loaded = await attempt(checks, 'config', () => loadConfig({config: options.configFile, cwd: options.cwd, dir: options.dir}), (found: LoadedConfig) => found.file)
+  const loaded = await attempt(
+    checks,
+    'config',
+    () => loadConfig({config: options.configFile, cwd: options.cwd, dir: options.dir}),
+    (found: LoadedConfig) => found.file,
+  )
   report.config = loaded?.file
 
-  const context = await attempt(checks, 'kube context', () => resolveKubeContext({configured: loaded?.config.spec.kubeContext, flag: options.kubeContext}), describeContext)
-  if (context) report.context = {cluster: context.cluster, file: context.file, name: context.name, server: context.server, source: context.source}
+  const context = await attempt(
+    checks,
+    'kube context',
+    () => resolveKubeContext({configured: loaded?.config.spec.kubeContext, flag: options.kubeContext}),
+    describeContext,
+  )
+  if (context)
+    report.context = {
+      cluster: context.cluster,
+      file: context.file,
+      name: context.name,
+      server: context.server,
+      source: context.source,
+    }
 
   const quiet = {...options.logger, warn: (message: string) => warnings.push(message)}
-  for (const registry of [await collectBuilders(options.config, {logger: quiet}), await collectLoaders(options.config, {logger: quiet})]) {
-    const rows = registry.entries.map(({descriptor, plugin}) => ({description: descriptor.description, name: descriptor.name, plugin: plugin.name, pluginType: plugin.type}))
+  for (const registry of [
+    await collectBuilders(options.config, {logger: quiet}),
+    await collectLoaders(options.config, {logger: quiet}),
+  ]) {
+    const rows = registry.entries.map(({descriptor, plugin}) => ({
+      description: descriptor.description,
+      name: descriptor.name,
+      plugin: plugin.name,
+      pluginType: plugin.type,
+    }))
     const name = registry.kind === 'builder' ? 'builders' : 'loaders'
     report[name] = rows
     for (const [duplicate, owners] of conflicts(registry as Registry<{name: string}>)) {
-      warnings.push(`${registry.kind} "${duplicate}" is registered by ${owners.map((p) => p.name).join(' and ')}; it cannot be used until one is removed`)
+      warnings.push(
+        `${registry.kind} "${duplicate}" is registered by ${owners.map((p) => p.name).join(' and ')}; it cannot be used until one is removed`,
+      )
     }
 
-    checks.push(rows.length > 0
-      ? {name, ok: true, summary: rows.map((row) => `${row.name} (${row.plugin})`).join(', ')}
-      : {hint: `kudev's bundled ${name} are missing: reinstall kudev, or install a plugin with \`kudev plugins install NAME\``, kind: 'plugin', name, ok: false, summary: `no ${name} registered`})
+    checks.push(
+      rows.length > 0
+        ? {name, ok: true, summary: rows.map((row) => `${row.name} (${row.plugin})`).join(', ')}
+        : {
+            hint: `kudev's bundled ${name} are missing: reinstall kudev, or install a plugin with \`kudev plugins install NAME\``,
+            kind: 'plugin',
+            name,
+            ok: false,
+            summary: `no ${name} registered`,
+          },
+    )
   }
 
-  if (plugins.length > 0) checks.push({name: 'plugins', ok: true, summary: plugins.map((p) => `${p.name} ${p.version} (${p.type})`).join(', ')})
+  if (plugins.length > 0)
+    checks.push({
+      name: 'plugins',
+      ok: true,
+      summary: plugins.map((p) => `${p.name} ${p.version} (${p.type})`).join(', '),
+    })
 
   const quietLogger = {...options.logger, warn: () => {}}
   const {resolveBuilder} = await import('../pipeline/build.js')
-  const builder = await attempt(checks, 'builder', () => resolveBuilder({builder: options.builder, config: options.config, loaded, logger: quietLogger}), (b) => b.name)
+  const builder = await attempt(
+    checks,
+    'builder',
+    () => resolveBuilder({builder: options.builder, config: options.config, loaded, logger: quietLogger}),
+    (b) => b.name,
+  )
   if (builder?.diagnose) checks.push(...asChecks(await builder.diagnose(), 'engine'))
 
   if (context) {
     const {chooseLoader} = await import('../pipeline/loader.js')
-    const chosen = await attempt(checks, 'loader', () => chooseLoader({
-      config: options.config,
-      configured: loaded?.config.spec.loader ? {file: loaded.file, name: loaded.config.spec.loader} : undefined,
-      context,
-      flag: options.loader,
-      logger: quietLogger,
-    }), (c) => `${c.loader.name} (${c.plugin}), ${c.reason}`)
+    const chosen = await attempt(
+      checks,
+      'loader',
+      () =>
+        chooseLoader({
+          config: options.config,
+          configured: loaded?.config.spec.loader ? {file: loaded.file, name: loaded.config.spec.loader} : undefined,
+          context,
+          flag: options.loader,
+          logger: quietLogger,
+        }),
+      (c) => `${c.loader.name} (${c.plugin}), ${c.reason}`,
+    )
     if (chosen?.loader.diagnose) checks.push(...asChecks(await chosen.loader.diagnose(chosen.target), 'load'))
   }
 
@@ -118,32 +171,57 @@ async function hashCacheCheck(buildContext: string): Promise<Check> {
     trust = `cannot tell (${(error as NodeJS.ErrnoException).code ?? String(error)})`
   }
 
-  if (trust === true) return {name: 'hash cache', ok: true, summary: `${where}; folder times trusted: a repeat run stats the recorded tree and lists only folders that moved`}
+  if (trust === true)
+    return {
+      name: 'hash cache',
+      ok: true,
+      summary: `${where}; folder times trusted: a repeat run stats the recorded tree and lists only folders that moved`,
+    }
   const summary = `${where}; folder times not trusted (${trust}): a repeat run lists every folder, and reads only files whose stat moved`
-  const hint = process.env.KUDEV_TRUST_FOLDER_TIMES === '0'
-    ? 'unset KUDEV_TRUST_FOLDER_TIMES to let kudev trust them again'
-    : 'nothing to do unless repeat runs are slow; then keep the project on a local Linux filesystem (ext4, xfs, btrfs, tmpfs, …)'
+  const hint =
+    process.env.KUDEV_TRUST_FOLDER_TIMES === '0'
+      ? 'unset KUDEV_TRUST_FOLDER_TIMES to let kudev trust them again'
+      : 'nothing to do unless repeat runs are slow; then keep the project on a local Linux filesystem (ext4, xfs, btrfs, tmpfs, …)'
   return {hint, name: 'hash cache', ok: true, summary}
 }
 
 function asChecks(diagnostics: Diagnostic[], kind: ExitCodeName): Check[] {
-  return diagnostics.map((d) => ({name: d.name, ok: d.ok, summary: d.summary, ...(d.ok ? {} : {kind}), ...(d.hint ? {hint: d.hint} : {})}))
+  return diagnostics.map((d) => ({
+    name: d.name,
+    ok: d.ok,
+    summary: d.summary,
+    ...(d.ok ? {} : {kind}),
+    ...(d.hint ? {hint: d.hint} : {}),
+  }))
 }
 
-async function attempt<T>(checks: Check[], name: string, run: () => Promise<T>, describe: (value: T) => string): Promise<T | undefined> {
+async function attempt<T>(
+  checks: Check[],
+  name: string,
+  run: () => Promise<T>,
+  describe: (value: T) => string,
+): Promise<T | undefined> {
   try {
     const value = await run()
     checks.push({name, ok: true, summary: describe(value)})
     return value
   } catch (thrown) {
     const error = toKudevError(thrown)
-    checks.push({hint: error.hint, kind: error.kind, name, ok: false, summary: [error.message, ...error.details].join('\n')})
+    checks.push({
+      hint: error.hint,
+      kind: error.kind,
+      name,
+      ok: false,
+      summary: [error.message, ...error.details].join('\n'),
+    })
     return undefined
   }
 }
 
 function describeContext(context: KubeContext): string {
   const where = context.server ? ` at ${context.server}` : ''
-  const from = {config: 'spec.kubeContext', 'current-context': 'current-context', flag: '--kube-context'}[context.source]
+  const from = {config: 'spec.kubeContext', 'current-context': 'current-context', flag: '--kube-context'}[
+    context.source
+  ]
   return `${context.name} (cluster ${context.cluster ?? 'unnamed'}${where}; chosen by ${from})`
 }

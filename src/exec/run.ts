@@ -41,29 +41,44 @@ const FORCE_KILL_MS = 5000
 
 /** The command line as a user could paste it into a shell; for logs and error messages only. */
 export function formatCommand(file: string, args: readonly string[]): string {
-  return [file, ...args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)).join(' ')
+  return [file, ...args]
+    .map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`))
+    .join(' ')
 }
+
+// eslint-disable-next-line no-control-regex -- terminal colour codes start with ESC
+const COLOUR_CODE = /\u001B\[[0-9;]*m/g
 
 /** The last lines of a program's output, which is where tools put the reason they failed; without the colour codes some use on a terminal. */
 export function lastLines(text: string, count = TAIL_LINES): string[] {
-  // eslint-disable-next-line no-control-regex
-  return text.replaceAll(/\u001B\[[0-9;]*m/g, '').split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(-count)
+  return text
+    .replaceAll(COLOUR_CODE, '')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter(Boolean)
+    .slice(-count)
 }
 
 /**
  * Runs a program with an argument array (never a shell), logging its command line at debug level. On
  * failure the error carries the command line, the exit code and the last lines of stderr.
  */
-export async function exec(logger: Logger, file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function exec(
+  logger: Logger,
+  file: string,
+  args: readonly string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
   const {execa} = await import('execa')
   const command = formatCommand(file, args)
   logger.debug(`$ ${command}`)
   const {onLine} = options
   // execa's line transforms see every line as it arrives and still pass it on to be buffered.
-  const tap = (stream: 'stdout' | 'stderr') => function * (line: unknown) {
-    onLine?.(String(line), stream)
-    yield line
-  }
+  const tap = (stream: 'stdout' | 'stderr') =>
+    function* (line: unknown) {
+      onLine?.(String(line), stream)
+      yield line
+    }
 
   const child = execa(file, args, {
     ...common(options),
@@ -106,7 +121,12 @@ function common(options: Omit<ExecOptions, 'onLine' | 'input'>) {
  * Starts a program whose stdout is consumed as a stream (e.g. `docker save`); `done` settles like exec()
  * once it exits. The caller must consume `stdout`.
  */
-export async function execStream(logger: Logger, file: string, args: readonly string[], options: Omit<ExecOptions, 'onLine' | 'input'> = {}): Promise<{stdout: Readable; done: Promise<ExecResult>}> {
+export async function execStream(
+  logger: Logger,
+  file: string,
+  args: readonly string[],
+  options: Omit<ExecOptions, 'onLine' | 'input'> = {},
+): Promise<{stdout: Readable; done: Promise<ExecResult>}> {
   const {execa} = await import('execa')
   const command = formatCommand(file, args)
   logger.debug(`$ ${command}`)
@@ -155,12 +175,17 @@ function settle(command: string, result: Finished, options: ExecOptions): ExecRe
   const stderr = typeof result.stderr === 'string' ? result.stderr : ''
   const kind = options.errorKind ?? 'internal'
   if (result.isCanceled || options.signal?.aborted) {
-    throw new KudevError('interrupted', `interrupted: ${command}`, {hint: 'nothing was left half-done; run the command again'})
+    throw new KudevError('interrupted', `interrupted: ${command}`, {
+      hint: 'nothing was left half-done; run the command again',
+    })
   }
 
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
     const program = command.split(' ', 1)[0]
-    throw new KudevError(kind, `${program} is not installed (not found on PATH)`, {data: {notFound: true}, hint: options.notFoundHint ?? `install ${program}, or put it on PATH`})
+    throw new KudevError(kind, `${program} is not installed (not found on PATH)`, {
+      data: {notFound: true},
+      hint: options.notFoundHint ?? `install ${program}, or put it on PATH`,
+    })
   }
 
   const exitCode = result.exitCode ?? -1
@@ -211,7 +236,8 @@ function processGroup(pid: number | undefined, signal: AbortSignal | undefined):
       signal?.removeEventListener('abort', onAbort)
       if (abortedAt !== undefined) {
         // A dead member stays in the group until it is reaped (by init, its parent being gone): the wait is bounded.
-        while (kill(0) && Date.now() < abortedAt + FORCE_KILL_MS) await new Promise((resolve) => setTimeout(resolve, 50))
+        while (kill(0) && Date.now() < abortedAt + FORCE_KILL_MS)
+          await new Promise((resolve) => setTimeout(resolve, 50))
         clearTimeout(forceKill)
         kill('SIGKILL')
       }
@@ -221,7 +247,11 @@ function processGroup(pid: number | undefined, signal: AbortSignal | undefined):
   }
 }
 
-function feed(stdin: NodeJS.WritableStream, input: Readable | string | Buffer, onInputError: (error: unknown) => void): void {
+function feed(
+  stdin: NodeJS.WritableStream,
+  input: Readable | string | Buffer,
+  onInputError: (error: unknown) => void,
+): void {
   // A program that exits without reading all its input closes the pipe: that is its answer, not ours to report.
   stdin.on('error', () => {})
   if (typeof input === 'string' || Buffer.isBuffer(input)) stdin.end(input)

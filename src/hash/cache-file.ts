@@ -29,14 +29,20 @@ export function cacheKey(contextRoot: string): string {
 }
 
 /** Reads a cache file and checks its header; gives the reason when there is no usable file. */
-export function readVerified(file: string, magic: string, version: number, headerBytes: number): {bytes: Uint8Array} | {problem: string} {
+export function readVerified(
+  file: string,
+  magic: string,
+  version: number,
+  headerBytes: number,
+): {bytes: Uint8Array} | {problem: string} {
   let bytes: Uint8Array
   try {
     const fd = openSync(file, 'r')
     try {
       bytes = new Uint8Array(fstatSync(fd).size)
       let read = 0
-      for (let chunk = 1; chunk > 0 && read < bytes.length; read += chunk) chunk = readSync(fd, bytes, read, bytes.length - read, null)
+      for (let chunk = 1; chunk > 0 && read < bytes.length; read += chunk)
+        chunk = readSync(fd, bytes, read, bytes.length - read, null)
     } finally {
       closeSync(fd)
     }
@@ -46,7 +52,8 @@ export function readVerified(file: string, magic: string, version: number, heade
   }
 
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (data.length < headerBytes || data.toString('latin1', 0, 8) !== magic) return {problem: `not a kudev ${magic} file`}
+  if (data.length < headerBytes || data.toString('latin1', 0, 8) !== magic)
+    return {problem: `not a kudev ${magic} file`}
   const found = data.readUInt32LE(8)
   if (found !== version) return {problem: `version ${found}, this kudev writes ${version}`}
   if (data.readBigUInt64LE(16) !== BigInt(data.length - headerBytes)) return {problem: 'truncated'}

@@ -53,8 +53,13 @@ export interface Collected {
 
 export async function collectContext(options: CollectOptions): Promise<Collected> {
   let hashedBytes = 0
-  const report = () => options.onProgress?.({bytes: scanner.counters.cachedBytes + hashedBytes, entries: scanner.counters.entries})
-  const scanner = new Scanner(options.filter, options.cache, {explain: options.explain, recorded: options.recorded, root: options.root})
+  const report = () =>
+    options.onProgress?.({bytes: scanner.counters.cachedBytes + hashedBytes, entries: scanner.counters.entries})
+  const scanner = new Scanner(options.filter, options.cache, {
+    explain: options.explain,
+    recorded: options.recorded,
+    root: options.root,
+  })
   const pool = new HashPool(options.root, {
     onBytes(bytes) {
       hashedBytes += bytes

@@ -96,7 +96,8 @@ export class FolderDigest {
     framing.string(entry.path.slice(entry.path.lastIndexOf('/') + 1))
     framing.u32(entry.mode & 0o7777)
     if (entry.type === 'symlink') framing.string(entry.linkTarget ?? '')
-    else if (bytes === undefined) throw new Error(`no ${entry.type === 'file' ? 'content hash' : 'folder digest'} for ${entry.path}`)
+    else if (bytes === undefined)
+      throw new Error(`no ${entry.type === 'file' ? 'content hash' : 'folder digest'} for ${entry.path}`)
     else framing.bytes(bytes.subarray(offset, offset + SHA256_BYTES))
   }
 

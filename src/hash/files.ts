@@ -83,7 +83,8 @@ export class FileHasher {
     try {
       if (size <= CHUNK) {
         // Most files fit the buffer: a one-shot hash saves creating a Hash object per file.
-        for (let read = -1; read !== 0 && total < size; total += read) read = readSync(fd, this.#buffer, total, size - total, null)
+        for (let read = -1; read !== 0 && total < size; total += read)
+          read = readSync(fd, this.#buffer, total, size - total, null)
         sha256 = hashOnce('sha256', this.#buffer.subarray(0, total), 'buffer')
         this.onBytes?.(total)
       } else {
@@ -193,7 +194,11 @@ export class HashPool {
   pump(): void {
     if (this.#error) throw this.#error
     const pendingFiles = this.#jobs.length - this.#next
-    if (this.#workers.length === 0 && this.#maxWorkers > 0 && (this.#pendingBytes >= WORKERS_FROM.bytes || pendingFiles >= WORKERS_FROM.files)) {
+    if (
+      this.#workers.length === 0 &&
+      this.#maxWorkers > 0 &&
+      (this.#pendingBytes >= WORKERS_FROM.bytes || pendingFiles >= WORKERS_FROM.files)
+    ) {
       for (let index = 0; index < this.#maxWorkers; index++) this.#startWorker()
     }
 
@@ -242,7 +247,11 @@ export class HashPool {
   #take(budget: {bytes: number; files: number}): [first: number, count: number] {
     const first = this.#next
     let bytes = 0
-    while (this.#next < this.#jobs.length && this.#next - first < budget.files && (this.#next === first || bytes < budget.bytes)) {
+    while (
+      this.#next < this.#jobs.length &&
+      this.#next - first < budget.files &&
+      (this.#next === first || bytes < budget.bytes)
+    ) {
       bytes += this.#jobs[this.#next]!.size
       this.#next++
     }
@@ -331,7 +340,10 @@ function startWorker(root: string): Worker {
   const script = new URL(`./worker${path.extname(here)}`, import.meta.url)
   // The tests run these sources as TypeScript through tsx, whose loader Node 20 does not pass on to workers.
   if (here.endsWith('.ts')) {
-    return new Worker(`import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(script.href)}))`, {eval: true, workerData: root})
+    return new Worker(
+      `import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(script.href)}))`,
+      {eval: true, workerData: root},
+    )
   }
 
   return new Worker(script, {workerData: root})

@@ -14,10 +14,18 @@ import type {Logger} from '../output/logger.js'
 import {collectContext, type Progress} from './collect.js'
 import {buildDigest, type BuildInputs} from './digest.js'
 import {type HashedListing, type Recorded, recordedListings} from './scan.js'
-import {folderTimesTrusted, type ListedFolder, readSnapshot, saveSnapshot, Snapshot, snapshotFile, snapshotFiles, snapshotKey} from './snapshot.js'
+import {
+  folderTimesTrusted,
+  type ListedFolder,
+  readSnapshot,
+  saveSnapshot,
+  Snapshot,
+  snapshotFile,
+  snapshotFiles,
+  snapshotKey,
+} from './snapshot.js'
 import {imageTag} from './tag.js'
 import {type FolderSummary, summarizeTree} from './tree.js'
-
 
 export interface HashOptions {
   logger: Logger
@@ -82,7 +90,12 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   const root = loaded.buildContext
   const rootStat = contextFolderStat(loaded)
   const dockerfile = readDockerfile(loaded)
-  const filter = await loadContextFilter({configFile: loaded.file, contextDir: root, dockerfile: loaded.dockerfile, exclusions: spec.buildContextExclusions})
+  const filter = await loadContextFilter({
+    configFile: loaded.file,
+    contextDir: root,
+    dockerfile: loaded.dockerfile,
+    exclusions: spec.buildContextExclusions,
+  })
   const key = snapshotKey(filter)
   const treeFile = options.noCache ? undefined : snapshotFile(root, key, options.env)
   const usable = treeFile === undefined ? undefined : usableSnapshot(treeFile, root, options.env, logger)
@@ -102,10 +115,21 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
   // Docker treats an empty --target or --platform as none.
   if (target) inputs.target = target
   if (platform) inputs.platform = platform
-  const ignoreFile = filter.ignoreFile && {bytes: filter.ignoreFile.bytes, path: relativePosix(root, filter.ignoreFile.path)}
+  const ignoreFile = filter.ignoreFile && {
+    bytes: filter.ignoreFile.bytes,
+    path: relativePosix(root, filter.ignoreFile.path),
+  }
   const digest = buildDigest({...inputs, dockerfile, ignoreFile}, tree.contextDigest)
   tree.stats.durationMs = Math.round(performance.now() - started)
-  const result = {digest, excluded: tree.excluded, ignoreFile: filter.ignoreFile, inputs, root, stats: tree.stats, tag: imageTag(digest, {buildTimestamp: options.buildTimestamp})}
+  const result = {
+    digest,
+    excluded: tree.excluded,
+    ignoreFile: filter.ignoreFile,
+    inputs,
+    root,
+    stats: tree.stats,
+    tag: imageTag(digest, {buildTimestamp: options.buildTimestamp}),
+  }
   // Keeps `entries` a getter: they are built only when asked for (a build, --list).
   return Object.defineProperty(result, 'entries', Object.getOwnPropertyDescriptor(tree, 'entries')!) as HashResult
 }
@@ -126,7 +150,18 @@ function recordedTree(recorded: Recorded, filter: ContextFilter): ContextTree {
       return ordered
     },
     excluded: [],
-    stats: {bytes, cachedFiles: files, dirs, durationMs: 0, entries, files, hashedBytes: 0, hashedFiles: 0, symlinks, workers: 0},
+    stats: {
+      bytes,
+      cachedFiles: files,
+      dirs,
+      durationMs: 0,
+      entries,
+      files,
+      hashedBytes: 0,
+      hashedFiles: 0,
+      symlinks,
+      workers: 0,
+    },
   }
 }
 
@@ -159,20 +194,30 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     workers: options.workers,
   })
   const {hashedBytes, hashedFiles, listings, untouched, workers} = collected
-  const summaries = summarizeTree(listings, (folder) => (untouched.has(folder) ? recorded?.snapshot.summary(folder) : undefined))
+  const summaries = summarizeTree(listings, (folder) =>
+    untouched.has(folder) ? recorded?.snapshot.summary(folder) : undefined,
+  )
   const rootSummary = summaries.get('')!
   let cachedFiles = collected.cachedFiles
   for (const folder of untouched.keys()) cachedFiles += recorded!.snapshot.summary(folder)!.totals.files
   const stats: HashStats = {...rootSummary.totals, cachedFiles, durationMs: 0, hashedBytes, hashedFiles, workers}
 
-  const skipped = [...listings.values()].flatMap((listing) => listing.skipped).sort((a, b) => (a.path < b.path ? -1 : 1))
+  const skipped = [...listings.values()]
+    .flatMap((listing) => listing.skipped)
+    .sort((a, b) => (a.path < b.path ? -1 : 1))
   for (const special of skipped) {
-    options.logger.warn(`skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`)
+    options.logger.warn(
+      `skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`,
+    )
   }
 
   // A run that could not trust the snapshot's listings but read no file has nothing new to record, unless
   // folder times can be trusted now and were not when it was written.
-  const nothingNew = snapshot !== undefined && recorded === undefined && snapshot.key.equals(key) && hashedFiles === 0 &&
+  const nothingNew =
+    snapshot !== undefined &&
+    recorded === undefined &&
+    snapshot.key.equals(key) &&
+    hashedFiles === 0 &&
     (snapshot.trusted || folderTimesTrusted(root, options.env) !== true)
   if (treeFile !== undefined && !options.explain && !nothingNew) {
     const folders = listedFolders(listings, summaries, input.rootStat)
@@ -190,10 +235,16 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     contextDigest: rootSummary.digest,
     // Untouched subtrees are listed from the snapshot only when the entries are asked for.
     get entries() {
-      ordered ??= orderedEntries(untouched.size === 0 ? listings : new Map([...listings, ...recordedListings(recorded!, filter, [...untouched.values()])]))
+      ordered ??= orderedEntries(
+        untouched.size === 0
+          ? listings
+          : new Map([...listings, ...recordedListings(recorded!, filter, [...untouched.values()])]),
+      )
       return ordered
     },
-    excluded: [...listings.values()].flatMap((listing) => listing.excluded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    excluded: [...listings.values()]
+      .flatMap((listing) => listing.excluded)
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     stats,
   }
 }
@@ -202,17 +253,30 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
  * The snapshot of this context under these rules; without one, the context's most recent snapshot under
  * other rules, which still vouches for file contents by stat (a new Dockerfile, a kudev upgrade).
  */
-function usableSnapshot(file: string, root: string, env: NodeJS.ProcessEnv | undefined, logger: Logger): Snapshot | undefined {
+function usableSnapshot(
+  file: string,
+  root: string,
+  env: NodeJS.ProcessEnv | undefined,
+  logger: Logger,
+): Snapshot | undefined {
   const own = readSnapshot(file)
   if (own instanceof Snapshot) return own
   const other = snapshotFiles(root, env).find((candidate) => candidate !== file)
   const fallback = other === undefined ? undefined : readSnapshot(other)
-  logger.debug(`tree snapshot ${file}: ${own.problem}; walking the context${fallback instanceof Snapshot ? `, contents vouched for by stat from ${other}` : ''}`)
+  logger.debug(
+    `tree snapshot ${file}: ${own.problem}; walking the context${fallback instanceof Snapshot ? `, contents vouched for by stat from ${other}` : ''}`,
+  )
   return fallback instanceof Snapshot ? fallback : undefined
 }
 
 /** What moved below the root since the snapshot was written, when its listings can vouch for this run. */
-function checkSnapshot(snapshot: Snapshot, root: string, key: Buffer, env: NodeJS.ProcessEnv | undefined, logger: Logger): Recorded | undefined {
+function checkSnapshot(
+  snapshot: Snapshot,
+  root: string,
+  key: Buffer,
+  env: NodeJS.ProcessEnv | undefined,
+  logger: Logger,
+): Recorded | undefined {
   const trust = snapshot.trusted ? folderTimesTrusted(root, env) : 'folder times were not trusted when it was written'
   const problem = trust === true ? (snapshot.key.equals(key) ? undefined : 'made under other ignore rules') : trust
   if (problem !== undefined) {
@@ -221,7 +285,10 @@ function checkSnapshot(snapshot: Snapshot, root: string, key: Buffer, env: NodeJ
   }
 
   const check = snapshot.check(root)
-  if (!check.clean) logger.debug(`tree snapshot: ${check.movedFolders.size} folders and ${check.movedEntries.reduce((sum, moved) => sum + moved, 0)} entries moved; listing and reading only those`)
+  if (!check.clean)
+    logger.debug(
+      `tree snapshot: ${check.movedFolders.size} folders and ${check.movedEntries.reduce((sum, moved) => sum + moved, 0)} entries moved; listing and reading only those`,
+    )
   return {check, snapshot}
 }
 
@@ -232,14 +299,25 @@ function orderedEntries(listings: ReadonlyMap<string, HashedListing>): Entry[] {
 }
 
 /** Every folder the walk listed (the root first), with the stat its parent's listing took before the folder was read, and its summary. */
-function listedFolders(listings: ReadonlyMap<string, HashedListing>, summaries: ReadonlyMap<string, FolderSummary>, rootStat: Entry): ListedFolder[] {
+function listedFolders(
+  listings: ReadonlyMap<string, HashedListing>,
+  summaries: ReadonlyMap<string, FolderSummary>,
+  rootStat: Entry,
+): ListedFolder[] {
   const stats = new Map<string, Entry>([['', rootStat]])
   for (const listing of listings.values()) {
     for (const entry of listing.entries) if (entry.type === 'dir') stats.set(entry.path, entry)
   }
 
   const folders = [...listings.values()].sort((a, b) => (a.path === '' ? -1 : b.path === '' ? 1 : 0))
-  return folders.map(({entries, hashes, path: folder, skipped}) => ({entries, hashes, path: folder, relist: skipped.length > 0, stat: stats.get(folder)!, summary: summaries.get(folder)!}))
+  return folders.map(({entries, hashes, path: folder, skipped}) => ({
+    entries,
+    hashes,
+    path: folder,
+    relist: skipped.length > 0,
+    stat: stats.get(folder)!,
+    summary: summaries.get(folder)!,
+  }))
 }
 
 /** The context folder's stat, taken before it is listed; an error when it is missing or not a folder. */
@@ -272,7 +350,12 @@ function readDockerfile(loaded: LoadedConfig): Buffer {
     return readFileSync(loaded.dockerfile)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const problem = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code ?? String(error)})`
+    const problem =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EISDIR'
+          ? 'is a folder'
+          : `cannot be read (${code ?? String(error)})`
     throw new KudevError('config', `Dockerfile ${loaded.dockerfile} ${problem}`, {
       data: {dockerfile: loaded.dockerfile},
       hint: `check spec.dockerfilePath in ${loaded.file} (relative paths start at the folder holding it)`,

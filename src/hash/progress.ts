@@ -27,7 +27,9 @@ export function hashProgressView(stream: LogStream = process.stderr, now: () => 
       const time = now()
       if (time - started < DELAY_MS || time - drawnAt < REDRAW_MS) return
       drawnAt = time
-      stream.write(`\r\u001B[2Khashing the build context: ${progress.entries.toLocaleString('en-US')} entries, ${formatBytes(progress.bytes)}`)
+      stream.write(
+        `\r\u001B[2Khashing the build context: ${progress.entries.toLocaleString('en-US')} entries, ${formatBytes(progress.bytes)}`,
+      )
     },
   }
 }

@@ -74,7 +74,8 @@ export function explain(result: HashResult): Explanation {
 
   const folders = new Map<string, FolderSize>()
   for (const entry of result.entries) {
-    if (entry.type === 'dir' && entry.path.split('/').length <= 2) folders.set(entry.path, {bytes: 0, files: 0, path: entry.path})
+    if (entry.type === 'dir' && entry.path.split('/').length <= 2)
+      folders.set(entry.path, {bytes: 0, files: 0, path: entry.path})
   }
 
   for (const entry of result.entries) {
@@ -93,7 +94,9 @@ export function explain(result: HashResult): Explanation {
     excludedBytes: excluded.reduce((sum, item) => sum + item.bytes, 0),
     excludedFiles: excluded.reduce((sum, item) => sum + item.files, 0),
     hints: heavyFolderHints(result),
-    largestFolders: [...folders.values()].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1)).slice(0, LARGEST_SHOWN),
+    largestFolders: [...folders.values()]
+      .sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1))
+      .slice(0, LARGEST_SHOWN),
   }
 }
 
@@ -124,8 +127,10 @@ function heavyFolderHints(result: HashResult): string[] {
   return [...found.values()].map((folder) => {
     const name = folder.path.slice(folder.path.lastIndexOf('/') + 1)
     const pattern = folder.path === name ? name : `**/${name}`
-    return `${folder.path}/ is in the build context (${formatCount(folder.files, 'file')}, ${formatBytes(folder.bytes)}): ` +
+    return (
+      `${folder.path}/ is in the build context (${formatCount(folder.files, 'file')}, ${formatBytes(folder.bytes)}): ` +
       `add \`${pattern}\` to ${ignoreFile} unless the image needs it (${HEAVY_FOLDERS[name]})`
+    )
   })
 }
 
@@ -134,7 +139,9 @@ export function renderExplanation(result: HashResult, explanation: Explanation):
   const lines = [
     `Build context: ${result.root}`,
     `Ignore rules: ${result.ignoreFile ? result.ignoreFile.path : "kudev's defaults (no .dockerignore)"}` +
-      (result.inputs.exclusions.length > 0 ? `, plus ${formatCount(result.inputs.exclusions.length, 'spec.buildContextExclusions pattern')}` : ''),
+      (result.inputs.exclusions.length > 0
+        ? `, plus ${formatCount(result.inputs.exclusions.length, 'spec.buildContextExclusions pattern')}`
+        : ''),
     `Included: ${formatCount(stats.entries, 'entry', 'entries')} (${formatCount(stats.files, 'file')}, ` +
       `${formatCount(stats.dirs, 'folder')}, ${formatCount(stats.symlinks, 'symlink')}), ${formatBytes(stats.bytes)}`,
     `Excluded: ${formatCount(explanation.excluded.length, 'path')} (${formatCount(explanation.excludedFiles, 'file')}, ${formatBytes(explanation.excludedBytes)})`,
@@ -149,7 +156,15 @@ export function renderExplanation(result: HashResult, explanation: Explanation):
   lines.push(...table(rows))
   if (explanation.largestFolders.length > 0) {
     lines.push('Largest folders in the context:')
-    lines.push(...table(explanation.largestFolders.map((folder) => [`${printable(folder.path)}/`, formatCount(folder.files, 'file'), formatBytes(folder.bytes)])))
+    lines.push(
+      ...table(
+        explanation.largestFolders.map((folder) => [
+          `${printable(folder.path)}/`,
+          formatCount(folder.files, 'file'),
+          formatBytes(folder.bytes),
+        ]),
+      ),
+    )
   }
 
   for (const hint of explanation.hints) lines.push(`Hint: ${hint}`)

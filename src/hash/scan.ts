@@ -59,7 +59,11 @@ export class Scanner {
   readonly #queuedIndexes: number[] = []
   readonly #vanished = new Map<HashedListing, Set<number>>()
 
-  constructor(filter: ContextFilter, cache: HashRecords | undefined, options: {root: string; explain?: boolean; recorded?: Recorded}) {
+  constructor(
+    filter: ContextFilter,
+    cache: HashRecords | undefined,
+    options: {root: string; explain?: boolean; recorded?: Recorded},
+  ) {
     this.#walker = new ContextWalker(options.root, filter, options)
     this.#filter = filter
     this.#cache = cache
@@ -73,7 +77,11 @@ export class Scanner {
   run(stack: FolderTask[], budget: ScanBudget, out: HashedListing[], pool: HashPool): void {
     const start = this.counters.entries
     for (let task = stack.pop(); task !== undefined; task = stack.pop()) {
-      if (this.#recorded !== undefined && !this.#recorded.check.touched.has(task.path) && this.#recorded.snapshot.summary(task.path) !== undefined) {
+      if (
+        this.#recorded !== undefined &&
+        !this.#recorded.check.touched.has(task.path) &&
+        this.#recorded.snapshot.summary(task.path) !== undefined
+      ) {
         this.untouched.set(task.path, task)
         continue
       }
@@ -147,7 +155,10 @@ export class Scanner {
    * files among them hashed again). `hashed` marks the files whose recorded hash holds. Undefined when an
    * entry is gone or changed type after all: the folder is then listed from disk.
    */
-  #fromRecord(task: FolderTask, recorded: RecordedListing): {listing: HashedListing; subfolders: FolderTask[]; hashed: Uint8Array} | undefined {
+  #fromRecord(
+    task: FolderTask,
+    recorded: RecordedListing,
+  ): {listing: HashedListing; subfolders: FolderTask[]; hashed: Uint8Array} | undefined {
     const {listing, subfolders} = recordedFolder(task, recorded, this.#filter)
     const {movedFolders} = this.#recorded!.check
     const hashed = new Uint8Array(listing.entries.length)
@@ -168,7 +179,11 @@ export class Scanner {
 }
 
 /** A recorded listing as the walk makes one: the filter decides each folder again for its subfolders and conditional flags. */
-export function recordedFolder(task: FolderTask, recorded: RecordedListing, filter: ContextFilter): {listing: HashedListing; subfolders: FolderTask[]} {
+export function recordedFolder(
+  task: FolderTask,
+  recorded: RecordedListing,
+  filter: ContextFilter,
+): {listing: HashedListing; subfolders: FolderTask[]} {
   const conditional = new Uint8Array(recorded.entries.length)
   const subfolders: FolderTask[] = []
   for (const [index, entry] of recorded.entries.entries()) {
@@ -178,12 +193,23 @@ export function recordedFolder(task: FolderTask, recorded: RecordedListing, filt
     subfolders.push({decision, path: entry.path})
   }
 
-  const listing = {conditional, entries: recorded.entries, excluded: [], hashes: recorded.hashes, path: task.path, skipped: []}
+  const listing = {
+    conditional,
+    entries: recorded.entries,
+    excluded: [],
+    hashes: recorded.hashes,
+    path: task.path,
+    skipped: [],
+  }
   return {listing, subfolders}
 }
 
 /** Every recorded listing in the subtrees of `roots` (the whole context by default), in which nothing moved. */
-export function recordedListings(recorded: Recorded, filter: ContextFilter, roots: readonly FolderTask[] = [{path: ''}]): Map<string, HashedListing> {
+export function recordedListings(
+  recorded: Recorded,
+  filter: ContextFilter,
+  roots: readonly FolderTask[] = [{path: ''}],
+): Map<string, HashedListing> {
   const listings = new Map<string, HashedListing>()
   const stack: FolderTask[] = [...roots]
   for (let task = stack.pop(); task !== undefined; task = stack.pop()) {
@@ -200,7 +226,9 @@ export function recordedListings(recorded: Recorded, filter: ContextFilter, root
 function removeVanished(listing: HashedListing, drop: Set<number>): void {
   const keep = listing.entries.map((_, index) => index).filter((index) => !drop.has(index))
   const hashes = new Uint8Array(keep.length * SHA256_BYTES)
-  keep.forEach((from, to) => hashes.set(listing.hashes.subarray(from * SHA256_BYTES, (from + 1) * SHA256_BYTES), to * SHA256_BYTES))
+  keep.forEach((from, to) =>
+    hashes.set(listing.hashes.subarray(from * SHA256_BYTES, (from + 1) * SHA256_BYTES), to * SHA256_BYTES),
+  )
   listing.conditional = Uint8Array.from(keep, (index) => listing.conditional[index]!)
   listing.entries = keep.map((index) => listing.entries[index]!)
   listing.hashes = hashes

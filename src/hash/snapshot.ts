@@ -67,7 +67,9 @@ const RACY_WINDOW_NS = {trusted: 100_000_000n, untrusted: 2_000_000_000n}
  * added, removed or renamed in it: ext2/3/4, xfs, btrfs, tmpfs, overlayfs, zfs, f2fs, bcachefs.
  * Network and FUSE filesystems are not among them.
  */
-const TRUSTED_FILESYSTEMS = new Set([0xEF_53, 0x58_46_53_42, 0x91_23_68_3E, 0x01_02_19_94, 0x79_4C_76_30, 0x2F_C1_2F_C1, 0xF2_F5_20_10, 0xCA_45_1A_4E])
+const TRUSTED_FILESYSTEMS = new Set([
+  0xef_53, 0x58_46_53_42, 0x91_23_68_3e, 0x01_02_19_94, 0x79_4c_76_30, 0x2f_c1_2f_c1, 0xf2_f5_20_10, 0xca_45_1a_4e,
+])
 
 /** Snapshots of one context under as many rule sets; the least recently written go first. */
 const KEPT_PER_CONTEXT = 4
@@ -92,7 +94,12 @@ export function snapshotFiles(contextRoot: string, env: NodeJS.ProcessEnv = proc
     return []
   }
 
-  const written = new Map(names.map((name) => [path.join(folder, name), statSync(path.join(folder, name), {throwIfNoEntry: false})?.mtimeMs ?? 0]))
+  const written = new Map(
+    names.map((name) => [
+      path.join(folder, name),
+      statSync(path.join(folder, name), {throwIfNoEntry: false})?.mtimeMs ?? 0,
+    ]),
+  )
   return [...written.keys()].sort((a, b) => written.get(b)! - written.get(a)!)
 }
 
@@ -103,9 +110,13 @@ let kudevVersion: string | undefined
  * the kudev that applied them. A snapshot made under other rules says nothing about this run.
  */
 export function snapshotKey(filter: ContextFilter): Buffer {
-  kudevVersion ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}).version
+  kudevVersion ??= (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}
+  ).version
   const rules = filter.rules.map((rule) => [rule.pattern, rule.negated])
-  return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, kudevVersion, filter.source, rules, filter.exclusions])).digest()
+  return createHash('sha256')
+    .update(JSON.stringify([SNAPSHOT_VERSION, kudevVersion, filter.source, rules, filter.exclusions]))
+    .digest()
 }
 
 /** What moved since the snapshot was written (Snapshot.check). */
@@ -164,7 +175,13 @@ export class Snapshot {
     const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     this.#data = data
     this.#recorded = data.readUInt32LE(28)
-    this.counts = {bytes: data.readDoubleLE(48), dirs: data.readUInt32LE(40), entries: data.readUInt32LE(32), files: data.readUInt32LE(36), symlinks: data.readUInt32LE(44)}
+    this.counts = {
+      bytes: data.readDoubleLE(48),
+      dirs: data.readUInt32LE(40),
+      entries: data.readUInt32LE(32),
+      files: data.readUInt32LE(36),
+      symlinks: data.readUInt32LE(44),
+    }
     this.#dev = data.readDoubleLE(56)
     this.key = data.subarray(64, 96)
     this.contextDigest = data.subarray(96, 128)
@@ -214,8 +231,11 @@ export class Snapshot {
         if (type !== TYPE_CODE.dir) {
           const end = at + 6 + data.readUInt32LE(at + 2)
           const entryStats = lstatOrGone(`${dir}/${data.toString('utf8', at + 6, end)}`)
-          if (entryStats === undefined || !sameStat(data, at + 1, entryStats, end) ||
-            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())) {
+          if (
+            entryStats === undefined ||
+            !sameStat(data, at + 1, entryStats, end) ||
+            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())
+          ) {
             movedEntries[record.first + entry] = 1
             touch(folder)
           }
@@ -237,7 +257,13 @@ export class Snapshot {
     return {
       digest: data.subarray(at, at + 32),
       present: data[at + 32] === 1,
-      totals: {bytes: data.readDoubleLE(at + 49), dirs: data.readUInt32LE(at + 41), entries: data.readUInt32LE(at + 33), files: data.readUInt32LE(at + 37), symlinks: data.readUInt32LE(at + 45)},
+      totals: {
+        bytes: data.readDoubleLE(at + 49),
+        dirs: data.readUInt32LE(at + 41),
+        entries: data.readUInt32LE(at + 33),
+        files: data.readUInt32LE(at + 37),
+        symlinks: data.readUInt32LE(at + 45),
+      },
     }
   }
 
@@ -278,9 +304,14 @@ export class Snapshot {
     if (at === undefined || this.#data[at] !== TYPE_CODE.file || this.#data[at + 1] !== 0) return undefined
     const data = this.#data
     const statAt = at + 6 + Buffer.byteLength(name)
-    if (data.readUInt32LE(statAt) !== (entry.mode & 0o7777) || data.readDoubleLE(statAt + 4) !== entry.size ||
-      nanoseconds(data, statAt + 12) !== entry.mtimeNs || nanoseconds(data, statAt + 24) !== entry.ctimeNs ||
-      data.readDoubleLE(statAt + 36) !== Number(entry.ino)) return undefined
+    if (
+      data.readUInt32LE(statAt) !== (entry.mode & 0o7777) ||
+      data.readDoubleLE(statAt + 4) !== entry.size ||
+      nanoseconds(data, statAt + 12) !== entry.mtimeNs ||
+      nanoseconds(data, statAt + 24) !== entry.ctimeNs ||
+      data.readDoubleLE(statAt + 36) !== Number(entry.ino)
+    )
+      return undefined
     return data.subarray(statAt + STAT_BYTES, statAt + STAT_BYTES + 32)
   }
 
@@ -309,7 +340,8 @@ export class Snapshot {
       }
       const tail = end + STAT_BYTES
       if (type === 'file') hashes.set(data.subarray(tail, tail + 32), index * 32)
-      else if (type === 'symlink') entry.linkTarget = data.toString('utf8', tail + 4, tail + 4 + data.readUInt32LE(tail))
+      else if (type === 'symlink')
+        entry.linkTarget = data.toString('utf8', tail + 4, tail + 4 + data.readUInt32LE(tail))
       entries.push(entry)
       at = skipEntry(data, at)
     }
@@ -345,11 +377,20 @@ function skipEntry(data: Buffer, at: number): number {
 }
 
 /** `racyAt`: the record's racy byte; the stat follows it, or starts at `statAt` when given. */
-function sameStat(data: Buffer, racyAt: number, stats: {mode: number; size: number; mtimeMs: number; ctimeMs: number; ino: number}, statAt = racyAt + 1): boolean {
-  return data[racyAt] === 0 && (stats.mode & 0o7777) === data.readUInt32LE(statAt) && stats.size === data.readDoubleLE(statAt + 4) &&
+function sameStat(
+  data: Buffer,
+  racyAt: number,
+  stats: {mode: number; size: number; mtimeMs: number; ctimeMs: number; ino: number},
+  statAt = racyAt + 1,
+): boolean {
+  return (
+    data[racyAt] === 0 &&
+    (stats.mode & 0o7777) === data.readUInt32LE(statAt) &&
+    stats.size === data.readDoubleLE(statAt + 4) &&
     stats.mtimeMs === data.readDoubleLE(statAt + 12) * 1e3 + data.readUInt32LE(statAt + 20) / 1e6 &&
     stats.ctimeMs === data.readDoubleLE(statAt + 24) * 1e3 + data.readUInt32LE(statAt + 32) / 1e6 &&
     stats.ino === data.readDoubleLE(statAt + 36)
+  )
 }
 
 function parentOf(folder: string): string | undefined {
@@ -422,7 +463,10 @@ export function folderTimesTrusted(root: string, env: NodeJS.ProcessEnv = proces
   if (env.KUDEV_TRUST_FOLDER_TIMES === '0') return 'KUDEV_TRUST_FOLDER_TIMES=0'
   if (process.platform !== 'linux') return `not on ${process.platform}, yet`
   const filesystem = statfsSync(root).type
-  return TRUSTED_FILESYSTEMS.has(filesystem) || `filesystem type 0x${filesystem.toString(16)} is not known to keep folder times`
+  return (
+    TRUSTED_FILESYSTEMS.has(filesystem) ||
+    `filesystem type 0x${filesystem.toString(16)} is not known to keep folder times`
+  )
 }
 
 /** The snapshot's bytes. */
@@ -433,7 +477,8 @@ export function encodeSnapshot(input: SnapshotInput): Buffer {
   // A content record needs only the mtime: a write after a recent chmod still moves it.
   const racy = (entry: Entry) => (entry.mtimeNs >= racyFrom || (trusted && entry.ctimeNs >= racyFrom) ? 1 : 0)
   const rootStat = input.folders[0]?.stat
-  if (rootStat === undefined || input.folders[0]!.path !== '') throw new Error('the tree snapshot needs the root listed first')
+  if (rootStat === undefined || input.folders[0]!.path !== '')
+    throw new Error('the tree snapshot needs the root listed first')
   const copied = input.copied ?? {blocks: [], entries: 0}
   const writer = new Writer(encodedSize(input.folders, copied.blocks))
   writer.reserve(HEADER_BYTES)
@@ -499,7 +544,10 @@ function encodedSize(folders: readonly ListedFolder[], blocks: readonly Uint8Arr
 /** Writes the snapshot, then removes the context's least recently written ones beyond KEPT_PER_CONTEXT. */
 export function saveSnapshot(file: string, input: SnapshotInput): void {
   writeAtomically(file, encodeSnapshot(input))
-  for (const old of snapshotFiles(input.root, input.env).filter((other) => other !== file).slice(KEPT_PER_CONTEXT - 1)) rmSync(old, {force: true})
+  for (const old of snapshotFiles(input.root, input.env)
+    .filter((other) => other !== file)
+    .slice(KEPT_PER_CONTEXT - 1))
+    rmSync(old, {force: true})
 }
 
 class Writer {

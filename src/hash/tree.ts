@@ -28,7 +28,10 @@ export interface FolderSummary {
 }
 
 /** Every listed folder's summary, the root ('') among them. */
-export function summarizeTree(listings: ReadonlyMap<string, HashedListing>, recorded?: (folder: string) => FolderSummary | undefined): Map<string, FolderSummary> {
+export function summarizeTree(
+  listings: ReadonlyMap<string, HashedListing>,
+  recorded?: (folder: string) => FolderSummary | undefined,
+): Map<string, FolderSummary> {
   const summaries = new Map<string, FolderSummary>()
   const visit = (folder: string): FolderSummary => {
     const listing = listings.get(folder)

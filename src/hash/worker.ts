@@ -81,11 +81,17 @@ port.on('message', (message: ToWorker) => {
     if (unreported > 0) port.postMessage({bytes: unreported, type: 'bytes'} satisfies FromWorker)
     unreported = 0
     const {ctimes, devs, gone, hashes, inos, modes, mtimes, sizes} = batch
-    port.postMessage({batch, type: 'hashed'} satisfies FromWorker, [ctimes, devs, gone, hashes, inos, modes, mtimes, sizes].map((array) => array.buffer as ArrayBuffer))
+    port.postMessage(
+      {batch, type: 'hashed'} satisfies FromWorker,
+      [ctimes, devs, gone, hashes, inos, modes, mtimes, sizes].map((array) => array.buffer as ArrayBuffer),
+    )
   } catch (error) {
     const serialized: SerializedError = isKudevError(error)
       ? {data: error.data, hint: error.hint, kind: error.kind, message: error.message}
-      : {message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined}
+      : {
+          message: error instanceof Error ? error.message : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        }
     port.postMessage({error: serialized, type: 'error'} satisfies FromWorker)
   }
 })

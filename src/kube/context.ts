@@ -53,7 +53,8 @@ export function selectKubeContext(kubeconfig: Kubeconfig, choice: KubeContextCho
   // An empty value counts as not given, as client-go treats an empty --context override.
   let chosen: Chosen | undefined
   if (choice.flag) chosen = {name: choice.flag, source: 'flag', origin: '--kube-context'}
-  else if (choice.configured) chosen = {name: choice.configured, source: 'config', origin: 'spec.kubeContext in .kudev.yaml'}
+  else if (choice.configured)
+    chosen = {name: choice.configured, source: 'config', origin: 'spec.kubeContext in .kudev.yaml'}
   else if (kubeconfig.currentContext) {
     const {name, file} = kubeconfig.currentContext
     chosen = {name, source: 'current-context', origin: `current-context in ${displayPath(file, kubeconfig.home)}`}
@@ -86,7 +87,8 @@ interface Chosen {
   origin: string
 }
 
-const startClusterHint = 'start a local cluster (kind create cluster, minikube start, or enable Kubernetes in Docker Desktop)'
+const startClusterHint =
+  'start a local cluster (kind create cluster, minikube start, or enable Kubernetes in Docker Desktop)'
 
 function inFiles(kubeconfig: Kubeconfig): string {
   const shown = displayPaths(kubeconfig.files, kubeconfig.home)

@@ -23,7 +23,7 @@ export function kubeconfigSearch(options: KubeconfigLocationOptions = {}): Kubec
   // client-go: a non-empty KUBECONFIG replaces the default file entirely, even if it only holds separators;
   // empty entries are skipped and repeated paths are read once.
   if (kubeconfigEnv) {
-    const files = [...new Set(kubeconfigEnv.split(path.delimiter).filter(file => file !== ''))]
+    const files = [...new Set(kubeconfigEnv.split(path.delimiter).filter((file) => file !== ''))]
     return {files, kubeconfigEnv, home}
   }
 
@@ -33,7 +33,13 @@ export function kubeconfigSearch(options: KubeconfigLocationOptions = {}): Kubec
 /** Shortens paths under the home directory to ~/... so messages match what users type. */
 export function displayPath(file: string, home: string): string {
   const relative = path.relative(home, file)
-  if (home !== '' && path.isAbsolute(file) && relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)) {
+  if (
+    home !== '' &&
+    path.isAbsolute(file) &&
+    relative !== '' &&
+    !relative.startsWith('..') &&
+    !path.isAbsolute(relative)
+  ) {
     return path.join('~', relative)
   }
 
@@ -41,5 +47,5 @@ export function displayPath(file: string, home: string): string {
 }
 
 export function displayPaths(files: readonly string[], home: string): string {
-  return files.map(file => displayPath(file, home)).join(', ')
+  return files.map((file) => displayPath(file, home)).join(', ')
 }

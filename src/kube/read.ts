@@ -114,7 +114,8 @@ function noKubeconfig(search: KubeconfigSearch): KudevError {
   else if (files.length === 1) looked = `KUBECONFIG=${kubeconfigEnv}: the file does not exist`
   else looked = `KUBECONFIG=${kubeconfigEnv}: none of these files exists`
   return new KudevError('kube', `no kubeconfig found (${looked})`, {
-    hint: 'start a local cluster (kind create cluster, minikube start, or enable Kubernetes in Docker Desktop), ' +
+    hint:
+      'start a local cluster (kind create cluster, minikube start, or enable Kubernetes in Docker Desktop), ' +
       'or set KUBECONFIG to your kubeconfig file',
     data: {files},
   })
@@ -134,11 +135,15 @@ async function parseKubeconfig(text: string, file: string, home: string): Promis
     const position = syntaxError.linePos?.[0]
     // The yaml message ends with " at line L, column C:" and a code frame; the location goes up front instead.
     const [problem = syntaxError.message, frame = ''] = syntaxError.message.split(/ at line \d+, column \d+:\n/)
-    throw new KudevError('kube', `${shown}${position ? `:${position.line}:${position.col}` : ''}: invalid YAML: ${problem}`, {
-      hint: 'fix the YAML syntax (kubectl cannot read this file either)',
-      details: frame.split('\n').filter(line => line.trim() !== ''),
-      data: {file},
-    })
+    throw new KudevError(
+      'kube',
+      `${shown}${position ? `:${position.line}:${position.col}` : ''}: invalid YAML: ${problem}`,
+      {
+        hint: 'fix the YAML syntax (kubectl cannot read this file either)',
+        details: frame.split('\n').filter((line) => line.trim() !== ''),
+        data: {file},
+      },
+    )
   }
 
   const fail: Fail = (at, problem) => {
@@ -175,8 +180,11 @@ async function parseKubeconfig(text: string, file: string, home: string): Promis
 }
 
 /** ":line:col" of the deepest node on the path that exists (a missing key points at its parent). */
-function locate(document: {contents: unknown; getIn(path: YamlPath, keepScalar: true): unknown},
-  lineCounter: {linePos(offset: number): {line: number; col: number}}, at: YamlPath): string {
+function locate(
+  document: {contents: unknown; getIn(path: YamlPath, keepScalar: true): unknown},
+  lineCounter: {linePos(offset: number): {line: number; col: number}},
+  at: YamlPath,
+): string {
   for (let depth = at.length; depth >= 0; depth--) {
     const node = depth === 0 ? document.contents : document.getIn(at.slice(0, depth), true)
     const range = typeof node === 'object' && node !== null && 'range' in node ? node.range : undefined
@@ -191,7 +199,7 @@ function locate(document: {contents: unknown; getIn(path: YamlPath, keepScalar: 
 
 function label(at: YamlPath): string {
   if (at.length === 0) return 'the document'
-  return at.map((part, index) => typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`).join('')
+  return at.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('')
 }
 
 function describe(value: unknown): string {
@@ -203,7 +211,8 @@ function describe(value: unknown): string {
 // Absent and null read as empty, as they do for client-go's decoder.
 function mapping(value: unknown, at: YamlPath, fail: Fail): Record<string, unknown> {
   if (value === null || value === undefined) return {}
-  if (typeof value !== 'object' || Array.isArray(value)) return fail(at, `${label(at)} must be a mapping, not ${describe(value)}`)
+  if (typeof value !== 'object' || Array.isArray(value))
+    return fail(at, `${label(at)} must be a mapping, not ${describe(value)}`)
   return value as Record<string, unknown>
 }
 
@@ -220,8 +229,12 @@ function optionalString(value: unknown, at: YamlPath, fail: Fail): string | unde
   return value
 }
 
-function namedList(value: unknown, at: YamlPath, bodyKey: string, fail: Fail):
-  Array<{name: string; body: unknown; at: YamlPath}> {
+function namedList(
+  value: unknown,
+  at: YamlPath,
+  bodyKey: string,
+  fail: Fail,
+): Array<{name: string; body: unknown; at: YamlPath}> {
   const seen = new Set<string>()
   return list(value, at, fail).map((item, index) => {
     const itemAt = [...at, index]

@@ -12,7 +12,13 @@ import {docker} from './docker.js'
  * Writes the image as a `docker save`-format tar to `file`: from the Docker daemon when it is there (for
  * one platform when given), otherwise through the builder that made it (`podman save`).
  */
-export async function saveImage(toolkit: BaseToolkit, image: LoadableImage, file: string, signal: AbortSignal, platform?: string): Promise<void> {
+export async function saveImage(
+  toolkit: BaseToolkit,
+  image: LoadableImage,
+  file: string,
+  signal: AbortSignal,
+  platform?: string,
+): Promise<void> {
   if (image.inDockerDaemon) {
     const args = ['save', ...(platform === undefined ? [] : ['--platform', platform]), '-o', file, image.ref]
     await docker(toolkit, args, `save ${image.ref}`, {signal})
@@ -22,7 +28,10 @@ export async function saveImage(toolkit: BaseToolkit, image: LoadableImage, file
   try {
     await pipeline(await image.save(), createWriteStream(file), {signal})
   } catch (error) {
-    if (signal.aborted) throw toolkit.error('interrupted', `interrupted while saving ${image.ref}`, {hint: 'nothing was loaded; run the command again'})
+    if (signal.aborted)
+      throw toolkit.error('interrupted', `interrupted while saving ${image.ref}`, {
+        hint: 'nothing was loaded; run the command again',
+      })
     throw error
   }
 }

@@ -10,7 +10,12 @@ export const DOCKER = 'docker'
 export const DOCKER_NOT_FOUND_HINT = 'install Docker (https://docs.docker.com/get-docker/), or put docker on PATH'
 
 /** Runs docker; a failure becomes an error of `kind` that says what kudev was doing and docker's last line. */
-export async function docker(toolkit: BaseToolkit, args: readonly string[], doing: string, options: DockerOptions = {}): Promise<ExecResult> {
+export async function docker(
+  toolkit: BaseToolkit,
+  args: readonly string[],
+  doing: string,
+  options: DockerOptions = {},
+): Promise<ExecResult> {
   const {accept, kind = 'engine', ...rest} = options
   const execOptions: ExecOptions = {...rest, allowFailure: true, errorKind: kind, notFoundHint: DOCKER_NOT_FOUND_HINT}
   const result = await toolkit.exec(DOCKER, args, execOptions)
@@ -19,22 +24,38 @@ export async function docker(toolkit: BaseToolkit, args: readonly string[], doin
 }
 
 function dockerFailed(toolkit: BaseToolkit, result: ExecResult, doing: string, kind: ExitCodeName): Error {
-  const lines = result.stderr.split('\n').map((line) => line.trim()).filter(Boolean)
-  return toolkit.error(kind, `could not ${doing}: ${lines.at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`, {
-    details: lines.slice(-10, -1),
-    hint: kind === 'engine' ? 'is Docker running? `docker info` says what is wrong' : 'rerun with -v to see every command kudev runs',
-  })
+  const lines = result.stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+  return toolkit.error(
+    kind,
+    `could not ${doing}: ${lines.at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`,
+    {
+      details: lines.slice(-10, -1),
+      hint:
+        kind === 'engine'
+          ? 'is Docker running? `docker info` says what is wrong'
+          : 'rerun with -v to see every command kudev runs',
+    },
+  )
 }
 
 /** `docker info` reports the kernel's machine name; images and manifests use Go's names. */
 const GO_ARCH: Record<string, string> = {aarch64: 'arm64', armv7l: 'arm', x86_64: 'amd64'}
 
 export async function dockerHost(toolkit: BaseToolkit): Promise<DockerHost> {
-  const {stdout} = await docker(toolkit, ['info', '--format', '{{.OSType}}\t{{.Architecture}}\t{{json .DriverStatus}}'], 'ask Docker for its platform and image store')
+  const {stdout} = await docker(
+    toolkit,
+    ['info', '--format', '{{.OSType}}\t{{.Architecture}}\t{{json .DriverStatus}}'],
+    'ask Docker for its platform and image store',
+  )
   const [os = 'linux', machine = '', driverStatus = 'null'] = stdout.trim().split('\t')
   const status = JSON.parse(driverStatus) as [string, string][] | null
   return {
-    containerdStore: (status ?? []).some(([key, value]) => key === 'driver-type' && value === 'io.containerd.snapshotter.v1'),
+    containerdStore: (status ?? []).some(
+      ([key, value]) => key === 'driver-type' && value === 'io.containerd.snapshotter.v1',
+    ),
     platform: `${os}/${GO_ARCH[machine] ?? machine}`,
   }
 }

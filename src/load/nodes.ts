@@ -19,7 +19,11 @@ const ROLE_LABEL = 'io.x-k8s.kind.role'
 export async function kindNodes(toolkit: BaseToolkit, cluster: string): Promise<ClusterNode[]> {
   // The role comes in the same `docker ps` as the names (kind asks `docker inspect` once per node).
   const format = `{{.Names}}\t{{.State}}\t{{.Label "${ROLE_LABEL}"}}`
-  const {stdout} = await docker(toolkit, ['ps', '-a', '--filter', `label=${CLUSTER_LABEL}=${cluster}`, '--format', format], `list the nodes of kind cluster "${cluster}"`)
+  const {stdout} = await docker(
+    toolkit,
+    ['ps', '-a', '--filter', `label=${CLUSTER_LABEL}=${cluster}`, '--format', format],
+    `list the nodes of kind cluster "${cluster}"`,
+  )
   return stdout
     .split('\n')
     .map((line) => line.trim().split('\t'))
@@ -44,7 +48,12 @@ interface Manifest {
 }
 
 async function nodeContent(toolkit: BaseToolkit, node: string, digest: string): Promise<Manifest> {
-  const {stdout} = await docker(toolkit, ['exec', node, 'ctr', '--namespace=k8s.io', 'content', 'get', digest], `read ${digest} in node "${node}"`, {kind: 'load'})
+  const {stdout} = await docker(
+    toolkit,
+    ['exec', node, 'ctr', '--namespace=k8s.io', 'content', 'get', digest],
+    `read ${digest} in node "${node}"`,
+    {kind: 'load'},
+  )
   return JSON.parse(stdout) as Manifest
 }
 
@@ -54,10 +63,25 @@ async function nodeContent(toolkit: BaseToolkit, node: string, digest: string): 
  * containerd image store is the manifest or index digest, kind#4236). The name must match, not just the
  * ID: the kubelet looks the image up by the name in the pod spec.
  */
-async function nodeHas(toolkit: BaseToolkit, node: string, ref: string, ids: ReadonlySet<string>, host: () => Promise<DockerHost>): Promise<boolean> {
-  const {stdout} = await docker(toolkit, ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'ls', `name==${normalizeRef(ref)}`], `list the images in node "${node}"`, {kind: 'load'})
+async function nodeHas(
+  toolkit: BaseToolkit,
+  node: string,
+  ref: string,
+  ids: ReadonlySet<string>,
+  host: () => Promise<DockerHost>,
+): Promise<boolean> {
+  const {stdout} = await docker(
+    toolkit,
+    ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'ls', `name==${normalizeRef(ref)}`],
+    `list the images in node "${node}"`,
+    {kind: 'load'},
+  )
   // REF TYPE DIGEST SIZE PLATFORMS LABELS; the first three columns never contain spaces.
-  const target = stdout.split('\n').slice(1).map((line) => line.trim().split(/\s+/)[2]).find(Boolean)
+  const target = stdout
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/)[2])
+    .find(Boolean)
   if (target === undefined) return false
   if (ids.has(target)) return true
   let manifest = await nodeContent(toolkit, node, target)
@@ -72,7 +96,13 @@ async function nodeHas(toolkit: BaseToolkit, node: string, ref: string, ids: Rea
 }
 
 /** The nodes (by name) where `ref` does not name one of `ids`, checked in parallel. */
-export async function nodesWithout(toolkit: BaseToolkit, nodes: readonly ClusterNode[], ref: string, ids: ReadonlySet<string>, host: () => Promise<DockerHost>): Promise<string[]> {
+export async function nodesWithout(
+  toolkit: BaseToolkit,
+  nodes: readonly ClusterNode[],
+  ref: string,
+  ids: ReadonlySet<string>,
+  host: () => Promise<DockerHost>,
+): Promise<string[]> {
   const present = await Promise.all(nodes.map((node) => nodeHas(toolkit, node.name, ref, ids, host)))
   return nodes.filter((_, i) => !present[i]).map((node) => node.name)
 }

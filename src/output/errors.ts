@@ -54,6 +54,10 @@ export class KudevError extends Error {
 
 /** Structural check: errors may cross package boundaries (user-installed plugins), so no instanceof. */
 export function isKudevError(error: unknown): error is KudevError {
-  return error instanceof Error && error.name === 'KudevError' && typeof (error as KudevError).kind === 'string' &&
+  return (
+    error instanceof Error &&
+    error.name === 'KudevError' &&
+    typeof (error as KudevError).kind === 'string' &&
     (error as KudevError).kind in ExitCode
+  )
 }

@@ -58,7 +58,11 @@ export function painter(color: boolean): Paint {
   return {dim: plain, red: plain, yellow: plain}
 }
 
-export function createLogger(level: LogLevel, stream: LogStream = process.stderr, env: NodeJS.ProcessEnv = process.env): Logger {
+export function createLogger(
+  level: LogLevel,
+  stream: LogStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): Logger {
   const color = colorEnabled(stream, env)
   const p = painter(color)
   const rank = LOG_LEVELS.indexOf(level)

@@ -17,7 +17,10 @@ export function toKudevError(thrown: unknown, command?: string): KudevError {
   const oclifExit = error.oclif?.exit
   const help = command ? `kudev ${command} --help` : 'kudev --help'
   if (oclifExit !== undefined) {
-    const lines = error.message.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('See more help'))
+    const lines = error.message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('See more help'))
     // "The following errors occurred:" says nothing by itself: lead with the first actual error.
     if (lines.length > 1 && lines[0]!.endsWith(':')) lines.shift()
     const [first = error.message, ...rest] = lines

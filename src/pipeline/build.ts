@@ -41,13 +41,17 @@ export interface BuildResult {
 }
 
 /** Picks the builder: --builder > spec.builder > docker. */
-export async function resolveBuilder(request: Pick<BuildRequest, 'builder' | 'config' | 'logger'> & {loaded?: LoadedConfig}): Promise<Builder> {
+export async function resolveBuilder(
+  request: Pick<BuildRequest, 'builder' | 'config' | 'logger'> & {loaded?: LoadedConfig},
+): Promise<Builder> {
   const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
   const {pluginToolkit} = await import('../plugins/toolkit.js')
   const configured = request.loaded?.config.spec.builder
   const [name, source] = request.builder
     ? [request.builder, '--builder']
-    : configured ? [configured, `spec.builder in ${request.loaded!.file}`] : [DEFAULT_BUILDER, 'the default builder']
+    : configured
+      ? [configured, `spec.builder in ${request.loaded!.file}`]
+      : [DEFAULT_BUILDER, 'the default builder']
   const registry = await collectBuilders(request.config, {logger: request.logger})
   const {descriptor} = pickByName(registry, name, source)
   return descriptor.create(pluginToolkit(request.logger))
@@ -79,7 +83,12 @@ export async function buildImage(request: BuildRequest, builder: Builder, signal
       }
     }
 
-    const context = await assembleBuildContext({digest: hash.digest, dockerfile: request.loaded.dockerfile, entries: hash.entries, root: hash.root})
+    const context = await assembleBuildContext({
+      digest: hash.digest,
+      dockerfile: request.loaded.dockerfile,
+      entries: hash.entries,
+      root: hash.root,
+    })
     const view = startStep(`building ${image} with ${builder.name}`, {...request.view, prefix: 'build │ '})
     const options: BuildOptions = {
       buildArgs: hash.inputs.buildArgs,

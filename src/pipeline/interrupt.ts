@@ -30,5 +30,7 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
 }
 
 function interrupted(name: NodeJS.Signals): KudevError {
-  return new KudevError('interrupted', `interrupted by ${name}; stopped what was running`, {hint: 'nothing was tagged from the interrupted step; run the command again to continue'})
+  return new KudevError('interrupted', `interrupted by ${name}; stopped what was running`, {
+    hint: 'nothing was tagged from the interrupted step; run the command again to continue',
+  })
 }

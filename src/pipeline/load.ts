@@ -46,10 +46,26 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
   const info = await builder.inspect(request.image)
   if (!info) {
     throw new KudevError('load', `image "${request.image}" not found by the ${builder.name} builder`, {
-      hint: builder.name === 'docker' ? 'check the name with `docker image ls`, or build it first with `kudev build`' : `check the name, or pass --builder for the tool that holds it`,
+      hint:
+        builder.name === 'docker'
+          ? 'check the name with `docker image ls`, or build it first with `kudev build`'
+          : `check the name, or pass --builder for the tool that holds it`,
     })
   }
 
-  const result = await loadImage(chosen, loadable(builder, request.image, info.id), request.view, request.logger, signal)
-  return {context: context.name, durationMs: result.durationMs, id: info.id, image: request.image, loaded: result.loaded, loader: chosen.loader.name}
+  const result = await loadImage(
+    chosen,
+    loadable(builder, request.image, info.id),
+    request.view,
+    request.logger,
+    signal,
+  )
+  return {
+    context: context.name,
+    durationMs: result.durationMs,
+    id: info.id,
+    image: request.image,
+    loaded: result.loaded,
+    loader: chosen.loader.name,
+  }
 }

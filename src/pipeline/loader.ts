@@ -35,19 +35,27 @@ export async function chooseLoader(choice: LoaderChoice): Promise<ChosenLoader> 
   const {pluginToolkit} = await import('../plugins/toolkit.js')
   const registry = await collectLoaders(choice.config, {logger: choice.logger})
   const info = contextInfo(choice.context)
-  const named = choice.flag ? {name: choice.flag, source: '--loader'} : choice.configured ? {name: choice.configured.name, source: `spec.loader in ${choice.configured.file}`} : undefined
+  const named = choice.flag
+    ? {name: choice.flag, source: '--loader'}
+    : choice.configured
+      ? {name: choice.configured.name, source: `spec.loader in ${choice.configured.file}`}
+      : undefined
 
   let chosen: {registration: Registration<LoaderDescriptor>; target: LoadTarget; reason: string}
   if (named) {
     const registration = pickByName(registry, named.name, named.source)
-    const target = await detect(registration, info, true) ?? {context: info.name, params: {}}
+    const target = (await detect(registration, info, true)) ?? {context: info.name, params: {}}
     chosen = {reason: named.source, registration, target}
   } else {
     const claims = await claimsFor(registry, info)
     if (claims.length === 0) throw notLocal(info.name, registry)
     if (claims.length > 1) {
-      const names = claims.map(({registration}) => `${registration.descriptor.name} (${registration.plugin.name})`).join(' and ')
-      throw new KudevError('plugin', `kube context "${info.name}" is claimed by more than one loader: ${names}`, {hint: `pass --loader with one of them, or set spec.loader in .kudev.yaml`})
+      const names = claims
+        .map(({registration}) => `${registration.descriptor.name} (${registration.plugin.name})`)
+        .join(' and ')
+      throw new KudevError('plugin', `kube context "${info.name}" is claimed by more than one loader: ${names}`, {
+        hint: `pass --loader with one of them, or set spec.loader in .kudev.yaml`,
+      })
     }
 
     chosen = {...claims[0]!, reason: `detected from kube context "${info.name}"`}
@@ -63,7 +71,13 @@ export interface LoadStepResult {
 }
 
 /** Loads unless every node already has this image ID. */
-export async function loadImage(chosen: ChosenLoader, image: LoadableImage, view: Omit<StepViewOptions, 'prefix'>, logger: Logger, signal: AbortSignal): Promise<LoadStepResult> {
+export async function loadImage(
+  chosen: ChosenLoader,
+  image: LoadableImage,
+  view: Omit<StepViewOptions, 'prefix'>,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<LoadStepResult> {
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
   if (await chosen.loader.has(image, chosen.target)) {
@@ -72,7 +86,10 @@ export async function loadImage(chosen: ChosenLoader, image: LoadableImage, view
   }
 
   const {startStep} = await import('../output/progress.js')
-  const step = startStep(`loading ${image.ref} into ${chosen.target.context} with ${chosen.loader.name}`, {...view, prefix: 'load │ '})
+  const step = startStep(`loading ${image.ref} into ${chosen.target.context} with ${chosen.loader.name}`, {
+    ...view,
+    prefix: 'load │ ',
+  })
   try {
     await chosen.loader.load(image, chosen.target, signal)
   } catch (error) {
@@ -104,24 +121,37 @@ async function claimsFor(registry: Registry<LoaderDescriptor>, info: KubeContext
   return claims
 }
 
-async function detect(registration: Registration<LoaderDescriptor>, info: KubeContextInfo, forced: boolean): Promise<LoadTarget | undefined> {
+async function detect(
+  registration: Registration<LoaderDescriptor>,
+  info: KubeContextInfo,
+  forced: boolean,
+): Promise<LoadTarget | undefined> {
   const {descriptor, plugin} = registration
   if (!descriptor.detect) return undefined
   try {
     return await descriptor.detect(info, {forced})
   } catch (error) {
     if (isKudevError(error)) throw error
-    throw new KudevError('plugin', `loader "${descriptor.name}" (${plugin.name}) failed to inspect kube context "${info.name}": ${(error as Error).message}`, {
-      hint: 'pass --loader with another loader, or report the problem to the plugin author',
-    })
+    throw new KudevError(
+      'plugin',
+      `loader "${descriptor.name}" (${plugin.name}) failed to inspect kube context "${info.name}": ${(error as Error).message}`,
+      {
+        hint: 'pass --loader with another loader, or report the problem to the plugin author',
+      },
+    )
   }
 }
 
 function notLocal(context: string, registry: Registry<LoaderDescriptor>): KudevError {
   const names = [...new Set(registry.entries.map((entry) => entry.descriptor.name))]
-  return new KudevError('kube', `kube context "${context}" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)`, {
-    hint: names.length > 0
-      ? `pass --loader with one of: ${names.join(', ')} (kudev never loads into a cluster it does not recognise unless told to)`
-      : 'no loaders are registered: reinstall kudev, or install a loader plugin with `kudev plugins install NAME`',
-  })
+  return new KudevError(
+    'kube',
+    `kube context "${context}" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)`,
+    {
+      hint:
+        names.length > 0
+          ? `pass --loader with one of: ${names.join(', ')} (kudev never loads into a cluster it does not recognise unless told to)`
+          : 'no loaders are registered: reinstall kudev, or install a loader plugin with `kudev plugins install NAME`',
+    },
+  )
 }

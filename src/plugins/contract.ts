@@ -59,11 +59,20 @@ export interface BuildContext {
 
 /** The core services every plugin gets: kudev's logger, subprocess runner and error type, bound to this run. */
 export interface BaseToolkit {
-  logger: {debug(message: string): void; info(message: string): void; warn(message: string): void; enabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean}
+  logger: {
+    debug(message: string): void
+    info(message: string): void
+    warn(message: string): void
+    enabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean
+  }
   /** Runs a program with an argument array; `-v` shows its command line; failures carry its last stderr lines. */
   exec(file: string, args: readonly string[], options?: ExecOptions): Promise<ExecResult>
   /** Like exec, with stdout as a stream (e.g. `docker save`). */
-  execStream(file: string, args: readonly string[], options?: Omit<ExecOptions, 'onLine' | 'input'>): Promise<{stdout: Readable; done: Promise<ExecResult>}>
+  execStream(
+    file: string,
+    args: readonly string[],
+    options?: Omit<ExecOptions, 'onLine' | 'input'>,
+  ): Promise<{stdout: Readable; done: Promise<ExecResult>}>
   /** An error users see as one line, a hint and the exit code of `kind` (docs/exit-codes.md). */
   error(kind: ExitCodeName, message: string, options?: KudevErrorOptions): Error
 }

@@ -14,8 +14,10 @@ export function checkDescriptor(candidate: unknown, kind: 'builder' | 'loader'):
   const descriptor = candidate as Record<string, unknown>
   const label = typeof descriptor.name === 'string' ? `"${descriptor.name}"` : 'descriptor'
   if (typeof descriptor.apiVersion !== 'number' || !SUPPORTED_API_VERSIONS.includes(descriptor.apiVersion)) {
-    return `${label} is written for plugin API version ${describe(descriptor.apiVersion)}, ` +
+    return (
+      `${label} is written for plugin API version ${describe(descriptor.apiVersion)}, ` +
       `this kudev supports ${SUPPORTED_API_VERSIONS.join(', ')}; install a version of the plugin made for it`
+    )
   }
 
   if (typeof descriptor.name !== 'string' || !NAME.test(descriptor.name)) {
@@ -35,6 +37,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'object' || typeof value === 'function' || value === undefined) return typeof value === 'undefined' ? 'nothing' : `a ${typeof value}`
+  if (typeof value === 'object' || typeof value === 'function' || value === undefined)
+    return typeof value === 'undefined' ? 'nothing' : `a ${typeof value}`
   return String(value)
 }

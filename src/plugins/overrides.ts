@@ -15,7 +15,8 @@ export interface BundledOverride {
 export function bundledOverrides(config: Config): BundledOverride[] {
   // kudev's oclif.plugins lists exact package names, not patterns.
   const bundled = new Set(config.pjson.oclif.plugins ?? [])
-  return config.getPluginsList()
+  return config
+    .getPluginsList()
     .filter((plugin) => (plugin.type === 'user' || plugin.type === 'link') && bundled.has(plugin.name))
     .map((plugin) => ({name: plugin.name, type: plugin.type, version: plugin.version}))
     .sort((a, b) => a.name.localeCompare(b.name))

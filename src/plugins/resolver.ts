@@ -96,12 +96,18 @@ async function collect<D extends BuilderDescriptor | LoaderDescriptor>(
     const origin = originOf(plugin)
     for (const candidate of Array.isArray(answer) ? answer : [answer]) {
       const problem = checkDescriptor(candidate, kind)
-      if (problem) registry.failures.push({message: `plugin ${origin.name} registered a ${kind} that kudev cannot use: ${problem}`, plugin: origin})
+      if (problem)
+        registry.failures.push({
+          message: `plugin ${origin.name} registered a ${kind} that kudev cannot use: ${problem}`,
+          plugin: origin,
+        })
       else registry.entries.push({descriptor: candidate as D, plugin: origin})
     }
   }
 
-  registry.entries.sort((a, b) => compare(a.descriptor.name, b.descriptor.name) || compare(a.plugin.name, b.plugin.name))
+  registry.entries.sort(
+    (a, b) => compare(a.descriptor.name, b.descriptor.name) || compare(a.plugin.name, b.plugin.name),
+  )
   registry.failures.sort((a, b) => compare(a.plugin.name, b.plugin.name) || compare(a.message, b.message))
   for (const failure of registry.failures) {
     logger.warn(`${failure.message} (skipped)`)
@@ -115,7 +121,11 @@ async function collect<D extends BuilderDescriptor | LoaderDescriptor>(
  * The registration a user asked for by name. `source` says where the name came from (`--builder`,
  * `spec.builder in /x/.kudev.yaml`) so the error can point there.
  */
-export function pickByName<D extends {name: string}>(registry: Registry<D>, name: string, source: string): Registration<D> {
+export function pickByName<D extends {name: string}>(
+  registry: Registry<D>,
+  name: string,
+  source: string,
+): Registration<D> {
   const matches = registry.entries.filter((entry) => entry.descriptor.name === name)
   if (matches.length === 1) return matches[0]!
   const {kind} = registry
@@ -130,19 +140,23 @@ export function pickByName<D extends {name: string}>(registry: Registry<D>, name
   const suggestion = closest(name, available)
   const failed = registry.failures.map((failure) => failure.plugin.name)
   throw new KudevError('plugin', `no ${kind} named "${name}" (from ${source})`, {
-    details: failed.length > 0 ? [`plugins that failed to register: ${[...new Set(failed)].join(', ')} (see --verbose)`] : [],
+    details:
+      failed.length > 0 ? [`plugins that failed to register: ${[...new Set(failed)].join(', ')} (see --verbose)`] : [],
     hint: [
       suggestion ? `did you mean "${suggestion}"?` : undefined,
       available.length > 0 ? `available ${kind}s: ${available.join(', ')}` : `no ${kind}s are registered`,
       `install one with: kudev plugins install NAME`,
-    ].filter(Boolean).join('; '),
+    ]
+      .filter(Boolean)
+      .join('; '),
   })
 }
 
 /** Registered names that more than one plugin claims, with the plugins claiming each. */
 export function conflicts<D extends {name: string}>(registry: Registry<D>): Map<string, PluginOrigin[]> {
   const byName = new Map<string, PluginOrigin[]>()
-  for (const entry of registry.entries) byName.set(entry.descriptor.name, [...(byName.get(entry.descriptor.name) ?? []), entry.plugin])
+  for (const entry of registry.entries)
+    byName.set(entry.descriptor.name, [...(byName.get(entry.descriptor.name) ?? []), entry.plugin])
   return new Map([...byName].filter(([, plugins]) => plugins.length > 1))
 }
 

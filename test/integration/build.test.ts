@@ -30,7 +30,8 @@ for (const builder of BUILDERS) {
       await requireDocker(this)
       if (builder.name === 'BuildKit') {
         const version = await execa('/usr/bin/docker', ['version', '--format', '{{.Client.Version}}'], {reject: false})
-        if (version.exitCode !== 0) throw new Error('Debian\'s docker CLI (/usr/bin/docker, package docker.io) is needed for the BuildKit tests')
+        if (version.exitCode !== 0)
+          throw new Error("Debian's docker CLI (/usr/bin/docker, package docker.io) is needed for the BuildKit tests")
       }
 
       await ensureBusyboxBase()
@@ -39,9 +40,15 @@ for (const builder of BUILDERS) {
     beforeEach(async () => {
       project = await cleanup.tempDir('kudev-build-')
       imageName = `kudev-test/${uniqueName('app')}`
-      await writeFile(join(project, 'Dockerfile'), 'FROM kudev-test/busybox:1\nARG FLAVOUR=plain\nCOPY . /app/\nRUN echo "$FLAVOUR" > /flavour\n')
+      await writeFile(
+        join(project, 'Dockerfile'),
+        'FROM kudev-test/busybox:1\nARG FLAVOUR=plain\nCOPY . /app/\nRUN echo "$FLAVOUR" > /flavour\n',
+      )
       await writeFile(join(project, 'server.sh'), 'echo serving\n')
-      await writeFile(join(project, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`)
+      await writeFile(
+        join(project, '.kudev.yaml'),
+        `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+      )
     })
 
     afterEach(async () => {
@@ -52,7 +59,7 @@ for (const builder of BUILDERS) {
     async function build(...args: string[]): Promise<BuildJson & {exitCode: number; stderr: string}> {
       const result = await runCli(['build', '--json', ...builder.flags, ...args], {cwd: project, env: builder.env})
       expect(result.exitCode, result.stderr || result.stdout).to.equal(0)
-      return {...JSON.parse(result.stdout) as BuildJson, exitCode: result.exitCode, stderr: result.stderr}
+      return {...(JSON.parse(result.stdout) as BuildJson), exitCode: result.exitCode, stderr: result.stderr}
     }
 
     it('builds, labels the image with the full digest, and skips the second build', async () => {
@@ -61,7 +68,13 @@ for (const builder of BUILDERS) {
       expect(first.tag).to.match(/^kudev-[0-9a-f]{8}$/)
       expect(first.digest.startsWith(first.tag.slice('kudev-'.length))).to.equal(true)
       expect(first.image).to.equal(`${imageName}:${first.tag}`)
-      const label = await docker(['image', 'inspect', '--format', '{{index .Config.Labels "dev.kudev.digest"}} {{.Id}}', first.image])
+      const label = await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{index .Config.Labels "dev.kudev.digest"}} {{.Id}}',
+        first.image,
+      ])
       expect(label.trim()).to.equal(`${first.digest} ${first.id}`)
 
       const second = await build()
@@ -106,7 +119,10 @@ for (const builder of BUILDERS) {
     })
 
     it('says the daemon is not reachable when DOCKER_HOST points at a dead socket (exit 5)', async () => {
-      const result = await runCli(['build', ...builder.flags], {cwd: project, env: {...builder.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock'}})
+      const result = await runCli(['build', ...builder.flags], {
+        cwd: project,
+        env: {...builder.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock'},
+      })
       expect(result.exitCode).to.equal(5)
       expect(result.stderr).to.include('Docker daemon not reachable at unix:///nonexistent/docker.sock')
     })
@@ -137,7 +153,10 @@ for (const builder of BUILDERS) {
     it('builds with a Dockerfile outside the context folder, as docker build -f does', async () => {
       await mkdir(join(project, 'src'))
       await writeFile(join(project, 'src', 'main.sh'), 'echo main\n')
-      await writeFile(join(project, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}, buildContext: src, dockerfilePath: ./Dockerfile}\n`)
+      await writeFile(
+        join(project, '.kudev.yaml'),
+        `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}, buildContext: src, dockerfilePath: ./Dockerfile}\n`,
+      )
       const result = await build()
       expect(result.built).to.equal(true)
       const {stdout} = await execa('docker', ['run', '--rm', '--network', 'none', result.image, 'cat', '/app/main.sh'])

@@ -22,18 +22,19 @@ describe('kudev CLI (real processes)', function () {
   })
 
   describe('startup and help', () => {
-    it('prints the version in oclif\'s format', async () => {
+    it("prints the version in oclif's format", async () => {
       const {exitCode, stdout} = await runCli(['--version'])
       const {version} = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'))
       expect(exitCode).to.equal(0)
       expect(stdout).to.equal(`kudev/${version} ${process.platform}-${process.arch} node-${process.version}`)
     })
 
-    it('lists the commands and the bundled oclif plugins\' commands under --help and -h', async () => {
+    it("lists the commands and the bundled oclif plugins' commands under --help and -h", async () => {
       for (const flag of ['--help', '-h']) {
         const {exitCode, stdout} = await runCli([flag])
         expect(exitCode).to.equal(0)
-        for (const command of ['doctor', 'init', 'validate', 'plugins', 'autocomplete']) expect(stdout).to.match(new RegExp(`^  ${command} `, 'm'))
+        for (const command of ['doctor', 'init', 'validate', 'plugins', 'autocomplete'])
+          expect(stdout).to.match(new RegExp(`^  ${command} `, 'm'))
       }
     })
 
@@ -45,13 +46,25 @@ describe('kudev CLI (real processes)', function () {
     })
 
     it('runs the TypeScript sources with bin/dev.js from any working folder', async () => {
-      const {exitCode, stdout} = await execa(join(repoRoot, 'bin', 'dev.js'), ['hash', '-C', join(repoRoot, 'examples', 'hello')], {cwd: project, env: {KUDEV_CACHE_DIR: join(project, 'cache')}, reject: false})
+      const {exitCode, stdout} = await execa(
+        join(repoRoot, 'bin', 'dev.js'),
+        ['hash', '-C', join(repoRoot, 'examples', 'hello')],
+        {cwd: project, env: {KUDEV_CACHE_DIR: join(project, 'cache')}, reject: false},
+      )
       expect(exitCode).to.equal(0)
-      expect(stdout).to.equal((await runCli(['hash', '-C', join(repoRoot, 'examples', 'hello')], {env: {KUDEV_CACHE_DIR: join(project, 'cache')}})).stdout)
+      expect(stdout).to.equal(
+        (
+          await runCli(['hash', '-C', join(repoRoot, 'examples', 'hello')], {
+            env: {KUDEV_CACHE_DIR: join(project, 'cache')},
+          })
+        ).stdout,
+      )
     })
 
     it('ships an oclif.manifest.json that matches the built commands', async () => {
-      const {exitCode, stderr} = await execa(process.execPath, [join(repoRoot, 'scripts', 'manifest.js'), '--check'], {reject: false})
+      const {exitCode, stderr} = await execa(process.execPath, [join(repoRoot, 'scripts', 'manifest.js'), '--check'], {
+        reject: false,
+      })
       expect(stderr).to.equal('')
       expect(exitCode).to.equal(0)
     })
@@ -109,16 +122,19 @@ describe('kudev CLI (real processes)', function () {
 
     it('validate lists every problem with file:line:col and exits 1', async () => {
       await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
-      await writeFile(join(project, '.kudev.yaml'), [
-        'apiVersion: kudev.io/v1alpha1',
-        'kind: DeploymentConfig',
-        'metadata:',
-        '  name: shop',
-        'spec:',
-        '  imagename: shop',
-        '  localPort: 70000',
-        '',
-      ].join('\n'))
+      await writeFile(
+        join(project, '.kudev.yaml'),
+        [
+          'apiVersion: kudev.io/v1alpha1',
+          'kind: DeploymentConfig',
+          'metadata:',
+          '  name: shop',
+          'spec:',
+          '  imagename: shop',
+          '  localPort: 70000',
+          '',
+        ].join('\n'),
+      )
       const {exitCode, stderr, stdout} = await runCli(['validate', '-C', project])
       expect(exitCode).to.equal(1)
       expect(stdout).to.equal('')
@@ -129,20 +145,31 @@ describe('kudev CLI (real processes)', function () {
     })
 
     it('validate --json carries the problems as data', async () => {
-      await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: x}\nspec: {imageName: shop}\n')
+      await writeFile(
+        join(project, '.kudev.yaml'),
+        'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: x}\nspec: {imageName: shop}\n',
+      )
       const {exitCode, stdout} = await runCli(['validate', '--json', '--config', join(project, '.kudev.yaml')])
       expect(exitCode).to.equal(1)
       const {error} = JSON.parse(stdout)
-      expect(error.problems.map((problem: {path: string}) => problem.path)).to.include.members(['metadata.name', 'spec.dockerfilePath'])
+      expect(error.problems.map((problem: {path: string}) => problem.path)).to.include.members([
+        'metadata.name',
+        'spec.dockerfilePath',
+      ])
     })
   })
 
   it('doctor says where the hash cache is and whether folder times can vouch for listings', async () => {
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
-    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec: {imageName: shop}\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec: {imageName: shop}\n',
+    )
     const env = {KUBECONFIG: join(project, 'no-kubeconfig'), KUDEV_CACHE_DIR: join(project, 'cache')}
     const row = async (extra: NodeJS.ProcessEnv) => {
-      const report = JSON.parse((await runCli(['doctor', '--json'], {cwd: project, env: {...env, ...extra}})).stdout) as {checks: Array<{name: string; summary: string; hint?: string; ok: boolean}>}
+      const report = JSON.parse(
+        (await runCli(['doctor', '--json'], {cwd: project, env: {...env, ...extra}})).stdout,
+      ) as {checks: Array<{name: string; summary: string; hint?: string; ok: boolean}>}
       return report.checks.find((check) => check.name === 'hash cache')!
     }
 
@@ -153,7 +180,9 @@ describe('kudev CLI (real processes)', function () {
     expect(verbose.stderr).to.match(/^debug: \$ docker version --format '\{\{json \.\}\}'$/m)
     // The temp folder is on ext4 or tmpfs on these machines and in CI; elsewhere (macOS) it is not trusted.
     const verdict = folderTimesTrusted(project) === true || isCI() ? 'folder times trusted' : 'folder times not trusted'
-    expect(plain.summary).to.match(new RegExp(`^${join(project, 'cache', 'tree')}/[0-9a-f]{32} \\(no snapshot yet\\); ${verdict}`))
+    expect(plain.summary).to.match(
+      new RegExp(`^${join(project, 'cache', 'tree')}/[0-9a-f]{32} \\(no snapshot yet\\); ${verdict}`),
+    )
     await runCli(['hash'], {cwd: project, env})
     expect((await row({})).summary).to.match(/[0-9a-f]{32} \(1 snapshot\); /)
     const untrusted = await row({KUDEV_TRUST_FOLDER_TIMES: '0'})
@@ -162,13 +191,16 @@ describe('kudev CLI (real processes)', function () {
   })
 
   it('chooses the loader by --loader, else spec.loader, else detection, and refuses a context two loaders claim', async () => {
-    const config = 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec: {imageName: shop}\n'
+    const config =
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec: {imageName: shop}\n'
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
     await writeFile(join(project, '.kudev.yaml'), config)
     const env = {KUBECONFIG: kubeconfig('claimed-twice'), KUDEV_CACHE_DIR: join(project, 'cache')}
     const loaderRow = async (...args: string[]) => {
       const result = await runCli(['doctor', '--json', ...args], {cwd: project, env})
-      const report = JSON.parse(result.stdout) as {checks: Array<{name: string; summary: string; hint?: string; ok: boolean}>}
+      const report = JSON.parse(result.stdout) as {
+        checks: Array<{name: string; summary: string; hint?: string; ok: boolean}>
+      }
       return {exitCode: result.exitCode, row: report.checks.find((check) => check.name === 'loader')!}
     }
 
@@ -177,12 +209,25 @@ describe('kudev CLI (real processes)', function () {
     expect(claimed.row).to.deep.include({
       hint: 'pass --loader with one of them, or set spec.loader in .kudev.yaml',
       ok: false,
-      summary: 'kube context "minikube" is claimed by more than one loader: kind (@kudev/plugin-kind-loader) and minikube (@kudev/plugin-minikube-loader)',
+      summary:
+        'kube context "minikube" is claimed by more than one loader: kind (@kudev/plugin-kind-loader) and minikube (@kudev/plugin-minikube-loader)',
     })
-    expect((await loaderRow('--loader', 'docker-desktop')).row).to.deep.include({ok: true, summary: 'docker-desktop (@kudev/plugin-docker-desktop-loader), --loader'})
-    await writeFile(join(project, '.kudev.yaml'), config.replace('imageName: shop}', 'imageName: shop, loader: minikube}'))
-    expect((await loaderRow()).row).to.deep.include({ok: true, summary: `minikube (@kudev/plugin-minikube-loader), spec.loader in ${join(project, '.kudev.yaml')}`})
-    expect((await loaderRow('--loader', 'kind')).row).to.deep.include({ok: true, summary: 'kind (@kudev/plugin-kind-loader), --loader'})
+    expect((await loaderRow('--loader', 'docker-desktop')).row).to.deep.include({
+      ok: true,
+      summary: 'docker-desktop (@kudev/plugin-docker-desktop-loader), --loader',
+    })
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      config.replace('imageName: shop}', 'imageName: shop, loader: minikube}'),
+    )
+    expect((await loaderRow()).row).to.deep.include({
+      ok: true,
+      summary: `minikube (@kudev/plugin-minikube-loader), spec.loader in ${join(project, '.kudev.yaml')}`,
+    })
+    expect((await loaderRow('--loader', 'kind')).row).to.deep.include({
+      ok: true,
+      summary: 'kind (@kudev/plugin-kind-loader), --loader',
+    })
     const unknown = await runCli(['up', '--loader', 'nope'], {cwd: project, env})
     expect(unknown.exitCode).to.equal(4)
     expect(unknown.stderr).to.include('docker-desktop, kind, minikube')
@@ -191,7 +236,12 @@ describe('kudev CLI (real processes)', function () {
   describe('doctor and plugins', () => {
     let data: Awaited<ReturnType<typeof dataDirWithPlugins>>
     before(async () => {
-      data = await dataDirWithPlugins(['kudev-fixture-good', 'kudev-fixture-throws', 'kudev-fixture-hangs', 'kudev-fixture-duplicate'])
+      data = await dataDirWithPlugins([
+        'kudev-fixture-good',
+        'kudev-fixture-throws',
+        'kudev-fixture-hangs',
+        'kudev-fixture-duplicate',
+      ])
     })
     after(async () => data.remove())
 
@@ -205,31 +255,54 @@ describe('kudev CLI (real processes)', function () {
       expect(Date.now() - started).to.be.below(20_000)
       expect(exitCode).to.equal(1) // no .kudev.yaml in the project folder
       expect(stdout).to.match(/^✓ kube context +kind-dev \(cluster kind-dev/m)
-      expect(stdout).to.match(/^✓ loaders +another-loader \(kudev-fixture-good\), docker-desktop \(@kudev\/plugin-docker-desktop-loader\), fixture-loader \(kudev-fixture-good\), kind \(@kudev\/plugin-kind-loader\), minikube \(@kudev\/plugin-minikube-loader\)$/m)
+      expect(stdout).to.match(
+        /^✓ loaders +another-loader \(kudev-fixture-good\), docker-desktop \(@kudev\/plugin-docker-desktop-loader\), fixture-loader \(kudev-fixture-good\), kind \(@kudev\/plugin-kind-loader\), minikube \(@kudev\/plugin-minikube-loader\)$/m,
+      )
       expect(stdout).to.match(/^✓ loader +kind \(@kudev\/plugin-kind-loader\), detected from kube context "kind-dev"$/m)
       expect(stdout).to.include('! plugin kudev-fixture-hangs did not answer kudev:builders within 1000 ms')
-      expect(stdout).to.include('! plugin kudev-fixture-throws failed in its kudev:builders hook: cannot find podman.sock')
-      expect(stdout).to.include('! builder "fixture-builder" is registered by kudev-fixture-duplicate and kudev-fixture-good')
+      expect(stdout).to.include(
+        '! plugin kudev-fixture-throws failed in its kudev:builders hook: cannot find podman.sock',
+      )
+      expect(stdout).to.include(
+        '! builder "fixture-builder" is registered by kudev-fixture-duplicate and kudev-fixture-good',
+      )
     })
 
-    it('shows a failing plugin\'s stack only under --verbose', async () => {
+    it("shows a failing plugin's stack only under --verbose", async () => {
       const env = {KUBECONFIG: kubeconfig('kind-dev'), KUDEV_DATA_DIR: data.dir, KUDEV_HOOK_TIMEOUT_MS: '500'}
       const plain = await runCli(['doctor'], {cwd: project, env})
       expect(plain.stderr).to.not.include('builders.js:')
       const verbose = await runCli(['doctor', '--verbose'], {cwd: project, env})
-      expect(verbose.stderr).to.match(/debug: Error: cannot find podman\.sock\n +at .*kudev-fixture-throws\/builders\.js/)
+      expect(verbose.stderr).to.match(
+        /debug: Error: cannot find podman\.sock\n +at .*kudev-fixture-throws\/builders\.js/,
+      )
       const byEnv = await runCli(['doctor'], {cwd: project, env: {...env, KUDEV_LOG_LEVEL: 'debug'}})
       expect(byEnv.stderr).to.include('debug: Error: cannot find podman.sock')
     })
 
     it('doctor --json is one document with every check', async () => {
-      const {exitCode, stdout} = await runCli(['doctor', '--json'], {cwd: project, env: {KUBECONFIG: kubeconfig('minikube-profile'), KUDEV_DATA_DIR: data.dir, KUDEV_HOOK_TIMEOUT_MS: '500'}})
+      const {exitCode, stdout} = await runCli(['doctor', '--json'], {
+        cwd: project,
+        env: {KUBECONFIG: kubeconfig('minikube-profile'), KUDEV_DATA_DIR: data.dir, KUDEV_HOOK_TIMEOUT_MS: '500'},
+      })
       expect(exitCode).to.equal(1)
       const report = JSON.parse(stdout)
-      expect(report.checks.map((check: {name: string}) => check.name).slice(0, 4)).to.deep.equal(['config', 'kube context', 'builders', 'loaders'])
-      expect(report.checks.find((check: {name: string}) => check.name === 'builder')).to.include({ok: true, summary: 'docker'})
+      expect(report.checks.map((check: {name: string}) => check.name).slice(0, 4)).to.deep.equal([
+        'config',
+        'kube context',
+        'builders',
+        'loaders',
+      ])
+      expect(report.checks.find((check: {name: string}) => check.name === 'builder')).to.include({
+        ok: true,
+        summary: 'docker',
+      })
       expect(report.context.name).to.equal('kudev-demo')
-      expect(report.builders.map((row: {plugin: string}) => row.plugin)).to.deep.equal(['@kudev/plugin-docker-builder', 'kudev-fixture-duplicate', 'kudev-fixture-good'])
+      expect(report.builders.map((row: {plugin: string}) => row.plugin)).to.deep.equal([
+        '@kudev/plugin-docker-builder',
+        'kudev-fixture-duplicate',
+        'kudev-fixture-good',
+      ])
     })
   })
 })

@@ -22,19 +22,51 @@ interface Case {
 
 // Trees whose .dockerignore trips gitignore-minded matchers, and where the classic builder and BuildKit part.
 const CASES: Case[] = [
-  {files: ['node_modules/x.js', 'a/node_modules/x.js', 'app.js'], ignore: 'node_modules', name: 'a bare name matches only at the root'},
+  {
+    files: ['node_modules/x.js', 'a/node_modules/x.js', 'app.js'],
+    ignore: 'node_modules',
+    name: 'a bare name matches only at the root',
+  },
   {files: ['README.md', 'CHANGES.md', 'docs/notes.md'], ignore: '*.md\n!README.md', name: '* does not cross folders'},
-  {files: ['docs/README.md', 'docs/guide.md', 'src/a.go'], ignore: 'docs\n!docs/README.md', name: '! re-includes below an excluded folder'},
-  {buildkit2010: {missing: ['sub/', 'sub/x.py']}, classic: {missing: ['sub/', 'sub/x.py']}, files: ['x.py', 'sub/x.py', 'sub/y.txt'], ignore: '*\n!Dockerfile\n!**/*.py', name: '!**/*.py re-includes at any depth (not on the classic builder nor on the BuildKit of Docker 20.10)'},
-  {buildkit2010: {missing: ['docker/app/', 'docker/app/Dockerfile.app']}, classic: {missing: ['docker/', 'docker/app/', 'docker/app/Dockerfile.app']}, files: ['docker/app/Dockerfile.app', 'docker/app/x'], ignore: '*\n!Dockerfile\n!docker/*/Dockerfile.app', name: 'a wildcard folder in an exception (not on the classic builder nor on the BuildKit of Docker 20.10)'},
+  {
+    files: ['docs/README.md', 'docs/guide.md', 'src/a.go'],
+    ignore: 'docs\n!docs/README.md',
+    name: '! re-includes below an excluded folder',
+  },
+  {
+    buildkit2010: {missing: ['sub/', 'sub/x.py']},
+    classic: {missing: ['sub/', 'sub/x.py']},
+    files: ['x.py', 'sub/x.py', 'sub/y.txt'],
+    ignore: '*\n!Dockerfile\n!**/*.py',
+    name: '!**/*.py re-includes at any depth (not on the classic builder nor on the BuildKit of Docker 20.10)',
+  },
+  {
+    buildkit2010: {missing: ['docker/app/', 'docker/app/Dockerfile.app']},
+    classic: {missing: ['docker/', 'docker/app/', 'docker/app/Dockerfile.app']},
+    files: ['docker/app/Dockerfile.app', 'docker/app/x'],
+    ignore: '*\n!Dockerfile\n!docker/*/Dockerfile.app',
+    name: 'a wildcard folder in an exception (not on the classic builder nor on the BuildKit of Docker 20.10)',
+  },
   {files: ['web/x/y', 'util/z'], ignore: '**\n!Dockerfile\n!web', name: '** then ! a folder'},
-  {files: ['ignored/file', 'ignored/sub/file', 'kept'], ignore: 'ignored/*\n!ignored/*/', name: 'a trailing slash is dropped from an exception'},
+  {
+    files: ['ignored/file', 'ignored/sub/file', 'kept'],
+    ignore: 'ignored/*\n!ignored/*/',
+    name: 'a trailing slash is dropped from an exception',
+  },
   {files: ['a/dir/file.txt', 'a/file.txt', 'b/file.txt'], ignore: 'a**/*.txt', name: 'a** followed by a path'},
   {files: ['foo', 'bar/foo'], ignore: 'foo/', name: 'foo/ also excludes a file named foo'},
-  {files: ['node_modules/x', 'bar', 'baz', ' foo'], ignore: ' bar\n./node_modules\nfoo/../baz', name: 'patterns are trimmed and cleaned'},
+  {
+    files: ['node_modules/x', 'bar', 'baz', ' foo'],
+    ignore: ' bar\n./node_modules\nfoo/../baz',
+    name: 'patterns are trimmed and cleaned',
+  },
   {files: ['xbc', '!bc', 'abc'], ignore: '[!a]bc', name: '[!a] means ! or a'},
   {files: ['README.md', 'readme.md'], ignore: 'README.md', name: 'matching is case-sensitive'},
-  {files: ['temp1', 'a/temp2', 'somedir/temporary.txt', 'a/b/temp'], ignore: '*/temp*\ntemp?', name: 'a wildcard folder level'},
+  {
+    files: ['temp1', 'a/temp2', 'somedir/temporary.txt', 'a/b/temp'],
+    ignore: '*/temp*\ntemp?',
+    name: 'a wildcard folder level',
+  },
 ]
 
 function expectedByKudev(lines: string): string[] {
@@ -45,7 +77,11 @@ async function imageFiles(image: string): Promise<string[]> {
   const {stdout: id} = await execa('docker', ['create', image, 'true'])
   try {
     const exported = await execa('sh', ['-c', `docker export ${id.trim()} | tar -t`])
-    return exported.stdout.split('\n').filter((line) => line.startsWith('ctx/') && line !== 'ctx/').map((line) => line.slice(4)).sort()
+    return exported.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('ctx/') && line !== 'ctx/')
+      .map((line) => line.slice(4))
+      .sort()
   } finally {
     await execa('docker', ['rm', '-f', id.trim()])
   }
@@ -76,7 +112,10 @@ describe('build context: kudev hash --list against what Docker really copies (re
       await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /ctx/\n')
       await writeFile(join(dir, '.dockerignore'), `${testCase.ignore}\n.kudev.yaml\n`)
       const image = `kudev-test/${uniqueName('diff')}`
-      await writeFile(join(dir, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: diff}\nspec: {imageName: ${image}}\n`)
+      await writeFile(
+        join(dir, '.kudev.yaml'),
+        `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: diff}\nspec: {imageName: ${image}}\n`,
+      )
       const listed = await runCli(['hash', '--list', '--no-cache'], {cwd: dir})
       expect(listed.exitCode, listed.stderr).to.equal(0)
       const kudev = expectedByKudev(listed.stdout)
@@ -84,10 +123,18 @@ describe('build context: kudev hash --list against what Docker really copies (re
       for (const build of builds) {
         const tag = `${image}:${build.name === 'BuildKit' ? 'bk' : 'classic'}`
         cleanup.image(tag)
-        const built = await execa(build.file, ['build', '-q', '-t', tag, dir], {env: {...process.env, ...build.env}, reject: false})
+        const built = await execa(build.file, ['build', '-q', '-t', tag, dir], {
+          env: {...process.env, ...build.env},
+          reject: false,
+        })
         expect(built.exitCode, built.stderr).to.equal(0)
         const copied = await imageFiles(tag)
-        const known = build.name === 'classic builder' ? testCase.classic : engineVersion.startsWith('20.10.') ? testCase.buildkit2010 : undefined
+        const known =
+          build.name === 'classic builder'
+            ? testCase.classic
+            : engineVersion.startsWith('20.10.')
+              ? testCase.buildkit2010
+              : undefined
         const expected = kudev.filter((path) => !(known?.missing ?? []).includes(path)).sort()
         expect(copied, `${build.name} on Docker ${engineVersion}: ${testCase.ignore}`).to.deep.equal(expected)
       }
@@ -103,7 +150,10 @@ describe('build context: kudev hash --list against what Docker really copies (re
     await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /ctx/\n')
     const image = `kudev-test/${uniqueName('diff')}`
     await writeFile(join(dir, '.dockerignore'), '.kudev.yaml\n')
-    await writeFile(join(dir, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: diff}\nspec: {imageName: ${image}}\n`)
+    await writeFile(
+      join(dir, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: diff}\nspec: {imageName: ${image}}\n`,
+    )
     const kudev = expectedByKudev((await runCli(['hash', '--list'], {cwd: dir})).stdout)
     expect(kudev).to.include.members(['empty/', 'link', 'outside'])
     for (const build of builds) {

@@ -38,7 +38,9 @@ const CASES: FailureCase[] = [
     plugins: ['kudev-fixture-hangs'],
   },
   {
-    builders: ['plugin kudev-fixture-future-api registered a builder that kudev cannot use: "future-builder" is written for plugin API version 99, this kudev supports 1; install a version of the plugin made for it'],
+    builders: [
+      'plugin kudev-fixture-future-api registered a builder that kudev cannot use: "future-builder" is written for plugin API version 99, this kudev supports 1; install a version of the plugin made for it',
+    ],
     loaders: [],
     name: 'a descriptor for an API version kudev does not support',
     plugins: ['kudev-fixture-future-api'],
@@ -49,7 +51,9 @@ const CASES: FailureCase[] = [
       'plugin kudev-fixture-bad-shape registered a builder that kudev cannot use: expected a builder descriptor object, got "not-an-object"',
       'plugin kudev-fixture-bad-shape registered a builder that kudev cannot use: name "Bad Name" must be lowercase letters, digits and dashes (like "podman")',
     ],
-    loaders: ['plugin kudev-fixture-bad-shape registered a loader that kudev cannot use: "bad-detect" has a detect that is not a function'],
+    loaders: [
+      'plugin kudev-fixture-bad-shape registered a loader that kudev cannot use: "bad-detect" has a detect that is not a function',
+    ],
     name: 'descriptors of the wrong shape',
     plugins: ['kudev-fixture-bad-shape'],
   },
@@ -67,7 +71,10 @@ describe('plugins that fail, and a plugin that overrides a bundled one (real CLI
     imageName = `kudev-test/${uniqueName('plugins-app')}`
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY app.txt /app.txt\n')
     await writeFile(join(project, 'app.txt'), 'app\n')
-    await writeFile(join(project, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`)
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+    )
   })
 
   after(async () => {
@@ -106,25 +113,44 @@ describe('plugins that fail, and a plugin that overrides a bundled one (real CLI
       it('doctor lists every bundled builder and loader, chooses the kind loader, and shows the warnings', async () => {
         await withLinked(failure.plugins, async (env) => {
           const result = await runCli(['doctor', '--json'], {cwd: project, env})
-          const report = JSON.parse(result.stdout) as {builders: {name: string}[]; checks: {name: string; ok: boolean; summary: string}[]; loaders: {name: string}[]; warnings: string[]}
+          const report = JSON.parse(result.stdout) as {
+            builders: {name: string}[]
+            checks: {name: string; ok: boolean; summary: string}[]
+            loaders: {name: string}[]
+            warnings: string[]
+          }
           expect(report.builders.map((row) => row.name)).to.deep.equal(['docker'])
           expect(report.loaders.map((row) => row.name)).to.deep.equal(BUNDLED_LOADERS)
           expect(report.checks.find((check) => check.name === 'builder')).to.include({ok: true, summary: 'docker'})
-          expect(report.checks.find((check) => check.name === 'loader')).to.include({ok: true}).and.have.property('summary').that.match(/^kind \(@kudev\/plugin-kind-loader\), detected from kube context "kind-dev"$/)
-          expect(report.warnings).to.deep.equal([...failure.builders, ...failure.loaders].map((message) => `${message} (skipped)`))
+          expect(report.checks.find((check) => check.name === 'loader'))
+            .to.include({ok: true})
+            .and.have.property('summary')
+            .that.match(/^kind \(@kudev\/plugin-kind-loader\), detected from kube context "kind-dev"$/)
+          expect(report.warnings).to.deep.equal(
+            [...failure.builders, ...failure.loaders].map((message) => `${message} (skipped)`),
+          )
         })
       })
     })
   }
 
-  it('plugins link uses a plugin from its folder (the author\'s loop), and plugins unlink stops using it', async () => {
+  it("plugins link uses a plugin from its folder (the author's loop), and plugins unlink stops using it", async () => {
     const data = await cleanup.tempDir('kudev-link-data-')
     const env = {KUDEV_DATA_DIR: data}
-    const linked = await runCli(['plugins', 'link', join(fixtures, 'plugins', 'kudev-fixture-good'), '--no-install'], {env})
+    const linked = await runCli(['plugins', 'link', join(fixtures, 'plugins', 'kudev-fixture-good'), '--no-install'], {
+      env,
+    })
     expect(linked.exitCode, linked.stderr).to.equal(0)
     expect((await runCli(['plugins'], {env})).stdout).to.match(/^kudev-fixture-good .*\(link\)/m)
-    const doctor = JSON.parse((await runCli(['doctor', '--json'], {env})).stdout) as {builders: {name: string; plugin: string}[]}
-    expect(doctor.builders).to.deep.include({description: 'Builds nothing, for tests', name: 'fixture-builder', plugin: 'kudev-fixture-good', pluginType: 'link'})
+    const doctor = JSON.parse((await runCli(['doctor', '--json'], {env})).stdout) as {
+      builders: {name: string; plugin: string}[]
+    }
+    expect(doctor.builders).to.deep.include({
+      description: 'Builds nothing, for tests',
+      name: 'fixture-builder',
+      plugin: 'kudev-fixture-good',
+      pluginType: 'link',
+    })
     const unlinked = await runCli(['plugins', 'unlink', 'kudev-fixture-good'], {env})
     expect(unlinked.exitCode, unlinked.stderr).to.equal(0)
     const after = JSON.parse((await runCli(['doctor', '--json'], {env})).stdout) as {builders: {name: string}[]}
@@ -141,25 +167,42 @@ describe('plugins that fail, and a plugin that overrides a bundled one (real CLI
             'Hint: uninstall one of them (kudev plugins uninstall NAME) so the name "fixture-builder" means one builder',
         )
         expectBuiltWithDocker(await runCli(['build', '--builder', 'docker', '--json'], {cwd: project, env}))
-        const doctor = JSON.parse((await runCli(['doctor', '--json'], {cwd: project, env})).stdout) as {warnings: string[]}
-        expect(doctor.warnings).to.include('builder "fixture-builder" is registered by kudev-fixture-duplicate and kudev-fixture-good; it cannot be used until one is removed')
+        const doctor = JSON.parse((await runCli(['doctor', '--json'], {cwd: project, env})).stdout) as {
+          warnings: string[]
+        }
+        expect(doctor.warnings).to.include(
+          'builder "fixture-builder" is registered by kudev-fixture-duplicate and kudev-fixture-good; it cannot be used until one is removed',
+        )
       })
     })
   })
 
-  describe('a user-installed plugin with a bundled plugin\'s package name', () => {
+  describe("a user-installed plugin with a bundled plugin's package name", () => {
     let dataDir: string
     let env: NodeJS.ProcessEnv
 
     before(async () => {
       const packs = await cleanup.tempDir('kudev-plugins-pack-')
-      const packed = await execa('npm', ['pack', join(fixtures, 'plugins', 'kudev-fixture-override-docker'), '--pack-destination', packs, '--json'])
+      const packed = await execa('npm', [
+        'pack',
+        join(fixtures, 'plugins', 'kudev-fixture-override-docker'),
+        '--pack-destination',
+        packs,
+        '--json',
+      ])
       const tarball = join(packs, (JSON.parse(packed.stdout) as {filename: string}[])[0]!.filename)
       dataDir = await cleanup.tempDir('kudev-plugins-data-')
-      env = {KUBECONFIG: KIND_DEV, KUDEV_DATA_DIR: dataDir, npm_config_cache: await cleanup.tempDir('kudev-plugins-npm-cache-'), npm_config_offline: 'true'}
+      env = {
+        KUBECONFIG: KIND_DEV,
+        KUDEV_DATA_DIR: dataDir,
+        npm_config_cache: await cleanup.tempDir('kudev-plugins-npm-cache-'),
+        npm_config_offline: 'true',
+      }
       const install = await runCli(['plugins', 'install', `file:${tarball}`], {env})
       expect(install.exitCode, install.stderr).to.equal(0)
-      expect(JSON.parse(await readFile(join(dataDir, 'package.json'), 'utf8')).oclif.plugins).to.deep.equal([{name: '@kudev/plugin-docker-builder', type: 'user', url: `file:${tarball}`}])
+      expect(JSON.parse(await readFile(join(dataDir, 'package.json'), 'utf8')).oclif.plugins).to.deep.equal([
+        {name: '@kudev/plugin-docker-builder', type: 'user', url: `file:${tarball}`},
+      ])
     })
 
     it('replaces the bundled plugin, with a notice', async () => {
@@ -171,9 +214,21 @@ describe('plugins that fail, and a plugin that overrides a bundled one (real CLI
         'Warning: @kudev/plugin-docker-builder 9.9.9 (user) overrides the bundled @kudev/plugin-docker-builder',
       ])
 
-      const doctor = JSON.parse((await runCli(['doctor', '--json'], {cwd: project, env})).stdout) as {builders: unknown[]; warnings: string[]}
-      expect(doctor.builders).to.deep.equal([{description: 'Override fixture: pretends to build', name: 'docker', plugin: '@kudev/plugin-docker-builder', pluginType: 'user'}])
-      expect(doctor.warnings).to.include('@kudev/plugin-docker-builder 9.9.9 (user) overrides the bundled @kudev/plugin-docker-builder')
+      const doctor = JSON.parse((await runCli(['doctor', '--json'], {cwd: project, env})).stdout) as {
+        builders: unknown[]
+        warnings: string[]
+      }
+      expect(doctor.builders).to.deep.equal([
+        {
+          description: 'Override fixture: pretends to build',
+          name: 'docker',
+          plugin: '@kudev/plugin-docker-builder',
+          pluginType: 'user',
+        },
+      ])
+      expect(doctor.warnings).to.include(
+        '@kudev/plugin-docker-builder 9.9.9 (user) overrides the bundled @kudev/plugin-docker-builder',
+      )
     })
 
     it('gives the bundled plugin back once uninstalled', async () => {

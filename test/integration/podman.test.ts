@@ -13,8 +13,21 @@ import {join} from 'node:path'
 import type {UpResult} from '../../src/pipeline/up.js'
 import {fixtures, repoRoot, runCli} from '../support/cli.js'
 import {docker, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
-import {createKindCluster, nodeImageIds, nodeImageRefs, readStandInLog, standInEnv, type TestCluster} from '../support/nodes.js'
-import {danglingPodmanImages, podman, removeNewDanglingImages, removePodmanImage, requirePodman} from '../support/podman.js'
+import {
+  createKindCluster,
+  nodeImageIds,
+  nodeImageRefs,
+  readStandInLog,
+  standInEnv,
+  type TestCluster,
+} from '../support/nodes.js'
+import {
+  danglingPodmanImages,
+  podman,
+  removeNewDanglingImages,
+  removePodmanImage,
+  requirePodman,
+} from '../support/podman.js'
 
 const PLUGIN = 'kudev-plugin-podman'
 
@@ -36,19 +49,29 @@ describe('kudev-plugin-podman installed from its packed tarball (real npm, podma
   before(async function () {
     await requireDocker(this)
     await requirePodman(this)
-    if (!existsSync(join(repoRoot, 'plugins', 'podman', 'dist', 'register.js'))) throw new Error('plugins/podman is not built: run `npm run build` first')
+    if (!existsSync(join(repoRoot, 'plugins', 'podman', 'dist', 'register.js')))
+      throw new Error('plugins/podman is not built: run `npm run build` first')
     const danglingBefore = await danglingPodmanImages()
     cleanup.add('step images podman kept as cache', () => removeNewDanglingImages(danglingBefore))
 
     const packs = await cleanup.tempDir('kudev-podman-pack-')
-    const packed = await execa('npm', ['pack', join(repoRoot, 'plugins', 'podman'), '--pack-destination', packs, '--json'])
+    const packed = await execa('npm', [
+      'pack',
+      join(repoRoot, 'plugins', 'podman'),
+      '--pack-destination',
+      packs,
+      '--json',
+    ])
     tarball = join(packs, (JSON.parse(packed.stdout) as {filename: string}[])[0]!.filename)
 
     const name = uniqueName('kpod').replaceAll(/[^a-z0-9-]/g, '')
     cluster = await createKindCluster(name)
     cleanup.add(`kind cluster ${name}`, () => cluster.remove())
     const kubeconfig = join(await cleanup.tempDir('kudev-podman-kube-'), 'config')
-    await writeFile(kubeconfig, (await readFile(join(fixtures, 'kubeconfig', 'kind-dev.yaml'), 'utf8')).replaceAll('kind-dev', `kind-${name}`))
+    await writeFile(
+      kubeconfig,
+      (await readFile(join(fixtures, 'kubeconfig', 'kind-dev.yaml'), 'utf8')).replaceAll('kind-dev', `kind-${name}`),
+    )
 
     dataDir = await cleanup.tempDir('kudev-podman-data-')
     kindLog = join(await cleanup.tempDir('kudev-podman-log-'), 'kind.jsonl')
@@ -66,14 +89,18 @@ describe('kudev-plugin-podman installed from its packed tarball (real npm, podma
     imageName = `kudev-test/${uniqueName('podman-app')}`
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n')
     await writeFile(join(project, 'hello.txt'), 'hello from podman\n')
-    await writeFile(join(project, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`)
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+    )
   })
 
   async function up(extra: NodeJS.ProcessEnv = {}): Promise<UpJson> {
     const result = await runCli(['up', '--builder', 'podman', '--json'], {cwd: project, env: {...env, ...extra}})
     expect(result.exitCode, result.stderr || result.stdout).to.equal(0)
     const document = JSON.parse(result.stdout) as UpJson
-    if (!built.has(document.image)) cleanup.add(`podman image ${document.image}`, () => removePodmanImage(`docker.io/${document.image}`))
+    if (!built.has(document.image))
+      cleanup.add(`podman image ${document.image}`, () => removePodmanImage(`docker.io/${document.image}`))
     built.add(document.image)
     return document
   }
@@ -85,7 +112,9 @@ describe('kudev-plugin-podman installed from its packed tarball (real npm, podma
   it('installs with `kudev plugins install file:<tgz>`, and lists, inspects and diagnoses it as a user plugin', async () => {
     const install = await runCli(['plugins', 'install', `file:${tarball}`], {env})
     expect(install.exitCode, install.stderr).to.equal(0)
-    expect(JSON.parse(await readFile(join(dataDir, 'package.json'), 'utf8')).oclif.plugins).to.deep.equal([{name: PLUGIN, type: 'user', url: `file:${tarball}`}])
+    expect(JSON.parse(await readFile(join(dataDir, 'package.json'), 'utf8')).oclif.plugins).to.deep.equal([
+      {name: PLUGIN, type: 'user', url: `file:${tarball}`},
+    ])
 
     const list = await runCli(['plugins'], {env})
     expect(list.stdout).to.include(`${PLUGIN} 0.1.0`)
@@ -99,17 +128,28 @@ describe('kudev-plugin-podman installed from its packed tarball (real npm, podma
 
     const doctor = await runCli(['doctor', '--builder', 'podman', '--json'], {cwd: project, env})
     const report = JSON.parse(doctor.stdout)
-    expect(report.builders.find((row: {name: string}) => row.name === 'podman')).to.include({plugin: PLUGIN, pluginType: 'user'})
+    expect(report.builders.find((row: {name: string}) => row.name === 'podman')).to.include({
+      plugin: PLUGIN,
+      pluginType: 'user',
+    })
     expect(report.plugins).to.deep.equal([{name: PLUGIN, type: 'user', version: '0.1.0'}])
-    expect(report.checks.find((check: {name: string}) => check.name === 'builder')).to.include({ok: true, summary: 'podman'})
-    expect(report.checks.find((check: {name: string}) => check.name === 'podman')).to.include({ok: true}).and.have.property('summary').that.matches(/^podman \d+\.\d+/)
+    expect(report.checks.find((check: {name: string}) => check.name === 'builder')).to.include({
+      ok: true,
+      summary: 'podman',
+    })
+    expect(report.checks.find((check: {name: string}) => check.name === 'podman'))
+      .to.include({ok: true})
+      .and.have.property('summary')
+      .that.matches(/^podman \d+\.\d+/)
   })
 
   it('`kudev up --builder podman` builds with podman and loads the image into the kind node', async () => {
     const first = await up()
     expect(first).to.include({builder: 'podman', built: true, loaded: true, loader: 'kind'})
     expect(first.image).to.match(new RegExp(`^${imageName}:kudev-[0-9a-f]{8}$`))
-    expect(`sha256:${(await podman(['image', 'inspect', '--format', '{{.Id}}', `docker.io/${first.image}`])).trim()}`).to.equal(first.id)
+    expect(
+      `sha256:${(await podman(['image', 'inspect', '--format', '{{.Id}}', `docker.io/${first.image}`])).trim()}`,
+    ).to.equal(first.id)
     const node = cluster.nodes[0]!
     expect(await nodeImageIds(node)).to.include(first.id)
     // The name a pod spec's `image:` resolves to, not podman's localhost/ name.
@@ -123,8 +163,11 @@ describe('kudev-plugin-podman installed from its packed tarball (real npm, podma
     expect(await imports()).to.have.length(1)
   })
 
-  it('loads into the Docker daemon for Docker Desktop\'s kubeadm cluster (podman save | docker load), with the same image ID', async () => {
-    expect((await dockerResult(['inspect', 'desktop-control-plane'])).failed, 'a desktop-control-plane node exists: this case needs kubeadm mode').to.equal(true)
+  it("loads into the Docker daemon for Docker Desktop's kubeadm cluster (podman save | docker load), with the same image ID", async () => {
+    expect(
+      (await dockerResult(['inspect', 'desktop-control-plane'])).failed,
+      'a desktop-control-plane node exists: this case needs kubeadm mode',
+    ).to.equal(true)
     const desktop = {KUBECONFIG: join(fixtures, 'kubeconfig', 'docker-desktop.yaml')}
     const first = await up(desktop)
     cleanup.image(first.image)
@@ -141,6 +184,8 @@ describe('kudev-plugin-podman installed from its packed tarball (real npm, podma
 
     const build = await runCli(['build', '--builder', 'podman'], {cwd: project, env})
     expect(build.exitCode).to.equal(4)
-    expect(build.stderr).to.equal('Error: no builder named "podman" (from --builder)\nHint: available builders: docker; install one with: kudev plugins install NAME')
+    expect(build.stderr).to.equal(
+      'Error: no builder named "podman" (from --builder)\nHint: available builders: docker; install one with: kudev plugins install NAME',
+    )
   })
 })

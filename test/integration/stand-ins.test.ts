@@ -90,9 +90,13 @@ describe('kind and minikube stand-ins (integration)', function () {
 
     it('`kind load docker-image` puts the host image ID into the node', async () => {
       const log = logFile('kind')
-      const result = await runStandIn('kind', ['load', 'docker-image', image, '--name', name], {env: {KUDEV_FAKE_KIND_LOG: log}})
+      const result = await runStandIn('kind', ['load', 'docker-image', image, '--name', name], {
+        env: {KUDEV_FAKE_KIND_LOG: log},
+      })
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(result.stderr).to.include(`Image: "${image}" with ID "${imageId}" not yet present on node "${name}-control-plane", loading...`)
+      expect(result.stderr).to.include(
+        `Image: "${image}" with ID "${imageId}" not yet present on node "${name}-control-plane", loading...`,
+      )
       expect(await nodeImageIds(cluster.nodes[0]!)).to.include(imageId)
       expect(await nodeImageRefs(cluster.nodes[0]!)).to.include(`docker.io/${image}`)
       expect(await imports(log)).to.deep.equal([`${name}-control-plane`])
@@ -102,9 +106,13 @@ describe('kind and minikube stand-ins (integration)', function () {
 
     it('a second load finds the image already present and imports nothing', async () => {
       const log = logFile('kind')
-      const result = await runStandIn('kind', ['load', 'docker-image', image, '-n', name], {env: {KUDEV_FAKE_KIND_LOG: log}})
+      const result = await runStandIn('kind', ['load', 'docker-image', image, '-n', name], {
+        env: {KUDEV_FAKE_KIND_LOG: log},
+      })
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(result.stderr.trim()).to.equal(`Image: "${image}" with ID "${imageId}" found to be already present on all nodes.`)
+      expect(result.stderr.trim()).to.equal(
+        `Image: "${image}" with ID "${imageId}" found to be already present on all nodes.`,
+      )
       expect(await imports(log)).to.deep.equal([])
     })
 
@@ -117,9 +125,13 @@ describe('kind and minikube stand-ins (integration)', function () {
       }
 
       const log = logFile('kind')
-      const result = await runStandIn('kind', ['load', 'docker-image', other, '--name', name], {env: {KUDEV_FAKE_KIND_LOG: log}})
+      const result = await runStandIn('kind', ['load', 'docker-image', other, '--name', name], {
+        env: {KUDEV_FAKE_KIND_LOG: log},
+      })
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(result.stderr).to.include(`already present on the node ${name}-control-plane but is missing the tag docker.io/${other}. re-tagging...`)
+      expect(result.stderr).to.include(
+        `already present on the node ${name}-control-plane but is missing the tag docker.io/${other}. re-tagging...`,
+      )
       expect(await imports(log)).to.deep.equal([])
       expect(await nodeImageRefs(cluster.nodes[0]!)).to.include(`docker.io/${other}`)
     })
@@ -189,7 +201,9 @@ describe('kind and minikube stand-ins (integration)', function () {
     it('loads the image into both nodes', async () => {
       expect(cluster.nodes).to.deep.equal([`${name}-control-plane`, `${name}-worker`])
       const log = logFile('kind2')
-      const result = await runStandIn('kind', ['load', 'docker-image', image, '--name', name], {env: {KUDEV_FAKE_KIND_LOG: log}})
+      const result = await runStandIn('kind', ['load', 'docker-image', image, '--name', name], {
+        env: {KUDEV_FAKE_KIND_LOG: log},
+      })
       expect(result.exitCode, result.stderr).to.equal(0)
       for (const node of cluster.nodes) {
         expect(result.stderr).to.include(`not yet present on node "${node}", loading...`)
@@ -201,7 +215,15 @@ describe('kind and minikube stand-ins (integration)', function () {
 
     it('--nodes limits the load to the named nodes', async () => {
       const only = await buildImage('worker-only')
-      const result = await runStandIn('kind', ['load', 'docker-image', only.tag, '--name', name, '--nodes', `${name}-worker`])
+      const result = await runStandIn('kind', [
+        'load',
+        'docker-image',
+        only.tag,
+        '--name',
+        name,
+        '--nodes',
+        `${name}-worker`,
+      ])
       expect(result.exitCode, result.stderr).to.equal(0)
       expect(await nodeImageIds(`${name}-worker`)).to.include(only.id)
       expect(await nodeImageIds(`${name}-control-plane`)).not.to.include(only.id)
@@ -263,13 +285,17 @@ describe('kind and minikube stand-ins (integration)', function () {
     it('`minikube status` of an unknown profile: exit 85 and the profile hint', async () => {
       const result = await runStandIn('minikube', ['status'], {env: {MINIKUBE_PROFILE: `none${suffix}`}})
       expect(result.exitCode).to.equal(85)
-      expect(result.stdout).to.include(`Profile "none${suffix}" not found. Run "minikube profile list" to view all profiles.`)
+      expect(result.stdout).to.include(
+        `Profile "none${suffix}" not found. Run "minikube profile list" to view all profiles.`,
+      )
       expect(result.stdout).to.include(`To start a cluster, run: "minikube start -p none${suffix}"`)
     })
 
     it('`minikube image load` imports the image into both nodes', async () => {
       const log = logFile('minikube')
-      const result = await runStandIn('minikube', ['-p', profile, 'image', 'load', image], {env: {KUDEV_FAKE_MINIKUBE_LOG: log}})
+      const result = await runStandIn('minikube', ['-p', profile, 'image', 'load', image], {
+        env: {KUDEV_FAKE_MINIKUBE_LOG: log},
+      })
       expect(result.exitCode, result.stderr).to.equal(0)
       for (const node of cluster.nodes) expect(await nodeImageIds(node)).to.include(imageId)
       expect(await imports(log)).to.deep.equal(cluster.nodes)
@@ -278,7 +304,12 @@ describe('kind and minikube stand-ins (integration)', function () {
     it('`minikube image ls --format json` lists it with its ID', async () => {
       const result = await runStandIn('minikube', ['-p', profile, 'image', 'ls', '--format', 'json'])
       expect(result.exitCode, result.stderr).to.equal(0)
-      const images = JSON.parse(result.stdout) as Array<{id: string; repoDigests: string[]; repoTags: string[]; size: string}>
+      const images = JSON.parse(result.stdout) as Array<{
+        id: string
+        repoDigests: string[]
+        repoTags: string[]
+        size: string
+      }>
       const entry = images.find((i) => i.repoTags.includes(`docker.io/${image}`))
       expect(entry).to.include({id: imageId})
       expect(entry?.size).to.match(/^\d+$/)
@@ -300,13 +331,17 @@ describe('kind and minikube stand-ins (integration)', function () {
     it('an image missing on the host only warns, and exits 0', async () => {
       const result = await runStandIn('minikube', ['-p', profile, 'image', 'load', 'kudev-test/no-such-image:0'])
       expect(result.exitCode).to.equal(0)
-      expect(result.stderr.trim()).to.equal("! The image 'kudev-test/no-such-image:0' was not found; unable to add it to cache.")
+      expect(result.stderr.trim()).to.equal(
+        "! The image 'kudev-test/no-such-image:0' was not found; unable to add it to cache.",
+      )
     })
 
     it('`image load` of an unknown profile exits 64 (MK_USAGE)', async () => {
       const result = await runStandIn('minikube', ['-p', `none${suffix}`, 'image', 'load', image])
       expect(result.exitCode).to.equal(64)
-      expect(result.stderr).to.include(`Exiting due to MK_USAGE: loading profile: cluster "none${suffix}" does not exist`)
+      expect(result.stderr).to.include(
+        `Exiting due to MK_USAGE: loading profile: cluster "none${suffix}" does not exist`,
+      )
     })
   })
 })

@@ -15,15 +15,22 @@ type UpJson = UpResult
 
 /** A kubeconfig as kind and minikube write them, with the given contexts. */
 function kubeconfig(contexts: {name: string; cluster: string; minikube?: boolean}[], current: string): string {
-  const extension = (name: string) => `    extensions:\n    - extension: {provider: minikube.sigs.k8s.io, version: v1.38.1}\n      name: ${name}\n`
+  const extension = (name: string) =>
+    `    extensions:\n    - extension: {provider: minikube.sigs.k8s.io, version: v1.38.1}\n      name: ${name}\n`
   return [
     'apiVersion: v1',
     'kind: Config',
     `current-context: ${current}`,
     'clusters:',
-    ...contexts.map((c) => `- name: ${c.cluster}\n  cluster:\n    server: https://127.0.0.1:6443\n${c.minikube ? extension('cluster_info') : ''}`),
+    ...contexts.map(
+      (c) =>
+        `- name: ${c.cluster}\n  cluster:\n    server: https://127.0.0.1:6443\n${c.minikube ? extension('cluster_info') : ''}`,
+    ),
     'contexts:',
-    ...contexts.map((c) => `- name: ${c.name}\n  context:\n    cluster: ${c.cluster}\n    user: ${c.cluster}\n${c.minikube ? extension('context_info') : ''}`),
+    ...contexts.map(
+      (c) =>
+        `- name: ${c.name}\n  context:\n    cluster: ${c.cluster}\n    user: ${c.cluster}\n${c.minikube ? extension('context_info') : ''}`,
+    ),
     'users:',
     ...contexts.map((c) => `- name: ${c.cluster}\n  user: {}`),
     '',
@@ -43,15 +50,31 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
 
   before(async function () {
     await requireDocker(this)
-    ;[kind, minikube] = await Promise.all([createKindCluster(kindName, {workers: 1}), createMinikubeProfile(profile, {nodes: 1})])
+    ;[kind, minikube] = await Promise.all([
+      createKindCluster(kindName, {workers: 1}),
+      createMinikubeProfile(profile, {nodes: 1}),
+    ])
     project = await cleanup.tempDir('kudev-up-')
     imageName = `kudev-test/${uniqueName('up')}`
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
     await writeFile(join(project, 'index.html'), 'v1\n')
-    await writeFile(join(project, '.kudev.yaml'), `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`)
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+    )
     const file = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
     cleanup.add(`kubeconfig ${file}`, () => execa('rm', ['-f', file]).then(() => undefined))
-    await writeFile(file, kubeconfig([{cluster: `kind-${kindName}`, name: `kind-${kindName}`}, {cluster: profile, minikube: true, name: profile}, {cluster: 'gke_proj_zone_prod', name: 'gke_proj_zone_prod'}], `kind-${kindName}`))
+    await writeFile(
+      file,
+      kubeconfig(
+        [
+          {cluster: `kind-${kindName}`, name: `kind-${kindName}`},
+          {cluster: profile, minikube: true, name: profile},
+          {cluster: 'gke_proj_zone_prod', name: 'gke_proj_zone_prod'},
+        ],
+        `kind-${kindName}`,
+      ),
+    )
     env = standInEnv({KUBECONFIG: file})
   })
 
@@ -80,7 +103,12 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     const first = await runCli(['up'], {cwd: project, env})
     expect(first.exitCode, first.stderr).to.equal(0)
     expect(first.stdout).to.match(new RegExp(`^${imageName}:kudev-[0-9a-f]{8} sha256:[0-9a-f]{64}$`))
-    expect(first.stderr).to.match(new RegExp(`^built \\(\\d+\\.\\ds\\), loaded into kind-${kindName} with kind \\(\\d+\\.\\ds\\); total \\d+\\.\\ds$`, 'm'))
+    expect(first.stderr).to.match(
+      new RegExp(
+        `^built \\(\\d+\\.\\ds\\), loaded into kind-${kindName} with kind \\(\\d+\\.\\ds\\); total \\d+\\.\\ds$`,
+        'm',
+      ),
+    )
     const again = await up()
     expect(`${again.image} ${again.id}`).to.equal(first.stdout)
     expect(again).to.include({built: false, loaded: false})
@@ -89,14 +117,24 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
   })
 
   it('kudev load puts an existing image on every node once, and names an image that does not exist', async () => {
-    const image = await buildUniqueImage({cleanup, dir: join(project, '..', uniqueName('load-image')), ref: `kudev-test/${uniqueName('load')}:1`})
+    const image = await buildUniqueImage({
+      cleanup,
+      dir: join(project, '..', uniqueName('load-image')),
+      ref: `kudev-test/${uniqueName('load')}:1`,
+    })
     const load = async () => {
       const result = await runCli(['load', image.ref, '--json'], {cwd: project, env})
       expect(result.exitCode, result.stderr).to.equal(0)
       return JSON.parse(result.stdout) as LoadResult
     }
 
-    expect(await load()).to.include({context: `kind-${kindName}`, id: image.id, image: image.ref, loaded: true, loader: 'kind'})
+    expect(await load()).to.include({
+      context: `kind-${kindName}`,
+      id: image.id,
+      image: image.ref,
+      loaded: true,
+      loader: 'kind',
+    })
     for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(image.id)
     expect(await load()).to.include({loaded: false})
     const missing = await runCli(['load', 'kudev-test/never-built:1'], {cwd: project, env})
@@ -114,7 +152,10 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
   })
 
   it('loads into a minikube profile found by its kubeconfig extension, and reports a load minikube silently dropped', async () => {
-    const silent = await runCli(['up', '--kube-context', profile], {cwd: project, env: {...env, KUDEV_FAKE_MINIKUBE_SILENT_FAIL: '1'}})
+    const silent = await runCli(['up', '--kube-context', profile], {
+      cwd: project,
+      env: {...env, KUDEV_FAKE_MINIKUBE_SILENT_FAIL: '1'},
+    })
     expect(silent.exitCode).to.equal(7)
     expect(silent.stderr).to.match(/exited 0, but profile ".*" does not have/)
     const loaded = await up('--kube-context', profile)
@@ -131,30 +172,46 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(id)
   })
 
-  it('doctor passes where up works, with the engine, the builder, the loader\'s CLI and the nodes; a stopped node fails it with exit 7', async () => {
+  it("doctor passes where up works, with the engine, the builder, the loader's CLI and the nodes; a stopped node fails it with exit 7", async () => {
     const rows = async (...args: string[]) => {
       const result = await runCli(['doctor', '--json', ...args], {cwd: project, env})
       const report = JSON.parse(result.stdout) as {checks: {name: string; ok: boolean; summary: string}[]}
       return {exitCode: result.exitCode, rows: Object.fromEntries(report.checks.map((check) => [check.name, check]))}
     }
 
-    const {stdout: versions} = await execa('docker', ['version', '--format', '{{.Client.Version}} {{.Server.Version}}'], {env})
+    const {stdout: versions} = await execa(
+      'docker',
+      ['version', '--format', '{{.Client.Version}} {{.Server.Version}}'],
+      {env},
+    )
     const [client, server] = versions.split(' ')
     const kindDoctor = await rows()
     expect(kindDoctor.exitCode).to.equal(0)
     expect(kindDoctor.rows.docker).to.deep.include({ok: true, summary: `CLI ${client}, engine ${server}`})
     expect(kindDoctor.rows['docker build']).to.include({ok: true})
-    expect(kindDoctor.rows.kind).to.include({ok: true}).and.have.property('summary').that.match(/^kind v\d+\.\d+\.\d+ /)
-    expect(kindDoctor.rows.cluster).to.deep.include({ok: true, summary: `kind cluster "${kindName}": nodes "${kind.nodes[0]}", "${kind.nodes[1]}" running`})
+    expect(kindDoctor.rows.kind)
+      .to.include({ok: true})
+      .and.have.property('summary')
+      .that.match(/^kind v\d+\.\d+\.\d+ /)
+    expect(kindDoctor.rows.cluster).to.deep.include({
+      ok: true,
+      summary: `kind cluster "${kindName}": nodes "${kind.nodes[0]}", "${kind.nodes[1]}" running`,
+    })
     const minikubeDoctor = await rows('--kube-context', profile)
     expect(minikubeDoctor.exitCode).to.equal(0)
     expect(minikubeDoctor.rows.minikube).to.include({ok: true})
-    expect(minikubeDoctor.rows.cluster).to.deep.include({ok: true, summary: `minikube profile "${profile}": node "${minikube.nodes[0]}" running`})
+    expect(minikubeDoctor.rows.cluster).to.deep.include({
+      ok: true,
+      summary: `minikube profile "${profile}": node "${minikube.nodes[0]}" running`,
+    })
     await execa('docker', ['stop', '--time', '1', kind.nodes[1]!])
     try {
       const stopped = await rows()
       expect(stopped.exitCode).to.equal(7)
-      expect(stopped.rows.cluster).to.deep.include({ok: false, summary: `kind cluster "${kindName}" is not running: node "${kind.nodes[1]}" is exited`})
+      expect(stopped.rows.cluster).to.deep.include({
+        ok: false,
+        summary: `kind cluster "${kindName}" is not running: node "${kind.nodes[1]}" is exited`,
+      })
     } finally {
       await execa('docker', ['start', kind.nodes[1]!])
     }
@@ -163,25 +220,36 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
   it('refuses a context no loader recognises, before building anything', async () => {
     const result = await runCli(['up', '--kube-context', 'gke_proj_zone_prod'], {cwd: project, env})
     expect(result.exitCode).to.equal(3)
-    expect(result.stderr).to.include('Error: kube context "gke_proj_zone_prod" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)')
+    expect(result.stderr).to.include(
+      'Error: kube context "gke_proj_zone_prod" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)',
+    )
     expect(result.stderr).to.include('pass --loader with one of: docker-desktop, kind, minikube')
     expect(result.stderr).to.not.include('building')
   })
 
   it('stops on SIGINT during a load: exit 130 and no kind, docker save or docker exec process left', async () => {
     await writeFile(join(project, 'big.bin'), Buffer.alloc(64 * 1024 * 1024, 1))
-    const child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'up', '-v'], {cwd: project, env: {...env, NO_COLOR: '1'}, reject: false})
+    const child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'up', '-v'], {
+      cwd: project,
+      env: {...env, NO_COLOR: '1'},
+      reject: false,
+    })
     let output = ''
     child.stderr!.on('data', (chunk: Buffer) => {
       output += chunk.toString()
     })
     const deadline = Date.now() + 120_000
-    while (!/\$ kind load/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    while (!/\$ kind load/.test(output) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50))
     child.kill('SIGINT')
     const result = await child
     expect(result.exitCode, output).to.equal(130)
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const left = await execa('pgrep', ['-af', `kind load|docker save|docker exec -i ${kindName}|images import`], {reject: false})
-    expect(left.stdout.split('\n').filter((line) => line.includes(kindName) || line.includes(imageName))).to.deep.equal([])
+    const left = await execa('pgrep', ['-af', `kind load|docker save|docker exec -i ${kindName}|images import`], {
+      reject: false,
+    })
+    expect(left.stdout.split('\n').filter((line) => line.includes(kindName) || line.includes(imageName))).to.deep.equal(
+      [],
+    )
   })
 })

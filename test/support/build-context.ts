@@ -18,7 +18,10 @@ export interface FolderContext extends BuildContext {
 }
 
 /** `dockerfile` defaults to `<dir>/Dockerfile`; it may lie outside `dir`. */
-export async function contextFromFolder(dir: string, dockerfile = path.join(dir, 'Dockerfile')): Promise<FolderContext> {
+export async function contextFromFolder(
+  dir: string,
+  dockerfile = path.join(dir, 'Dockerfile'),
+): Promise<FolderContext> {
   const root = path.resolve(dir)
   const entries = await walk(root, '')
   const hash = createHash('sha256')
@@ -28,7 +31,12 @@ export async function contextFromFolder(dir: string, dockerfile = path.join(dir,
   }
 
   hash.update(await readFile(dockerfile))
-  const context = await assembleBuildContext({digest: hash.digest('hex'), dockerfile: path.resolve(dockerfile), entries, root})
+  const context = await assembleBuildContext({
+    digest: hash.digest('hex'),
+    dockerfile: path.resolve(dockerfile),
+    entries,
+    root,
+  })
   return {...context, entries}
 }
 
@@ -47,7 +55,12 @@ export interface BuilderProject {
  * A project in `dir` (already holding its files) for a builder's integration tests: its BuildContext, and
  * build options naming a fresh image under `imagePrefix`.
  */
-export async function builderProject(dir: string, imagePrefix: string, extra: Partial<BuildOptions> = {}, dockerfile?: string): Promise<BuilderProject> {
+export async function builderProject(
+  dir: string,
+  imagePrefix: string,
+  extra: Partial<BuildOptions> = {},
+  dockerfile?: string,
+): Promise<BuilderProject> {
   const context = await contextFromFolder(dir, dockerfile)
   const lines: string[] = []
   const options: BuildOptions = {
@@ -74,7 +87,13 @@ async function walk(root: string, relative: string): Promise<TarEntry[]> {
       entries.push({mode, path: entryPath, size: 0, type: 'dir'})
       entries.push(...(await walk(root, entryPath)))
     } else if (stats.isSymbolicLink()) {
-      entries.push({linkTarget: await readlink(path.join(root, entryPath)), mode, path: entryPath, size: 0, type: 'symlink'})
+      entries.push({
+        linkTarget: await readlink(path.join(root, entryPath)),
+        mode,
+        path: entryPath,
+        size: 0,
+        type: 'symlink',
+      })
     } else {
       entries.push({mode, mtimeNs: stats.mtimeNs, path: entryPath, size: Number(stats.size), type: 'file'})
     }
@@ -87,19 +106,27 @@ async function walk(root: string, relative: string): Promise<TarEntry[]> {
  * The same context, except that `file` is appended to once its first 2 MB are on their way to the builder:
  * after the tar writer opened and checked it, as an editor saving mid-build would.
  */
-export function editedWhileSending(context: BuildContext, file: string): {context: BuildContext; edited: () => boolean} {
+export function editedWhileSending(
+  context: BuildContext,
+  file: string,
+): {context: BuildContext; edited: () => boolean} {
   let sent = 0
   let edited = false
-  const tar = () => pipeline(context.tar(), new Transform({
-    async transform(chunk: Buffer, _encoding, callback) {
-      sent += chunk.length
-      if (sent > 2 * 1024 * 1024 && !edited) {
-        edited = true
-        await appendFile(file, 'edit')
-      }
+  const tar = () =>
+    pipeline(
+      context.tar(),
+      new Transform({
+        async transform(chunk: Buffer, _encoding, callback) {
+          sent += chunk.length
+          if (sent > 2 * 1024 * 1024 && !edited) {
+            edited = true
+            await appendFile(file, 'edit')
+          }
 
-      callback(null, chunk)
-    },
-  }), () => {})
+          callback(null, chunk)
+        },
+      }),
+      () => {},
+    )
   return {context: {...context, tar}, edited: () => edited}
 }

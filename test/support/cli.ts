@@ -29,7 +29,10 @@ export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs the built CLI as a user would: a real process, real stdout and stderr, real exit code. */
-export async function runCli(args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: {cwd?: string; env?: NodeJS.ProcessEnv} = {},
+): Promise<CliResult> {
   const result = await execa(process.execPath, [bin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: isolatedEnv(options.env),
@@ -43,7 +46,10 @@ export async function runCli(args: string[], options: {cwd?: string; env?: NodeJ
  * A data folder in which the named plugins are linked, as `kudev plugins link` would record them: each from
  * test/fixtures/plugins/<name>, or from the folder `roots` gives for it.
  */
-export async function dataDirWithPlugins(names: string[], roots: Record<string, string> = {}): Promise<{dir: string; remove: () => Promise<void>}> {
+export async function dataDirWithPlugins(
+  names: string[],
+  roots: Record<string, string> = {},
+): Promise<{dir: string; remove: () => Promise<void>}> {
   const dir = await mkdtemp(join(tmpdir(), 'kudev-data-'))
   const plugins = names.map((name) => ({name, root: roots[name] ?? join(fixtures, 'plugins', name), type: 'link'}))
   await writeFile(join(dir, 'package.json'), JSON.stringify({oclif: {plugins, schema: 1}, private: true}))
@@ -51,7 +57,10 @@ export async function dataDirWithPlugins(names: string[], roots: Record<string, 
 }
 
 /** An oclif Config loaded in this process with the named fixture plugins linked (KUDEV_DATA_DIR set only while loading). */
-export async function configWithPlugins(names: string[], roots: Record<string, string> = {}): Promise<{config: Config; remove: () => Promise<void>}> {
+export async function configWithPlugins(
+  names: string[],
+  roots: Record<string, string> = {},
+): Promise<{config: Config; remove: () => Promise<void>}> {
   const data = await dataDirWithPlugins(names, roots)
   const saved = process.env.KUDEV_DATA_DIR
   process.env.KUDEV_DATA_DIR = data.dir

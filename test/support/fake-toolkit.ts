@@ -35,7 +35,10 @@ export function fakeToolkit(answer: Answerer): FakeToolkit {
       calls.push(command)
       const found = answer(command, options)
       if (found === undefined) throw new Error(`unexpected command: ${formatCommand(file, args)}`)
-      for (const [text = '', stream] of [[found.stdout, 'stdout'], [found.stderr, 'stderr']] as const) {
+      for (const [text = '', stream] of [
+        [found.stdout, 'stdout'],
+        [found.stderr, 'stderr'],
+      ] as const) {
         for (const printed of text.split('\n').filter(Boolean)) options.onLine?.(printed, stream)
       }
 
@@ -52,7 +55,10 @@ export function fakeToolkit(answer: Answerer): FakeToolkit {
 export function settle(file: string, args: readonly string[], answer: Answer, options: ExecOptions): ExecResult {
   const {exitCode = 0, stderr = '', stdout = ''} = answer
   const command = formatCommand(file, args)
-  if (exitCode !== 0 && !options.allowFailure) throw new KudevError(options.errorKind ?? 'internal', `${command} exited with code ${exitCode}`, {details: [stderr]})
+  if (exitCode !== 0 && !options.allowFailure)
+    throw new KudevError(options.errorKind ?? 'internal', `${command} exited with code ${exitCode}`, {
+      details: [stderr],
+    })
   return {command, exitCode, stderr, stdout}
 }
 

@@ -46,7 +46,6 @@ async function buildBusyboxBase(): Promise<string> {
  * missing); for tests that need a throw-away image of their own. Returns `name`.
  */
 export async function importBusyboxImage(name: string): Promise<string> {
-
   const busybox = await findStaticBusybox()
   const root = await mkdtemp(path.join(tmpdir(), 'kudev-busybox-rootfs-'))
   try {
@@ -66,9 +65,12 @@ export async function importBusyboxImage(name: string): Promise<string> {
       dockerCli(),
       [
         'import',
-        '--change', 'ENV PATH=/bin',
-        '--change', 'CMD ["/bin/sh"]',
-        '--message', 'kudev test base: /bin/busybox from busybox-static',
+        '--change',
+        'ENV PATH=/bin',
+        '--change',
+        'CMD ["/bin/sh"]',
+        '--message',
+        'kudev test base: /bin/busybox from busybox-static',
         '-',
         name,
       ],
@@ -107,7 +109,9 @@ async function findStaticBusybox(): Promise<string> {
   }
 
   throw new Error(
-    'no busybox found (looked at ' + candidates.join(', ') + '); install busybox-static ' +
+    'no busybox found (looked at ' +
+      candidates.join(', ') +
+      '); install busybox-static ' +
       '(scripts/ensure-docker.sh does, as root) or set KUDEV_TEST_BUSYBOX',
   )
 }
@@ -142,7 +146,12 @@ async function isDynamicElf(file: string): Promise<boolean> {
  * A FROM scratch image with unique content (plus `padding` random bytes, for slow loads), so its ID is new to
  * every node. Built in `dir`, tagged `ref`, registered for removal; returned as loaders receive it.
  */
-export async function buildUniqueImage(options: {cleanup: CleanupRegistry; dir: string; ref: string; padding?: number}): Promise<LoadableImage> {
+export async function buildUniqueImage(options: {
+  cleanup: CleanupRegistry
+  dir: string
+  ref: string
+  padding?: number
+}): Promise<LoadableImage> {
   await mkdir(options.dir, {recursive: true})
   await writeFile(path.join(options.dir, 'hello.txt'), `${options.ref} ${uniqueName('content')}\n`)
   await writeFile(path.join(options.dir, 'padding.bin'), randomBytes(options.padding ?? 0))

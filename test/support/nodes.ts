@@ -119,7 +119,13 @@ async function buildNodeImage(): Promise<string> {
   }
 
   const recipe = hash.digest('hex').slice(0, 32)
-  const existing = await dockerResult(['image', 'inspect', '--format', `{{ index .Config.Labels "${RECIPE_LABEL}" }}`, NODE_IMAGE])
+  const existing = await dockerResult([
+    'image',
+    'inspect',
+    '--format',
+    `{{ index .Config.Labels "${RECIPE_LABEL}" }}`,
+    NODE_IMAGE,
+  ])
   if (!existing.failed && existing.stdout.trim() === recipe) return NODE_IMAGE
 
   const dir = await mkdtemp(path.join(tmpdir(), 'kudev-node-image-'))
@@ -181,18 +187,28 @@ async function startNodes(specs: NodeSpec[]): Promise<string[]> {
 }
 
 async function startNode(spec: NodeSpec): Promise<void> {
-  const labels = Object.entries({...spec.labels, [NODE_MARKER_LABEL]: 'true'}).flatMap(([k, v]) => ['--label', `${k}=${v}`])
+  const labels = Object.entries({...spec.labels, [NODE_MARKER_LABEL]: 'true'}).flatMap(([k, v]) => [
+    '--label',
+    `${k}=${v}`,
+  ])
   created.add(spec.name)
   cleanup.container(spec.name) // removed after all tests even if the suite forgets
   await docker([
-    'run', '-d',
-    '--name', spec.name,
-    '--hostname', spec.name,
+    'run',
+    '-d',
+    '--name',
+    spec.name,
+    '--hostname',
+    spec.name,
     // these machines refuse --privileged and have no bridge network (shared/test-environment.md)
-    '--network', 'none',
-    '--cap-add', 'SYS_ADMIN',
-    '--security-opt', 'seccomp=unconfined',
-    '--security-opt', 'apparmor=unconfined',
+    '--network',
+    'none',
+    '--cap-add',
+    'SYS_ADMIN',
+    '--security-opt',
+    'seccomp=unconfined',
+    '--security-opt',
+    'apparmor=unconfined',
     ...labels,
     NODE_IMAGE,
   ])
@@ -211,7 +227,9 @@ export async function waitForContainerd(node: string, timeoutMs = 30_000): Promi
   }
 
   const logs = await dockerResult(['logs', '--tail', '20', node])
-  throw new Error(`containerd in node ${node} did not answer within ${timeoutMs} ms: ${last}\n${logs.stderr}${logs.stdout}`)
+  throw new Error(
+    `containerd in node ${node} did not answer within ${timeoutMs} ms: ${last}\n${logs.stderr}${logs.stdout}`,
+  )
 }
 
 async function removeNodes(names: string[]): Promise<void> {
@@ -363,7 +381,10 @@ export async function nodeImageIds(node: string): Promise<string[]> {
 /** The refs (names) in the node's `k8s.io` namespace as ctr lists them, sorted. */
 export async function nodeImageRefs(node: string): Promise<string[]> {
   const listing = await docker(['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q'])
-  return listing.split('\n').filter((line) => line !== '').sort()
+  return listing
+    .split('\n')
+    .filter((line) => line !== '')
+    .sort()
 }
 
 /** `docker image inspect -f {{.Id}} IMAGE` on the host: what the loaders compare with nodeImageIds(). */

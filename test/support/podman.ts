@@ -16,15 +16,23 @@ export interface PodmanResult {
 }
 
 /** Runs podman without throwing on a non-zero exit. */
-export async function podmanResult(args: readonly string[], options: {input?: string | Uint8Array; timeout?: number} = {}): Promise<PodmanResult> {
-  const result = await execa('podman', [...args], {input: options.input, reject: false, timeout: options.timeout ?? 120_000})
+export async function podmanResult(
+  args: readonly string[],
+  options: {input?: string | Uint8Array; timeout?: number} = {},
+): Promise<PodmanResult> {
+  const result = await execa('podman', [...args], {
+    input: options.input,
+    reject: false,
+    timeout: options.timeout ?? 120_000,
+  })
   return {exitCode: result.exitCode ?? -1, stderr: String(result.stderr), stdout: String(result.stdout)}
 }
 
 /** Runs podman and returns its stdout; throws with stderr on failure. */
 export async function podman(args: readonly string[], options: {input?: string | Uint8Array} = {}): Promise<string> {
   const result = await podmanResult(args, options)
-  if (result.exitCode !== 0) throw new Error(`podman ${args.join(' ')} exited with ${result.exitCode}: ${result.stderr.trim()}`)
+  if (result.exitCode !== 0)
+    throw new Error(`podman ${args.join(' ')} exited with ${result.exitCode}: ${result.stderr.trim()}`)
   return result.stdout
 }
 
@@ -35,7 +43,9 @@ let versionCheck: Promise<PodmanResult> | undefined
  * podman package) throws, so a missing podman fails the run instead of silently skipping; locally, skips.
  */
 export async function requirePodman(ctx: Mocha.Context): Promise<void> {
-  versionCheck ??= podmanResult(['version', '--format', '{{.Client.Version}}'], {timeout: 30_000}).catch((error: Error) => ({exitCode: -1, stderr: error.message, stdout: ''}))
+  versionCheck ??= podmanResult(['version', '--format', '{{.Client.Version}}'], {timeout: 30_000}).catch(
+    (error: Error) => ({exitCode: -1, stderr: error.message, stdout: ''}),
+  )
   const result = await versionCheck
   if (result.exitCode === 0) return
   if (isCI()) {
@@ -51,7 +61,8 @@ export async function requirePodman(ctx: Mocha.Context): Promise<void> {
 /** `podman rmi` of one name, quiet when it is already gone. */
 export async function removePodmanImage(name: string): Promise<void> {
   const result = await podmanResult(['rmi', name])
-  if (result.exitCode !== 0 && !/image not known/.test(result.stderr)) throw new Error(`podman rmi ${name}: ${result.stderr.trim()}`)
+  if (result.exitCode !== 0 && !/image not known/.test(result.stderr))
+    throw new Error(`podman rmi ${name}: ${result.stderr.trim()}`)
 }
 
 export async function podmanImageExists(name: string): Promise<boolean> {

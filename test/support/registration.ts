@@ -6,8 +6,17 @@ import {SUPPORTED_API_VERSIONS} from '../../src/plugins/contract.js'
 import {checkDescriptor} from '../../src/plugins/descriptor.js'
 import {fakeToolkit} from './fake-toolkit.js'
 
-export async function expectLoaderRegistration(register: LoadersHook, name: string, loaderClass: {name: string}): Promise<void> {
-  const descriptor = await register.call({} as never, {apiVersions: SUPPORTED_API_VERSIONS, config: {} as never, context: {} as never, kudevVersion: '0.0.0'}) as LoaderDescriptor
+export async function expectLoaderRegistration(
+  register: LoadersHook,
+  name: string,
+  loaderClass: {name: string},
+): Promise<void> {
+  const descriptor = (await register.call({} as never, {
+    apiVersions: SUPPORTED_API_VERSIONS,
+    config: {} as never,
+    context: {} as never,
+    kudevVersion: '0.0.0',
+  })) as LoaderDescriptor
   expect(checkDescriptor(descriptor, 'loader')).to.equal(undefined)
   expect(descriptor.name).to.equal(name)
   expect(descriptor.detect).to.be.a('function')

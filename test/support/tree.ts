@@ -30,7 +30,11 @@ export async function tempFolder(prefix: string): Promise<{dir: string; remove: 
 }
 
 /** A LoadedConfig for a project in `dir` (context `dir`, Dockerfile `dir/Dockerfile`) without writing .kudev.yaml. */
-export function projectConfig(dir: string, spec: Partial<KudevSpec> = {}, paths: {buildContext?: string; dockerfile?: string} = {}): LoadedConfig {
+export function projectConfig(
+  dir: string,
+  spec: Partial<KudevSpec> = {},
+  paths: {buildContext?: string; dockerfile?: string} = {},
+): LoadedConfig {
   return {
     buildContext: paths.buildContext ?? dir,
     config: {

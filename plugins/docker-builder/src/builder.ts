@@ -1,11 +1,32 @@
-import type {BuildContext, Builder, BuildOptions, Diagnostic, ExecResult, ImageInfo, ImageRef, PluginToolkit} from 'kudev'
+import type {
+  BuildContext,
+  Builder,
+  BuildOptions,
+  Diagnostic,
+  ExecResult,
+  ImageInfo,
+  ImageRef,
+  PluginToolkit,
+} from 'kudev'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {buildCommand, DIGEST_LABEL, imageRef} from './command.js'
-import {type BuilderMode, buildkitSetting, checkEngine, detectBuilderMode, DOCKER, type EngineInfo, ENGINE_TIMEOUT_MS, engineProblem, envNote, lastLine, majorVersion} from './engine.js'
+import {
+  type BuilderMode,
+  buildkitSetting,
+  checkEngine,
+  detectBuilderMode,
+  DOCKER,
+  type EngineInfo,
+  ENGINE_TIMEOUT_MS,
+  engineProblem,
+  envNote,
+  lastLine,
+  majorVersion,
+} from './engine.js'
 import {BuildOutput} from './output.js'
 
 export interface DockerBuilderOptions {
@@ -25,7 +46,10 @@ export class DockerBuilder implements Builder {
   private engine?: Promise<EngineInfo>
   private mode?: Promise<BuilderMode>
 
-  constructor(private readonly toolkit: PluginToolkit, options: DockerBuilderOptions = {}) {
+  constructor(
+    private readonly toolkit: PluginToolkit,
+    options: DockerBuilderOptions = {},
+  ) {
     // Decisions (BuildKit or not, which daemon to name in errors) read the same variables docker sees.
     this.env = {...process.env, ...options.env}
     this.engineTimeoutMs = options.engineTimeoutMs ?? ENGINE_TIMEOUT_MS
@@ -38,7 +62,12 @@ export class DockerBuilder implements Builder {
       return `CLI ${client}, engine ${server}${envNote(this.env)}`
     })
     if (!engine.ok) return [engine]
-    return [engine, await this.toolkit.diagnostic('docker build', async () => describeMode(await this.builderMode(), (await this.engineInfo()).client, this.toolkit, this.env))]
+    return [
+      engine,
+      await this.toolkit.diagnostic('docker build', async () =>
+        describeMode(await this.builderMode(), (await this.engineInfo()).client, this.toolkit, this.env),
+      ),
+    ]
   }
 
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
@@ -78,7 +107,10 @@ export class DockerBuilder implements Builder {
 
   async inspect(ref: string): Promise<ImageInfo | undefined> {
     await this.engineInfo()
-    const result = await this.toolkit.exec(DOCKER, ['image', 'inspect', '--format', '{{json .}}', ref], {allowFailure: true, env: this.env})
+    const result = await this.toolkit.exec(DOCKER, ['image', 'inspect', '--format', '{{json .}}', ref], {
+      allowFailure: true,
+      env: this.env,
+    })
     if (result.exitCode === 0) {
       const image = JSON.parse(result.stdout) as {Id: string; Config?: {Labels?: Record<string, string> | null}}
       return {id: image.Id, labels: image.Config?.Labels ?? {}}
@@ -86,9 +118,12 @@ export class DockerBuilder implements Builder {
 
     // The daemon says "no such image" for a malformed name too (20.10): that one is not an absent image.
     if (/no such image/i.test(result.stderr) && !/invalid reference format/i.test(result.stderr)) return undefined
-    throw engineProblem(this.toolkit, result.stderr, this.env) ?? this.toolkit.error('engine', `docker image inspect ${ref} failed: ${lastLine(result.stderr)}`, {
-      details: result.stderr.split('\n').filter(Boolean).slice(-10),
-    })
+    throw (
+      engineProblem(this.toolkit, result.stderr, this.env) ??
+      this.toolkit.error('engine', `docker image inspect ${ref} failed: ${lastLine(result.stderr)}`, {
+        details: result.stderr.split('\n').filter(Boolean).slice(-10),
+      })
+    )
   }
 
   async save(ref: string): Promise<Readable> {
@@ -104,7 +139,9 @@ export class DockerBuilder implements Builder {
   private builderMode(): Promise<BuilderMode> {
     this.mode ??= this.engineInfo().then(async (engine) => {
       const mode = await detectBuilderMode(this.toolkit, this.env, engine)
-      this.toolkit.logger.debug(`docker CLI ${engine.client}, engine ${engine.server}: ${mode === 'buildkit' ? 'BuildKit' : 'classic builder'}`)
+      this.toolkit.logger.debug(
+        `docker CLI ${engine.client}, engine ${engine.server}: ${mode === 'buildkit' ? 'BuildKit' : 'classic builder'}`,
+      )
       return mode
     })
     return this.mode
@@ -133,21 +170,38 @@ export class DockerBuilder implements Builder {
     if (previousGood && current.id === previous.id) return
     const args = previousGood ? ['tag', previous.id, ref] : ['image', 'rm', '--force', ref]
     const result = await this.toolkit.exec(DOCKER, args, {allowFailure: true, env: this.env})
-    if (result.exitCode !== 0) this.toolkit.logger.warn(`could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${lastLine(result.stderr)}`)
+    if (result.exitCode !== 0)
+      this.toolkit.logger.warn(
+        `could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${lastLine(result.stderr)}`,
+      )
   }
 }
 
 /** Which builder runs, and what kudev's BuildKit rules mean for it. */
-function describeMode(mode: BuilderMode, client: string, toolkit: PluginToolkit, env: NodeJS.ProcessEnv): {summary: string; hint?: string} {
+function describeMode(
+  mode: BuilderMode,
+  client: string,
+  toolkit: PluginToolkit,
+  env: NodeJS.ProcessEnv,
+): {summary: string; hint?: string} {
   const modern = majorVersion(client) >= 23
   if (mode === 'buildkit') {
     return {
       summary: `BuildKit (${modern ? 'through buildx' : 'DOCKER_BUILDKIT=1'})`,
-      ...(modern ? {} : {hint: `BuildKit in Docker CLI ${client} applies no .dockerignore to a context sent as a tar, so a Dockerfile outside the context is visible to COPY . (docs/build-context.md); Docker 23 or later does not do that`}),
+      ...(modern
+        ? {}
+        : {
+            hint: `BuildKit in Docker CLI ${client} applies no .dockerignore to a context sent as a tar, so a Dockerfile outside the context is visible to COPY . (docs/build-context.md); Docker 23 or later does not do that`,
+          }),
     }
   }
 
-  const why = buildkitSetting(toolkit, env) === false ? 'DOCKER_BUILDKIT=0' : modern ? 'buildx is not installed' : `CLI ${client} without DOCKER_BUILDKIT=1`
+  const why =
+    buildkitSetting(toolkit, env) === false
+      ? 'DOCKER_BUILDKIT=0'
+      : modern
+        ? 'buildx is not installed'
+        : `CLI ${client} without DOCKER_BUILDKIT=1`
   return {
     hint: `kudev follows BuildKit's .dockerignore rules, and the classic builder reads a few patterns differently (docs/build-context.md, "How the classic builder differs"): ${modern ? 'install buildx' : 'set DOCKER_BUILDKIT=1'} to build with BuildKit`,
     summary: `the classic builder (${why})`,

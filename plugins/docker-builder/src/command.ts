@@ -14,7 +14,12 @@ export function imageRef(options: Pick<BuildOptions, 'imageName' | 'tag'>): stri
  * inside that tar. Build args and labels are sorted, so the same options always give the same command.
  * Values travel as separate arguments (never through a shell), so spaces and `=` need no escaping.
  */
-export function buildCommand(context: Pick<BuildContext, 'digest' | 'dockerfile'>, options: BuildOptions, iidfile: string, mode: BuilderMode): string[] {
+export function buildCommand(
+  context: Pick<BuildContext, 'digest' | 'dockerfile'>,
+  options: BuildOptions,
+  iidfile: string,
+  mode: BuilderMode,
+): string[] {
   const args = ['build', '-f', context.dockerfile, '-t', imageRef(options), '--iidfile', iidfile]
   // BuildKit's plain progress is the line format output.ts reads (it would pick a TTY view on a terminal).
   // The classic builder keeps a failed RUN step's container unless told otherwise.
@@ -26,7 +31,8 @@ export function buildCommand(context: Pick<BuildContext, 'digest' | 'dockerfile'
   if (options.noCache) args.push('--no-cache')
   args.push('--label', `${DIGEST_LABEL}=${context.digest}`)
   // A label of the same name given later would win, and the digest label must name this context.
-  for (const name of sortedKeys(options.labels).filter((key) => key !== DIGEST_LABEL)) args.push('--label', `${name}=${options.labels[name]}`)
+  for (const name of sortedKeys(options.labels).filter((key) => key !== DIGEST_LABEL))
+    args.push('--label', `${name}=${options.labels[name]}`)
   args.push('-')
   return args
 }

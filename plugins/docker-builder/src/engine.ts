@@ -2,7 +2,8 @@ import type {PluginToolkit} from 'kudev'
 
 export const DOCKER = 'docker'
 
-const INSTALL_HINT = 'install Docker Desktop (macOS, Windows) or the docker.io package (Debian, Ubuntu: sudo apt-get install docker.io), and make sure `docker` is on PATH'
+const INSTALL_HINT =
+  'install Docker Desktop (macOS, Windows) or the docker.io package (Debian, Ubuntu: sudo apt-get install docker.io), and make sure `docker` is on PATH'
 
 const START_HINT = 'start Docker Desktop, or on Linux the daemon: sudo systemctl start docker (or run dockerd)'
 
@@ -21,19 +22,40 @@ export type BuilderMode = 'buildkit' | 'classic'
  * DOCKER_CONTEXT, or the default socket) accepts this user; any other outcome becomes an `engine` error
  * that says which of those failed.
  */
-export async function checkEngine(toolkit: PluginToolkit, env: NodeJS.ProcessEnv, timeoutMs = ENGINE_TIMEOUT_MS): Promise<EngineInfo> {
+export async function checkEngine(
+  toolkit: PluginToolkit,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = ENGINE_TIMEOUT_MS,
+): Promise<EngineInfo> {
   const timeout = AbortSignal.timeout(timeoutMs)
-  const result = await toolkit.exec(DOCKER, ['version', '--format', '{{json .}}'], {allowFailure: true, env, errorKind: 'engine', notFoundHint: INSTALL_HINT, signal: timeout})
+  const result = await toolkit
+    .exec(DOCKER, ['version', '--format', '{{json .}}'], {
+      allowFailure: true,
+      env,
+      errorKind: 'engine',
+      notFoundHint: INSTALL_HINT,
+      signal: timeout,
+    })
     .catch((error: unknown) => {
       if (!timeout.aborted) throw error
-      throw toolkit.error('engine', `the Docker daemon did not answer within ${timeoutMs / 1000} s${envNote(env)}`, {data: {problem: 'timeout'}, hint: [START_HINT, ...envAdvice(env)].join('; ')})
+      throw toolkit.error('engine', `the Docker daemon did not answer within ${timeoutMs / 1000} s${envNote(env)}`, {
+        data: {problem: 'timeout'},
+        hint: [START_HINT, ...envAdvice(env)].join('; '),
+      })
     })
   const version = parseVersion(result.stdout)
   if (result.exitCode === 0 && version?.server) return {client: version.client, server: version.server}
-  throw engineProblem(toolkit, result.stderr, env) ?? toolkit.error('engine', `docker version failed: ${lastLine(result.stderr) ?? `exit code ${result.exitCode}`}${envNote(env)}`, {
-    details: result.stderr.split('\n').filter(Boolean).slice(-10),
-    hint: ['check that `docker version` works in this shell', ...envAdvice(env)].join('; '),
-  })
+  throw (
+    engineProblem(toolkit, result.stderr, env) ??
+    toolkit.error(
+      'engine',
+      `docker version failed: ${lastLine(result.stderr) ?? `exit code ${result.exitCode}`}${envNote(env)}`,
+      {
+        details: result.stderr.split('\n').filter(Boolean).slice(-10),
+        hint: ['check that `docker version` works in this shell', ...envAdvice(env)].join('; '),
+      },
+    )
+  )
 }
 
 /**
@@ -45,12 +67,18 @@ export function engineProblem(toolkit: PluginToolkit, stderr: string, env: NodeJ
   if (permission) {
     return toolkit.error('engine', `permission denied on the Docker socket ${permission[1]}${envNote(env)}`, {
       data: {address: permission[1], problem: 'permission'},
-      hint: ['add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or run kudev with sudo', ...envAdvice(env)].join('; '),
+      hint: [
+        'add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or run kudev with sudo',
+        ...envAdvice(env),
+      ].join('; '),
     })
   }
 
   const unreachable = /Cannot connect to the Docker daemon at (\S+?)\.?\s+Is the docker daemon running\?/i.exec(stderr)
-  if (unreachable || /error during connect|connect: connection refused|connect: no such file or directory/i.test(stderr)) {
+  if (
+    unreachable ||
+    /error during connect|connect: connection refused|connect: no such file or directory/i.test(stderr)
+  ) {
     const address = unreachable?.[1] ?? env.DOCKER_HOST
     return toolkit.error('engine', `Docker daemon not reachable${address ? ` at ${address}` : ''}${envNote(env)}`, {
       data: {address, problem: 'unreachable'},
@@ -65,7 +93,9 @@ export function engineProblem(toolkit: PluginToolkit, stderr: string, env: NodeJ
     const fromEnv = env.DOCKER_CONTEXT === context[1]
     return toolkit.error('engine', `Docker context "${context[1]}" does not exist${envNote(env)}`, {
       data: {context: context[1], problem: 'context'},
-      hint: fromEnv ? '`docker context ls` lists the contexts; set DOCKER_CONTEXT to one of them, or unset it' : '`docker context ls` lists the contexts; `docker context use default` switches back',
+      hint: fromEnv
+        ? '`docker context ls` lists the contexts; set DOCKER_CONTEXT to one of them, or unset it'
+        : '`docker context ls` lists the contexts; `docker context use default` switches back',
     })
   }
 
@@ -77,18 +107,26 @@ export function engineProblem(toolkit: PluginToolkit, stderr: string, env: NodeJ
  * through the buildx plugin (and fail when DOCKER_BUILDKIT=1 asks for it without buildx); older CLIs
  * have BuildKit built in and use it when DOCKER_BUILDKIT=1.
  */
-export async function detectBuilderMode(toolkit: PluginToolkit, env: NodeJS.ProcessEnv, engine: EngineInfo): Promise<BuilderMode> {
+export async function detectBuilderMode(
+  toolkit: PluginToolkit,
+  env: NodeJS.ProcessEnv,
+  engine: EngineInfo,
+): Promise<BuilderMode> {
   const wanted = buildkitSetting(toolkit, env)
   if (wanted === false) return 'classic'
   if (majorVersion(engine.client) < 23) return wanted ? 'buildkit' : 'classic'
   const buildx = await toolkit.exec(DOCKER, ['buildx', 'version'], {allowFailure: true, env})
   if (buildx.exitCode === 0) return 'buildkit'
   if (!wanted) return 'classic'
-  throw toolkit.error('engine', `BuildKit is enabled (DOCKER_BUILDKIT=${env.DOCKER_BUILDKIT}) but the buildx component is missing or broken: docker ${engine.client} builds with BuildKit only through buildx`, {
-    data: {problem: 'buildx'},
-    details: (buildx.stderr || buildx.stdout).split('\n').filter(Boolean).slice(-5),
-    hint: 'unset DOCKER_BUILDKIT (or set it to 0) to build with the classic builder, or install buildx: https://docs.docker.com/go/buildx/',
-  })
+  throw toolkit.error(
+    'engine',
+    `BuildKit is enabled (DOCKER_BUILDKIT=${env.DOCKER_BUILDKIT}) but the buildx component is missing or broken: docker ${engine.client} builds with BuildKit only through buildx`,
+    {
+      data: {problem: 'buildx'},
+      details: (buildx.stderr || buildx.stdout).split('\n').filter(Boolean).slice(-5),
+      hint: 'unset DOCKER_BUILDKIT (or set it to 0) to build with the classic builder, or install buildx: https://docs.docker.com/go/buildx/',
+    },
+  )
 }
 
 /** DOCKER_BUILDKIT as the CLI reads it (Go's strconv.ParseBool); undefined when unset. */
@@ -97,7 +135,9 @@ export function buildkitSetting(toolkit: PluginToolkit, env: NodeJS.ProcessEnv):
   if (value === undefined || value === '') return undefined
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false
-  throw toolkit.error('engine', `DOCKER_BUILDKIT=${value} is not a boolean, so docker refuses to build`, {hint: 'set DOCKER_BUILDKIT=1 for BuildKit or 0 for the classic builder, or unset it'})
+  throw toolkit.error('engine', `DOCKER_BUILDKIT=${value} is not a boolean, so docker refuses to build`, {
+    hint: 'set DOCKER_BUILDKIT=1 for BuildKit or 0 for the classic builder, or unset it',
+  })
 }
 
 export function majorVersion(version: string): number {
@@ -119,17 +159,29 @@ function parseVersion(stdout: string): {client: string; server?: string} | undef
 
 /** Names the variables that chose the daemon, since they are the usual reason it is the wrong one. */
 export function envNote(env: NodeJS.ProcessEnv): string {
-  const set = (['DOCKER_HOST', 'DOCKER_CONTEXT'] as const).filter((name) => env[name]).map((name) => `${name}=${env[name]}`)
+  const set = (['DOCKER_HOST', 'DOCKER_CONTEXT'] as const)
+    .filter((name) => env[name])
+    .map((name) => `${name}=${env[name]}`)
   return set.length > 0 ? ` (${set.join(', ')})` : ''
 }
 
 function envAdvice(env: NodeJS.ProcessEnv): string[] {
   const advice: string[] = []
-  if (env.DOCKER_HOST) advice.push(`DOCKER_HOST is set to ${env.DOCKER_HOST}: check that a daemon listens there, or unset it to use the default`)
-  if (env.DOCKER_CONTEXT) advice.push(`DOCKER_CONTEXT is set to ${env.DOCKER_CONTEXT}: check that context's daemon (docker context inspect ${env.DOCKER_CONTEXT}), or unset it`)
+  if (env.DOCKER_HOST)
+    advice.push(
+      `DOCKER_HOST is set to ${env.DOCKER_HOST}: check that a daemon listens there, or unset it to use the default`,
+    )
+  if (env.DOCKER_CONTEXT)
+    advice.push(
+      `DOCKER_CONTEXT is set to ${env.DOCKER_CONTEXT}: check that context's daemon (docker context inspect ${env.DOCKER_CONTEXT}), or unset it`,
+    )
   return advice
 }
 
 export function lastLine(text: string): string | undefined {
-  return text.split('\n').map((line) => line.trim()).filter(Boolean).at(-1)
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .at(-1)
 }

@@ -44,7 +44,8 @@ export class BuildOutput {
     if (number === undefined) return line
     const name = this.vertices.get(number)
     if (name === undefined) this.vertices.set(number, text)
-    else if (text.startsWith('ERROR: ')) this.failedVertex ??= {reason: text.slice('ERROR: '.length), step: `#${number} ${name}`}
+    else if (text.startsWith('ERROR: '))
+      this.failedVertex ??= {reason: text.slice('ERROR: '.length), step: `#${number} ${name}`}
     return line
   }
 
@@ -59,7 +60,10 @@ export class BuildOutput {
    */
   failure(): BuildFailure {
     if (this.failedVertex) return this.failedVertex
-    const last = this.recent.findLast((line) => !/^-+$/.test(line.trim()))?.trim().replace(ERROR_PREFIX, '')
+    const last = this.recent
+      .findLast((line) => !/^-+$/.test(line.trim()))
+      ?.trim()
+      .replace(ERROR_PREFIX, '')
     return {reason: last === this.classicStep ? undefined : last, step: this.classicStep}
   }
 }

@@ -32,13 +32,26 @@ interface BuilderCase {
 }
 
 const CASES: BuilderCase[] = [
-  {cli: process.env.KUDEV_TEST_DOCKER_CLASSIC || '/usr/local/bin/docker', buildkit: false, env: {DOCKER_BUILDKIT: undefined}, name: 'classic builder'},
-  {cli: process.env.KUDEV_TEST_DOCKER_BUILDKIT || '/usr/bin/docker', buildkit: true, env: {DOCKER_BUILDKIT: '1'}, name: 'BuildKit', network: 'none'},
+  {
+    cli: process.env.KUDEV_TEST_DOCKER_CLASSIC || '/usr/local/bin/docker',
+    buildkit: false,
+    env: {DOCKER_BUILDKIT: undefined},
+    name: 'classic builder',
+  },
+  {
+    cli: process.env.KUDEV_TEST_DOCKER_BUILDKIT || '/usr/bin/docker',
+    buildkit: true,
+    env: {DOCKER_BUILDKIT: '1'},
+    name: 'BuildKit',
+    network: 'none',
+  },
 ]
 
 /** Every command line the builder ran (exec logs them at debug level). */
 const commandLog: string[] = []
-const toolkit = pluginToolkit(createLogger('debug', {write: (chunk: string) => commandLog.push(chunk)}, {NO_COLOR: '1'}))
+const toolkit = pluginToolkit(
+  createLogger('debug', {write: (chunk: string) => commandLog.push(chunk)}, {NO_COLOR: '1'}),
+)
 
 /** A folder holding a `docker` link to `cli`, for the front of PATH. */
 async function binFolder(cli: string, parent: string): Promise<string> {
@@ -49,7 +62,10 @@ async function binFolder(cli: string, parent: string): Promise<string> {
 }
 
 async function imageLabels(ref: string): Promise<Record<string, string>> {
-  return JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config.Labels}}', ref])) as Record<string, string>
+  return JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config.Labels}}', ref])) as Record<
+    string,
+    string
+  >
 }
 
 async function imageExists(ref: string): Promise<boolean> {
@@ -85,7 +101,10 @@ for (const builderCase of CASES) {
     }
 
     it('builds FROM scratch: the ID is the one in the iidfile and the engine, the digest label is on it', async () => {
-      const {context, lines, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY hello.txt /hello.txt\n', 'hello.txt': 'hello\n'})
+      const {context, lines, options, ref} = await project({
+        Dockerfile: 'FROM scratch\nCOPY hello.txt /hello.txt\n',
+        'hello.txt': 'hello\n',
+      })
       const image = await builder.build(context, options, new AbortController().signal)
       expect(image.ref).to.equal(ref)
       expect(image.id).to.match(/^sha256:[0-9a-f]{64}$/)
@@ -97,30 +116,49 @@ for (const builderCase of CASES) {
 
     it('runs RUN steps on the busybox base, with build args holding spaces and =', async () => {
       const {context, options, ref} = await project({
-        'Dockerfile': `FROM ${BUSYBOX_BASE}\nARG GREETING\nARG EMPTY\nRUN echo "$GREETING|$EMPTY" > /greeting.txt\n`,
+        Dockerfile: `FROM ${BUSYBOX_BASE}\nARG GREETING\nARG EMPTY\nRUN echo "$GREETING|$EMPTY" > /greeting.txt\n`,
       })
-      await builder.build(context, {...options, buildArgs: {EMPTY: '', GREETING: 'hello world=1 "quoted"'}}, new AbortController().signal)
-      expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/greeting.txt'])).to.equal('hello world=1 "quoted"|')
+      await builder.build(
+        context,
+        {...options, buildArgs: {EMPTY: '', GREETING: 'hello world=1 "quoted"'}},
+        new AbortController().signal,
+      )
+      expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/greeting.txt'])).to.equal(
+        'hello world=1 "quoted"|',
+      )
     })
 
     it('builds the --target stage of a multi-stage Dockerfile, with the labels it is given', async () => {
-      const {context, options, ref} = await project({'Dockerfile': 'FROM scratch AS first\nLABEL stage=first\n\nFROM scratch AS second\nLABEL stage=second\n'})
-      await builder.build(context, {...options, labels: {'org.example.note': 'a b=c'}, target: 'first'}, new AbortController().signal)
-      expect(await imageLabels(ref)).to.deep.equal({[DIGEST_LABEL]: context.digest, 'org.example.note': 'a b=c', 'stage': 'first'})
+      const {context, options, ref} = await project({
+        Dockerfile: 'FROM scratch AS first\nLABEL stage=first\n\nFROM scratch AS second\nLABEL stage=second\n',
+      })
+      await builder.build(
+        context,
+        {...options, labels: {'org.example.note': 'a b=c'}, target: 'first'},
+        new AbortController().signal,
+      )
+      expect(await imageLabels(ref)).to.deep.equal({
+        [DIGEST_LABEL]: context.digest,
+        'org.example.note': 'a b=c',
+        stage: 'first',
+      })
     })
 
     it('passes --platform', async () => {
       // The classic builder on engine 20.10 keeps the base's platform (scratch: the engine's own); BuildKit sets it.
       const platform = builderCase.buildkit ? 'linux/arm64' : 'linux/amd64'
-      const {context, options, ref} = await project({'Dockerfile': 'FROM scratch\nLABEL x=y\n'})
+      const {context, options, ref} = await project({Dockerfile: 'FROM scratch\nLABEL x=y\n'})
       await builder.build(context, {...options, platform}, new AbortController().signal)
       expect(await docker(['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', ref])).to.equal(platform)
     })
 
     it('ships a Dockerfile from outside the context under a name that collides with nothing in it', async () => {
       const outside = await cleanup.tempDir('kudev-dockerfile-')
-      await makeTree(outside, {'Dockerfile': `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
-      const {context, options, ref} = await project({'Dockerfile': 'FROM scratch\nLABEL which=inside\n', 'data.txt': 'data\n'}, path.join(outside, 'Dockerfile'))
+      await makeTree(outside, {Dockerfile: `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
+      const {context, options, ref} = await project(
+        {Dockerfile: 'FROM scratch\nLABEL which=inside\n', 'data.txt': 'data\n'},
+        path.join(outside, 'Dockerfile'),
+      )
       expect(context.dockerfile).to.match(/^\.dockerfile\./)
       await builder.build(context, options, new AbortController().signal)
       expect((await imageLabels(ref)).which).to.equal('outside')
@@ -129,15 +167,21 @@ for (const builderCase of CASES) {
       // The .dockerignore kudev makes (listing itself and the hidden Dockerfile) keeps both out of COPY with the
       // classic builder only: BuildKit in CLI 20.10 applies no .dockerignore to a context tar read from stdin.
       if (!builderCase.buildkit) expect(listing).to.deep.equal(['Dockerfile', 'data.txt'])
-      expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/ctx/Dockerfile'])).to.equal('FROM scratch\nLABEL which=inside')
+      expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/ctx/Dockerfile'])).to.equal(
+        'FROM scratch\nLABEL which=inside',
+      )
     })
 
     it('fails a RUN step with kind build naming the step, and leaves no tag and no container', async () => {
       const marker = uniqueName('boom')
-      const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nRUN echo fine ${marker}\nRUN echo ${marker} >&2; exit 3\n`})
+      const {context, options, ref} = await project({
+        Dockerfile: `FROM ${BUSYBOX_BASE}\nRUN echo fine ${marker}\nRUN echo ${marker} >&2; exit 3\n`,
+      })
       // The classic builder keeps the image of the step that worked, untagged, as cache.
       cleanup.add(`intermediate images of ${marker}`, async () => {
-        for (const id of (await docker(['images', '--filter', 'dangling=true', '--quiet', '--no-trunc'])).split('\n').filter(Boolean)) {
+        for (const id of (await docker(['images', '--filter', 'dangling=true', '--quiet', '--no-trunc']))
+          .split('\n')
+          .filter(Boolean)) {
           const command = await dockerResult(['image', 'inspect', '--format', '{{json .ContainerConfig.Cmd}}', id])
           if (command.stdout.includes(marker)) await docker(['image', 'rm', id])
         }
@@ -146,7 +190,9 @@ for (const builderCase of CASES) {
       expect(error.kind).to.equal('build')
       expect(error.exitCode).to.equal(6)
       // The classic builder turns each --label into a step of its own, hence 3/4.
-      const step = builderCase.buildkit ? `[3/3] RUN echo ${marker} >&2; exit 3` : `Step 3/4 : RUN echo ${marker} >&2; exit 3`
+      const step = builderCase.buildkit
+        ? `[3/3] RUN echo ${marker} >&2; exit 3`
+        : `Step 3/4 : RUN echo ${marker} >&2; exit 3`
       expect(error.message).to.include(`docker build failed at step "`).and.include(step)
       expect(error.message).to.match(/(returned a non-zero code|exit code): 3$/)
       expect(error.details.join('\n')).to.include(marker)
@@ -156,34 +202,55 @@ for (const builderCase of CASES) {
 
     it('stops on abort during a slow RUN: interrupted within seconds, no tag, no docker build left', async () => {
       const marker = uniqueName('slow')
-      const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}; sleep 30\n`})
+      const {context, options, ref} = await project({
+        Dockerfile: `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}; sleep 30\n`,
+      })
       const controller = new AbortController()
       let abortedAt = 0
-      const building = builder.build(context, {...options, onOutput(line) {
-        // The step prints the marker once its container runs.
-        if (line.includes(marker) && !line.includes('RUN') && abortedAt === 0) {
-          abortedAt = Date.now()
-          controller.abort()
-        }
-      }}, controller.signal)
+      const building = builder.build(
+        context,
+        {
+          ...options,
+          onOutput(line) {
+            // The step prints the marker once its container runs.
+            if (line.includes(marker) && !line.includes('RUN') && abortedAt === 0) {
+              abortedAt = Date.now()
+              controller.abort()
+            }
+          },
+        },
+        controller.signal,
+      )
       const error = await rejection(building)
       expect(abortedAt, 'the RUN step never started').to.be.greaterThan(0)
       expect(error.kind).to.equal('interrupted')
       expect(Date.now() - abortedAt).to.be.lessThan(8000)
       expect(await imageExists(ref)).to.equal(false)
       expect(await processes(`docker build .*${ref}`)).to.deep.equal([])
-      expect(await until(async () => (await processes(marker)).length === 0, 15_000), 'the RUN step still runs').to.equal(true)
+      expect(
+        await until(async () => (await processes(marker)).length === 0, 15_000),
+        'the RUN step still runs',
+      ).to.equal(true)
     })
 
     it('leaves no tag when a short build is stopped, even one that got to finish', async () => {
       // BuildKit's CLI 20.10 ignores SIGTERM while its context comes from a pipe, so a short step ends
       // (and tags) in the 5 s before exec's SIGKILL; the classic CLI stops at once and tags nothing.
       const marker = uniqueName('short')
-      const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}\n`})
+      const {context, options, ref} = await project({Dockerfile: `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}\n`})
       const controller = new AbortController()
-      const error = await rejection(builder.build(context, {...options, onOutput(line) {
-        if (line.includes(marker) && !line.includes('RUN')) controller.abort()
-      }}, controller.signal))
+      const error = await rejection(
+        builder.build(
+          context,
+          {
+            ...options,
+            onOutput(line) {
+              if (line.includes(marker) && !line.includes('RUN')) controller.abort()
+            },
+          },
+          controller.signal,
+        ),
+      )
       expect(controller.signal.aborted, 'the RUN step never started').to.equal(true)
       expect(error.kind).to.equal('interrupted')
       // Whether the build got to tag before it was stopped is a race (it depends on when the CLI sets up its
@@ -192,7 +259,10 @@ for (const builderCase of CASES) {
     })
 
     it('refuses a file edited while the tar is being sent: the context-changed error, and no tag', async () => {
-      const {context, dir, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY big.bin /\n', 'big.bin': Buffer.alloc(32 * 1024 * 1024, 7)})
+      const {context, dir, options, ref} = await project({
+        Dockerfile: 'FROM scratch\nCOPY big.bin /\n',
+        'big.bin': Buffer.alloc(32 * 1024 * 1024, 7),
+      })
       const editing = editedWhileSending(context, path.join(dir, 'big.bin'))
       const error = await rejection(builder.build(editing.context, options, new AbortController().signal))
       expect(editing.edited()).to.equal(true)
@@ -203,7 +273,7 @@ for (const builderCase of CASES) {
     })
 
     it('says "no such image" as undefined, and saves an image as a docker save tar', async () => {
-      const {context, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY a.txt /\n', 'a.txt': 'a\n'})
+      const {context, options, ref} = await project({Dockerfile: 'FROM scratch\nCOPY a.txt /\n', 'a.txt': 'a\n'})
       expect(await builder.inspect(ref)).to.equal(undefined)
       await builder.build(context, options, new AbortController().signal)
       const listing = await execa('tar', ['-t'], {input: await buffer(await builder.save(ref))})

@@ -11,7 +11,15 @@ import type {BuildContext, BuildOptions} from '../../../src/plugins/contract.js'
 import {DockerBuilder} from '../src/builder.js'
 import {DIGEST_LABEL} from '../src/command.js'
 import {type Answer, type Answerer, engineAnswers, fakeToolkit, rejection} from './fake-toolkit.js'
-import {BUILDKIT_FAILED_RUN, CLASSIC_FAILED_RUN, STDERR_DEAD_SOCKET, STDERR_INVALID_REFERENCE, STDERR_NO_SUCH_IMAGE_20, STDERR_NO_SUCH_IMAGE_28, VERSION_JSON_20} from './texts.js'
+import {
+  BUILDKIT_FAILED_RUN,
+  CLASSIC_FAILED_RUN,
+  STDERR_DEAD_SOCKET,
+  STDERR_INVALID_REFERENCE,
+  STDERR_NO_SUCH_IMAGE_20,
+  STDERR_NO_SUCH_IMAGE_28,
+  VERSION_JSON_20,
+} from './texts.js'
 
 const DIGEST = '1a2b3c4d'.repeat(8)
 const REF = 'myapp:kudev-1a2b3c4d'
@@ -23,7 +31,15 @@ function buildContext(tar = () => Readable.from([Buffer.alloc(1024)])): BuildCon
 }
 
 function buildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {
-  return {buildArgs: {}, dockerfile: '/src/app/Dockerfile', imageName: 'myapp', labels: {}, source: '/src/app', tag: 'kudev-1a2b3c4d', ...overrides}
+  return {
+    buildArgs: {},
+    dockerfile: '/src/app/Dockerfile',
+    imageName: 'myapp',
+    labels: {},
+    source: '/src/app',
+    tag: 'kudev-1a2b3c4d',
+    ...overrides,
+  }
 }
 
 function inspectJson(id: string, labels: Record<string, string> | null): Answer {
@@ -38,7 +54,14 @@ const absent: Answer = {exitCode: 1, stderr: STDERR_NO_SUCH_IMAGE_28}
  * An engine that answers inspect with `before` until the build ran and `after` from then on; the build
  * itself prints `lines` and exits with `exitCode` (writing the iidfile on success).
  */
-function engine(options: {before?: Answer; after?: Answer; lines?: string; exitCode?: number; rm?: Answer; tag?: Answer}): Answerer {
+function engine(options: {
+  before?: Answer
+  after?: Answer
+  lines?: string
+  exitCode?: number
+  rm?: Answer
+  tag?: Answer
+}): Answerer {
   let built = false
   return async (args, execOptions) => {
     if (args[0] === 'build') iidfiles.push(args[args.indexOf('--iidfile') + 1]!)
@@ -67,17 +90,32 @@ describe('DockerBuilder', () => {
     it('builds with the context on stdin and returns the ref and the ID from the iidfile', async () => {
       const kit = fakeToolkit(engine({lines: 'Step 1/1 : FROM scratch'}))
       const lines: string[] = []
-      const image = await new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions({onOutput: (line) => lines.push(line)}), signal)
+      const image = await new DockerBuilder(kit, {env: CLEAN_ENV}).build(
+        buildContext(),
+        buildOptions({onOutput: (line) => lines.push(line)}),
+        signal,
+      )
       expect(image).to.deep.equal({id: NEW_ID, ref: REF})
       expect(lines).to.deep.equal(['Step 1/1 : FROM scratch'])
-      expect(kit.calls.map((args) => args.slice(0, 2).join(' '))).to.deep.equal(['version --format', 'buildx version', 'image inspect', 'build -f'])
+      expect(kit.calls.map((args) => args.slice(0, 2).join(' '))).to.deep.equal([
+        'version --format',
+        'buildx version',
+        'image inspect',
+        'build -f',
+      ])
       expect(kit.debugs).to.include('docker CLI 28.2.2, engine 20.10.24+dfsg1: classic builder')
     })
 
     it('removes the iidfile and its folder, after a success and after a failure', async () => {
       iidfiles.length = 0
       await new DockerBuilder(fakeToolkit(engine({})), {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal)
-      await rejection(new DockerBuilder(fakeToolkit(engine({exitCode: 1})), {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
+      await rejection(
+        new DockerBuilder(fakeToolkit(engine({exitCode: 1})), {env: CLEAN_ENV}).build(
+          buildContext(),
+          buildOptions(),
+          signal,
+        ),
+      )
       expect(iidfiles).to.have.length(2)
       for (const file of iidfiles) expect(existsSync(path.dirname(file)), file).to.equal(false)
     })
@@ -91,37 +129,75 @@ describe('DockerBuilder', () => {
       expect(kit.calls.filter((args) => args[0] === 'version' || args[0] === 'buildx')).to.have.length(2)
     })
 
-    it('fails with kind build naming the classic step, docker\'s reason and the last lines', async () => {
+    it("fails with kind build naming the classic step, docker's reason and the last lines", async () => {
       const kit = fakeToolkit(engine({exitCode: 3, lines: CLASSIC_FAILED_RUN}))
-      const error = await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
+      const error = await rejection(
+        new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal),
+      )
       expect(error.kind).to.equal('build')
-      expect(error.message).to.equal(`docker build failed at step "Step 3/4 : RUN echo boom >&2; exit 3": The command '/bin/sh -c echo boom >&2; exit 3' returned a non-zero code: 3`)
-      expect(error.details.at(-1)).to.equal("The command '/bin/sh -c echo boom >&2; exit 3' returned a non-zero code: 3")
+      expect(error.message).to.equal(
+        `docker build failed at step "Step 3/4 : RUN echo boom >&2; exit 3": The command '/bin/sh -c echo boom >&2; exit 3' returned a non-zero code: 3`,
+      )
+      expect(error.details.at(-1)).to.equal(
+        "The command '/bin/sh -c echo boom >&2; exit 3' returned a non-zero code: 3",
+      )
       expect(error.data).to.deep.equal({exitCode: 3, step: 'Step 3/4 : RUN echo boom >&2; exit 3'})
-      expect(error.hint).to.equal("fix that step; the lines above are the end of docker's output, and -v shows all of it")
+      expect(error.hint).to.equal(
+        "fix that step; the lines above are the end of docker's output, and -v shows all of it",
+      )
     })
 
     it('fails naming the BuildKit vertex and its ERROR line', async () => {
-      const kit = fakeToolkit(async (args, options) => (args[0] === 'version' ? {stdout: VERSION_JSON_20} : engine({exitCode: 1, lines: BUILDKIT_FAILED_RUN})(args, options)))
-      const error = await rejection(new DockerBuilder(kit, {env: {...CLEAN_ENV, DOCKER_BUILDKIT: '1'}}).build(buildContext(), buildOptions(), signal))
-      expect(error.message).to.equal('docker build failed at step "#5 [3/4] RUN echo boom >&2; exit 3": executor failed running [/bin/sh -c echo boom >&2; exit 3]: exit code: 3')
+      const kit = fakeToolkit(async (args, options) =>
+        args[0] === 'version'
+          ? {stdout: VERSION_JSON_20}
+          : engine({exitCode: 1, lines: BUILDKIT_FAILED_RUN})(args, options),
+      )
+      const error = await rejection(
+        new DockerBuilder(kit, {env: {...CLEAN_ENV, DOCKER_BUILDKIT: '1'}}).build(
+          buildContext(),
+          buildOptions(),
+          signal,
+        ),
+      )
+      expect(error.message).to.equal(
+        'docker build failed at step "#5 [3/4] RUN echo boom >&2; exit 3": executor failed running [/bin/sh -c echo boom >&2; exit 3]: exit code: 3',
+      )
       expect(kit.calls.find((args) => args[0] === 'build')).to.include('--progress=plain')
     })
 
     it('says only the exit code when docker printed nothing', async () => {
-      const error = await rejection(new DockerBuilder(fakeToolkit(engine({exitCode: 2})), {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
+      const error = await rejection(
+        new DockerBuilder(fakeToolkit(engine({exitCode: 2})), {env: CLEAN_ENV}).build(
+          buildContext(),
+          buildOptions(),
+          signal,
+        ),
+      )
       expect(error.message).to.equal('docker build failed with exit code 2')
       expect(error.hint).to.equal("the lines above are the end of docker's output, and -v shows all of it")
     })
 
     it('shortens a very long step in the message', async () => {
       const step = `Step 2/2 : RUN ${'x'.repeat(300)}`
-      const error = await rejection(new DockerBuilder(fakeToolkit(engine({exitCode: 1, lines: step})), {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
+      const error = await rejection(
+        new DockerBuilder(fakeToolkit(engine({exitCode: 1, lines: step})), {env: CLEAN_ENV}).build(
+          buildContext(),
+          buildOptions(),
+          signal,
+        ),
+      )
       expect(error.message).to.equal(`docker build failed at step "${step.slice(0, 159)}…" with exit code 1`)
     })
 
     it('reports a daemon that went away during the build as an engine error', async () => {
-      const error = await rejection(new DockerBuilder(fakeToolkit(engine({exitCode: 1, lines: STDERR_DEAD_SOCKET})), {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
+      const error = await rejection(
+        new DockerBuilder(fakeToolkit(engine({exitCode: 1, lines: STDERR_DEAD_SOCKET})), {env: CLEAN_ENV}).build(
+          buildContext(),
+          buildOptions(),
+          signal,
+        ),
+      )
       expect(error.kind).to.equal('engine')
       expect(error.message).to.equal('Docker daemon not reachable at unix:///nonexistent.sock')
     })
@@ -130,14 +206,22 @@ describe('DockerBuilder', () => {
       const controller = new AbortController()
       controller.abort()
       const kit = fakeToolkit(engine({}))
-      const error = await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), controller.signal))
+      const error = await rejection(
+        new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), controller.signal),
+      )
       expect(error.kind).to.equal('interrupted')
       expect(kit.calls.some((args) => args[0] === 'build')).to.equal(false)
     })
 
     it('closes the context stream whatever happens', async () => {
       const tar = Readable.from([Buffer.alloc(1)])
-      await rejection(new DockerBuilder(fakeToolkit(engine({exitCode: 1})), {env: CLEAN_ENV}).build(buildContext(() => tar), buildOptions(), signal))
+      await rejection(
+        new DockerBuilder(fakeToolkit(engine({exitCode: 1})), {env: CLEAN_ENV}).build(
+          buildContext(() => tar),
+          buildOptions(),
+          signal,
+        ),
+      )
       expect(tar.destroyed).to.equal(true)
     })
 
@@ -163,7 +247,9 @@ describe('DockerBuilder', () => {
       })
 
       it('puts the tag back on the previous good image when the stopped build moved it', async () => {
-        const kit = fakeToolkit(engine({after: inspectJson(NEW_ID, {[DIGEST_LABEL]: DIGEST}), before: good, exitCode: 1}))
+        const kit = fakeToolkit(
+          engine({after: inspectJson(NEW_ID, {[DIGEST_LABEL]: DIGEST}), before: good, exitCode: 1}),
+        )
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
         expect(kit.calls.at(-1)).to.deep.equal(['tag', OLD_ID, REF])
       })
@@ -176,19 +262,31 @@ describe('DockerBuilder', () => {
       })
 
       it('warns, and still reports the build failure, when the tag cannot be removed', async () => {
-        const kit = fakeToolkit(engine({after: inspectJson(NEW_ID, null), exitCode: 1, rm: {exitCode: 1, stderr: 'Error response from daemon: conflict'}}))
-        const error = await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
+        const kit = fakeToolkit(
+          engine({
+            after: inspectJson(NEW_ID, null),
+            exitCode: 1,
+            rm: {exitCode: 1, stderr: 'Error response from daemon: conflict'},
+          }),
+        )
+        const error = await rejection(
+          new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal),
+        )
         expect(error.kind).to.equal('build')
         expect(kit.warnings).to.deep.equal([`could not remove the tag ${REF}: Error response from daemon: conflict`])
       })
 
       it('rethrows the error that stopped the build (e.g. the context changed)', async () => {
-        const changed = new KudevError('build', 'app.js changed while it was being sent to the builder (size 1 → 2)', {data: {changed: 'app.js'}})
+        const changed = new KudevError('build', 'app.js changed while it was being sent to the builder (size 1 → 2)', {
+          data: {changed: 'app.js'},
+        })
         const kit = fakeToolkit(async (args) => {
           if (args[0] === 'build') throw changed
           return engineAnswers(args) ?? absent
         })
-        expect(await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))).to.equal(changed)
+        expect(
+          await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal)),
+        ).to.equal(changed)
       })
     })
   })
@@ -204,7 +302,10 @@ describe('DockerBuilder', () => {
       expect(await new DockerBuilder(kit, {env: CLEAN_ENV}).inspect(REF)).to.deep.equal({id: NEW_ID, labels: {}})
     })
 
-    for (const [cli, stderr] of [['28', STDERR_NO_SUCH_IMAGE_28], ['20.10', STDERR_NO_SUCH_IMAGE_20]] as const) {
+    for (const [cli, stderr] of [
+      ['28', STDERR_NO_SUCH_IMAGE_28],
+      ['20.10', STDERR_NO_SUCH_IMAGE_20],
+    ] as const) {
       it(`returns undefined for an absent image (CLI ${cli})`, async () => {
         const kit = fakeToolkit((args) => engineAnswers(args) ?? {exitCode: 1, stderr, stdout: '[]'})
         expect(await new DockerBuilder(kit, {env: CLEAN_ENV}).inspect(REF)).to.equal(undefined)
@@ -236,18 +337,24 @@ describe('DockerBuilder', () => {
   describe('save', () => {
     function saving(result: Promise<ExecResult>, chunks: string[]) {
       const stdout = new PassThrough()
-      const kit = fakeToolkit((args) => engineAnswers(args) ?? {}, () => {
-        stdout.end(chunks.join(''))
-        return {done: result, stdout}
-      })
+      const kit = fakeToolkit(
+        (args) => engineAnswers(args) ?? {},
+        () => {
+          stdout.end(chunks.join(''))
+          return {done: result, stdout}
+        },
+      )
       return kit
     }
 
     it('streams `docker save` and ends once it exited 0', async () => {
       let exited!: (result: ExecResult) => void
-      const kit = saving(new Promise((resolve) => {
-        exited = resolve
-      }), ['manifest', '.json'])
+      const kit = saving(
+        new Promise((resolve) => {
+          exited = resolve
+        }),
+        ['manifest', '.json'],
+      )
       const stream = await new DockerBuilder(kit, {env: CLEAN_ENV}).save(REF)
       let ended = false
       const content = text(stream).then((body) => {
@@ -262,7 +369,9 @@ describe('DockerBuilder', () => {
     })
 
     it('errors the stream when `docker save` fails, so a partial tar never looks whole', async () => {
-      const failure = new KudevError('engine', 'docker save myapp:kudev-1a2b3c4d exited with code 1', {details: ['Error response from daemon: reference does not exist']})
+      const failure = new KudevError('engine', 'docker save myapp:kudev-1a2b3c4d exited with code 1', {
+        details: ['Error response from daemon: reference does not exist'],
+      })
       const stream = await new DockerBuilder(saving(Promise.reject(failure), ['partial']), {env: CLEAN_ENV}).save(REF)
       expect(await rejection(text(stream))).to.equal(failure)
     })

@@ -7,14 +7,31 @@ const DIGEST = 'ab'.repeat(32)
 const context = {digest: DIGEST, dockerfile: 'Dockerfile'}
 
 function options(overrides: Partial<BuildOptions> = {}): BuildOptions {
-  return {buildArgs: {}, dockerfile: '/src/app/Dockerfile', imageName: 'myapp', labels: {}, source: '/src/app', tag: 'kudev-abababab', ...overrides}
+  return {
+    buildArgs: {},
+    dockerfile: '/src/app/Dockerfile',
+    imageName: 'myapp',
+    labels: {},
+    source: '/src/app',
+    tag: 'kudev-abababab',
+    ...overrides,
+  }
 }
 
 describe('docker build command line', () => {
   it('streams the context on stdin, tags, writes the image ID to a file and labels the digest', () => {
     expect(buildCommand(context, options(), '/tmp/x/image-id', 'classic')).to.deep.equal([
-      'build', '-f', 'Dockerfile', '-t', 'myapp:kudev-abababab', '--iidfile', '/tmp/x/image-id', '--force-rm',
-      '--label', `${DIGEST_LABEL}=${DIGEST}`, '-',
+      'build',
+      '-f',
+      'Dockerfile',
+      '-t',
+      'myapp:kudev-abababab',
+      '--iidfile',
+      '/tmp/x/image-id',
+      '--force-rm',
+      '--label',
+      `${DIGEST_LABEL}=${DIGEST}`,
+      '-',
     ])
   })
 
@@ -26,32 +43,79 @@ describe('docker build command line', () => {
   })
 
   it('passes every option in a fixed order: build args, target, platform, network, no-cache, labels', () => {
-    const args = buildCommand({digest: DIGEST, dockerfile: '.dockerfile.0123456789abcdef0123'}, options({
-      buildArgs: {VERSION: '1.0', ALPHA: 'a'},
-      labels: {'org.example.team': 'web', 'org.example.app': 'shop'},
-      network: 'none',
-      noCache: true,
-      platform: 'linux/arm64',
-      target: 'runtime',
-    }), '/tmp/id', 'buildkit')
+    const args = buildCommand(
+      {digest: DIGEST, dockerfile: '.dockerfile.0123456789abcdef0123'},
+      options({
+        buildArgs: {VERSION: '1.0', ALPHA: 'a'},
+        labels: {'org.example.team': 'web', 'org.example.app': 'shop'},
+        network: 'none',
+        noCache: true,
+        platform: 'linux/arm64',
+        target: 'runtime',
+      }),
+      '/tmp/id',
+      'buildkit',
+    )
     expect(args).to.deep.equal([
-      'build', '-f', '.dockerfile.0123456789abcdef0123', '-t', 'myapp:kudev-abababab', '--iidfile', '/tmp/id', '--progress=plain',
-      '--build-arg', 'ALPHA=a', '--build-arg', 'VERSION=1.0',
-      '--target', 'runtime', '--platform', 'linux/arm64', '--network', 'none', '--no-cache',
-      '--label', `${DIGEST_LABEL}=${DIGEST}`, '--label', 'org.example.app=shop', '--label', 'org.example.team=web',
+      'build',
+      '-f',
+      '.dockerfile.0123456789abcdef0123',
+      '-t',
+      'myapp:kudev-abababab',
+      '--iidfile',
+      '/tmp/id',
+      '--progress=plain',
+      '--build-arg',
+      'ALPHA=a',
+      '--build-arg',
+      'VERSION=1.0',
+      '--target',
+      'runtime',
+      '--platform',
+      'linux/arm64',
+      '--network',
+      'none',
+      '--no-cache',
+      '--label',
+      `${DIGEST_LABEL}=${DIGEST}`,
+      '--label',
+      'org.example.app=shop',
+      '--label',
+      'org.example.team=web',
       '-',
     ])
   })
 
   it('gives the same command whatever order the options were written in', () => {
-    const one = buildCommand(context, options({buildArgs: {A: '1', B: '2'}, labels: {x: '1', y: '2'}}), '/tmp/id', 'classic')
-    const two = buildCommand(context, options({buildArgs: {B: '2', A: '1'}, labels: {y: '2', x: '1'}}), '/tmp/id', 'classic')
+    const one = buildCommand(
+      context,
+      options({buildArgs: {A: '1', B: '2'}, labels: {x: '1', y: '2'}}),
+      '/tmp/id',
+      'classic',
+    )
+    const two = buildCommand(
+      context,
+      options({buildArgs: {B: '2', A: '1'}, labels: {y: '2', x: '1'}}),
+      '/tmp/id',
+      'classic',
+    )
     expect(one).to.deep.equal(two)
   })
 
   it('keeps values with spaces, = and quotes as single arguments, unescaped', () => {
-    const args = buildCommand(context, options({buildArgs: {GREETING: 'hello world=1', QUOTE: `it's "x"`, EMPTY: ''}, labels: {note: 'a b=c'}}), '/tmp/dir with space/id', 'classic')
-    expect(args).to.include.members(['GREETING=hello world=1', `QUOTE=it's "x"`, 'EMPTY=', 'note=a b=c', '/tmp/dir with space/id'])
+    const args = buildCommand(
+      context,
+      options({buildArgs: {GREETING: 'hello world=1', QUOTE: `it's "x"`, EMPTY: ''}, labels: {note: 'a b=c'}}),
+      '/tmp/dir with space/id',
+      'classic',
+    )
+    expect(args).to.include.members([
+      'GREETING=hello world=1',
+      `QUOTE=it's "x"`,
+      'EMPTY=',
+      'note=a b=c',
+      '/tmp/dir with space/id',
+    ])
     expect(args[args.indexOf('GREETING=hello world=1') - 1]).to.equal('--build-arg')
   })
 
@@ -66,6 +130,8 @@ describe('docker build command line', () => {
   })
 
   it('names the image name:tag', () => {
-    expect(imageRef({imageName: 'registry.local:5000/team/app', tag: 'kudev-1a2b3c4d'})).to.equal('registry.local:5000/team/app:kudev-1a2b3c4d')
+    expect(imageRef({imageName: 'registry.local:5000/team/app', tag: 'kudev-1a2b3c4d'})).to.equal(
+      'registry.local:5000/team/app:kudev-1a2b3c4d',
+    )
   })
 })

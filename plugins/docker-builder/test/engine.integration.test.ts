@@ -55,7 +55,14 @@ describe('docker engine check (integration, real CLIs)', function () {
     const dir = await cleanup.tempDir('kudev-engine-project-')
     await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nLABEL x=y\n')
     const context = await contextFromFolder(dir)
-    const options: BuildOptions = {buildArgs: {}, dockerfile: path.join(dir, 'Dockerfile'), imageName: 'kudev-it-never-built', labels: {}, source: dir, tag: 'kudev-00000000'}
+    const options: BuildOptions = {
+      buildArgs: {},
+      dockerfile: path.join(dir, 'Dockerfile'),
+      imageName: 'kudev-it-never-built',
+      labels: {},
+      source: dir,
+      tag: 'kudev-00000000',
+    }
     return builder.build(context, options, new AbortController().signal)
   }
 
@@ -75,14 +82,20 @@ describe('docker engine check (integration, real CLIs)', function () {
         const error = await rejection(someBuild(builderWith(dir, {DOCKER_HOST: 'unix:///nonexistent.sock'})))
         expect(error.kind).to.equal('engine')
         expect(error.exitCode).to.equal(5)
-        expect(error.message).to.equal('Docker daemon not reachable at unix:///nonexistent.sock (DOCKER_HOST=unix:///nonexistent.sock)')
-        expect(error.hint).to.equal('start Docker Desktop, or on Linux the daemon: sudo systemctl start docker (or run dockerd); DOCKER_HOST is set to unix:///nonexistent.sock: check that a daemon listens there, or unset it to use the default')
+        expect(error.message).to.equal(
+          'Docker daemon not reachable at unix:///nonexistent.sock (DOCKER_HOST=unix:///nonexistent.sock)',
+        )
+        expect(error.hint).to.equal(
+          'start Docker Desktop, or on Linux the daemon: sudo systemctl start docker (or run dockerd); DOCKER_HOST is set to unix:///nonexistent.sock: check that a daemon listens there, or unset it to use the default',
+        )
       })
 
       it('DOCKER_CONTEXT naming no context: says so', async () => {
         const error = await rejection(builderWith(dir, {DOCKER_CONTEXT: 'kudev-no-such-context'}).inspect('x:y'))
         expect(error.kind).to.equal('engine')
-        expect(error.message).to.equal('Docker context "kudev-no-such-context" does not exist (DOCKER_CONTEXT=kudev-no-such-context)')
+        expect(error.message).to.equal(
+          'Docker context "kudev-no-such-context" does not exist (DOCKER_CONTEXT=kudev-no-such-context)',
+        )
       })
 
       it('a daemon that accepts but never answers: gives up after the timeout', async () => {
@@ -94,9 +107,13 @@ describe('docker engine check (integration, real CLIs)', function () {
         const {port} = server.address() as net.AddressInfo
         try {
           const started = Date.now()
-          const error = await rejection(builderWith(dir, {DOCKER_HOST: `tcp://127.0.0.1:${port}`}, {engineTimeoutMs: 1000}).inspect('x:y'))
+          const error = await rejection(
+            builderWith(dir, {DOCKER_HOST: `tcp://127.0.0.1:${port}`}, {engineTimeoutMs: 1000}).inspect('x:y'),
+          )
           expect(error.kind).to.equal('engine')
-          expect(error.message).to.equal(`the Docker daemon did not answer within 1 s (DOCKER_HOST=tcp://127.0.0.1:${port})`)
+          expect(error.message).to.equal(
+            `the Docker daemon did not answer within 1 s (DOCKER_HOST=tcp://127.0.0.1:${port})`,
+          )
           expect(Date.now() - started).to.be.lessThan(8000)
         } finally {
           for (const socket of sockets) socket.destroy()
@@ -125,9 +142,18 @@ describe('docker engine check (integration, real CLIs)', function () {
       const socket = '/var/run/docker.sock'
       const cli = CLIS[0]!.cli
       const setpriv = await execa('setpriv', ['--version'], {reject: false})
-      if (process.getuid?.() !== 0 || setpriv.failed || !existsSync(socket) || ((await stat(socket)).mode & 0o006) !== 0 || !existsSync(cli)) this.skip()
+      if (
+        process.getuid?.() !== 0 ||
+        setpriv.failed ||
+        !existsSync(socket) ||
+        ((await stat(socket)).mode & 0o006) !== 0 ||
+        !existsSync(cli)
+      )
+        this.skip()
       // The real CLI, run as nobody: the socket (root:docker 660) refuses it.
-      const dir = await bin('bin-nobody', {script: `exec setpriv --reuid=nobody --regid=nogroup --clear-groups ${cli} "$@"`})
+      const dir = await bin('bin-nobody', {
+        script: `exec setpriv --reuid=nobody --regid=nogroup --clear-groups ${cli} "$@"`,
+      })
       const error = await rejection(builderWith(dir).inspect('x:y'))
       expect(error.kind).to.equal('engine')
       expect(error.message).to.equal('permission denied on the Docker socket unix:///var/run/docker.sock')
@@ -139,14 +165,21 @@ describe('docker engine check (integration, real CLIs)', function () {
       if (!existsSync(cli)) this.skip()
       const buildx = await execa(cli, ['buildx', 'version'], {reject: false})
       if (!buildx.failed) this.skip() // this machine has buildx: nothing to explain
-      const error = await rejection(someBuild(builderWith(await bin('bin-buildkit-28', {target: cli}), {DOCKER_BUILDKIT: '1'})))
+      const error = await rejection(
+        someBuild(builderWith(await bin('bin-buildkit-28', {target: cli}), {DOCKER_BUILDKIT: '1'})),
+      )
       expect(error.kind).to.equal('engine')
-      expect(error.message).to.match(/^BuildKit is enabled \(DOCKER_BUILDKIT=1\) but the buildx component is missing or broken: docker 2\d\.\d+\.\d+ builds with BuildKit only through buildx$/)
-      expect(error.hint).to.equal('unset DOCKER_BUILDKIT (or set it to 0) to build with the classic builder, or install buildx: https://docs.docker.com/go/buildx/')
+      expect(error.message).to.match(
+        /^BuildKit is enabled \(DOCKER_BUILDKIT=1\) but the buildx component is missing or broken: docker 2\d\.\d+\.\d+ builds with BuildKit only through buildx$/,
+      )
+      expect(error.hint).to.equal(
+        'unset DOCKER_BUILDKIT (or set it to 0) to build with the classic builder, or install buildx: https://docs.docker.com/go/buildx/',
+      )
     })
 
     describe('diagnose (the rows kudev doctor shows)', () => {
-      const versions = async (cli: string) => (await execa(cli, ['version', '--format', '{{.Client.Version}} {{.Server.Version}}'])).stdout.split(' ')
+      const versions = async (cli: string) =>
+        (await execa(cli, ['version', '--format', '{{.Client.Version}} {{.Server.Version}}'])).stdout.split(' ')
 
       it('CLI 20.10: versions, and the builder DOCKER_BUILDKIT picks, with what BuildKit 20.10 does differently', async function () {
         const cli = CLIS[1]!.cli
@@ -155,12 +188,18 @@ describe('docker engine check (integration, real CLIs)', function () {
         const [client, server] = await versions(cli)
         const classic = await builderWith(dir).diagnose()
         expect(classic[0]).to.deep.equal({name: 'docker', ok: true, summary: `CLI ${client}, engine ${server}`})
-        expect(classic[1]).to.include({name: 'docker build', ok: true, summary: `the classic builder (CLI ${client} without DOCKER_BUILDKIT=1)`})
+        expect(classic[1]).to.include({
+          name: 'docker build',
+          ok: true,
+          summary: `the classic builder (CLI ${client} without DOCKER_BUILDKIT=1)`,
+        })
         expect(classic[1]!.hint).to.include('How the classic builder differs').and.include('set DOCKER_BUILDKIT=1')
         const buildkit = await builderWith(dir, {DOCKER_BUILDKIT: '1'}).diagnose()
         expect(buildkit[1]).to.include({ok: true, summary: 'BuildKit (DOCKER_BUILDKIT=1)'})
         expect(buildkit[1]!.hint).to.include('applies no .dockerignore to a context sent as a tar')
-        expect((await builderWith(dir, {DOCKER_BUILDKIT: '0'}).diagnose())[1]).to.include({summary: 'the classic builder (DOCKER_BUILDKIT=0)'})
+        expect((await builderWith(dir, {DOCKER_BUILDKIT: '0'}).diagnose())[1]).to.include({
+          summary: 'the classic builder (DOCKER_BUILDKIT=0)',
+        })
       })
 
       it('CLI 28 without buildx: the classic builder, and DOCKER_BUILDKIT=1 fails the row with what to do', async function () {
@@ -174,18 +213,24 @@ describe('docker engine check (integration, real CLIs)', function () {
         expect(rows[1]!.hint).to.include('install buildx')
         const [, broken] = await builderWith(dir, {DOCKER_BUILDKIT: '1'}).diagnose()
         expect(broken).to.include({name: 'docker build', ok: false})
-        expect(broken!.summary).to.match(/^BuildKit is enabled \(DOCKER_BUILDKIT=1\) but the buildx component is missing/)
+        expect(broken!.summary).to.match(
+          /^BuildKit is enabled \(DOCKER_BUILDKIT=1\) but the buildx component is missing/,
+        )
         expect(broken!.hint).to.include('install buildx')
       })
 
       it('an engine it cannot reach: one failed row, with the hint kudev up would give', async () => {
-        const rows = await builderWith(await bin('bin-diagnose-dead', {target: CLIS[1]!.cli}), {DOCKER_HOST: 'unix:///nonexistent.sock'}).diagnose()
-        expect(rows).to.deep.equal([{
-          hint: 'start Docker Desktop, or on Linux the daemon: sudo systemctl start docker (or run dockerd); DOCKER_HOST is set to unix:///nonexistent.sock: check that a daemon listens there, or unset it to use the default',
-          name: 'docker',
-          ok: false,
-          summary: 'Docker daemon not reachable at unix:///nonexistent.sock (DOCKER_HOST=unix:///nonexistent.sock)',
-        }])
+        const rows = await builderWith(await bin('bin-diagnose-dead', {target: CLIS[1]!.cli}), {
+          DOCKER_HOST: 'unix:///nonexistent.sock',
+        }).diagnose()
+        expect(rows).to.deep.equal([
+          {
+            hint: 'start Docker Desktop, or on Linux the daemon: sudo systemctl start docker (or run dockerd); DOCKER_HOST is set to unix:///nonexistent.sock: check that a daemon listens there, or unset it to use the default',
+            name: 'docker',
+            ok: false,
+            summary: 'Docker daemon not reachable at unix:///nonexistent.sock (DOCKER_HOST=unix:///nonexistent.sock)',
+          },
+        ])
       })
     })
   })

@@ -27,7 +27,10 @@ export interface FakeToolkit extends PluginToolkit {
   debugs: string[]
 }
 
-export function fakeToolkit(answer: Answerer, stream?: (args: string[]) => {stdout: Readable; done: Promise<ExecResult>}): FakeToolkit {
+export function fakeToolkit(
+  answer: Answerer,
+  stream?: (args: string[]) => {stdout: Readable; done: Promise<ExecResult>},
+): FakeToolkit {
   const calls: string[][] = []
   const warnings: string[] = []
   const debugs: string[] = []
@@ -44,7 +47,12 @@ export function fakeToolkit(answer: Answerer, stream?: (args: string[]) => {stdo
       if (!stream) throw new Error(`no stream answer for ${args.join(' ')}`)
       return stream([...args])
     },
-    logger: {debug: (message) => debugs.push(message), enabled: () => true, info() {}, warn: (message) => warnings.push(message)},
+    logger: {
+      debug: (message) => debugs.push(message),
+      enabled: () => true,
+      info() {},
+      warn: (message) => warnings.push(message),
+    },
     warnings,
   })
 }

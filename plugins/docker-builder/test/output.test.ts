@@ -1,18 +1,28 @@
 import {expect} from 'chai'
 
 import {BuildOutput, stripAnsi} from '../src/output.js'
-import {BUILDKIT_COPY_MISSING, BUILDKIT_FAILED_RUN, BUILDKIT_PARSE_ERROR, CLASSIC_COPY_MISSING, CLASSIC_FAILED_RUN, CLASSIC_PARSE_ERROR} from './texts.js'
+import {
+  BUILDKIT_COPY_MISSING,
+  BUILDKIT_FAILED_RUN,
+  BUILDKIT_PARSE_ERROR,
+  CLASSIC_COPY_MISSING,
+  CLASSIC_FAILED_RUN,
+  CLASSIC_PARSE_ERROR,
+} from './texts.js'
 
 /** Feeds a captured output as exec delivers it: one line at a time, without the newline. */
 function follow(text: string): {output: BuildOutput; shown: string[]} {
   const output = new BuildOutput()
-  const shown = text.replace(/\n$/, '').split(/\r?\n/).map((line) => output.add(line))
+  const shown = text
+    .replace(/\n$/, '')
+    .split(/\r?\n/)
+    .map((line) => output.add(line))
   return {output, shown}
 }
 
 describe('docker build output', () => {
   describe('classic builder', () => {
-    it('names the Step N/M that failed and docker\'s reason', () => {
+    it("names the Step N/M that failed and docker's reason", () => {
       expect(follow(CLASSIC_FAILED_RUN).output.failure()).to.deep.equal({
         reason: "The command '/bin/sh -c echo boom >&2; exit 3' returned a non-zero code: 3",
         step: 'Step 3/4 : RUN echo boom >&2; exit 3',
@@ -21,13 +31,17 @@ describe('docker build output', () => {
 
     it('names the failing COPY step', () => {
       expect(follow(CLASSIC_COPY_MISSING).output.failure()).to.deep.equal({
-        reason: 'COPY failed: file not found in build context or excluded by .dockerignore: stat missing: file does not exist',
+        reason:
+          'COPY failed: file not found in build context or excluded by .dockerignore: stat missing: file does not exist',
         step: 'Step 2/2 : COPY missing /x',
       })
     })
 
     it('has no step for a Dockerfile that does not parse, and drops "Error response from daemon:"', () => {
-      expect(follow(CLASSIC_PARSE_ERROR).output.failure()).to.deep.equal({reason: 'dockerfile parse error line 2: unknown instruction: FOO', step: undefined})
+      expect(follow(CLASSIC_PARSE_ERROR).output.failure()).to.deep.equal({
+        reason: 'dockerfile parse error line 2: unknown instruction: FOO',
+        step: undefined,
+      })
     })
 
     it('shows lines without the colours and carriage returns docker adds', () => {
@@ -38,7 +52,10 @@ describe('docker build output', () => {
     })
 
     it('gives no reason when the output ends at a step header', () => {
-      expect(follow('Step 1/2 : FROM scratch\n').output.failure()).to.deep.equal({reason: undefined, step: 'Step 1/2 : FROM scratch'})
+      expect(follow('Step 1/2 : FROM scratch\n').output.failure()).to.deep.equal({
+        reason: undefined,
+        step: 'Step 1/2 : FROM scratch',
+      })
     })
   })
 
@@ -51,12 +68,16 @@ describe('docker build output', () => {
     })
 
     it('names a failing COPY', () => {
-      expect(follow(BUILDKIT_COPY_MISSING).output.failure()).to.deep.equal({reason: '"/missing" not found: not found', step: '#3 [1/1] COPY missing /x'})
+      expect(follow(BUILDKIT_COPY_MISSING).output.failure()).to.deep.equal({
+        reason: '"/missing" not found: not found',
+        step: '#3 [1/1] COPY missing /x',
+      })
     })
 
     it('reports the frontend error when no step failed (a Dockerfile that does not parse)', () => {
       expect(follow(BUILDKIT_PARSE_ERROR).output.failure()).to.deep.equal({
-        reason: 'failed to solve with frontend dockerfile.v0: failed to create LLB definition: dockerfile parse error line 2: unknown instruction: FOO',
+        reason:
+          'failed to solve with frontend dockerfile.v0: failed to create LLB definition: dockerfile parse error line 2: unknown instruction: FOO',
         step: undefined,
       })
     })

@@ -6,6 +6,7 @@ const CLUSTERS = new Set(['docker-desktop', 'docker-for-desktop-cluster'])
 
 /** Claims Docker Desktop's context, also renamed (its cluster entry keeps Desktop's name). Nothing to derive: there is one such cluster per Docker Desktop. */
 export function detectDockerDesktop(context: KubeContextInfo, {forced}: DetectOptions): LoadTarget | undefined {
-  const claimed = forced || CONTEXTS.has(context.name) || (context.cluster !== undefined && CLUSTERS.has(context.cluster))
+  const claimed =
+    forced || CONTEXTS.has(context.name) || (context.cluster !== undefined && CLUSTERS.has(context.cluster))
   return claimed ? {context: context.name, params: {}} : undefined
 }

@@ -9,7 +9,8 @@ const register: LoadersHook = async function () {
       const {DockerDesktopLoader} = await import('./loader.js')
       return new DockerDesktopLoader(toolkit)
     },
-    description: "Makes images available to Docker Desktop's Kubernetes (nothing to do with kubeadm; imports into the nodes of the kind-based cluster)",
+    description:
+      "Makes images available to Docker Desktop's Kubernetes (nothing to do with kubeadm; imports into the nodes of the kind-based cluster)",
     detect: detectDockerDesktop,
     name: 'docker-desktop',
   }

@@ -9,7 +9,14 @@ import {detectDockerDesktop} from '../src/detect.js'
 const minikubeInfo = {provider: 'minikube.sigs.k8s.io', version: 'v1.32.0'}
 
 function context(name: string, cluster: string | undefined, more: Partial<KubeContextInfo> = {}): KubeContextInfo {
-  return {cluster, clusterExtensions: {}, extensions: {}, name, server: 'https://kubernetes.docker.internal:6443', ...more}
+  return {
+    cluster,
+    clusterExtensions: {},
+    extensions: {},
+    name,
+    server: 'https://kubernetes.docker.internal:6443',
+    ...more,
+  }
 }
 
 describe('Docker Desktop loader detection', () => {
@@ -18,7 +25,11 @@ describe('Docker Desktop loader detection', () => {
     ['docker-for-desktop (Desktop before 2.1)', context('docker-for-desktop', 'docker-for-desktop-cluster'), true],
     ['a renamed Docker Desktop context', context('laptop', 'docker-desktop'), true],
     ['kind-dev', context('kind-dev', 'kind-dev'), false],
-    ['minikube with a custom profile name and its extension', context('dev-mk', 'dev-mk', {clusterExtensions: {'cluster_info': minikubeInfo}}), false],
+    [
+      'minikube with a custom profile name and its extension',
+      context('dev-mk', 'dev-mk', {clusterExtensions: {cluster_info: minikubeInfo}}),
+      false,
+    ],
     ['plain minikube', context('minikube', 'minikube'), false],
     ['k3d-x', context('k3d-x', 'k3d-x'), false],
     ['gke_proj_zone_name', context('gke_proj_zone_name', 'gke_proj_zone_name'), false],
@@ -26,20 +37,29 @@ describe('Docker Desktop loader detection', () => {
   ]
   for (const [what, info, claimed] of table) {
     it(`${claimed ? 'claims' : 'declines'}: ${what}`, () => {
-      expect(detectDockerDesktop(info, {forced: false})).to.deep.equal(claimed ? {context: info.name, params: {}} : undefined)
+      expect(detectDockerDesktop(info, {forced: false})).to.deep.equal(
+        claimed ? {context: info.name, params: {}} : undefined,
+      )
     })
   }
 
   it('when forced, takes any context: the cluster is whatever Docker runs', () => {
-    expect(detectDockerDesktop(context('gke_proj_zone_name', 'gke_proj_zone_name'), {forced: true})).to.deep.equal({context: 'gke_proj_zone_name', params: {}})
+    expect(detectDockerDesktop(context('gke_proj_zone_name', 'gke_proj_zone_name'), {forced: true})).to.deep.equal({
+      context: 'gke_proj_zone_name',
+      params: {},
+    })
   })
 
   it('over the kubeconfig fixtures, read as kudev reads them, claims only its own', async () => {
     const claims: Record<string, Record<string, string>> = {'docker-desktop': {}, 'docker-for-desktop': {}}
     for (const fixture of ['docker-desktop', 'docker-for-desktop', 'gke', 'k3d-x', 'kind-dev', 'minikube-profile']) {
-      const context = await resolveKubeContext({env: {KUBECONFIG: fileURLToPath(new URL(`../../../test/fixtures/kubeconfig/${fixture}.yaml`, import.meta.url))}})
+      const context = await resolveKubeContext({
+        env: {KUBECONFIG: fileURLToPath(new URL(`../../../test/fixtures/kubeconfig/${fixture}.yaml`, import.meta.url))},
+      })
       const params = claims[fixture]
-      expect(detectDockerDesktop(contextInfo(context), {forced: false}), fixture).to.deep.equal(params === undefined ? undefined : {context: context.name, params})
+      expect(detectDockerDesktop(contextInfo(context), {forced: false}), fixture).to.deep.equal(
+        params === undefined ? undefined : {context: context.name, params},
+      )
     }
   })
 })

@@ -13,7 +13,14 @@ import {createLogger} from '../../../src/output/logger.js'
 import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {docker, dockerResult, requireDocker, suiteCleanup} from '../../../test/support/docker.js'
-import {createDockerDesktopKindNode, ensureNodeImage, hostImageId, nodeImageIds, removeAll, type TestCluster} from '../../../test/support/nodes.js'
+import {
+  createDockerDesktopKindNode,
+  ensureNodeImage,
+  hostImageId,
+  nodeImageIds,
+  removeAll,
+  type TestCluster,
+} from '../../../test/support/nodes.js'
 import {DockerDesktopLoader} from '../src/loader.js'
 import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
@@ -64,13 +71,19 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
       const loader = new DockerDesktopLoader(toolkit)
       expect(await loader.has(image)).to.equal(true)
       await loader.load(image, target, new AbortController().signal)
-      expect(debugs.join('')).to.include(`nothing to load: Docker Desktop's Kubernetes (kubeadm) runs on the Docker daemon, which has ${image.ref}`)
+      expect(debugs.join('')).to.include(
+        `nothing to load: Docker Desktop's Kubernetes (kubeadm) runs on the Docker daemon, which has ${image.ref}`,
+      )
     })
 
     it('diagnose: kubeadm mode on the Docker daemon, with its platform', async () => {
       const platform = (await execa('docker', ['version', '--format', '{{.Server.Os}}/{{.Server.Arch}}'])).stdout
       expect(await new DockerDesktopLoader(toolkit).diagnose()).to.deep.equal([
-        {name: 'cluster', ok: true, summary: `Docker Desktop's Kubernetes (kubeadm) on the Docker daemon (${platform}): images built there need no load`},
+        {
+          name: 'cluster',
+          ok: true,
+          summary: `Docker Desktop's Kubernetes (kubeadm) on the Docker daemon (${platform}): images built there need no load`,
+        },
       ])
     })
 
@@ -109,12 +122,24 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
 
     it('diagnose: kind mode, its nodes running; a stopped node fails the row', async () => {
       const loader = new DockerDesktopLoader(toolkit)
-      expect(await loader.diagnose()).to.deep.equal([{name: 'cluster', ok: true, summary: 'Docker Desktop\'s Kubernetes (kind): node "desktop-control-plane" running'}])
+      expect(await loader.diagnose()).to.deep.equal([
+        {
+          name: 'cluster',
+          ok: true,
+          summary: 'Docker Desktop\'s Kubernetes (kind): node "desktop-control-plane" running',
+        },
+      ])
       await execa('docker', ['stop', '--time', '1', 'desktop-control-plane'])
       try {
         const [stopped] = await loader.diagnose()
-        expect(stopped).to.include({name: 'cluster', ok: false, hint: 'start it in Docker Desktop: Settings → Kubernetes'})
-        expect(stopped!.summary).to.match(/^Docker Desktop's Kubernetes is not running: node "desktop-control-plane" is exited/)
+        expect(stopped).to.include({
+          name: 'cluster',
+          ok: false,
+          hint: 'start it in Docker Desktop: Settings → Kubernetes',
+        })
+        expect(stopped!.summary).to.match(
+          /^Docker Desktop's Kubernetes is not running: node "desktop-control-plane" is exited/,
+        )
       } finally {
         await execa('docker', ['start', 'desktop-control-plane'])
       }

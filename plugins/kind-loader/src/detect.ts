@@ -4,7 +4,9 @@ import type {DetectOptions, KubeContextInfo, LoadTarget} from 'kudev'
 const PREFIX = 'kind-'
 
 function stripPrefix(name: string | undefined): string | undefined {
-  return name !== undefined && name.startsWith(PREFIX) && name.length > PREFIX.length ? name.slice(PREFIX.length) : undefined
+  return name !== undefined && name.startsWith(PREFIX) && name.length > PREFIX.length
+    ? name.slice(PREFIX.length)
+    : undefined
 }
 
 /**
@@ -16,7 +18,9 @@ function stripPrefix(name: string | undefined): string | undefined {
  */
 export function detectKind(context: KubeContextInfo, {forced}: DetectOptions): LoadTarget | undefined {
   const claimed = context.cluster === undefined ? stripPrefix(context.name) : stripPrefix(context.cluster)
-  const cluster = forced ? claimed ?? stripPrefix(context.name) ?? (process.env.KIND_CLUSTER_NAME || undefined) : claimed
+  const cluster = forced
+    ? (claimed ?? stripPrefix(context.name) ?? (process.env.KIND_CLUSTER_NAME || undefined))
+    : claimed
   if (cluster === undefined) return forced ? {context: context.name, params: {}} : undefined
   return {context: context.name, params: {cluster}}
 }

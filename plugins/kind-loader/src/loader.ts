@@ -1,8 +1,18 @@
-import type {ClusterNode, Diagnostic, ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import type {
+  ClusterNode,
+  Diagnostic,
+  ExecResult,
+  ImageRef,
+  LoadableImage,
+  Loader,
+  LoadTarget,
+  PluginToolkit,
+} from 'kudev'
 import path from 'node:path'
 
 const KIND = 'kind'
-const INSTALL_HINT = 'install kind: go install sigs.k8s.io/kind@latest, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation'
+const INSTALL_HINT =
+  'install kind: go install sigs.k8s.io/kind@latest, or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation'
 
 /** Loads with the kind CLI, after checking every node itself, and checks every node again afterwards. */
 export class KindLoader implements Loader {
@@ -13,7 +23,9 @@ export class KindLoader implements Loader {
   /** For `kudev doctor`: the kind CLI's version, and the cluster's nodes. */
   async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
     return Promise.all([
-      this.toolkit.diagnostic('kind', async () => (await this.toolkit.exec(KIND, ['version'], {errorKind: 'load', notFoundHint: INSTALL_HINT})).stdout.trim()),
+      this.toolkit.diagnostic('kind', async () =>
+        (await this.toolkit.exec(KIND, ['version'], {errorKind: 'load', notFoundHint: INSTALL_HINT})).stdout.trim(),
+      ),
       this.toolkit.diagnostic('cluster', async () => {
         const {cluster, nodes} = await this.nodes(target)
         return `kind cluster "${cluster}": ${describeNodes(nodes.map((node) => node.name))} running`
@@ -29,31 +41,38 @@ export class KindLoader implements Loader {
   async load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
     const {cluster, nodes} = await this.nodes(target)
     const ids = new Set([image.id])
-    const viaArchive = (platform?: string) => this.toolkit.withTempDir('kudev-kind-', async (dir) => {
-      const archive = path.join(dir, 'image.tar')
-      await this.toolkit.saveImage(image, archive, signal, platform)
-      // Saved for one platform, the archive may name that platform's manifest rather than the ID Docker reports.
-      if (platform !== undefined) for (const digest of await archiveTargets(this.toolkit, archive)) ids.add(digest)
-      return this.kind(['load', 'image-archive', archive, '--name', cluster], target, signal)
-    })
+    const viaArchive = (platform?: string) =>
+      this.toolkit.withTempDir('kudev-kind-', async (dir) => {
+        const archive = path.join(dir, 'image.tar')
+        await this.toolkit.saveImage(image, archive, signal, platform)
+        // Saved for one platform, the archive may name that platform's manifest rather than the ID Docker reports.
+        if (platform !== undefined) for (const digest of await archiveTargets(this.toolkit, archive)) ids.add(digest)
+        return this.kind(['load', 'image-archive', archive, '--name', cluster], target, signal)
+      })
 
     let loaded: ExecResult
     if (image.inDockerDaemon) {
       const {containerdStore, platform} = await this.toolkit.dockerHost()
       // kind#3795: with Docker's containerd image store, `docker save` lists every platform of an image but holds
       // only the content Docker has, and kind's `ctr import --all-platforms` fails on the rest. One platform works.
-      loaded = containerdStore ? await viaArchive(platform) : await this.kind(['load', 'docker-image', image.ref, '--name', cluster], target, signal)
+      loaded = containerdStore
+        ? await viaArchive(platform)
+        : await this.kind(['load', 'docker-image', image.ref, '--name', cluster], target, signal)
     } else {
       loaded = await viaArchive()
     }
 
     const missing = await this.toolkit.nodesWithout(nodes, image.ref, ids)
     if (missing.length > 0) {
-      throw this.toolkit.error('load', `${loaded.command} exited 0, but ${describeNodes(missing)} of cluster "${cluster}" ${missing.length === 1 ? 'does' : 'do'} not have ${image.ref} (${image.id})`, {
-        data: {cluster, image: image.ref, id: image.id, nodes: missing},
-        details: this.toolkit.lastLines(loaded.stderr),
-        hint: `kind's output is above; each node must list it: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
-      })
+      throw this.toolkit.error(
+        'load',
+        `${loaded.command} exited 0, but ${describeNodes(missing)} of cluster "${cluster}" ${missing.length === 1 ? 'does' : 'do'} not have ${image.ref} (${image.id})`,
+        {
+          data: {cluster, image: image.ref, id: image.id, nodes: missing},
+          details: this.toolkit.lastLines(loaded.stderr),
+          hint: `kind's output is above; each node must list it: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
+        },
+      )
     }
   }
 
@@ -92,7 +111,9 @@ export class KindLoader implements Loader {
 async function archiveTargets(toolkit: PluginToolkit, archive: string): Promise<string[]> {
   const {stdout} = await toolkit.exec('tar', ['-xOf', archive, 'index.json'], {errorKind: 'load'})
   const index = JSON.parse(stdout) as {manifests?: {digest?: unknown}[]}
-  return (index.manifests ?? []).map((entry) => entry.digest).filter((digest): digest is string => typeof digest === 'string')
+  return (index.manifests ?? [])
+    .map((entry) => entry.digest)
+    .filter((digest): digest is string => typeof digest === 'string')
 }
 
 function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget): Error {
@@ -104,24 +125,38 @@ function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget): E
 
 /** What to do about kind's known failures (its message is the last `ERROR:` line). */
 const KNOWN_FAILURES: [RegExp, string][] = [
-  [/content digest .* not found/, "Docker's containerd image store writes archives kind cannot import (https://github.com/kubernetes-sigs/kind/issues/3795): turn the containerd image store off in Docker Desktop's settings, or build with --provenance=false"],
-  [/image might be filtered out/, "the image is built for another platform than the cluster's nodes: build it for theirs (docker info shows the engine's architecture)"],
-  [/failed to detect containerd snapshotter/, 'your kind CLI is older than the node image (kind#3871): upgrade it with go install sigs.k8s.io/kind@latest'],
+  [
+    /content digest .* not found/,
+    "Docker's containerd image store writes archives kind cannot import (https://github.com/kubernetes-sigs/kind/issues/3795): turn the containerd image store off in Docker Desktop's settings, or build with --provenance=false",
+  ],
+  [
+    /image might be filtered out/,
+    "the image is built for another platform than the cluster's nodes: build it for theirs (docker info shows the engine's architecture)",
+  ],
+  [
+    /failed to detect containerd snapshotter/,
+    'your kind CLI is older than the node image (kind#3871): upgrade it with go install sigs.k8s.io/kind@latest',
+  ],
 ]
 
 function kindFailed(toolkit: PluginToolkit, result: ExecResult, target: LoadTarget): Error {
   const lines = toolkit.lastLines(result.stderr)
-  const reason = lines.filter((line) => line.startsWith('ERROR: ')).at(-1)?.slice('ERROR: '.length) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
+  const reason =
+    lines
+      .filter((line) => line.startsWith('ERROR: '))
+      .at(-1)
+      ?.slice('ERROR: '.length) ??
+    lines.at(-1) ??
+    `exit code ${result.exitCode}`
   const cluster = /^no nodes found for cluster "(.*)"$/.exec(reason)?.[1]
   if (cluster !== undefined) return noNodes(toolkit, cluster, target)
   const known = KNOWN_FAILURES.find(([pattern]) => pattern.test(result.stderr))
   return toolkit.error('load', `${result.command} failed: ${reason}`, {
     data: {command: result.command, exitCode: result.exitCode},
     details: lines.filter((line) => !line.endsWith(reason)),
-    hint: known?.[1] ?? 'the lines above are the end of kind\'s output; rerun with -v to see all of it',
+    hint: known?.[1] ?? "the lines above are the end of kind's output; rerun with -v to see all of it",
   })
 }
-
 
 function describeNodes(names: string[]): string {
   return names.length === 1 ? `node "${names[0]}"` : `nodes ${names.map((name) => `"${name}"`).join(', ')}`

@@ -13,7 +13,16 @@ import {createLogger} from '../../../src/output/logger.js'
 import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {requireDocker, suiteCleanup} from '../../../test/support/docker.js'
-import {createKindCluster, ensureNodeImage, nodeImageIds, readStandInLog, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
+import {
+  createKindCluster,
+  ensureNodeImage,
+  nodeImageIds,
+  readStandInLog,
+  removeAll,
+  STAND_IN_BIN,
+  standInEnv,
+  type TestCluster,
+} from '../../../test/support/nodes.js'
 import {KindLoader} from '../src/loader.js'
 import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
@@ -35,8 +44,10 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     buildUniqueImage({cleanup, dir: path.join(tmp, name), padding, ref: `kudev-test/kind-loader-${name}:${suffix}`})
 
   const target = (cluster: TestCluster) => ({context: `kind-${cluster.name}`, params: {cluster: cluster.name}})
-  const kindRuns = async () => (await readStandInLog(kindLog)).filter((entry) => entry.argv !== undefined).map((entry) => entry.argv)
-  const leftovers = async (prefix = 'kudev-kind-') => (await readdir(tmpdir())).filter((entry) => entry.startsWith(prefix))
+  const kindRuns = async () =>
+    (await readStandInLog(kindLog)).filter((entry) => entry.argv !== undefined).map((entry) => entry.argv)
+  const leftovers = async (prefix = 'kudev-kind-') =>
+    (await readdir(tmpdir())).filter((entry) => entry.startsWith(prefix))
 
   before(async function () {
     await requireDocker(this)
@@ -46,7 +57,10 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     process.env.PATH = standInEnv().PATH
     process.env.KUDEV_FAKE_KIND_LOG = kindLog
     toolkit = pluginToolkit(createLogger('debug', {write: () => true}, {NO_COLOR: '1'}))
-    ;[one, two] = await Promise.all([createKindCluster(`kl1${suffix}`), createKindCluster(`kl2${suffix}`, {workers: 1})])
+    ;[one, two] = await Promise.all([
+      createKindCluster(`kl1${suffix}`),
+      createKindCluster(`kl2${suffix}`, {workers: 1}),
+    ])
   })
 
   after(async function () {
@@ -101,17 +115,25 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
   })
 
   it('explains a cluster without nodes', async () => {
-    const error = await rejection(new KindLoader(toolkit).has(await buildImage('no-nodes'), {context: 'kind-absent', params: {cluster: `absent${suffix}`}}))
+    const error = await rejection(
+      new KindLoader(toolkit).has(await buildImage('no-nodes'), {
+        context: 'kind-absent',
+        params: {cluster: `absent${suffix}`},
+      }),
+    )
     expect(error.kind).to.equal('load')
     expect(error.message).to.equal(`no kind nodes found for cluster "absent${suffix}" (context kind-absent)`)
     expect(error.hint).to.include('kind get clusters')
   })
 
   it('says how to install kind when it is not on PATH', async function () {
-    if ((await execa('sh', ['-c', 'command -v kind'], {env: {PATH: saved.path}, reject: false})).exitCode === 0) this.skip()
+    if ((await execa('sh', ['-c', 'command -v kind'], {env: {PATH: saved.path}, reject: false})).exitCode === 0)
+      this.skip()
     process.env.PATH = saved.path
     try {
-      const error = await rejection(new KindLoader(toolkit).load(await buildImage('no-kind'), target(one), new AbortController().signal))
+      const error = await rejection(
+        new KindLoader(toolkit).load(await buildImage('no-kind'), target(one), new AbortController().signal),
+      )
       expect(error.kind).to.equal('load')
       expect(error.message).to.equal('kind is not installed (not found on PATH)')
       expect(error.hint).to.include('go install sigs.k8s.io/kind@latest')
@@ -121,15 +143,27 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     }
   })
 
-  it('diagnose: kind\'s version and the running nodes; a cluster without nodes and a missing kind fail their rows with the hints of kudev up', async () => {
+  it("diagnose: kind's version and the running nodes; a cluster without nodes and a missing kind fail their rows with the hints of kudev up", async () => {
     const loader = new KindLoader(toolkit)
     expect(await loader.diagnose(target(two))).to.deep.equal([
       {name: 'kind', ok: true, summary: (await execa('kind', ['version'])).stdout},
-      {name: 'cluster', ok: true, summary: `kind cluster "${two.name}": nodes "${two.nodes[0]}", "${two.nodes[1]}" running`},
+      {
+        name: 'cluster',
+        ok: true,
+        summary: `kind cluster "${two.name}": nodes "${two.nodes[0]}", "${two.nodes[1]}" running`,
+      },
     ])
-    expect((await loader.diagnose(target(one)))[1]).to.deep.equal({name: 'cluster', ok: true, summary: `kind cluster "${one.name}": node "${one.nodes[0]}" running`})
+    expect((await loader.diagnose(target(one)))[1]).to.deep.equal({
+      name: 'cluster',
+      ok: true,
+      summary: `kind cluster "${one.name}": node "${one.nodes[0]}" running`,
+    })
     const [, absent] = await loader.diagnose({context: 'kind-absent', params: {cluster: `absent${suffix}`}})
-    expect(absent).to.include({name: 'cluster', ok: false, summary: `no kind nodes found for cluster "absent${suffix}" (context kind-absent)`})
+    expect(absent).to.include({
+      name: 'cluster',
+      ok: false,
+      summary: `no kind nodes found for cluster "absent${suffix}" (context kind-absent)`,
+    })
     expect(absent!.hint).to.include('kind create cluster --name')
     process.env.PATH = path.join(tmp, 'no-such-bin')
     try {
@@ -151,7 +185,9 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
       const image = await buildImage('unverified')
       const error = await rejection(new KindLoader(toolkit).load(image, target(two), new AbortController().signal))
       expect(error.kind).to.equal('load')
-      expect(error.message).to.equal(`kind load docker-image ${image.ref} --name ${two.name} -v 1 exited 0, but nodes "${two.nodes[0]}", "${two.nodes[1]}" of cluster "${two.name}" do not have ${image.ref} (${image.id})`)
+      expect(error.message).to.equal(
+        `kind load docker-image ${image.ref} --name ${two.name} -v 1 exited 0, but nodes "${two.nodes[0]}", "${two.nodes[1]}" of cluster "${two.name}" do not have ${image.ref} (${image.id})`,
+      )
     } finally {
       process.env.PATH = standInEnv().PATH
     }
@@ -167,8 +203,11 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     controller.abort()
     const error = await rejection(loading)
     expect(error.kind).to.equal('interrupted')
-    expect(await processes(`(${STAND_IN_BIN}/kind|docker save .*${image.ref}|docker exec -i ${two.name})`)).to.deep.equal([])
+    expect(
+      await processes(`(${STAND_IN_BIN}/kind|docker save .*${image.ref}|docker exec -i ${two.name})`),
+    ).to.deep.equal([])
     // kind, stopped by a signal, leaves its own temporary folder behind (as the real one does): not ours to keep.
-    for (const left of await leftovers('images-tar')) if (!kindTemp.includes(left)) await rm(path.join(tmpdir(), left), {force: true, recursive: true})
+    for (const left of await leftovers('images-tar'))
+      if (!kindTemp.includes(left)) await rm(path.join(tmpdir(), left), {force: true, recursive: true})
   })
 })

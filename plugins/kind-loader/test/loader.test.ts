@@ -17,24 +17,48 @@ const CLASSIC_INFO = 'linux\tx86_64\t[["Backing Filesystem","extfs"],["Supports 
 const CONTAINERD_INFO = 'linux\taarch64\t[["driver-type","io.containerd.snapshotter.v1"]]'
 
 function image(more: Partial<LoadableImage> = {}): LoadableImage {
-  return {id: CONFIG, inDockerDaemon: true, ref: 'app:1', save: () => Promise.resolve(Readable.from(['tar bytes'])), ...more}
+  return {
+    id: CONFIG,
+    inDockerDaemon: true,
+    ref: 'app:1',
+    save: () => Promise.resolve(Readable.from(['tar bytes'])),
+    ...more,
+  }
 }
 
 /**
  * A kind cluster as docker shows it: `nodes` maps each node to the digest its `docker.io/library/app:1`
  * points at (undefined: absent); `loads` says what a kind load leaves there.
  */
-function cluster(options: {info?: string; nodes?: Record<string, string | undefined>; loads?: string | undefined; kind?: Answer; index?: string} = {}) {
-  const nodes: Record<string, string | undefined> = options.nodes ?? {'dev-control-plane': undefined, 'dev-worker': undefined}
+function cluster(
+  options: {
+    info?: string
+    nodes?: Record<string, string | undefined>
+    loads?: string | undefined
+    kind?: Answer
+    index?: string
+  } = {},
+) {
+  const nodes: Record<string, string | undefined> = options.nodes ?? {
+    'dev-control-plane': undefined,
+    'dev-worker': undefined,
+  }
   const content: Record<string, unknown> = {
     [ARM_MANIFEST]: {config: {digest: CONFIG}},
-    [INDEX]: {manifests: [{digest: `sha256:${'x'.repeat(64)}`, platform: {architecture: 'amd64', os: 'linux'}}, {digest: ARM_MANIFEST, platform: {architecture: 'arm64', os: 'linux'}}]},
+    [INDEX]: {
+      manifests: [
+        {digest: `sha256:${'x'.repeat(64)}`, platform: {architecture: 'amd64', os: 'linux'}},
+        {digest: ARM_MANIFEST, platform: {architecture: 'arm64', os: 'linux'}},
+      ],
+    },
     [MANIFEST]: {config: {digest: CONFIG}},
   }
   const toolkit = fakeToolkit((command) => {
     const line = command.join(' ')
     if (line.startsWith('docker ps -a --filter label=io.x-k8s.kind.cluster=dev ')) {
-      const rows = Object.keys(nodes).map((node) => `${node}\trunning\t${node.includes('worker') ? 'worker' : 'control-plane'}`)
+      const rows = Object.keys(nodes).map(
+        (node) => `${node}\trunning\t${node.includes('worker') ? 'worker' : 'control-plane'}`,
+      )
       return {stdout: [...rows, 'dev-external-load-balancer\trunning\texternal-load-balancer'].join('\n') + '\n'}
     }
 
@@ -44,14 +68,21 @@ function cluster(options: {info?: string; nodes?: Record<string, string | undefi
     if (ls) {
       const digest = nodes[ls[1]!]
       const header = 'REF TYPE DIGEST SIZE PLATFORMS LABELS'
-      return {stdout: digest === undefined ? `${header}\n` : `${header}\n${ls[2]} application/vnd.oci.image.manifest.v1+json ${digest} 3.6 KiB linux/amd64 -\n`}
+      return {
+        stdout:
+          digest === undefined
+            ? `${header}\n`
+            : `${header}\n${ls[2]} application/vnd.oci.image.manifest.v1+json ${digest} 3.6 KiB linux/amd64 -\n`,
+      }
     }
 
     const get = /^docker exec \S+ ctr --namespace=k8s.io content get (\S+)$/.exec(line)
     if (get) return {stdout: JSON.stringify(content[get[1]!])}
     if (command[0] === 'kind') {
       for (const node of Object.keys(nodes)) nodes[node] = options.loads
-      return options.kind ?? {stderr: 'Image: "app:1" with ID "sha256:…" not yet present on node "dev-worker", loading...\n'}
+      return (
+        options.kind ?? {stderr: 'Image: "app:1" with ID "sha256:…" not yet present on node "dev-worker", loading...\n'}
+      )
     }
 
     if (command[0] === 'docker' && command[1] === 'save') return {}
@@ -74,10 +105,12 @@ describe('kind loader (commands)', () => {
     expect(all.toolkit.calls.flat().join(' ')).to.not.include('external-load-balancer ctr')
   })
 
-  it('has() reads an index for the nodes\' platform, and accepts the digest the name points at as the ID', async () => {
+  it("has() reads an index for the nodes' platform, and accepts the digest the name points at as the ID", async () => {
     const indexed = cluster({info: CONTAINERD_INFO, nodes: {'dev-control-plane': INDEX}})
     expect(await new KindLoader(indexed.toolkit).has(image(), target)).to.equal(true)
-    expect(indexed.toolkit.calls.map((c) => c.join(' '))).to.include(`docker exec dev-control-plane ctr --namespace=k8s.io content get ${ARM_MANIFEST}`)
+    expect(indexed.toolkit.calls.map((c) => c.join(' '))).to.include(
+      `docker exec dev-control-plane ctr --namespace=k8s.io content get ${ARM_MANIFEST}`,
+    )
     const byIndex = cluster({nodes: {'dev-control-plane': INDEX}})
     expect(await new KindLoader(byIndex.toolkit).has(image({id: INDEX}), target)).to.equal(true)
     const otherPlatform = cluster({info: 'linux\ts390x\tnull', nodes: {'dev-control-plane': INDEX}})
@@ -90,10 +123,12 @@ describe('kind loader (commands)', () => {
     const lines = toolkit.calls.map((c) => c.join(' '))
     expect(lines).to.include('kind load docker-image app:1 --name dev -v 1')
     expect(lines.filter((l) => l.startsWith('docker exec') && l.includes('images ls'))).to.have.length(2)
-    expect(toolkit.debugs).to.include('kind: Image: "app:1" with ID "sha256:…" not yet present on node "dev-worker", loading...')
+    expect(toolkit.debugs).to.include(
+      'kind: Image: "app:1" with ID "sha256:…" not yet present on node "dev-worker", loading...',
+    )
   })
 
-  it('with Docker\'s containerd image store, saves the nodes\' platform and loads the archive (kind#3795), accepting what the archive names', async () => {
+  it("with Docker's containerd image store, saves the nodes' platform and loads the archive (kind#3795), accepting what the archive names", async () => {
     const {toolkit} = cluster({info: CONTAINERD_INFO, loads: ARM_MANIFEST})
     await new KindLoader(toolkit).load(image({id: INDEX}), target, signal)
     const save = toolkit.calls.find((c) => c[1] === 'save')!
@@ -108,10 +143,17 @@ describe('kind loader (commands)', () => {
   it('takes an image that is not in the Docker daemon from its builder and loads the archive', async () => {
     const {toolkit} = cluster({loads: MANIFEST})
     let saved = 0
-    await new KindLoader(toolkit).load(image({inDockerDaemon: false, save: async () => {
-      saved++
-      return Readable.from(['podman save output'])
-    }}), target, signal)
+    await new KindLoader(toolkit).load(
+      image({
+        inDockerDaemon: false,
+        save: async () => {
+          saved++
+          return Readable.from(['podman save output'])
+        },
+      }),
+      target,
+      signal,
+    )
     expect(saved).to.equal(1)
     const kind = toolkit.calls.find((c) => c[0] === 'kind')!
     expect(kind.slice(0, 3)).to.deep.equal(['kind', 'load', 'image-archive'])
@@ -122,23 +164,35 @@ describe('kind loader (commands)', () => {
   it('an abort while the builder saves the image ends as interrupted, leaving no archive', async () => {
     const {toolkit} = cluster()
     const controller = new AbortController()
-    const endless = new Readable({read() {
-      this.push(Buffer.alloc(1024))
-    }})
+    const endless = new Readable({
+      read() {
+        this.push(Buffer.alloc(1024))
+      },
+    })
     setTimeout(() => controller.abort(), 50)
-    const error = await rejection(new KindLoader(toolkit).load(image({inDockerDaemon: false, save: async () => endless}), target, controller.signal))
+    const error = await rejection(
+      new KindLoader(toolkit).load(
+        image({inDockerDaemon: false, save: async () => endless}),
+        target,
+        controller.signal,
+      ),
+    )
     expect(error.kind).to.equal('interrupted')
     expect(error.message).to.equal('interrupted while saving app:1')
     expect(endless.destroyed).to.equal(true)
     expect(toolkit.calls.some((c) => c[0] === 'kind')).to.equal(false)
   })
 
-  it('passes on a builder\'s failure to save', async () => {
+  it("passes on a builder's failure to save", async () => {
     const {toolkit} = cluster()
-    const failing = new Readable({read() {
-      this.destroy(new Error('podman save failed'))
-    }})
-    const error = await rejection(new KindLoader(toolkit).load(image({inDockerDaemon: false, save: async () => failing}), target, signal))
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('podman save failed'))
+      },
+    })
+    const error = await rejection(
+      new KindLoader(toolkit).load(image({inDockerDaemon: false, save: async () => failing}), target, signal),
+    )
     expect(error.message).to.equal('podman save failed')
   })
 
@@ -151,13 +205,17 @@ describe('kind loader (commands)', () => {
     })(toolkit.exec)
     const error = await rejection(new KindLoader(toolkit).load(image(), target, signal))
     expect(error.kind).to.equal('load')
-    expect(error.message).to.equal(`kind load docker-image app:1 --name dev -v 1 exited 0, but node "dev-worker" of cluster "dev" does not have app:1 (${CONFIG})`)
+    expect(error.message).to.equal(
+      `kind load docker-image app:1 --name dev -v 1 exited 0, but node "dev-worker" of cluster "dev" does not have app:1 (${CONFIG})`,
+    )
     expect(error.hint).to.include('docker exec dev-worker ctr --namespace=k8s.io images ls')
   })
 
   it('explains a cluster without nodes, before running kind', async () => {
     const {toolkit} = cluster()
-    const error = await rejection(new KindLoader(toolkit).load(image(), {context: 'kind-gone', params: {cluster: 'gone'}}, signal))
+    const error = await rejection(
+      new KindLoader(toolkit).load(image(), {context: 'kind-gone', params: {cluster: 'gone'}}, signal),
+    )
     expect(error.kind).to.equal('load')
     expect(error.message).to.equal('no kind nodes found for cluster "gone" (context kind-gone)')
     expect(error.hint).to.include('kind get clusters')
@@ -171,29 +229,67 @@ describe('kind loader (commands)', () => {
   })
 
   it('refuses stopped nodes, saying how to start them', async () => {
-    const toolkit = fakeToolkit((command) => (command[1] === 'ps' ? {stdout: 'dev-control-plane\texited\tcontrol-plane\n'} : undefined))
+    const toolkit = fakeToolkit((command) =>
+      command[1] === 'ps' ? {stdout: 'dev-control-plane\texited\tcontrol-plane\n'} : undefined,
+    )
     const error = await rejection(new KindLoader(toolkit).has(image(), target))
     expect(error.message).to.equal('kind cluster "dev" is not running: node "dev-control-plane" is exited')
     expect(error.hint).to.equal('start it: docker start dev-control-plane')
-    const two = fakeToolkit((command) => (command[1] === 'ps' ? {stdout: 'dev-control-plane\texited\tcontrol-plane\ndev-worker\tpaused\tworker\n'} : undefined))
+    const two = fakeToolkit((command) =>
+      command[1] === 'ps'
+        ? {stdout: 'dev-control-plane\texited\tcontrol-plane\ndev-worker\tpaused\tworker\n'}
+        : undefined,
+    )
     const both = await rejection(new KindLoader(two).has(image(), target))
-    expect(both.message).to.equal('kind cluster "dev" is not running: node "dev-control-plane" is exited, node "dev-worker" is paused')
+    expect(both.message).to.equal(
+      'kind cluster "dev" is not running: node "dev-control-plane" is exited, node "dev-worker" is paused',
+    )
     expect(both.hint).to.equal('start them: docker start dev-control-plane dev-worker')
   })
 
   it('says when Docker does not answer', async () => {
-    const toolkit = fakeToolkit(() => ({exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n'}))
+    const toolkit = fakeToolkit(() => ({
+      exitCode: 1,
+      stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n',
+    }))
     const error = await rejection(new KindLoader(toolkit).has(image(), target))
     expect(error.kind).to.equal('engine')
-    expect(error.message).to.equal('could not list the nodes of kind cluster "dev": Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')
+    expect(error.message).to.equal(
+      'could not list the nodes of kind cluster "dev": Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+    )
   })
 
   const failures: [string, string, string, string][] = [
-    ['no nodes (the cluster went away meanwhile)', 'ERROR: no nodes found for cluster "dev"', 'no kind nodes found for cluster "dev" (context kind-dev)', 'kind get clusters'],
-    ['content digest not found (kind#3795)', 'ERROR: failed to load image: command "docker exec --privileged -i dev-control-plane ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -" failed with error: exit status 1\nCommand Output: ctr: content digest sha256:abc: not found', 'kind load docker-image app:1 --name dev -v 1 failed: failed to load image: command "docker exec --privileged -i dev-control-plane ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -" failed with error: exit status 1', 'kind/issues/3795'],
-    ['a wrong-platform image', '\u001B[31mERROR\u001B[0m: failed to load image: …\nCommand Output: ctr: image might be filtered out', 'kind load docker-image app:1 --name dev -v 1 failed: failed to load image: …', 'another platform'],
-    ['an old kind CLI', 'ERROR: failed to detect containerd snapshotter', 'kind load docker-image app:1 --name dev -v 1 failed: failed to detect containerd snapshotter', 'kind#3871'],
-    ['anything else', 'ERROR: something new', 'kind load docker-image app:1 --name dev -v 1 failed: something new', 'rerun with -v'],
+    [
+      'no nodes (the cluster went away meanwhile)',
+      'ERROR: no nodes found for cluster "dev"',
+      'no kind nodes found for cluster "dev" (context kind-dev)',
+      'kind get clusters',
+    ],
+    [
+      'content digest not found (kind#3795)',
+      'ERROR: failed to load image: command "docker exec --privileged -i dev-control-plane ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -" failed with error: exit status 1\nCommand Output: ctr: content digest sha256:abc: not found',
+      'kind load docker-image app:1 --name dev -v 1 failed: failed to load image: command "docker exec --privileged -i dev-control-plane ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -" failed with error: exit status 1',
+      'kind/issues/3795',
+    ],
+    [
+      'a wrong-platform image',
+      '\u001B[31mERROR\u001B[0m: failed to load image: …\nCommand Output: ctr: image might be filtered out',
+      'kind load docker-image app:1 --name dev -v 1 failed: failed to load image: …',
+      'another platform',
+    ],
+    [
+      'an old kind CLI',
+      'ERROR: failed to detect containerd snapshotter',
+      'kind load docker-image app:1 --name dev -v 1 failed: failed to detect containerd snapshotter',
+      'kind#3871',
+    ],
+    [
+      'anything else',
+      'ERROR: something new',
+      'kind load docker-image app:1 --name dev -v 1 failed: something new',
+      'rerun with -v',
+    ],
   ]
   for (const [what, stderr, message, hint] of failures) {
     it(`explains kind's failure: ${what}`, async () => {

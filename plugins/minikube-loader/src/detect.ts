@@ -4,7 +4,9 @@ import type {DetectOptions, KubeContextInfo, LoadTarget} from 'kudev'
 const PROVIDER = 'minikube.sigs.k8s.io'
 
 function fromMinikube(extensions: Record<string, unknown>): boolean {
-  return Object.values(extensions).some((body) => typeof body === 'object' && body !== null && (body as {provider?: unknown}).provider === PROVIDER)
+  return Object.values(extensions).some(
+    (body) => typeof body === 'object' && body !== null && (body as {provider?: unknown}).provider === PROVIDER,
+  )
 }
 
 /**
@@ -14,6 +16,7 @@ function fromMinikube(extensions: Record<string, unknown>): boolean {
  * cluster entry keeps that name when the context is renamed (as Tilt learned, tilt#6528).
  */
 export function detectMinikube(context: KubeContextInfo, {forced}: DetectOptions): LoadTarget | undefined {
-  const claimed = forced || context.name === 'minikube' || fromMinikube(context.extensions) || fromMinikube(context.clusterExtensions)
+  const claimed =
+    forced || context.name === 'minikube' || fromMinikube(context.extensions) || fromMinikube(context.clusterExtensions)
   return claimed ? {context: context.name, params: {profile: context.cluster ?? context.name}} : undefined
 }

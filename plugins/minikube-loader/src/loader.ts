@@ -29,7 +29,11 @@ export class MinikubeLoader implements Loader {
   /** For `kudev doctor`: the minikube CLI's version, and the state of the profile's nodes. */
   async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
     return Promise.all([
-      this.toolkit.diagnostic('minikube', async () => (await this.toolkit.exec(MINIKUBE, ['version', '--short'], {errorKind: 'load', notFoundHint: INSTALL_HINT})).stdout.trim()),
+      this.toolkit.diagnostic('minikube', async () =>
+        (
+          await this.toolkit.exec(MINIKUBE, ['version', '--short'], {errorKind: 'load', notFoundHint: INSTALL_HINT})
+        ).stdout.trim(),
+      ),
       this.toolkit.diagnostic('cluster', () => this.status(target)),
     ])
   }
@@ -58,12 +62,17 @@ export class MinikubeLoader implements Loader {
     }
 
     if (!listed(await this.images(target), image, this.toolkit.normalizeRef)) {
-      throw this.toolkit.error('load', `${loaded.command} exited 0, but profile "${profile}" does not have ${image.ref} (${image.id})`, {
-        data: {id: image.id, image: image.ref, profile},
-        details: this.toolkit.lastLines(loaded.stderr),
-        hint: 'minikube reports success even when a load fails (https://github.com/kubernetes/minikube/issues/23023), e.g. while a running ' +
-          `container uses the image this tag named before; rerun it with --alsologtostderr to see why: ${loaded.command} --alsologtostderr`,
-      })
+      throw this.toolkit.error(
+        'load',
+        `${loaded.command} exited 0, but profile "${profile}" does not have ${image.ref} (${image.id})`,
+        {
+          data: {id: image.id, image: image.ref, profile},
+          details: this.toolkit.lastLines(loaded.stderr),
+          hint:
+            'minikube reports success even when a load fails (https://github.com/kubernetes/minikube/issues/23023), e.g. while a running ' +
+            `container uses the image this tag named before; rerun it with --alsologtostderr to see why: ${loaded.command} --alsologtostderr`,
+        },
+      )
     }
   }
 
@@ -73,10 +82,14 @@ export class MinikubeLoader implements Loader {
       // minikube may print notices before the document.
       return JSON.parse(stdout.slice(stdout.indexOf('['))) as ListedImage[]
     } catch {
-      throw this.toolkit.error('load', `could not read the image list of minikube profile "${profileOf(target)}" from ${command}`, {
-        details: this.toolkit.lastLines(stdout),
-        hint: 'update minikube (https://minikube.sigs.k8s.io/docs/start/); this list needs --format json',
-      })
+      throw this.toolkit.error(
+        'load',
+        `could not read the image list of minikube profile "${profileOf(target)}" from ${command}`,
+        {
+          details: this.toolkit.lastLines(stdout),
+          hint: 'update minikube (https://minikube.sigs.k8s.io/docs/start/); this list needs --format json',
+        },
+      )
     }
   }
 
@@ -84,15 +97,21 @@ export class MinikubeLoader implements Loader {
   private async status(target: LoadTarget): Promise<string> {
     const profile = profileOf(target)
     // Its exit code sets a bit for each part that is not running; the JSON tells which node.
-    const {stdout} = await this.minikube(target, ['status', '--output', 'json'], undefined, (result) => /^\s*[[{]/.test(result.stdout))
+    const {stdout} = await this.minikube(target, ['status', '--output', 'json'], undefined, (result) =>
+      /^\s*[[{]/.test(result.stdout),
+    )
     const parsed = JSON.parse(stdout) as NodeStatus | NodeStatus[]
     const nodes = Array.isArray(parsed) ? parsed : [parsed]
     const down = nodes.filter((node) => node.Host !== 'Running' || node.Kubelet !== 'Running')
     if (down.length > 0) {
-      throw this.toolkit.error('load', `minikube profile "${profile}" is not running: ${down.map((node) => `node "${node.Name}" is ${node.Host === 'Running' ? `up, its kubelet ${node.Kubelet}` : node.Host}`).join(', ')}`, {
-        data: {profile},
-        hint: `start it: minikube start -p ${profile}`,
-      })
+      throw this.toolkit.error(
+        'load',
+        `minikube profile "${profile}" is not running: ${down.map((node) => `node "${node.Name}" is ${node.Host === 'Running' ? `up, its kubelet ${node.Kubelet}` : node.Host}`).join(', ')}`,
+        {
+          data: {profile},
+          hint: `start it: minikube start -p ${profile}`,
+        },
+      )
     }
 
     return `minikube profile "${profile}": ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.map((node) => `"${node.Name}"`).join(', ')} running`
@@ -102,7 +121,12 @@ export class MinikubeLoader implements Loader {
    * Runs minikube (its whole process tree goes on abort: it does not stop the `docker` commands it runs).
    * A non-zero exit fails, unless `answered` says the result is an answer all the same.
    */
-  private async minikube(target: LoadTarget, args: string[], signal?: AbortSignal, answered?: (result: ExecResult) => boolean): Promise<ExecResult> {
+  private async minikube(
+    target: LoadTarget,
+    args: string[],
+    signal?: AbortSignal,
+    answered?: (result: ExecResult) => boolean,
+  ): Promise<ExecResult> {
     const profile = profileOf(target)
     const result = await this.toolkit.exec(MINIKUBE, ['-p', profile, ...args], {
       allowFailure: true,
@@ -115,7 +139,10 @@ export class MinikubeLoader implements Loader {
     if (result.exitCode === 0 || answered?.(result)) return result
     const lines = this.toolkit.lastLines(`${result.stderr}\n${result.stdout}`)
     // "X Exiting due to MK_USAGE: loading profile: cluster "dev" does not exist"
-    const reason = lines.map((line) => /Exiting due to [\w_]+: (.*)$/.exec(line)?.[1]).find(Boolean) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
+    const reason =
+      lines.map((line) => /Exiting due to [\w_]+: (.*)$/.exec(line)?.[1]).find(Boolean) ??
+      lines.at(-1) ??
+      `exit code ${result.exitCode}`
     // `image` commands exit "due to" it; `status` prints a notice and a suggestion after it.
     if (lines.some((line) => /cluster ".*" does not exist|Profile ".*" not found/.test(line))) {
       throw this.toolkit.error('load', `minikube profile "${profile}" (context ${target.context}) does not exist`, {
@@ -142,11 +169,14 @@ function profileOf(target: LoadTarget): string {
  */
 function listed(images: ListedImage[], image: ImageRef, normalizeRef: (ref: string) => string): boolean {
   const wanted = normalizeRef(image.ref)
-  return images.some((entry) => withoutAlgorithm(entry.id) === withoutAlgorithm(image.id) && entry.repoTags.some((tag) => normalizeRef(tag) === wanted))
+  return images.some(
+    (entry) =>
+      withoutAlgorithm(entry.id) === withoutAlgorithm(image.id) &&
+      entry.repoTags.some((tag) => normalizeRef(tag) === wanted),
+  )
 }
 
 /** minikube lists IDs as its runtime reports them, with or without `sha256:`. */
 function withoutAlgorithm(id: string): string {
   return id.replace(/^sha256:/, '')
 }
-

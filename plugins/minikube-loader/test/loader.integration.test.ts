@@ -13,7 +13,15 @@ import {createLogger} from '../../../src/output/logger.js'
 import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {requireDocker, suiteCleanup} from '../../../test/support/docker.js'
-import {createMinikubeProfile, ensureNodeImage, nodeImageIds, removeAll, STAND_IN_BIN, standInEnv, type TestCluster} from '../../../test/support/nodes.js'
+import {
+  createMinikubeProfile,
+  ensureNodeImage,
+  nodeImageIds,
+  removeAll,
+  STAND_IN_BIN,
+  standInEnv,
+  type TestCluster,
+} from '../../../test/support/nodes.js'
 import {MinikubeLoader} from '../src/loader.js'
 import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
@@ -33,7 +41,8 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     buildUniqueImage({cleanup, dir: path.join(tmp, name), padding, ref: `kudev-test/minikube-loader-${name}:${suffix}`})
 
   const target = () => ({context: profile.name, params: {profile: profile.name}})
-  const leftovers = async (prefix = 'kudev-minikube-') => (await readdir(tmpdir())).filter((entry) => entry.startsWith(prefix))
+  const leftovers = async (prefix = 'kudev-minikube-') =>
+    (await readdir(tmpdir())).filter((entry) => entry.startsWith(prefix))
 
   before(async function () {
     await requireDocker(this)
@@ -82,7 +91,9 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     try {
       const error = await rejection(new MinikubeLoader(toolkit).load(image, target(), new AbortController().signal))
       expect(error.kind).to.equal('load')
-      expect(error.message).to.equal(`minikube -p ${profile.name} image load ${image.ref} --daemon exited 0, but profile "${profile.name}" does not have ${image.ref} (${image.id})`)
+      expect(error.message).to.equal(
+        `minikube -p ${profile.name} image load ${image.ref} --daemon exited 0, but profile "${profile.name}" does not have ${image.ref} (${image.id})`,
+      )
       expect(error.hint).to.include('https://github.com/kubernetes/minikube/issues/23023')
     } finally {
       delete process.env.KUDEV_FAKE_MINIKUBE_SILENT_FAIL
@@ -90,31 +101,51 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
   })
 
   it('explains a profile that does not exist', async () => {
-    const error = await rejection(new MinikubeLoader(toolkit).has(await buildImage('no-profile'), {context: 'gone', params: {profile: `gone${suffix}`}}))
+    const error = await rejection(
+      new MinikubeLoader(toolkit).has(await buildImage('no-profile'), {
+        context: 'gone',
+        params: {profile: `gone${suffix}`},
+      }),
+    )
     expect(error.kind).to.equal('load')
     expect(error.message).to.equal(`minikube profile "gone${suffix}" (context gone) does not exist`)
     expect(error.hint).to.include(`minikube start -p gone${suffix}`)
   })
 
-  it('diagnose: minikube\'s version and each node\'s state; an absent profile or a stopped node fails the cluster row', async () => {
+  it("diagnose: minikube's version and each node's state; an absent profile or a stopped node fails the cluster row", async () => {
     const loader = new MinikubeLoader(toolkit)
     expect(await loader.diagnose(target())).to.deep.equal([
       {name: 'minikube', ok: true, summary: (await execa('minikube', ['version', '--short'])).stdout},
-      {name: 'cluster', ok: true, summary: `minikube profile "${profile.name}": nodes "${profile.nodes[0]}", "${profile.nodes[1]}" running`},
+      {
+        name: 'cluster',
+        ok: true,
+        summary: `minikube profile "${profile.name}": nodes "${profile.nodes[0]}", "${profile.nodes[1]}" running`,
+      },
     ])
     const [, absent] = await loader.diagnose({context: 'gone', params: {profile: `gone${suffix}`}})
-    expect(absent).to.deep.equal({hint: `is the cluster running? \`minikube profile list\` lists the profiles; \`minikube start -p gone${suffix}\` starts it`, name: 'cluster', ok: false, summary: `minikube profile "gone${suffix}" (context gone) does not exist`})
+    expect(absent).to.deep.equal({
+      hint: `is the cluster running? \`minikube profile list\` lists the profiles; \`minikube start -p gone${suffix}\` starts it`,
+      name: 'cluster',
+      ok: false,
+      summary: `minikube profile "gone${suffix}" (context gone) does not exist`,
+    })
     await execa('docker', ['stop', '--time', '1', profile.nodes[1]!])
     try {
       const [, stopped] = await loader.diagnose(target())
-      expect(stopped).to.deep.equal({hint: `start it: minikube start -p ${profile.name}`, name: 'cluster', ok: false, summary: `minikube profile "${profile.name}" is not running: node "${profile.nodes[1]}" is Stopped`})
+      expect(stopped).to.deep.equal({
+        hint: `start it: minikube start -p ${profile.name}`,
+        name: 'cluster',
+        ok: false,
+        summary: `minikube profile "${profile.name}" is not running: node "${profile.nodes[1]}" is Stopped`,
+      })
     } finally {
       await execa('docker', ['start', profile.nodes[1]!])
     }
   })
 
   it('says how to install minikube when it is not on PATH', async function () {
-    if ((await execa('sh', ['-c', 'command -v minikube'], {env: {PATH: savedPath}, reject: false})).exitCode === 0) this.skip()
+    if ((await execa('sh', ['-c', 'command -v minikube'], {env: {PATH: savedPath}, reject: false})).exitCode === 0)
+      this.skip()
     process.env.PATH = savedPath
     try {
       const error = await rejection(new MinikubeLoader(toolkit).has(await buildImage('no-minikube'), target()))
@@ -136,8 +167,11 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     controller.abort()
     const error = await rejection(loading)
     expect(error.kind).to.equal('interrupted')
-    expect(await processes(`(${STAND_IN_BIN}/minikube|docker save .*${image.ref}|docker (cp|exec) .*${profile.name})`)).to.deep.equal([])
+    expect(
+      await processes(`(${STAND_IN_BIN}/minikube|docker save .*${image.ref}|docker (cp|exec) .*${profile.name})`),
+    ).to.deep.equal([])
     // minikube, stopped by a signal, leaves its own temporary folder behind: not ours to keep.
-    for (const left of await leftovers('minikube-')) if (!minikubeTemp.includes(left)) await rm(path.join(tmpdir(), left), {force: true, recursive: true})
+    for (const left of await leftovers('minikube-'))
+      if (!minikubeTemp.includes(left)) await rm(path.join(tmpdir(), left), {force: true, recursive: true})
   })
 })

@@ -1,4 +1,13 @@
-import type {BuildContext, Builder, BuildOptions, Diagnostic, ExecResult, ImageInfo, ImageRef, PluginToolkit} from 'kudev'
+import type {
+  BuildContext,
+  Builder,
+  BuildOptions,
+  Diagnostic,
+  ExecResult,
+  ImageInfo,
+  ImageRef,
+  PluginToolkit,
+} from 'kudev'
 import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -23,12 +32,14 @@ export class PodmanBuilder implements Builder {
   constructor(private readonly toolkit: PluginToolkit) {}
 
   async diagnose(): Promise<Diagnostic[]> {
-    return [await this.toolkit.diagnostic('podman', async () => {
-      const result = await this.podman(['info', '--format', INFO_FORMAT])
-      if (result.exitCode !== 0) throw this.failed(result, 'read `podman info`')
-      const [version, driver, root] = result.stdout.trim().split('\t')
-      return `podman ${version}, ${driver} storage at ${root}; images reach clusters through podman save`
-    })]
+    return [
+      await this.toolkit.diagnostic('podman', async () => {
+        const result = await this.podman(['info', '--format', INFO_FORMAT])
+        if (result.exitCode !== 0) throw this.failed(result, 'read `podman info`')
+        const [version, driver, root] = result.stdout.trim().split('\t')
+        return `podman ${version}, ${driver} storage at ${root}; images reach clusters through podman save`
+      }),
+    ]
   }
 
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
@@ -78,7 +89,10 @@ export class PodmanBuilder implements Builder {
   }
 
   async save(ref: string): Promise<Readable> {
-    return this.toolkit.execOutput(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], {errorKind: 'engine', notFoundHint: INSTALL_HINT})
+    return this.toolkit.execOutput(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], {
+      errorKind: 'engine',
+      notFoundHint: INSTALL_HINT,
+    })
   }
 
   /**
@@ -105,8 +119,12 @@ export class PodmanBuilder implements Builder {
       }
 
       const removed = await this.podman(['rm', '--force', id])
-      if (removed.exitCode === 0) this.toolkit.logger.debug(`removed podman's working container ${id.slice(0, 12)}, left by the stopped build`)
-      else this.toolkit.logger.warn(`podman left the working container ${id.slice(0, 12)} of the stopped build, and could not remove it: ${reasons(removed.stderr).at(-1)}; podman rm --force ${id.slice(0, 12)} removes it`)
+      if (removed.exitCode === 0)
+        this.toolkit.logger.debug(`removed podman's working container ${id.slice(0, 12)}, left by the stopped build`)
+      else
+        this.toolkit.logger.warn(
+          `podman left the working container ${id.slice(0, 12)} of the stopped build, and could not remove it: ${reasons(removed.stderr).at(-1)}; podman rm --force ${id.slice(0, 12)} removes it`,
+        )
     }
   }
 
@@ -116,10 +134,14 @@ export class PodmanBuilder implements Builder {
 
   private failed(result: ExecResult, doing: string): Error {
     const lines = reasons(result.stderr)
-    return this.toolkit.error('engine', `could not ${doing}: ${lines.at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`, {
-      details: lines.slice(-10, -1),
-      hint: 'check that `podman info` works in this shell; rerun with -v to see every command kudev runs',
-    })
+    return this.toolkit.error(
+      'engine',
+      `could not ${doing}: ${lines.at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`,
+      {
+        details: lines.slice(-10, -1),
+        hint: 'check that `podman info` works in this shell; rerun with -v to see every command kudev runs',
+      },
+    )
   }
 
   private buildFailed(output: BuildOutput, result: ExecResult): Error {
@@ -135,5 +157,8 @@ export class PodmanBuilder implements Builder {
 
 /** Podman's stderr lines, without the `Error: ` it starts its own message with. */
 function reasons(stderr: string): string[] {
-  return stderr.split('\n').map((line) => line.trim().replace(/^Error: /, '')).filter(Boolean)
+  return stderr
+    .split('\n')
+    .map((line) => line.trim().replace(/^Error: /, ''))
+    .filter(Boolean)
 }

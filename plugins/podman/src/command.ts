@@ -5,7 +5,8 @@ export const PODMAN = 'podman'
 /** The label kudev skips builds by: the full digest of the context the image was built from. */
 export const DIGEST_LABEL = 'dev.kudev.digest'
 
-export const INSTALL_HINT = 'install podman (Debian, Ubuntu: sudo apt-get install podman; others: https://podman.io/docs/installation), and make sure `podman` is on PATH'
+export const INSTALL_HINT =
+  'install podman (Debian, Ubuntu: sudo apt-get install podman; others: https://podman.io/docs/installation), and make sure `podman` is on PATH'
 
 /** `<imageName>:<tag>`, the name users and clusters know the image by. */
 export function imageRef(options: Pick<BuildOptions, 'imageName' | 'tag'>): string {
@@ -31,15 +32,33 @@ export function qualifiedName(ref: string): string {
  * drops (HEALTHCHECK, SHELL), so a Dockerfile means what it means to `docker build`. Build args and labels
  * are sorted, so the same options always give the same command line.
  */
-export function buildCommand(context: Pick<BuildContext, 'digest' | 'dockerfile'>, options: BuildOptions, iidfile: string): string[] {
-  const args = ['build', '--format', 'docker', '-f', context.dockerfile, '-t', qualifiedName(imageRef(options)), '--iidfile', iidfile]
-  for (const name of Object.keys(options.buildArgs).sort()) args.push('--build-arg', `${name}=${options.buildArgs[name]}`)
+export function buildCommand(
+  context: Pick<BuildContext, 'digest' | 'dockerfile'>,
+  options: BuildOptions,
+  iidfile: string,
+): string[] {
+  const args = [
+    'build',
+    '--format',
+    'docker',
+    '-f',
+    context.dockerfile,
+    '-t',
+    qualifiedName(imageRef(options)),
+    '--iidfile',
+    iidfile,
+  ]
+  for (const name of Object.keys(options.buildArgs).sort())
+    args.push('--build-arg', `${name}=${options.buildArgs[name]}`)
   if (options.target) args.push('--target', options.target)
   if (options.platform) args.push('--platform', options.platform)
   if (options.network) args.push('--network', options.network)
   if (options.noCache) args.push('--no-cache')
   // The digest label must name this context whatever other labels say.
-  for (const name of Object.keys(options.labels).sort().filter((key) => key !== DIGEST_LABEL)) args.push('--label', `${name}=${options.labels[name]}`)
+  for (const name of Object.keys(options.labels)
+    .sort()
+    .filter((key) => key !== DIGEST_LABEL))
+    args.push('--label', `${name}=${options.labels[name]}`)
   args.push('--label', `${DIGEST_LABEL}=${context.digest}`, '-')
   return args
 }

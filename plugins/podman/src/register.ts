@@ -8,7 +8,8 @@ const register: BuildersHook = async function () {
       const {PodmanBuilder} = await import('./builder.js')
       return new PodmanBuilder(toolkit)
     },
-    description: "Builds with podman (podman build); images stay in podman's store and reach clusters through podman save",
+    description:
+      "Builds with podman (podman build); images stay in podman's store and reach clusters through podman save",
     name: 'podman',
   }
   return descriptor

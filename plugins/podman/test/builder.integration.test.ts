@@ -17,7 +17,15 @@ import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/sup
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {processes, until} from '../../../test/support/processes.js'
 import {makeTree, type TreeSpec} from '../../../test/support/tree.js'
-import {copyToPodman, danglingPodmanImages, podman, podmanImageExists, removeNewDanglingImages, removePodmanImage, requirePodman} from '../../../test/support/podman.js'
+import {
+  copyToPodman,
+  danglingPodmanImages,
+  podman,
+  podmanImageExists,
+  removeNewDanglingImages,
+  removePodmanImage,
+  requirePodman,
+} from '../../../test/support/podman.js'
 import {PodmanBuilder} from '../src/builder.js'
 import {DIGEST_LABEL, qualifiedName} from '../src/command.js'
 import {rejection} from './fake-toolkit.js'
@@ -58,12 +66,17 @@ describe('podman builder (integration, real podman)', function () {
     return docker(['image', 'inspect', '--format', '{{.Id}}', ref])
   }
 
-  it('builds FROM scratch: the ID is the iidfile\'s and podman\'s, the digest label is on it', async () => {
-    const {context, lines, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY hello.txt /hello.txt\n', 'hello.txt': 'hello\n'})
+  it("builds FROM scratch: the ID is the iidfile's and podman's, the digest label is on it", async () => {
+    const {context, lines, options, ref} = await project({
+      Dockerfile: 'FROM scratch\nCOPY hello.txt /hello.txt\n',
+      'hello.txt': 'hello\n',
+    })
     const image = await builder.build(context, options, new AbortController().signal)
     expect(image.ref).to.equal(ref)
     expect(image.id).to.match(/^sha256:[0-9a-f]{64}$/)
-    expect(`sha256:${(await podman(['image', 'inspect', '--format', '{{.Id}}', qualifiedName(ref)])).trim()}`).to.equal(image.id)
+    expect(`sha256:${(await podman(['image', 'inspect', '--format', '{{.Id}}', qualifiedName(ref)])).trim()}`).to.equal(
+      image.id,
+    )
     const inspected = await builder.inspect(ref)
     expect(inspected?.id).to.equal(image.id)
     expect(inspected?.labels[DIGEST_LABEL]).to.equal(context.digest)
@@ -71,29 +84,46 @@ describe('podman builder (integration, real podman)', function () {
   })
 
   it('saves an archive Docker loads under the name users know, with the same image ID', async () => {
-    const {context, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY a.txt /\n', 'a.txt': 'a\n'})
+    const {context, options, ref} = await project({Dockerfile: 'FROM scratch\nCOPY a.txt /\n', 'a.txt': 'a\n'})
     const image = await builder.build(context, options, new AbortController().signal)
     expect(await intoDocker(ref)).to.equal(image.id)
   })
 
-  it('runs RUN steps on a base from podman\'s store, with build args holding spaces and =', async () => {
-    const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nARG GREETING\nARG EMPTY\nRUN echo "$GREETING|$EMPTY" > /greeting.txt\n`})
-    await builder.build(context, {...options, buildArgs: {EMPTY: '', GREETING: 'hello world=1 "quoted"'}}, new AbortController().signal)
+  it("runs RUN steps on a base from podman's store, with build args holding spaces and =", async () => {
+    const {context, options, ref} = await project({
+      Dockerfile: `FROM ${BUSYBOX_BASE}\nARG GREETING\nARG EMPTY\nRUN echo "$GREETING|$EMPTY" > /greeting.txt\n`,
+    })
+    await builder.build(
+      context,
+      {...options, buildArgs: {EMPTY: '', GREETING: 'hello world=1 "quoted"'}},
+      new AbortController().signal,
+    )
     await intoDocker(ref)
-    expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/greeting.txt'])).to.equal('hello world=1 "quoted"|')
+    expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/greeting.txt'])).to.equal(
+      'hello world=1 "quoted"|',
+    )
   })
 
   it('builds the --target stage, with the labels it is given', async () => {
-    const {context, options, ref} = await project({'Dockerfile': 'FROM scratch AS first\nLABEL stage=first\n\nFROM scratch AS second\nLABEL stage=second\n'})
-    await builder.build(context, {...options, labels: {'org.example.note': 'a b=c'}, target: 'first'}, new AbortController().signal)
+    const {context, options, ref} = await project({
+      Dockerfile: 'FROM scratch AS first\nLABEL stage=first\n\nFROM scratch AS second\nLABEL stage=second\n',
+    })
+    await builder.build(
+      context,
+      {...options, labels: {'org.example.note': 'a b=c'}, target: 'first'},
+      new AbortController().signal,
+    )
     const labels = (await builder.inspect(ref))?.labels
-    expect(labels).to.deep.include({[DIGEST_LABEL]: context.digest, 'org.example.note': 'a b=c', 'stage': 'first'})
+    expect(labels).to.deep.include({[DIGEST_LABEL]: context.digest, 'org.example.note': 'a b=c', stage: 'first'})
   })
 
-  it('builds with a Dockerfile from outside the context, which the context\'s COPY does not see', async () => {
+  it("builds with a Dockerfile from outside the context, which the context's COPY does not see", async () => {
     const outside = await cleanup.tempDir('kudev-podman-dockerfile-')
-    await makeTree(outside, {'Dockerfile': `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
-    const {context, options, ref} = await project({'.dockerignore': 'secret.txt\n', 'Dockerfile': 'FROM scratch\nLABEL which=inside\n', 'data.txt': 'data\n'}, path.join(outside, 'Dockerfile'))
+    await makeTree(outside, {Dockerfile: `FROM ${BUSYBOX_BASE}\nLABEL which=outside\nCOPY . /ctx/\n`})
+    const {context, options, ref} = await project(
+      {'.dockerignore': 'secret.txt\n', Dockerfile: 'FROM scratch\nLABEL which=inside\n', 'data.txt': 'data\n'},
+      path.join(outside, 'Dockerfile'),
+    )
     expect(context.dockerfile).to.match(/^\.dockerfile\./)
     await builder.build(context, options, new AbortController().signal)
     expect((await builder.inspect(ref))?.labels.which).to.equal('outside')
@@ -104,11 +134,15 @@ describe('podman builder (integration, real podman)', function () {
 
   it('fails a RUN step as a build error naming the step, and leaves no tag', async () => {
     const marker = uniqueName('boom')
-    const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nRUN echo fine ${marker}\nRUN echo ${marker} >&2; exit 3\n`})
+    const {context, options, ref} = await project({
+      Dockerfile: `FROM ${BUSYBOX_BASE}\nRUN echo fine ${marker}\nRUN echo ${marker} >&2; exit 3\n`,
+    })
     const error = await rejection(builder.build(context, options, new AbortController().signal))
     expect(error.kind).to.equal('build')
     expect(error.exitCode).to.equal(6)
-    expect(error.message).to.equal(`podman build failed at step "RUN echo ${marker} >&2; exit 3": while running runtime: exit status 3`)
+    expect(error.message).to.equal(
+      `podman build failed at step "RUN echo ${marker} >&2; exit 3": while running runtime: exit status 3`,
+    )
     expect(error.details.join('\n')).to.include(marker)
     expect(await podmanImageExists(qualifiedName(ref))).to.equal(false)
   })
@@ -116,31 +150,48 @@ describe('podman builder (integration, real podman)', function () {
   it('stops on abort during a slow RUN: interrupted within seconds, no tag, nothing left running', async () => {
     const marker = uniqueName('slow')
     // Not the step's last command, so the shell stays (with the marker in its command line) instead of exec-ing sleep.
-    const {context, options, ref} = await project({'Dockerfile': `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}; sleep 30; echo done\n`})
+    const {context, options, ref} = await project({
+      Dockerfile: `FROM ${BUSYBOX_BASE}\nRUN echo ${marker}; sleep 30; echo done\n`,
+    })
     const controller = new AbortController()
     let abortedAt = 0
-    const temporary = async () => (await readdir(process.env.TMPDIR || '/var/tmp')).filter((name) => /^(buildah|kudev-podman-)/.test(name))
+    const temporary = async () =>
+      (await readdir(process.env.TMPDIR || '/var/tmp')).filter((name) => /^(buildah|kudev-podman-)/.test(name))
     const temporaryBefore = await temporary()
     const containersBefore = await externalContainers()
-    const error = await rejection(builder.build(context, {...options, onOutput(line) {
-      // The step prints the marker once it runs.
-      if (line === marker && abortedAt === 0) {
-        abortedAt = Date.now()
-        controller.abort()
-      }
-    }}, controller.signal))
+    const error = await rejection(
+      builder.build(
+        context,
+        {
+          ...options,
+          onOutput(line) {
+            // The step prints the marker once it runs.
+            if (line === marker && abortedAt === 0) {
+              abortedAt = Date.now()
+              controller.abort()
+            }
+          },
+        },
+        controller.signal,
+      ),
+    )
     expect(abortedAt, 'the RUN step never started').to.be.greaterThan(0)
     expect(error.kind).to.equal('interrupted')
     expect(Date.now() - abortedAt).to.be.lessThan(8000)
     expect(await podmanImageExists(qualifiedName(ref))).to.equal(false)
     // A stopped podman leaves these behind (podman#14523); the builder removes them.
-    expect(await until(async () => (await processes(marker)).length === 0, 5000), 'the RUN step still runs').to.equal(true)
+    expect(await until(async () => (await processes(marker)).length === 0, 5000), 'the RUN step still runs').to.equal(
+      true,
+    )
     expect(await externalContainers(), 'a working container is left').to.deep.equal(containersBefore)
-    expect(await temporary(), 'podman\'s temporary files are left').to.deep.equal(temporaryBefore)
+    expect(await temporary(), "podman's temporary files are left").to.deep.equal(temporaryBefore)
   })
 
   it('refuses a file edited while the tar is being sent: the context-changed error, and no tag', async () => {
-    const {context, dir, options, ref} = await project({'Dockerfile': 'FROM scratch\nCOPY big.bin /\n', 'big.bin': Buffer.alloc(32 * 1024 * 1024, 7)})
+    const {context, dir, options, ref} = await project({
+      Dockerfile: 'FROM scratch\nCOPY big.bin /\n',
+      'big.bin': Buffer.alloc(32 * 1024 * 1024, 7),
+    })
     const editing = editedWhileSending(context, path.join(dir, 'big.bin'))
     const error = await rejection(builder.build(editing.context, options, new AbortController().signal))
     expect(editing.edited()).to.equal(true)

@@ -45,7 +45,15 @@ function context(tar = 'the context tar'): BuildContext & {destroyed: () => bool
 }
 
 function options(lines: string[] = []): BuildOptions {
-  return {buildArgs: {}, dockerfile: '/src/shop/Dockerfile', imageName: 'shop', labels: {}, onOutput: (line) => lines.push(line), source: '/src/shop', tag: 'kudev-cdcdcdcd'}
+  return {
+    buildArgs: {},
+    dockerfile: '/src/shop/Dockerfile',
+    imageName: 'shop',
+    labels: {},
+    onOutput: (line) => lines.push(line),
+    source: '/src/shop',
+    tag: 'kudev-cdcdcdcd',
+  }
 }
 
 /** Answers `podman build` as a successful build would: reads the tar, writes the iidfile, prints the steps. */
@@ -78,28 +86,38 @@ describe('podman builder', () => {
       expect(existsSync(scratch)).to.equal(false)
     })
 
-    it('names the failing step and podman\'s reason, with its last lines, as a build error', async () => {
+    it("names the failing step and podman's reason, with its last lines, as a build error", async () => {
       const toolkit = fakeToolkit(() => ({exitCode: 3, lines: RUN_FAILED}))
-      const error = await rejection(new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal))
+      const error = await rejection(
+        new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
+      )
       expect(error).to.be.instanceOf(KudevError)
       expect(error.kind).to.equal('build')
       expect(error.exitCode).to.equal(6)
-      expect(error.message).to.equal('podman build failed at step "RUN echo hi && exit 3": while running runtime: exit status 3')
+      expect(error.message).to.equal(
+        'podman build failed at step "RUN echo hi && exit 3": while running runtime: exit status 3',
+      )
       expect(error.details).to.deep.equal(RUN_FAILED)
       expect(error.hint).to.match(/^fix that step; /)
       expect(error.data).to.deep.equal({exitCode: 3, step: 'RUN echo hi && exit 3'})
     })
 
-    it('gives podman\'s reason when it fails before any step', async () => {
+    it("gives podman's reason when it fails before any step", async () => {
       const toolkit = fakeToolkit(() => ({exitCode: 125, lines: NO_DOCKERFILE}))
-      const error = await rejection(new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal))
-      expect(error.message).to.equal('podman build failed: stat /var/tmp/buildah306739982/Nope: no such file or directory')
+      const error = await rejection(
+        new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
+      )
+      expect(error.message).to.equal(
+        'podman build failed: stat /var/tmp/buildah306739982/Nope: no such file or directory',
+      )
       expect(error.hint).to.not.include('fix that step')
     })
 
     it('names the step podman was on and its exit code when it dies without a reason', async () => {
       const toolkit = fakeToolkit(() => ({exitCode: 137, lines: ['STEP 1/2: FROM scratch', 'STEP 2/2: COPY big /']}))
-      const error = await rejection(new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal))
+      const error = await rejection(
+        new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
+      )
       expect(error.message).to.equal('podman build failed at step "COPY big /" with exit code 137')
     })
   })
@@ -113,7 +131,10 @@ describe('podman builder', () => {
         if (args[0] === 'rm') return rm
         const bundle = path.join(exec.env!.TMPDIR!, 'buildah1934765835')
         await mkdir(path.join(bundle, 'run'), {recursive: true})
-        await writeFile(path.join(bundle, 'run', '.containerenv'), `engine="buildah-1.28.2"\nname="busybox-working-container"\nid="${CONTAINER}"\n`)
+        await writeFile(
+          path.join(bundle, 'run', '.containerenv'),
+          `engine="buildah-1.28.2"\nname="busybox-working-container"\nid="${CONTAINER}"\n`,
+        )
         // This test's own process: not in the bundle's cgroup, so it must not be signalled.
         await writeFile(path.join(bundle, 'pid'), String(process.pid))
         await mkdir(path.join(exec.env!.TMPDIR!, 'buildah3713858577'))
@@ -149,7 +170,12 @@ describe('podman builder', () => {
 
     it('prefers the step podman names in its error to the first error line', () => {
       const output = new BuildOutput()
-      for (const line of ['Error: something first', 'STEP 1/1: RUN x', 'Error: building at STEP "RUN x": exit status 1']) output.add(line)
+      for (const line of [
+        'Error: something first',
+        'STEP 1/1: RUN x',
+        'Error: building at STEP "RUN x": exit status 1',
+      ])
+        output.add(line)
       expect(output.failure()).to.deep.equal({reason: 'exit status 1', step: 'RUN x'})
     })
   })
@@ -162,34 +188,60 @@ describe('podman builder', () => {
     })
 
     it('reads the ID (as sha256:…) and the labels of an image podman has', async () => {
-      const toolkit = fakeToolkit((args) => args[1] === 'exists' ? {} : {stdout: JSON.stringify([{Id: ID, Labels: {'dev.kudev.digest': DIGEST}}], null, 5)})
-      expect(await new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd')).to.deep.equal({id: `sha256:${ID}`, labels: {'dev.kudev.digest': DIGEST}})
-      expect(toolkit.calls.map((call) => call.args)).to.deep.equal([['image', 'exists', NAME], ['image', 'inspect', NAME]])
+      const toolkit = fakeToolkit((args) =>
+        args[1] === 'exists' ? {} : {stdout: JSON.stringify([{Id: ID, Labels: {'dev.kudev.digest': DIGEST}}], null, 5)},
+      )
+      expect(await new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd')).to.deep.equal({
+        id: `sha256:${ID}`,
+        labels: {'dev.kudev.digest': DIGEST},
+      })
+      expect(toolkit.calls.map((call) => call.args)).to.deep.equal([
+        ['image', 'exists', NAME],
+        ['image', 'inspect', NAME],
+      ])
     })
 
     it('reads an image without labels as one with none', async () => {
-      const toolkit = fakeToolkit((args) => args[1] === 'exists' ? {} : {stdout: JSON.stringify([{Id: ID, Labels: null}])})
-      expect(await new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd')).to.deep.equal({id: `sha256:${ID}`, labels: {}})
+      const toolkit = fakeToolkit((args) =>
+        args[1] === 'exists' ? {} : {stdout: JSON.stringify([{Id: ID, Labels: null}])},
+      )
+      expect(await new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd')).to.deep.equal({
+        id: `sha256:${ID}`,
+        labels: {},
+      })
     })
 
-    it('fails as an engine error with podman\'s own last line when podman itself fails', async () => {
-      const stderr = 'time="x" level=warning msg="some warning"\nError: database configuration mismatch: /var/lib/containers/storage\n'
-      const error = await rejection(new PodmanBuilder(fakeToolkit(() => ({exitCode: 125, stderr}))).inspect('shop:kudev-cdcdcdcd'))
+    it("fails as an engine error with podman's own last line when podman itself fails", async () => {
+      const stderr =
+        'time="x" level=warning msg="some warning"\nError: database configuration mismatch: /var/lib/containers/storage\n'
+      const error = await rejection(
+        new PodmanBuilder(fakeToolkit(() => ({exitCode: 125, stderr}))).inspect('shop:kudev-cdcdcdcd'),
+      )
       expect(error.kind).to.equal('engine')
-      expect(error.message).to.equal('could not ask podman for shop:kudev-cdcdcdcd: database configuration mismatch: /var/lib/containers/storage')
+      expect(error.message).to.equal(
+        'could not ask podman for shop:kudev-cdcdcdcd: database configuration mismatch: /var/lib/containers/storage',
+      )
       expect(error.details).to.deep.equal(['time="x" level=warning msg="some warning"'])
       expect(error.hint).to.include('podman info')
     })
 
     it('fails when the image goes away between the two questions', async () => {
-      const toolkit = fakeToolkit((args) => args[1] === 'exists' ? {} : {exitCode: 125, stderr: NOT_KNOWN, stdout: '[]'})
+      const toolkit = fakeToolkit((args) =>
+        args[1] === 'exists' ? {} : {exitCode: 125, stderr: NOT_KNOWN, stdout: '[]'},
+      )
       const error = await rejection(new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd'))
-      expect(error.message).to.equal('could not inspect shop:kudev-cdcdcdcd: inspecting object: docker.io/library/shop:none: image not known')
+      expect(error.message).to.equal(
+        'could not inspect shop:kudev-cdcdcdcd: inspecting object: docker.io/library/shop:none: image not known',
+      )
     })
 
     it('says which command failed when podman prints no reason', async () => {
-      const error = await rejection(new PodmanBuilder(fakeToolkit(() => ({exitCode: 2}))).inspect('shop:kudev-cdcdcdcd'))
-      expect(error.message).to.equal(`could not ask podman for shop:kudev-cdcdcdcd: podman image exists ${NAME} exited with code 2`)
+      const error = await rejection(
+        new PodmanBuilder(fakeToolkit(() => ({exitCode: 2}))).inspect('shop:kudev-cdcdcdcd'),
+      )
+      expect(error.message).to.equal(
+        `could not ask podman for shop:kudev-cdcdcdcd: podman image exists ${NAME} exited with code 2`,
+      )
     })
   })
 
@@ -200,7 +252,10 @@ describe('podman builder', () => {
         exited = resolve
       })
       const stdout = new PassThrough()
-      const toolkit = fakeToolkit(() => ({}), () => ({done, stdout}))
+      const toolkit = fakeToolkit(
+        () => ({}),
+        () => ({done, stdout}),
+      )
       const archive = await new PodmanBuilder(toolkit).save('shop:kudev-cdcdcdcd')
       expect(toolkit.calls[0]!.args).to.deep.equal(['save', '--format', 'docker-archive', NAME])
       expect(toolkit.calls[0]!.options).to.include({errorKind: 'engine', notFoundHint: INSTALL_HINT})
@@ -216,10 +271,15 @@ describe('podman builder', () => {
       expect(String(await content)).to.equal('tar bytes')
     })
 
-    it('fails the stream with podman\'s error when the save fails, even after some bytes', async () => {
-      const failure = new KudevError('engine', 'podman save … exited with code 125', {details: ['Error: docker.io/library/shop:none: image not known']})
+    it("fails the stream with podman's error when the save fails, even after some bytes", async () => {
+      const failure = new KudevError('engine', 'podman save … exited with code 125', {
+        details: ['Error: docker.io/library/shop:none: image not known'],
+      })
       const stdout = new PassThrough()
-      const toolkit = fakeToolkit(() => ({}), () => ({done: Promise.reject(failure), stdout}))
+      const toolkit = fakeToolkit(
+        () => ({}),
+        () => ({done: Promise.reject(failure), stdout}),
+      )
       const archive = await new PodmanBuilder(toolkit).save('shop:none')
       stdout.end('half a tar')
       expect(await rejection(buffer(archive))).to.equal(failure)
@@ -227,17 +287,29 @@ describe('podman builder', () => {
   })
 
   describe('diagnose', () => {
-    it('reports podman\'s version and store', async () => {
+    it("reports podman's version and store", async () => {
       const toolkit = fakeToolkit(() => ({stdout: '4.3.1\toverlay\t/var/lib/containers/storage\n'}))
       expect(await new PodmanBuilder(toolkit).diagnose()).to.deep.equal([
-        {name: 'podman', ok: true, summary: 'podman 4.3.1, overlay storage at /var/lib/containers/storage; images reach clusters through podman save'},
+        {
+          name: 'podman',
+          ok: true,
+          summary:
+            'podman 4.3.1, overlay storage at /var/lib/containers/storage; images reach clusters through podman save',
+        },
       ])
     })
 
     it('reports a podman that cannot read its store', async () => {
-      const toolkit = fakeToolkit(() => ({exitCode: 125, stderr: 'Error: cannot setup namespace using newuidmap: exit status 1\n'}))
+      const toolkit = fakeToolkit(() => ({
+        exitCode: 125,
+        stderr: 'Error: cannot setup namespace using newuidmap: exit status 1\n',
+      }))
       const [check] = await new PodmanBuilder(toolkit).diagnose()
-      expect(check).to.deep.include({name: 'podman', ok: false, summary: 'could not read `podman info`: cannot setup namespace using newuidmap: exit status 1'})
+      expect(check).to.deep.include({
+        name: 'podman',
+        ok: false,
+        summary: 'could not read `podman info`: cannot setup namespace using newuidmap: exit status 1',
+      })
       expect(check!.hint).to.include('podman info')
     })
   })

@@ -6,7 +6,15 @@ import {buildCommand, DIGEST_LABEL, imageRef, qualifiedName} from '../src/comman
 const DIGEST = 'ab'.repeat(32)
 
 function options(extra: Partial<BuildOptions> = {}): BuildOptions {
-  return {buildArgs: {}, dockerfile: '/src/app/Dockerfile', imageName: 'shop-api', labels: {}, source: '/src/app', tag: 'kudev-abababab', ...extra}
+  return {
+    buildArgs: {},
+    dockerfile: '/src/app/Dockerfile',
+    imageName: 'shop-api',
+    labels: {},
+    source: '/src/app',
+    tag: 'kudev-abababab',
+    ...extra,
+  }
 }
 
 describe('podman command lines', () => {
@@ -21,30 +29,65 @@ describe('podman command lines', () => {
 
   it('builds from the tar on stdin in Docker format, with the iidfile and the digest label', () => {
     expect(buildCommand({digest: DIGEST, dockerfile: 'Dockerfile'}, options(), '/tmp/x/image-id')).to.deep.equal([
-      'build', '--format', 'docker', '-f', 'Dockerfile', '-t', 'docker.io/library/shop-api:kudev-abababab', '--iidfile', '/tmp/x/image-id',
-      '--label', `${DIGEST_LABEL}=${DIGEST}`, '-',
+      'build',
+      '--format',
+      'docker',
+      '-f',
+      'Dockerfile',
+      '-t',
+      'docker.io/library/shop-api:kudev-abababab',
+      '--iidfile',
+      '/tmp/x/image-id',
+      '--label',
+      `${DIGEST_LABEL}=${DIGEST}`,
+      '-',
     ])
   })
 
   it('passes every build option, build args and labels sorted, values as single arguments', () => {
-    const args = buildCommand({digest: DIGEST, dockerfile: '.dockerfile.0123'}, options({
-      buildArgs: {ZED: 'last', ALPHA: 'a b=c "q"', EMPTY: ''},
-      labels: {'org.example.b': '2', 'org.example.a': 'x y'},
-      network: 'none',
-      noCache: true,
-      platform: 'linux/arm64',
-      target: 'runtime',
-    }), '/tmp/x/image-id')
+    const args = buildCommand(
+      {digest: DIGEST, dockerfile: '.dockerfile.0123'},
+      options({
+        buildArgs: {ZED: 'last', ALPHA: 'a b=c "q"', EMPTY: ''},
+        labels: {'org.example.b': '2', 'org.example.a': 'x y'},
+        network: 'none',
+        noCache: true,
+        platform: 'linux/arm64',
+        target: 'runtime',
+      }),
+      '/tmp/x/image-id',
+    )
     expect(args.slice(9)).to.deep.equal([
-      '--build-arg', 'ALPHA=a b=c "q"', '--build-arg', 'EMPTY=', '--build-arg', 'ZED=last',
-      '--target', 'runtime', '--platform', 'linux/arm64', '--network', 'none', '--no-cache',
-      '--label', 'org.example.a=x y', '--label', 'org.example.b=2', '--label', `${DIGEST_LABEL}=${DIGEST}`, '-',
+      '--build-arg',
+      'ALPHA=a b=c "q"',
+      '--build-arg',
+      'EMPTY=',
+      '--build-arg',
+      'ZED=last',
+      '--target',
+      'runtime',
+      '--platform',
+      'linux/arm64',
+      '--network',
+      'none',
+      '--no-cache',
+      '--label',
+      'org.example.a=x y',
+      '--label',
+      'org.example.b=2',
+      '--label',
+      `${DIGEST_LABEL}=${DIGEST}`,
+      '-',
     ])
     expect(args.slice(3, 5)).to.deep.equal(['-f', '.dockerfile.0123'])
   })
 
   it('never lets a label of its own name replace the digest label', () => {
-    const args = buildCommand({digest: DIGEST, dockerfile: 'Dockerfile'}, options({labels: {[DIGEST_LABEL]: 'forged'}}), '/i')
+    const args = buildCommand(
+      {digest: DIGEST, dockerfile: 'Dockerfile'},
+      options({labels: {[DIGEST_LABEL]: 'forged'}}),
+      '/i',
+    )
     expect(args.filter((arg) => arg.startsWith(DIGEST_LABEL))).to.deep.equal([`${DIGEST_LABEL}=${DIGEST}`])
   })
 

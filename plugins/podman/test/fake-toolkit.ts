@@ -29,7 +29,10 @@ export interface FakeToolkit extends PluginToolkit {
   warnings: string[]
 }
 
-export function fakeToolkit(answer: (args: string[], options: ExecOptions) => Answer | Promise<Answer>, stream?: (args: string[]) => {stdout: Readable; done: Promise<ExecResult>}): FakeToolkit {
+export function fakeToolkit(
+  answer: (args: string[], options: ExecOptions) => Answer | Promise<Answer>,
+  stream?: (args: string[]) => {stdout: Readable; done: Promise<ExecResult>},
+): FakeToolkit {
   const calls: Call[] = []
   const warnings: string[] = []
   return withSharedHelpers({

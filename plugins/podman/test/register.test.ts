@@ -9,7 +9,12 @@ import {fakeToolkit} from './fake-toolkit.js'
 
 describe('podman plugin registration', () => {
   it('registers a valid "podman" descriptor whose create() makes a builder outside the Docker daemon', async () => {
-    const descriptor = await register.call({} as never, {apiVersions: SUPPORTED_API_VERSIONS, config: {} as never, context: {} as never, kudevVersion: '0.1.0'}) as BuilderDescriptor
+    const descriptor = (await register.call({} as never, {
+      apiVersions: SUPPORTED_API_VERSIONS,
+      config: {} as never,
+      context: {} as never,
+      kudevVersion: '0.1.0',
+    })) as BuilderDescriptor
     expect(checkDescriptor(descriptor, 'builder')).to.equal(undefined)
     expect(descriptor.name).to.equal('podman')
     const builder = await descriptor.create(fakeToolkit(() => ({})))

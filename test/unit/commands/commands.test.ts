@@ -12,12 +12,18 @@ describe('commands in process', () => {
   before(async () => {
     project = await mkdtemp(join(tmpdir(), 'kudev-cmd-'))
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\n')
-    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: demo}\nspec: {imageName: demo/web, buildArgs: {VERSION: "1.0"}}\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: demo}\nspec: {imageName: demo/web, buildArgs: {VERSION: "1.0"}}\n',
+    )
   })
   after(async () => rm(project, {force: true, recursive: true}))
 
   it('validate returns the resolved configuration as its JSON result', async () => {
-    const {error, result, stdout} = await runCommand<{valid: boolean; config: {spec: {buildArgs: Record<string, string>}}}>(['validate', '-C', project, '--json'], {root: repoRoot})
+    const {error, result, stdout} = await runCommand<{
+      valid: boolean
+      config: {spec: {buildArgs: Record<string, string>}}
+    }>(['validate', '-C', project, '--json'], {root: repoRoot})
     expect(error).to.equal(undefined)
     expect(result?.valid).to.equal(true)
     expect(result?.config.spec.buildArgs).to.deep.equal({VERSION: '1.0'})

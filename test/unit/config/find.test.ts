@@ -5,11 +5,18 @@ import path from 'node:path'
 import {findConfigFile, loadConfig} from '../../../src/config/index.js'
 import {rejection, tempDirs} from './helpers.js'
 
-const VALID = 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: my-app}\nspec: {imageName: my-app}\n'
+const VALID =
+  'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: my-app}\nspec: {imageName: my-app}\n'
 
 async function ancestorHasConfig(dir: string): Promise<boolean> {
   for (let current = path.dirname(dir); ; current = path.dirname(current)) {
-    if (await stat(path.join(current, '.kudev.yaml')).then(() => true, () => false)) return true
+    if (
+      await stat(path.join(current, '.kudev.yaml')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true
     if (path.dirname(current) === current) return false
   }
 }
@@ -46,7 +53,9 @@ describe('config: finding the file', () => {
     it('uses the given file, relative to the working directory, without searching', async () => {
       const dir = await temp.make({'.kudev.yaml': VALID, 'conf/dev.yaml': VALID})
       expect(await findConfigFile({cwd: dir, config: 'conf/dev.yaml'})).to.equal(path.join(dir, 'conf', 'dev.yaml'))
-      expect(await findConfigFile({cwd: path.join(dir, 'conf'), config: path.join(dir, 'conf', 'dev.yaml')})).to.equal(path.join(dir, 'conf', 'dev.yaml'))
+      expect(await findConfigFile({cwd: path.join(dir, 'conf'), config: path.join(dir, 'conf', 'dev.yaml')})).to.equal(
+        path.join(dir, 'conf', 'dev.yaml'),
+      )
     })
 
     it('resolves the paths inside it from its own folder', async () => {
@@ -73,12 +82,16 @@ describe('config: finding the file', () => {
   describe('-C/--dir', () => {
     it('starts the search in the given folder, relative to the working directory', async () => {
       const dir = await temp.make({'app/.kudev.yaml': VALID, 'app/src/keep': '', 'other/keep': ''})
-      expect(await findConfigFile({cwd: path.join(dir, 'other'), dir: '../app/src'})).to.equal(path.join(dir, 'app', '.kudev.yaml'))
+      expect(await findConfigFile({cwd: path.join(dir, 'other'), dir: '../app/src'})).to.equal(
+        path.join(dir, 'app', '.kudev.yaml'),
+      )
     })
 
     it('resolves --config from the given folder, like git -C', async () => {
       const dir = await temp.make({'app/conf/dev.yaml': VALID})
-      expect(await findConfigFile({cwd: dir, dir: 'app', config: 'conf/dev.yaml'})).to.equal(path.join(dir, 'app', 'conf', 'dev.yaml'))
+      expect(await findConfigFile({cwd: dir, dir: 'app', config: 'conf/dev.yaml'})).to.equal(
+        path.join(dir, 'app', 'conf', 'dev.yaml'),
+      )
     })
 
     it('fails when the folder does not exist or is a file', async () => {

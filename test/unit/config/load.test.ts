@@ -29,7 +29,10 @@ describe('config: loading valid files', () => {
         replicas: 1,
         localPort: 8080,
         servicePort: 8080,
-        env: [{name: 'LOG_LEVEL', value: 'info'}, {name: 'DEBUG', value: 'false'}],
+        env: [
+          {name: 'LOG_LEVEL', value: 'info'},
+          {name: 'DEBUG', value: 'false'},
+        ],
         kubeContext: 'docker-desktop',
         buildContextExclusions: ['.git', 'node_modules', 'vendor'],
         buildContext: '.',
@@ -55,7 +58,8 @@ describe('config: loading valid files', () => {
 
   it('fills in every default when only the required fields are given', async () => {
     const dir = await temp.make({Dockerfile: ''})
-    const text = 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: app}\n'
+    const text =
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: app}\n'
     const {config} = await parseConfig(text, path.join(dir, '.kudev.yaml'))
     expect(config.spec).to.deep.equal({
       imageName: 'app',
@@ -74,8 +78,18 @@ describe('config: loading valid files', () => {
   it('treats empty values of optional fields as unset, as the original did', async () => {
     const dir = await temp.make({Dockerfile: ''})
     const text = [
-      'apiVersion: kudev.io/v1alpha1', 'kind: DeploymentConfig', 'metadata: {name: app}', 'spec:', '  imageName: app',
-      '  namespace: ""', '  replicas:', '  kubeContext: ""', '  target: ~', '  buildArgs:', '  buildContextExclusions:', '',
+      'apiVersion: kudev.io/v1alpha1',
+      'kind: DeploymentConfig',
+      'metadata: {name: app}',
+      'spec:',
+      '  imageName: app',
+      '  namespace: ""',
+      '  replicas:',
+      '  kubeContext: ""',
+      '  target: ~',
+      '  buildArgs:',
+      '  buildContextExclusions:',
+      '',
     ].join('\n')
     const {config} = await parseConfig(text, path.join(dir, '.kudev.yaml'))
     expect(config.spec.namespace).to.equal('default')
@@ -111,8 +125,14 @@ describe('config: loading valid files', () => {
   it('accepts absolute paths for dockerfilePath and buildContext', async () => {
     const dir = await temp.make({'elsewhere/Containerfile': '', 'ctx/a.txt': ''})
     const text = [
-      'apiVersion: kudev.io/v1alpha1', 'kind: DeploymentConfig', 'metadata: {name: app}', 'spec:', '  imageName: app',
-      `  dockerfilePath: ${path.join(dir, 'elsewhere', 'Containerfile')}`, `  buildContext: ${path.join(dir, 'ctx')}`, '',
+      'apiVersion: kudev.io/v1alpha1',
+      'kind: DeploymentConfig',
+      'metadata: {name: app}',
+      'spec:',
+      '  imageName: app',
+      `  dockerfilePath: ${path.join(dir, 'elsewhere', 'Containerfile')}`,
+      `  buildContext: ${path.join(dir, 'ctx')}`,
+      '',
     ].join('\n')
     const loaded = await parseConfig(text, path.join(dir, 'conf', '.kudev.yaml'))
     expect(loaded.dockerfile).to.equal(path.join(dir, 'elsewhere', 'Containerfile'))
@@ -121,7 +141,8 @@ describe('config: loading valid files', () => {
 
   it('keeps a `__proto__` build argument as an ordinary argument', async () => {
     const dir = await temp.make({Dockerfile: ''})
-    const text = 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec:\n  imageName: app\n  buildArgs: {__proto__: x}\n'
+    const text =
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec:\n  imageName: app\n  buildArgs: {__proto__: x}\n'
     const {config} = await parseConfig(text, path.join(dir, '.kudev.yaml'))
     expect(Object.keys(config.spec.buildArgs)).to.deep.equal(['__proto__'])
     expect(Object.getPrototypeOf(config.spec.buildArgs)).to.equal(Object.prototype)

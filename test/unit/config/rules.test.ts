@@ -4,7 +4,18 @@ import {checkExclusion, checkImageName, checkPlatform, toEnvName, withoutTag} fr
 
 describe('config: value rules', () => {
   describe('image repository names', () => {
-    for (const valid of ['my-app', 'a', 'my.app', 'my_app', 'my__app', 'a---b', 'team/app', 'registry.local/team/app', 'localhost:5000/app', 'reg-1.example.com:443/a/b/c']) {
+    for (const valid of [
+      'my-app',
+      'a',
+      'my.app',
+      'my_app',
+      'my__app',
+      'a---b',
+      'team/app',
+      'registry.local/team/app',
+      'localhost:5000/app',
+      'reg-1.example.com:443/a/b/c',
+    ]) {
       it(`accepts ${valid}`, () => expect(checkImageName(valid)).to.equal(undefined))
     }
     const invalid: Array<[string, string]> = [
@@ -20,7 +31,8 @@ describe('config: value rules', () => {
       [`${'a'.repeat(256)}`, 'is 256 characters long'],
     ]
     for (const [value, message] of invalid) {
-      it(`rejects ${value.length > 20 ? `${value.slice(0, 20)}…` : value}`, () => expect(checkImageName(value)).to.include(message))
+      it(`rejects ${value.length > 20 ? `${value.slice(0, 20)}…` : value}`, () =>
+        expect(checkImageName(value)).to.include(message))
     }
 
     it('suggests the name without tag or digest', () => {
@@ -31,13 +43,17 @@ describe('config: value rules', () => {
   })
 
   it('accepts platforms as os/arch[/variant] only', () => {
-    for (const valid of ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'windows/amd64']) expect(checkPlatform(valid), valid).to.equal(undefined)
-    for (const invalid of ['linux', 'linux/', 'Linux/amd64', 'linux/amd64/v8/x', 'linux amd64']) expect(checkPlatform(invalid), invalid).to.be.a('string')
+    for (const valid of ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'windows/amd64'])
+      expect(checkPlatform(valid), valid).to.equal(undefined)
+    for (const invalid of ['linux', 'linux/', 'Linux/amd64', 'linux/amd64/v8/x', 'linux amd64'])
+      expect(checkPlatform(invalid), invalid).to.be.a('string')
   })
 
   it('accepts gitignore escapes but not Windows separators in exclusions', () => {
-    for (const valid of ['*.md', '/build', 'logs/**', '\\#file', '\\!keep', 'a\\ b', 'a\\\\b']) expect(checkExclusion(valid), valid).to.equal(undefined)
-    for (const invalid of ['build\\out', 'trailing\\']) expect(checkExclusion(invalid), invalid).to.include("uses '\\' as a path separator")
+    for (const valid of ['*.md', '/build', 'logs/**', '\\#file', '\\!keep', 'a\\ b', 'a\\\\b'])
+      expect(checkExclusion(valid), valid).to.equal(undefined)
+    for (const invalid of ['build\\out', 'trailing\\'])
+      expect(checkExclusion(invalid), invalid).to.include("uses '\\' as a path separator")
   })
 
   it('turns a bad variable name into a valid one for the example', () => {

@@ -24,7 +24,9 @@ describe('config: starter file', () => {
     const split = text.indexOf('  # Optional settings')
     expect(split).to.be.greaterThan(0)
     const [required, optional] = [text.slice(0, split), text.slice(split)]
-    const uncommented = optional.replaceAll(/^ {2}# ( *[A-Za-z]+: .*)$/gm, '  $1').replaceAll(/^ {2}# (buildArgs:)$/gm, '  $1')
+    const uncommented = optional
+      .replaceAll(/^ {2}# ( *[A-Za-z]+: .*)$/gm, '  $1')
+      .replaceAll(/^ {2}# (buildArgs:)$/gm, '  $1')
     expect(uncommented).to.include('\n  buildArgs:\n    VERSION: "1.0"\n')
     expect(await validateConfig(required + uncommented, path.join(dir, '.kudev.yaml'))).to.deep.equal([])
   })

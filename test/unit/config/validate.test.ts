@@ -6,7 +6,14 @@ import {formatProblem, parseConfig, type Problem, validateConfig} from '../../..
 import {FIXTURES, rejection, tempDirs} from './helpers.js'
 
 /** A valid file whose spec ends at line 6, so lines added to the spec start at line 7. */
-const HEAD = ['apiVersion: kudev.io/v1alpha1', 'kind: DeploymentConfig', 'metadata:', '  name: my-app', 'spec:', '  imageName: my-app']
+const HEAD = [
+  'apiVersion: kudev.io/v1alpha1',
+  'kind: DeploymentConfig',
+  'metadata:',
+  '  name: my-app',
+  'spec:',
+  '  imageName: my-app',
+]
 
 describe('config: validation', () => {
   const temp = tempDirs()
@@ -18,45 +25,183 @@ describe('config: validation', () => {
   }
 
   const specCases: Array<{line: string; path: string; col: number; message: string; example?: string}> = [
-    {line: '  namespace: Dev', path: 'spec.namespace', col: 14, message: '"Dev" is not a DNS-1123 label', example: 'default'},
+    {
+      line: '  namespace: Dev',
+      path: 'spec.namespace',
+      col: 14,
+      message: '"Dev" is not a DNS-1123 label',
+      example: 'default',
+    },
     {line: '  namespace: ab', path: 'spec.namespace', col: 14, message: '"ab" is 2 characters long; use 3 to 63'},
     {line: `  namespace: ${'a'.repeat(64)}`, path: 'spec.namespace', col: 14, message: 'is 64 characters long'},
     {line: '  namespace: -dev', path: 'spec.namespace', col: 14, message: '"-dev" is not a DNS-1123 label'},
-    {line: '  namespace: 123', path: 'spec.namespace', col: 14, message: 'must be a string, got the number 123', example: '"123"'},
-    {line: '  replicas: -1', path: 'spec.replicas', col: 13, message: '-1 is out of range; use a whole number from 0 to 2147483647', example: '1'},
+    {
+      line: '  namespace: 123',
+      path: 'spec.namespace',
+      col: 14,
+      message: 'must be a string, got the number 123',
+      example: '"123"',
+    },
+    {
+      line: '  replicas: -1',
+      path: 'spec.replicas',
+      col: 13,
+      message: '-1 is out of range; use a whole number from 0 to 2147483647',
+      example: '1',
+    },
     {line: '  replicas: 1.5', path: 'spec.replicas', col: 13, message: 'must be a whole number, got the number 1.5'},
-    {line: '  replicas: "2"', path: 'spec.replicas', col: 13, message: 'got the string "2"; remove the quotes', example: '2'},
-    {line: '  replicas: many', path: 'spec.replicas', col: 13, message: 'must be a whole number, got the string "many"', example: '1'},
-    {line: '  localPort: 0', path: 'spec.localPort', col: 14, message: '0 is out of range; use a whole number from 1 to 65535', example: '8080'},
+    {
+      line: '  replicas: "2"',
+      path: 'spec.replicas',
+      col: 13,
+      message: 'got the string "2"; remove the quotes',
+      example: '2',
+    },
+    {
+      line: '  replicas: many',
+      path: 'spec.replicas',
+      col: 13,
+      message: 'must be a whole number, got the string "many"',
+      example: '1',
+    },
+    {
+      line: '  localPort: 0',
+      path: 'spec.localPort',
+      col: 14,
+      message: '0 is out of range; use a whole number from 1 to 65535',
+      example: '8080',
+    },
     {line: '  localPort: [8080]', path: 'spec.localPort', col: 14, message: 'got a list'},
     {line: '  servicePort: 65536', path: 'spec.servicePort', col: 16, message: '65536 is out of range'},
     {line: '  servicePort: true', path: 'spec.servicePort', col: 16, message: 'got the boolean true'},
-    {line: '  dockerfilePath: 42', path: 'spec.dockerfilePath', col: 19, message: 'must be a string, got the number 42'},
-    {line: '  dockerfilePath: Missing.dockerfile', path: 'spec.dockerfilePath', col: 19, message: '"Missing.dockerfile" does not exist (looked for '},
+    {
+      line: '  dockerfilePath: 42',
+      path: 'spec.dockerfilePath',
+      col: 19,
+      message: 'must be a string, got the number 42',
+    },
+    {
+      line: '  dockerfilePath: Missing.dockerfile',
+      path: 'spec.dockerfilePath',
+      col: 19,
+      message: '"Missing.dockerfile" does not exist (looked for ',
+    },
     {line: '  dockerfilePath: .', path: 'spec.dockerfilePath', col: 19, message: '"." is not a file'},
-    {line: '  buildContext: nowhere', path: 'spec.buildContext', col: 17, message: '"nowhere" does not exist', example: '.'},
+    {
+      line: '  buildContext: nowhere',
+      path: 'spec.buildContext',
+      col: 17,
+      message: '"nowhere" does not exist',
+      example: '.',
+    },
     {line: '  buildContext: Dockerfile', path: 'spec.buildContext', col: 17, message: '"Dockerfile" is not a folder'},
     {line: '  kubeContext: my context', path: 'spec.kubeContext', col: 16, message: '"my context" contains blanks'},
-    {line: '  kubeContext: {name: x}', path: 'spec.kubeContext', col: 16, message: 'must be a string, got a mapping', example: 'kind-dev'},
-    {line: '  target: 1st', path: 'spec.target', col: 11, message: '"1st" is not a build stage name', example: 'runtime'},
-    {line: '  platform: linux', path: 'spec.platform', col: 13, message: '"linux" is not a platform', example: 'linux/amd64'},
+    {
+      line: '  kubeContext: {name: x}',
+      path: 'spec.kubeContext',
+      col: 16,
+      message: 'must be a string, got a mapping',
+      example: 'kind-dev',
+    },
+    {
+      line: '  target: 1st',
+      path: 'spec.target',
+      col: 11,
+      message: '"1st" is not a build stage name',
+      example: 'runtime',
+    },
+    {
+      line: '  platform: linux',
+      path: 'spec.platform',
+      col: 13,
+      message: '"linux" is not a platform',
+      example: 'linux/amd64',
+    },
     {line: '  platform: linux/amd64,linux/arm64', path: 'spec.platform', col: 13, message: 'lists several platforms'},
-    {line: '  builder: Docker', path: 'spec.builder', col: 12, message: '"Docker" is not a plugin name', example: 'docker'},
-    {line: '  loader: kind_local', path: 'spec.loader', col: 11, message: '"kind_local" is not a plugin name', example: 'kind'},
+    {
+      line: '  builder: Docker',
+      path: 'spec.builder',
+      col: 12,
+      message: '"Docker" is not a plugin name',
+      example: 'docker',
+    },
+    {
+      line: '  loader: kind_local',
+      path: 'spec.loader',
+      col: 11,
+      message: '"kind_local" is not a plugin name',
+      example: 'kind',
+    },
     {line: '  network: -net', path: 'spec.network', col: 12, message: '"-net" is not a network name', example: 'none'},
     {line: '  env: {LOG_LEVEL: debug}', path: 'spec.env', col: 8, message: 'must be a list, got a mapping'},
-    {line: '  env: ["LOG_LEVEL=debug"]', path: 'spec.env[0]', col: 9, message: 'must be a mapping with name and value, got the string "LOG_LEVEL=debug"'},
-    {line: '  env: [{name: log-level, value: x}]', path: 'spec.env[0].name', col: 16, message: '"log-level" is not a valid variable name', example: 'LOG_LEVEL'},
-    {line: '  env: [{name: 1ST, value: x}]', path: 'spec.env[0].name', col: 16, message: '"1ST" is not a valid variable name', example: '_1ST'},
+    {
+      line: '  env: ["LOG_LEVEL=debug"]',
+      path: 'spec.env[0]',
+      col: 9,
+      message: 'must be a mapping with name and value, got the string "LOG_LEVEL=debug"',
+    },
+    {
+      line: '  env: [{name: log-level, value: x}]',
+      path: 'spec.env[0].name',
+      col: 16,
+      message: '"log-level" is not a valid variable name',
+      example: 'LOG_LEVEL',
+    },
+    {
+      line: '  env: [{name: 1ST, value: x}]',
+      path: 'spec.env[0].name',
+      col: 16,
+      message: '"1ST" is not a valid variable name',
+      example: '_1ST',
+    },
     {line: '  env: [{value: x}]', path: 'spec.env[0].name', col: 9, message: 'is required', example: 'LOG_LEVEL'},
-    {line: '  env: [{name: PORT, value: 3000}]', path: 'spec.env[0].value', col: 29, message: 'must be a string, got the number 3000', example: '"3000"'},
+    {
+      line: '  env: [{name: PORT, value: 3000}]',
+      path: 'spec.env[0].value',
+      col: 29,
+      message: 'must be a string, got the number 3000',
+      example: '"3000"',
+    },
     {line: '  env: [{name: DEBUG, value: [1]}]', path: 'spec.env[0].value', col: 30, message: 'got a list'},
-    {line: '  buildContextExclusions: "*.md"', path: 'spec.buildContextExclusions', col: 27, message: 'must be a list, got the string "*.md"'},
-    {line: '  buildContextExclusions: ["out\\\\bin"]', path: 'spec.buildContextExclusions[0]', col: 28, message: "uses '\\' as a path separator", example: '"out/bin"'},
-    {line: '  buildContextExclusions: [""]', path: 'spec.buildContextExclusions[0]', col: 28, message: 'must not be empty'},
-    {line: '  buildContextExclusions: [2024]', path: 'spec.buildContextExclusions[0]', col: 28, message: 'got the number 2024', example: '"2024"'},
-    {line: '  buildArgs: [VERSION=1]', path: 'spec.buildArgs', col: 14, message: 'must be a mapping of argument names to values'},
-    {line: '  buildArgs: {1X: a}', path: 'spec.buildArgs.1X', col: 15, message: '"1X" is not a valid build argument name', example: 'VERSION'},
+    {
+      line: '  buildContextExclusions: "*.md"',
+      path: 'spec.buildContextExclusions',
+      col: 27,
+      message: 'must be a list, got the string "*.md"',
+    },
+    {
+      line: '  buildContextExclusions: ["out\\\\bin"]',
+      path: 'spec.buildContextExclusions[0]',
+      col: 28,
+      message: "uses '\\' as a path separator",
+      example: '"out/bin"',
+    },
+    {
+      line: '  buildContextExclusions: [""]',
+      path: 'spec.buildContextExclusions[0]',
+      col: 28,
+      message: 'must not be empty',
+    },
+    {
+      line: '  buildContextExclusions: [2024]',
+      path: 'spec.buildContextExclusions[0]',
+      col: 28,
+      message: 'got the number 2024',
+      example: '"2024"',
+    },
+    {
+      line: '  buildArgs: [VERSION=1]',
+      path: 'spec.buildArgs',
+      col: 14,
+      message: 'must be a mapping of argument names to values',
+    },
+    {
+      line: '  buildArgs: {1X: a}',
+      path: 'spec.buildArgs.1X',
+      col: 15,
+      message: '"1X" is not a valid build argument name',
+      example: 'VERSION',
+    },
     {line: '  buildArgs: {VERSION: }', path: 'spec.buildArgs.VERSION', message: 'has no value', col: 24, example: '""'},
     {line: '  buildArgs: {LIST: [a]}', path: 'spec.buildArgs.LIST', col: 21, message: 'must be a string, got a list'},
   ]
@@ -92,14 +237,23 @@ describe('config: validation', () => {
 
   it('rejects a wrong apiVersion and kind, naming the value', async () => {
     const problems = await problemsOf(['apiVersion: kudev.io/v2', 'kind: Deployment', ...HEAD.slice(2)])
-    expect(problems.map((p) => [p.path, p.line, p.col])).to.deep.equal([['apiVersion', 1, 13], ['kind', 2, 7]])
+    expect(problems.map((p) => [p.path, p.line, p.col])).to.deep.equal([
+      ['apiVersion', 1, 13],
+      ['kind', 2, 7],
+    ])
     expect(problems[0]?.message).to.equal('"kudev.io/v2" is not supported; this kudev reads kudev.io/v1alpha1')
     expect(problems[1]?.message).to.include('"Deployment" is not a kind kudev knows')
     expect(problems[1]?.example).to.equal('DeploymentConfig')
   })
 
   it('reports missing required fields where they belong', async () => {
-    const problems = await problemsOf(['kind: DeploymentConfig', 'metadata:', '  name: ""', 'spec:', '  namespace: dev'])
+    const problems = await problemsOf([
+      'kind: DeploymentConfig',
+      'metadata:',
+      '  name: ""',
+      'spec:',
+      '  namespace: dev',
+    ])
     expect(problems.map((p) => [p.path, p.line, p.col, p.message])).to.deep.equal([
       ['apiVersion', 1, 1, 'is required'],
       ['metadata.name', 3, 9, 'must not be empty'],
@@ -123,14 +277,28 @@ describe('config: validation', () => {
     const problems = await problemsOf(HEAD, {})
     expect(problems).to.have.length(1)
     expect(problems[0]).to.include({path: 'spec.dockerfilePath', line: 5, col: 1})
-    expect(problems[0]?.message).to.match(/^no dockerfilePath is given and the default "\.\/Dockerfile" does not exist \(looked for .*\/Dockerfile\)$/)
+    expect(problems[0]?.message).to.match(
+      /^no dockerfilePath is given and the default "\.\/Dockerfile" does not exist \(looked for .*\/Dockerfile\)$/,
+    )
   })
 
   describe('unknown fields', () => {
     it('suggests the field the user probably meant, at every level', async () => {
       const problems = await problemsOf([
-        'apiVersion: kudev.io/v1alpha1', 'kind: DeploymentConfig', 'metdata:', '  name: x', 'metadata:', '  nmae: my-app', '  name: my-app',
-        'spec:', '  imagename: my-app', '  imageName: my-app', '  dockerfile: ./Dockerfile', '  env:', '    - name: A', '      vale: b',
+        'apiVersion: kudev.io/v1alpha1',
+        'kind: DeploymentConfig',
+        'metdata:',
+        '  name: x',
+        'metadata:',
+        '  nmae: my-app',
+        '  name: my-app',
+        'spec:',
+        '  imagename: my-app',
+        '  imageName: my-app',
+        '  dockerfile: ./Dockerfile',
+        '  env:',
+        '    - name: A',
+        '      vale: b',
       ])
       expect(problems.map((p) => [p.path, p.line, p.col, p.message])).to.deep.equal([
         ['metdata', 3, 1, 'unknown field; did you mean "metadata"?'],
@@ -142,9 +310,19 @@ describe('config: validation', () => {
     })
 
     it('does not also report a required field as missing when a misspelt key suggests it', async () => {
-      const problems = await problemsOf(['apiVersion: kudev.io/v1alpha1', 'kind: DeploymentConfig', 'metdata: {name: my-app}', 'spec: {imagename: my-app}'])
+      const problems = await problemsOf([
+        'apiVersion: kudev.io/v1alpha1',
+        'kind: DeploymentConfig',
+        'metdata: {name: my-app}',
+        'spec: {imagename: my-app}',
+      ])
       expect(problems.map((p) => p.path)).to.deep.equal(['metdata', 'spec.imagename'])
-      const unrelated = await problemsOf(['apiVersion: kudev.io/v1alpha1', 'kind: DeploymentConfig', 'metadata: {name: my-app}', 'spec: {imageTag: x}'])
+      const unrelated = await problemsOf([
+        'apiVersion: kudev.io/v1alpha1',
+        'kind: DeploymentConfig',
+        'metadata: {name: my-app}',
+        'spec: {imageTag: x}',
+      ])
       expect(unrelated.map((p) => [p.path, p.message])).to.deep.include(['spec.imageName', 'is required'])
     })
 
@@ -158,15 +336,27 @@ describe('config: validation', () => {
 
     it('lists the valid fields when nothing is close', async () => {
       const problems = await problemsOf([...HEAD, '  env: [{name: A, valueFrom: {}}]'])
-      expect(problems.map((p) => [p.path, p.message])).to.deep.equal([['spec.env[0].valueFrom', 'unknown field; expected one of name, value']])
+      expect(problems.map((p) => [p.path, p.message])).to.deep.equal([
+        ['spec.env[0].valueFrom', 'unknown field; expected one of name, value'],
+      ])
     })
   })
 
   it('reports a duplicate env name with the positions of both entries', async () => {
-    const problems = await problemsOf([...HEAD, '  env:', '    - name: LOG_LEVEL', '      value: a', '    - name: OTHER', '    - name: LOG_LEVEL', '      value: b'])
+    const problems = await problemsOf([
+      ...HEAD,
+      '  env:',
+      '    - name: LOG_LEVEL',
+      '      value: a',
+      '    - name: OTHER',
+      '    - name: LOG_LEVEL',
+      '      value: b',
+    ])
     expect(problems).to.have.length(1)
     expect(problems[0]).to.include({path: 'spec.env[2].name', line: 11, col: 13})
-    expect(problems[0]?.message).to.equal('"LOG_LEVEL" is already set by spec.env[0].name at line 8, col 13; set each variable once')
+    expect(problems[0]?.message).to.equal(
+      '"LOG_LEVEL" is already set by spec.env[0].name at line 8, col 13; set each variable once',
+    )
   })
 
   it('reports every problem at once, in file order, as one KudevError', async () => {
@@ -197,7 +387,9 @@ describe('config: validation', () => {
     const dir = await temp.make({Dockerfile: ''})
     const file = path.join(dir, '.kudev.yaml')
     const error = await rejection(parseConfig([...HEAD, '  replicas: -1'].join('\n'), file))
-    expect(error.message).to.equal(`${file}:7:13 spec.replicas: -1 is out of range; use a whole number from 0 to 2147483647 (e.g. 1)`)
+    expect(error.message).to.equal(
+      `${file}:7:13 spec.replicas: -1 is out of range; use a whole number from 0 to 2147483647 (e.g. 1)`,
+    )
     expect(error.details).to.deep.equal([])
     expect(error.data?.problems).to.have.length(1)
   })
@@ -214,7 +406,12 @@ describe('config: validation', () => {
     })
 
     it('reports each syntax error position', async () => {
-      const problems = await problemsOf(['apiVersion: kudev.io/v1alpha1', 'metadata:', '\tname: x', 'spec: {imageName: "x}'])
+      const problems = await problemsOf([
+        'apiVersion: kudev.io/v1alpha1',
+        'metadata:',
+        '\tname: x',
+        'spec: {imageName: "x}',
+      ])
       expect(problems.map((p) => [p.line, p.col])).to.deep.include.members([[3, 1]])
       expect(problems.find((p) => p.line === 3)?.message).to.equal('Tabs are not allowed as indentation')
       expect(problems.every((p) => p.path === '')).to.equal(true)
@@ -222,7 +419,9 @@ describe('config: validation', () => {
 
     it('explains duplicate keys and extra documents', async () => {
       const duplicate = await problemsOf([...HEAD, '  imageName: other'])
-      expect(duplicate.map((p) => [p.line, p.col, p.message])).to.deep.equal([[7, 3, 'this key is already set earlier in the same mapping']])
+      expect(duplicate.map((p) => [p.line, p.col, p.message])).to.deep.equal([
+        [7, 3, 'this key is already set earlier in the same mapping'],
+      ])
       const twoDocs = await problemsOf([...HEAD, '---', 'kind: x'])
       expect(twoDocs[0]?.message).to.include('holds a single document')
       expect(twoDocs[0]?.line).to.equal(7)
@@ -231,7 +430,9 @@ describe('config: validation', () => {
     it('rejects an empty file', async () => {
       for (const text of [[''], ['# only a comment']]) {
         const problems = await problemsOf(text)
-        expect(problems.map((p) => [p.line, p.col, p.message])).to.deep.equal([[1, 1, 'the file is empty; it needs apiVersion, kind, metadata and spec']])
+        expect(problems.map((p) => [p.line, p.col, p.message])).to.deep.equal([
+          [1, 1, 'the file is empty; it needs apiVersion, kind, metadata and spec'],
+        ])
       }
       const error = await rejection(parseConfig('', '/x/.kudev.yaml'))
       expect(error.hint).to.include('kudev init')
@@ -245,6 +446,9 @@ describe('config: validation', () => {
 
   it('follows aliases, reporting problems at the anchored value', async () => {
     const problems = await problemsOf([...HEAD, '  localPort: &port 99999', '  servicePort: *port'])
-    expect(problems.map((p) => [p.path, p.line, p.col])).to.deep.equal([['spec.localPort', 7, 20], ['spec.servicePort', 7, 20]])
+    expect(problems.map((p) => [p.path, p.line, p.col])).to.deep.equal([
+      ['spec.localPort', 7, 20],
+      ['spec.servicePort', 7, 20],
+    ])
   })
 })

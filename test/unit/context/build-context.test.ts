@@ -22,7 +22,8 @@ async function listTar(context: {tar(): NodeJS.ReadableStream}): Promise<Map<str
     await execa('tar', ['-xf', '-', '-C', dir], {input: Buffer.concat(chunks)})
     const {stdout} = await execa('find', ['.', '-type', 'f'], {cwd: dir})
     const files = new Map<string, string>()
-    for (const file of stdout.split('\n').sort()) files.set(file.slice(2), (await execa('cat', [file], {cwd: dir})).stdout)
+    for (const file of stdout.split('\n').sort())
+      files.set(file.slice(2), (await execa('cat', [file], {cwd: dir})).stdout)
     return files
   } finally {
     await rm(dir, {force: true, recursive: true})
@@ -45,11 +46,16 @@ describe('assembling the build context for a builder', () => {
     expect([...(await listTar(context)).keys()]).to.deep.equal(['Dockerfile', 'app.txt'])
   })
 
-  it('ships an outside or excluded Dockerfile under a hidden name the tar\'s .dockerignore drops, as docker build -f does', async () => {
+  it("ships an outside or excluded Dockerfile under a hidden name the tar's .dockerignore drops, as docker build -f does", async () => {
     const outside = await mkdtemp(join(tmpdir(), 'kudev-bc-df-'))
     try {
       await writeFile(join(outside, 'api.Dockerfile'), 'FROM scratch\n')
-      const context = await assembleBuildContext({digest, dockerfile: join(outside, 'api.Dockerfile'), entries: [await fileEntry(root, 'app.txt')], root})
+      const context = await assembleBuildContext({
+        digest,
+        dockerfile: join(outside, 'api.Dockerfile'),
+        entries: [await fileEntry(root, 'app.txt')],
+        root,
+      })
       const name = `.dockerfile.${digest.slice(0, 20)}`
       expect(context.dockerfile).to.equal(name)
       const files = await listTar(context)
@@ -61,7 +67,7 @@ describe('assembling the build context for a builder', () => {
     }
   })
 
-  it('appends to the project\'s own .dockerignore when the context holds one', async () => {
+  it("appends to the project's own .dockerignore when the context holds one", async () => {
     await writeFile(join(root, '.dockerignore'), 'Dockerfile\n*.log')
     await mkdir(join(root, 'sub'))
     const entries = [await fileEntry(root, '.dockerignore'), await fileEntry(root, 'app.txt')]

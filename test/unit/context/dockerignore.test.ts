@@ -2,7 +2,13 @@ import {expect} from 'chai'
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
-import {compilePattern, compileRules, goClean, parseIgnoreFile, type Matcher} from '../../../src/context/dockerignore.js'
+import {
+  compilePattern,
+  compileRules,
+  goClean,
+  parseIgnoreFile,
+  type Matcher,
+} from '../../../src/context/dockerignore.js'
 import {isKudevError, type KudevError} from '../../../src/output/errors.js'
 
 type Pass = 'exact' | 'inexact' | 'fail'
@@ -18,7 +24,10 @@ interface Vectors {
 }
 
 const VECTORS = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../fixtures/dockerignore/patternmatcher-vectors.json', import.meta.url)), 'utf8'),
+  readFileSync(
+    fileURLToPath(new URL('../../fixtures/dockerignore/patternmatcher-vectors.json', import.meta.url)),
+    'utf8',
+  ),
 ) as Vectors
 
 /** Linux rules, so that the tests read the same on every host. */
@@ -42,7 +51,8 @@ function walkDecision(matcher: Matcher, path: string): boolean {
   let state
   if (parent !== '') {
     const dirs = parent.split('/')
-    for (let index = 0; index < dirs.length; index++) state = matcher.matchesWithParent(dirs.slice(0, index + 1).join('/'), state)
+    for (let index = 0; index < dirs.length; index++)
+      state = matcher.matchesWithParent(dirs.slice(0, index + 1).join('/'), state)
   }
   return matcher.matchesWithParent(path, state).excluded
 }
@@ -118,9 +128,13 @@ describe('context: .dockerignore (moby/patternmatcher vectors)', () => {
   it('ignorefile TestReadAll: trims, drops comments and leading slashes, splits "!"', () => {
     const {content, expected} = VECTORS.readAll
     const beforeLoneBang = content.split('\n').slice(0, 7).join('\n')
-    expect(parse(beforeLoneBang).map((rule) => (rule.negated ? '!' : '') + rule.pattern)).to.deep.equal(expected.slice(0, 5))
+    expect(parse(beforeLoneBang).map((rule) => (rule.negated ? '!' : '') + rule.pattern)).to.deep.equal(
+      expected.slice(0, 5),
+    )
     // ReadAll keeps the lone "!" (lines 8 and 9); patternmatcher.New refuses the first.
-    expect(parseError(content).message).to.equal('.dockerignore:8: invalid pattern "!": a lone "!" is an illegal exclusion pattern')
+    expect(parseError(content).message).to.equal(
+      '.dockerignore:8: invalid pattern "!": a lone "!" is an illegal exclusion pattern',
+    )
   })
 })
 
@@ -133,7 +147,10 @@ describe('context: .dockerignore parsing', () => {
   })
 
   it('strips a UTF-8 BOM and reads CRLF line ends', () => {
-    expect(parse('\uFEFFa\r\n#c\r\nb\r\n').map((rule) => [rule.pattern, rule.line])).to.deep.equal([['a', 1], ['b', 3]])
+    expect(parse('\uFEFFa\r\n#c\r\nb\r\n').map((rule) => [rule.pattern, rule.line])).to.deep.equal([
+      ['a', 1],
+      ['b', 3],
+    ])
   })
 
   it('treats "#" as a comment only in the first column', () => {
@@ -224,7 +241,18 @@ describe('context: .dockerignore matching', () => {
   })
 
   describe('matchesWithParent (the walker variant)', () => {
-    const trees = ['a', 'a/b', 'a/b/c.txt', 'a/b/d', 'a/b/d/e.py', 'docs', 'docs/README.md', 'docs/x/y.md', 'web', 'web/x/y']
+    const trees = [
+      'a',
+      'a/b',
+      'a/b/c.txt',
+      'a/b/d',
+      'a/b/d/e.py',
+      'docs',
+      'docs/README.md',
+      'docs/x/y.md',
+      'web',
+      'web/x/y',
+    ]
     const ruleSets = [
       ['**', '!web'],
       ['docs', '!docs/README.md'],
@@ -274,7 +302,10 @@ describe('context: .dockerignore matching', () => {
         for (let sub = 0; sub < 10; sub++) {
           const subdir = matcher.matchesWithParent(`pkg${top}/src${sub}`, dir)
           for (let file = 0; file < 100; file++) {
-            if (matcher.matchesWithParent(`pkg${top}/src${sub}/file${file}.${file % 2 ? 'ts' : 'tmp'}`, subdir).excluded) excludedCount++
+            if (
+              matcher.matchesWithParent(`pkg${top}/src${sub}/file${file}.${file % 2 ? 'ts' : 'tmp'}`, subdir).excluded
+            )
+              excludedCount++
           }
         }
       }
@@ -320,7 +351,20 @@ describe('context: .dockerignore matching', () => {
         }
       }
       grow('', 1)
-      const negations = ['!a', '!a/b', '!a/**', '!a*', '!**/x.py', '!*/keep', '!a/*/keep', '!?b/a', '!a/b/ab', '!**/b/*', '!b**', '![ab]/x.py']
+      const negations = [
+        '!a',
+        '!a/b',
+        '!a/**',
+        '!a*',
+        '!**/x.py',
+        '!*/keep',
+        '!a/*/keep',
+        '!?b/a',
+        '!a/b/ab',
+        '!**/b/*',
+        '!b**',
+        '![ab]/x.py',
+      ]
       for (const first of ['*', 'a', '**', 'a/b', '*/*']) {
         for (const negation of negations) {
           for (const last of [undefined, 'a/b', '**/keep']) {

@@ -25,7 +25,10 @@ async function tree(files: Record<string, string>): Promise<string> {
   return dir
 }
 
-async function load(contextDir: string, options: {dockerfile?: string; exclusions?: string[]} = {}): Promise<ContextFilter> {
+async function load(
+  contextDir: string,
+  options: {dockerfile?: string; exclusions?: string[]} = {},
+): Promise<ContextFilter> {
   return loadContextFilter({
     contextDir,
     dockerfile: options.dockerfile ?? path.join(contextDir, 'Dockerfile'),
@@ -34,16 +37,17 @@ async function load(contextDir: string, options: {dockerfile?: string; exclusion
   })
 }
 
-
 /** Decides `relPath` the way a walker does: each parent folder first, its decision handed down. */
 function walk(filter: ContextFilter, relPath: string, isDir = false): Decision {
   const parts = relPath.split('/')
   let parent: Decision | undefined
-  for (let index = 1; index < parts.length; index++) parent = filter.decide(parts.slice(0, index).join('/'), true, parent)
+  for (let index = 1; index < parts.length; index++)
+    parent = filter.decide(parts.slice(0, index).join('/'), true, parent)
   return filter.decide(relPath, isDir, parent)
 }
 
-const isExcluded = (filter: ContextFilter, relPath: string, isDir = false): boolean => walk(filter, relPath, isDir).excluded
+const isExcluded = (filter: ContextFilter, relPath: string, isDir = false): boolean =>
+  walk(filter, relPath, isDir).excluded
 
 describe('context: filter', () => {
   afterEach(async () => {
@@ -52,7 +56,7 @@ describe('context: filter', () => {
 
   describe('choosing the ignore file', () => {
     it('prefers <Dockerfile>.dockerignore over the root .dockerignore (no merging)', async () => {
-      const dir = await tree({'Dockerfile': '', 'Dockerfile.dockerignore': 'b\n', '.dockerignore': 'a\n'})
+      const dir = await tree({Dockerfile: '', 'Dockerfile.dockerignore': 'b\n', '.dockerignore': 'a\n'})
       const filter = await load(dir)
       expect(filter.source).to.equal('dockerignore')
       expect(filter.ignoreFile?.path).to.equal(path.join(dir, 'Dockerfile.dockerignore'))
@@ -61,7 +65,12 @@ describe('context: filter', () => {
     })
 
     it('uses the name of the Dockerfile: api.Dockerfile → api.Dockerfile.dockerignore', async () => {
-      const dir = await tree({'api.Dockerfile': '', 'api.Dockerfile.dockerignore': 'web\n', 'Dockerfile.dockerignore': 'api\n', '.dockerignore': 'x\n'})
+      const dir = await tree({
+        'api.Dockerfile': '',
+        'api.Dockerfile.dockerignore': 'web\n',
+        'Dockerfile.dockerignore': 'api\n',
+        '.dockerignore': 'x\n',
+      })
       const filter = await load(dir, {dockerfile: path.join(dir, 'api.Dockerfile')})
       expect(filter.ignoreFile?.path).to.equal(path.join(dir, 'api.Dockerfile.dockerignore'))
       expect(isExcluded(filter, 'web/index.html')).to.equal(true)
@@ -71,7 +80,7 @@ describe('context: filter', () => {
 
     it('uses the root .dockerignore when there is no Dockerfile-specific one, keeping its exact bytes', async () => {
       const text = '\uFEFF# comment\r\nnode_modules\r\n'
-      const dir = await tree({'Dockerfile': '', '.dockerignore': text})
+      const dir = await tree({Dockerfile: '', '.dockerignore': text})
       const filter = await load(dir)
       expect(filter.ignoreFile?.path).to.equal(path.join(dir, '.dockerignore'))
       expect(filter.ignoreFile?.text).to.equal(text)
@@ -101,14 +110,19 @@ describe('context: filter', () => {
     })
 
     it("applies kudev's defaults when there is no ignore file", async () => {
-      const dir = await tree({'Dockerfile': ''})
+      const dir = await tree({Dockerfile: ''})
       const filter = await load(dir)
       expect(filter.source).to.equal('defaults')
       expect(filter.ignoreFile).to.equal(undefined)
       expect(filter.rules).to.equal(DEFAULT_IGNORE_RULES)
       const decision = walk(filter, 'web/node_modules/react/index.js')
       expect(decision.excluded).to.equal(true)
-      expect(decision.reason).to.deep.equal({source: 'defaults', pattern: '**/node_modules', file: DEFAULT_IGNORE_FILE, line: 6})
+      expect(decision.reason).to.deep.equal({
+        source: 'defaults',
+        pattern: '**/node_modules',
+        file: DEFAULT_IGNORE_FILE,
+        line: 6,
+      })
       expect(isExcluded(filter, '.git', true)).to.equal(true)
       expect(isExcluded(filter, 'sub/.git/config')).to.equal(true)
       expect(isExcluded(filter, '.kudev.yaml')).to.equal(true)
@@ -124,10 +138,21 @@ describe('context: filter', () => {
 
     it('exports the defaults as text and as rules from that text', () => {
       expect(DEFAULT_IGNORE_RULES.map((rule) => rule.text)).to.deep.equal([
-        '**/.git', '**/.gitignore', '**/node_modules', '**/vendor', '.kudev.yaml', '**/*.log',
-        '**/.DS_Store', '**/Thumbs.db', '**/*.swp', '**/*~', '**/.idea', '**/.vscode',
+        '**/.git',
+        '**/.gitignore',
+        '**/node_modules',
+        '**/vendor',
+        '.kudev.yaml',
+        '**/*.log',
+        '**/.DS_Store',
+        '**/Thumbs.db',
+        '**/*.swp',
+        '**/*~',
+        '**/.idea',
+        '**/.vscode',
       ])
-      for (const rule of DEFAULT_IGNORE_RULES) expect(DEFAULT_IGNORE_TEXT.split('\n')[rule.line - 1]).to.equal(rule.text)
+      for (const rule of DEFAULT_IGNORE_RULES)
+        expect(DEFAULT_IGNORE_TEXT.split('\n')[rule.line - 1]).to.equal(rule.text)
     })
 
     it('does not add the defaults to a project ignore file', async () => {
@@ -174,7 +199,9 @@ describe('context: filter', () => {
       const dir = await tree({'.dockerignore': '# ok\nnode_modules\nsrc/[\n'})
       const error = await rejection(load(dir))
       expect(error.kind).to.equal('config')
-      expect(error.message).to.equal(`${path.join(dir, '.dockerignore')}:3: invalid pattern "src/[": a character class "[" is not closed`)
+      expect(error.message).to.equal(
+        `${path.join(dir, '.dockerignore')}:3: invalid pattern "src/[": a character class "[" is not closed`,
+      )
     })
   })
 
@@ -217,7 +244,12 @@ describe('context: filter', () => {
     it('reports the ignore-file reason when only the ignore file excludes', async () => {
       const dir = await tree({'.dockerignore': '# x\n*.log\n'})
       const filter = await load(dir, {exclusions: ['tmp/']})
-      expect(walk(filter, 'app.log').reason).to.deep.equal({source: 'dockerignore', pattern: '*.log', file: path.join(dir, '.dockerignore'), line: 2})
+      expect(walk(filter, 'app.log').reason).to.deep.equal({
+        source: 'dockerignore',
+        pattern: '*.log',
+        file: path.join(dir, '.dockerignore'),
+        line: 2,
+      })
     })
   })
 
@@ -243,15 +275,37 @@ describe('context: filter', () => {
     it('give the same answer with or without the parent decision', async () => {
       const dir = await tree({'.dockerignore': '**\n!web\n*.md\n!docs/**\ndocs/private\n'})
       const filter = await load(dir, {exclusions: ['tmp/', '*.bak', '!keep.bak']})
-      const paths = ['notes.md', 'web', 'web/x', 'web/x/y.md', 'docs', 'docs/a.md', 'docs/private', 'docs/private/k', 'tmp', 'tmp/x', 'web/tmp', 'web/tmp/z', 'web/a.bak', 'web/keep.bak']
+      const paths = [
+        'notes.md',
+        'web',
+        'web/x',
+        'web/x/y.md',
+        'docs',
+        'docs/a.md',
+        'docs/private',
+        'docs/private/k',
+        'tmp',
+        'tmp/x',
+        'web/tmp',
+        'web/tmp/z',
+        'web/a.bak',
+        'web/keep.bak',
+      ]
       const dirs = new Set(['web', 'web/x', 'docs', 'docs/private', 'tmp', 'web/tmp'])
       const decided = new Map<string, Decision>()
       for (const relPath of paths) {
         const parentPath = relPath.includes('/') ? relPath.slice(0, relPath.lastIndexOf('/')) : undefined
-        const withParent = filter.decide(relPath, dirs.has(relPath), parentPath === undefined ? undefined : decided.get(parentPath))
+        const withParent = filter.decide(
+          relPath,
+          dirs.has(relPath),
+          parentPath === undefined ? undefined : decided.get(parentPath),
+        )
         decided.set(relPath, withParent)
         const alone = filter.decide(relPath, dirs.has(relPath))
-        expect({excluded: alone.excluded, reason: alone.reason}, relPath).to.deep.equal({excluded: withParent.excluded, reason: withParent.reason})
+        expect({excluded: alone.excluded, reason: alone.reason}, relPath).to.deep.equal({
+          excluded: withParent.excluded,
+          reason: withParent.reason,
+        })
       }
       expect(decided.get('web/x/y.md')?.excluded, '"*.md" only matches at the root').to.equal(false)
       expect(decided.get('notes.md')?.excluded).to.equal(true)

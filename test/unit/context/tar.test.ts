@@ -57,7 +57,8 @@ describe('context tar stream', () => {
     await mkdir(join(out, 'x'))
     await execa('tar', ['-xf', join(out, 'ctx.tar'), '-C', join(out, 'x')])
 
-    for (const [name, content] of Object.entries(files)) expect(await readFile(join(out, 'x', name), 'utf8')).to.equal(content)
+    for (const [name, content] of Object.entries(files))
+      expect(await readFile(join(out, 'x', name), 'utf8')).to.equal(content)
     expect((await lstat(join(out, 'x', 'exec.sh'))).mode & 0o777).to.equal(0o755)
     expect((await lstat(join(out, 'x', 'empty'))).isDirectory()).to.equal(true)
     expect(await readlink(join(out, 'x', 'link'))).to.equal(`../${'t'.repeat(120)}`)
@@ -65,10 +66,16 @@ describe('context tar stream', () => {
     expect(stdout.split('\n').every((line) => line.includes(' 0/0 '))).to.equal(true)
   })
 
-  it('reads the content from `source` when given, under the entry\'s own path', async () => {
+  it("reads the content from `source` when given, under the entry's own path", async () => {
     await writeFile(join(out, 'Dockerfile.outside'), 'FROM scratch\n')
-    const entry = {...(await entryFor(out, 'Dockerfile.outside')), path: '.kudev-dockerfile-1', source: join(out, 'Dockerfile.outside')}
-    const {stdout} = await execa('tar', ['-xOf', '-', '.kudev-dockerfile-1'], {input: await streamToBuffer(tarContext(root, [entry]))})
+    const entry = {
+      ...(await entryFor(out, 'Dockerfile.outside')),
+      path: '.kudev-dockerfile-1',
+      source: join(out, 'Dockerfile.outside'),
+    }
+    const {stdout} = await execa('tar', ['-xOf', '-', '.kudev-dockerfile-1'], {
+      input: await streamToBuffer(tarContext(root, [entry])),
+    })
     expect(stdout).to.equal('FROM scratch')
   })
 
@@ -77,12 +84,18 @@ describe('context tar stream', () => {
     const hashed = await entryFor(root, 'app.js')
     await writeFile(join(root, 'app.js'), 'v2')
     await utimes(join(root, 'app.js'), new Date(), new Date(Date.now() + 5000))
-    const error = await streamToBuffer(tarContext(root, [hashed])).then(() => undefined, (thrown: unknown) => thrown)
+    const error = await streamToBuffer(tarContext(root, [hashed])).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    )
     expect(isContextChanged(error)).to.equal(true)
     expect((error as Error).message).to.include('app.js changed while it was being sent')
 
     await writeFile(join(root, 'app.js'), 'longer now')
-    const resized = await streamToBuffer(tarContext(root, [hashed])).then(() => undefined, (thrown: unknown) => thrown)
+    const resized = await streamToBuffer(tarContext(root, [hashed])).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    )
     expect((resized as Error).message).to.include('size 2 → 10')
   })
 
@@ -90,7 +103,10 @@ describe('context tar stream', () => {
     await writeFile(join(root, 'gone.txt'), 'x')
     const hashed = await entryFor(root, 'gone.txt')
     await rm(join(root, 'gone.txt'))
-    const error = await streamToBuffer(tarContext(root, [hashed])).then(() => undefined, (thrown: unknown) => thrown)
+    const error = await streamToBuffer(tarContext(root, [hashed])).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    )
     expect(isContextChanged(error)).to.equal(true)
   })
 })

@@ -14,14 +14,19 @@ async function walk(spec: TreeSpec, options: {explain?: boolean; exclusions?: st
   const {dir, remove} = await tempFolder('walk')
   try {
     await makeTree(dir, spec)
-    const filter = await loadContextFilter({contextDir: dir, dockerfile: join(dir, 'Dockerfile'), exclusions: options.exclusions ?? []})
+    const filter = await loadContextFilter({
+      contextDir: dir,
+      dockerfile: join(dir, 'Dockerfile'),
+      exclusions: options.exclusions ?? [],
+    })
     return {dir, ...walkContext(dir, filter, {explain: options.explain})}
   } finally {
     await remove()
   }
 }
 
-const paths = (entries: Array<{path: string; type: string}>) => entries.map((entry) => (entry.type === 'dir' ? `${entry.path}/` : entry.path))
+const paths = (entries: Array<{path: string; type: string}>) =>
+  entries.map((entry) => (entry.type === 'dir' ? `${entry.path}/` : entry.path))
 
 describe('context walk', () => {
   it('lists files, folders (empty ones too) and symlinks depth first, siblings by name', async () => {
@@ -31,7 +36,7 @@ describe('context walk', () => {
       'a/z.txt': 'z',
       'a-b': 'dash',
       'a/empty': {dir: true},
-      'link': {link: 'a'},
+      link: {link: 'a'},
     })
     expect(paths(entries)).to.deep.equal(['.dockerignore', 'a/', 'a/empty/', 'a/z.txt', 'a-b', 'b.txt', 'link'])
   })
@@ -41,7 +46,7 @@ describe('context walk', () => {
       '.dockerignore': '',
       'real/inside.txt': 'x',
       'to-real': {link: 'real'},
-      'dangling': {link: '../nowhere'},
+      dangling: {link: '../nowhere'},
     })
     expect(paths(entries)).to.deep.equal(['.dockerignore', 'dangling', 'real/', 'real/inside.txt', 'to-real'])
     expect(entries.find((entry) => entry.path === 'to-real')).to.include({linkTarget: 'real', type: 'symlink'})
@@ -50,19 +55,28 @@ describe('context walk', () => {
 
   it('handles names with spaces, unicode and newlines', async () => {
     const names = ['with space.txt', 'ünïcødé-文件.txt', 'new\nline.txt', 'emoji-🙂']
-    const {entries} = await walk({'.dockerignore': '', ...Object.fromEntries(names.map((name) => [`dir/${name}`, name]))})
+    const {entries} = await walk({
+      '.dockerignore': '',
+      ...Object.fromEntries(names.map((name) => [`dir/${name}`, name])),
+    })
     expect(paths(entries).slice(2)).to.have.members(names.map((name) => `dir/${name}`))
   })
 
   it('records mode & 0o7777 (setuid, sticky and exec bits), size and the lstat times in nanoseconds', async () => {
     const {dir, remove} = await tempFolder('walk')
     try {
-      await makeTree(dir, {'.dockerignore': '', 'tool': {content: '#!/bin/sh\n', mode: 0o4755}, 'shared': {dir: true}})
+      await makeTree(dir, {'.dockerignore': '', tool: {content: '#!/bin/sh\n', mode: 0o4755}, shared: {dir: true}})
       await chmod(join(dir, 'shared'), 0o1777)
       const filter = await loadContextFilter({contextDir: dir, dockerfile: join(dir, 'Dockerfile'), exclusions: []})
       const {entries} = walkContext(dir, filter)
       const stats = await lstat(join(dir, 'tool'), {bigint: true})
-      expect(entries.find((entry) => entry.path === 'tool')).to.include({ctimeNs: stats.ctimeNs, ino: stats.ino, mode: 0o4755, mtimeNs: stats.mtimeNs, size: 10})
+      expect(entries.find((entry) => entry.path === 'tool')).to.include({
+        ctimeNs: stats.ctimeNs,
+        ino: stats.ino,
+        mode: 0o4755,
+        mtimeNs: stats.mtimeNs,
+        size: 10,
+      })
       expect(entries.find((entry) => entry.path === 'shared')?.mode).to.equal(0o1777)
     } finally {
       await remove()
@@ -120,7 +134,13 @@ describe('context walk', () => {
       await chmod(join(dir, 'docs'), 0o750)
       const filter = await loadContextFilter({contextDir: dir, dockerfile: join(dir, 'Dockerfile'), exclusions: []})
       const {entries} = walkContext(dir, filter)
-      expect(paths(entries)).to.deep.equal(['.dockerignore', 'docs/', 'docs/README.md', 'docs/deep/', 'docs/deep/guide.md'])
+      expect(paths(entries)).to.deep.equal([
+        '.dockerignore',
+        'docs/',
+        'docs/README.md',
+        'docs/deep/',
+        'docs/deep/guide.md',
+      ])
       expect(entries.find((entry) => entry.path === 'docs')?.mode).to.equal(0o750)
     } finally {
       await remove()
@@ -129,18 +149,39 @@ describe('context walk', () => {
 
   it('explains every excluded path with its rule, files and bytes', async () => {
     const {excluded} = await walk(
-      {'.dockerignore': '# deps\nnode_modules\n*.log\n', 'node_modules/a/b.js': '12345', 'node_modules/c.js': '123', 'app.log': '1', 'tmp/x': 'x'},
+      {
+        '.dockerignore': '# deps\nnode_modules\n*.log\n',
+        'node_modules/a/b.js': '12345',
+        'node_modules/c.js': '123',
+        'app.log': '1',
+        'tmp/x': 'x',
+      },
       {explain: true, exclusions: ['tmp/']},
     )
-    expect(excluded.map(({bytes, files, isDir, path, reason}) => ({bytes, files, isDir, line: reason?.line, path, pattern: reason?.pattern}))).to.deep.equal([
+    expect(
+      excluded.map(({bytes, files, isDir, path, reason}) => ({
+        bytes,
+        files,
+        isDir,
+        line: reason?.line,
+        path,
+        pattern: reason?.pattern,
+      })),
+    ).to.deep.equal([
       {bytes: 1, files: 1, isDir: false, line: 3, path: 'app.log', pattern: '*.log'},
       {bytes: 8, files: 2, isDir: true, line: 2, path: 'node_modules', pattern: 'node_modules'},
       {bytes: 1, files: 1, isDir: true, line: 1, path: 'tmp', pattern: 'tmp/'},
     ])
   })
 
-  it('uses kudev\'s defaults without an ignore file', async () => {
-    const {entries} = await walk({'.git/HEAD': 'ref', 'node_modules/x.js': 'x', 'a/node_modules/y.js': 'y', 'src/app.js': 'a', 'debug.log': 'l'})
+  it("uses kudev's defaults without an ignore file", async () => {
+    const {entries} = await walk({
+      '.git/HEAD': 'ref',
+      'node_modules/x.js': 'x',
+      'a/node_modules/y.js': 'y',
+      'src/app.js': 'a',
+      'debug.log': 'l',
+    })
     expect(paths(entries)).to.deep.equal(['a/', 'src/', 'src/app.js'])
   })
 
@@ -183,7 +224,9 @@ describe('context walk', () => {
         expect(result.exitCode, result.stderr).to.equal(1)
         const error = JSON.parse(result.stdout) as {kind: string; message: string; hint: string}
         expect(error.kind).to.equal('config')
-        expect(error.message).to.equal(`cannot read folder ${join(dir, 'secret')} in the build context (permission denied)`)
+        expect(error.message).to.equal(
+          `cannot read folder ${join(dir, 'secret')} in the build context (permission denied)`,
+        )
         expect(error.hint).to.match(/\.dockerignore/)
       } finally {
         await chmod(join(dir, 'secret'), 0o755).catch(() => {})
@@ -212,7 +255,7 @@ describe('context walk', () => {
     try {
       await makeTree(dir, {'.dockerignore': ''})
       const {writeFile} = await import('node:fs/promises')
-      await writeFile(Buffer.concat([Buffer.from(`${dir}/bad-`), Buffer.from([0xFF]), Buffer.from('.txt')]), 'x')
+      await writeFile(Buffer.concat([Buffer.from(`${dir}/bad-`), Buffer.from([0xff]), Buffer.from('.txt')]), 'x')
       const filter = await loadContextFilter({contextDir: dir, dockerfile: join(dir, 'Dockerfile'), exclusions: []})
       let thrown: unknown
       try {
@@ -221,7 +264,9 @@ describe('context walk', () => {
         thrown = error
       }
 
-      expect(isKudevError(thrown) && thrown.message).to.match(/cannot read file .*bad-\uFFFD\.txt in the build context \(its name is not valid UTF-8\)/)
+      expect(isKudevError(thrown) && thrown.message).to.match(
+        /cannot read file .*bad-\uFFFD\.txt in the build context \(its name is not valid UTF-8\)/,
+      )
     } finally {
       await remove()
     }

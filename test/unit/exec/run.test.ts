@@ -11,7 +11,6 @@ function capture() {
   return {lines, logger: createLogger('debug', {write: (chunk: string) => lines.push(chunk)}, {NO_COLOR: '1'})}
 }
 
-
 describe('exec (every subprocess goes through it)', () => {
   it('runs a program with an argument array, no shell, and logs the command line at debug level', async () => {
     const {lines, logger} = capture()
@@ -25,7 +24,11 @@ describe('exec (every subprocess goes through it)', () => {
   })
 
   it('reports a failure with the command, the exit code and the last lines of stderr', async () => {
-    const error = await rejection(exec(capture().logger, 'sh', ['-c', 'for i in $(seq 1 30); do echo line$i >&2; done; exit 3'], {errorKind: 'build'}))
+    const error = await rejection(
+      exec(capture().logger, 'sh', ['-c', 'for i in $(seq 1 30); do echo line$i >&2; done; exit 3'], {
+        errorKind: 'build',
+      }),
+    )
     expect(error.kind).to.equal('build')
     expect(error.message).to.equal("sh -c 'for i in $(seq 1 30); do echo line$i >&2; done; exit 3' exited with code 3")
     expect(error.details).to.have.length(15)
@@ -38,8 +41,13 @@ describe('exec (every subprocess goes through it)', () => {
     expect(result.stderr).to.equal('no')
   })
 
-  it('says a program is not installed, with the caller\'s install hint', async () => {
-    const error = await rejection(exec(capture().logger, 'kudev-no-such-program', [], {errorKind: 'engine', notFoundHint: 'install it with apt-get'}))
+  it("says a program is not installed, with the caller's install hint", async () => {
+    const error = await rejection(
+      exec(capture().logger, 'kudev-no-such-program', [], {
+        errorKind: 'engine',
+        notFoundHint: 'install it with apt-get',
+      }),
+    )
     expect(error.kind).to.equal('engine')
     expect(error.message).to.equal('kudev-no-such-program is not installed (not found on PATH)')
     expect(error.hint).to.equal('install it with apt-get')
@@ -47,7 +55,9 @@ describe('exec (every subprocess goes through it)', () => {
 
   it('feeds a string or a stream to stdin', async () => {
     expect((await exec(capture().logger, 'cat', [], {input: 'from a string'})).stdout).to.equal('from a string')
-    expect((await exec(capture().logger, 'cat', [], {input: Readable.from(['from ', 'a ', 'stream'])})).stdout).to.equal('from a stream')
+    expect(
+      (await exec(capture().logger, 'cat', [], {input: Readable.from(['from ', 'a ', 'stream'])})).stdout,
+    ).to.equal('from a stream')
   })
 
   it('kills the program, without closing its stdin, when the input stream fails midway', async () => {
@@ -57,13 +67,17 @@ describe('exec (every subprocess goes through it)', () => {
         setTimeout(() => this.destroy(new Error('file changed')), 50)
       },
     })
-    const error = await rejection(exec(capture().logger, 'sh', ['-c', 'cat > /dev/null; echo clean-eof'], {input: failing}))
+    const error = await rejection(
+      exec(capture().logger, 'sh', ['-c', 'cat > /dev/null; echo clean-eof'], {input: failing}),
+    )
     expect(error.message).to.equal('file changed')
   })
 
   it('hands every line to onLine as it is printed, from both streams', async () => {
     const seen: string[] = []
-    await exec(capture().logger, 'sh', ['-c', 'echo one; echo two >&2; printf three'], {onLine: (line, stream) => seen.push(`${stream}:${line}`)})
+    await exec(capture().logger, 'sh', ['-c', 'echo one; echo two >&2; printf three'], {
+      onLine: (line, stream) => seen.push(`${stream}:${line}`),
+    })
     expect(seen).to.have.members(['stdout:one', 'stderr:two', 'stdout:three'])
   })
 
@@ -80,11 +94,14 @@ describe('exec (every subprocess goes through it)', () => {
     expect(stdout.split('\n').filter((line) => line.endsWith(' sleep 30.25'))).to.deep.equal([])
   })
 
-  it('with killTree, stops the program\'s own children on abort too, and settles only once they are gone', async function () {
+  it("with killTree, stops the program's own children on abort too, and settles only once they are gone", async function () {
     this.timeout(10_000)
     // sh does not pass SIGTERM on to its children, as kind and minikube do not: killing only its pid leaves `sleep` behind.
     const controller = new AbortController()
-    const running = exec(capture().logger, 'sh', ['-c', 'sleep 41.5 & sleep 42.5; wait'], {killTree: true, signal: controller.signal})
+    const running = exec(capture().logger, 'sh', ['-c', 'sleep 41.5 & sleep 42.5; wait'], {
+      killTree: true,
+      signal: controller.signal,
+    })
     setTimeout(() => controller.abort(), 300)
     expect((await rejection(running)).kind).to.equal('interrupted')
     const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -f "sleep 4[12].5" -a || true'])
@@ -95,7 +112,10 @@ describe('exec (every subprocess goes through it)', () => {
     this.timeout(15_000)
     const controller = new AbortController()
     const started = Date.now()
-    const running = exec(capture().logger, 'sh', ['-c', 'trap "" TERM; sleep 43.5 & wait'], {killTree: true, signal: controller.signal})
+    const running = exec(capture().logger, 'sh', ['-c', 'trap "" TERM; sleep 43.5 & wait'], {
+      killTree: true,
+      signal: controller.signal,
+    })
     setTimeout(() => controller.abort(), 300)
     expect((await rejection(running)).kind).to.equal('interrupted')
     expect(Date.now() - started).to.be.below(8000)
@@ -106,7 +126,10 @@ describe('exec (every subprocess goes through it)', () => {
   it('with killTree, streams and stops the whole group on abort', async function () {
     this.timeout(10_000)
     const controller = new AbortController()
-    const {done, stdout} = await execStream(capture().logger, 'sh', ['-c', 'echo started; sleep 44.5 & wait'], {killTree: true, signal: controller.signal})
+    const {done, stdout} = await execStream(capture().logger, 'sh', ['-c', 'echo started; sleep 44.5 & wait'], {
+      killTree: true,
+      signal: controller.signal,
+    })
     stdout.once('data', () => controller.abort())
     stdout.resume()
     expect((await rejection(done)).kind).to.equal('interrupted')
@@ -127,7 +150,13 @@ describe('exec (every subprocess goes through it)', () => {
 
 describe('lastLines (the details of an error about a program)', () => {
   it('keeps the last non-empty lines, trimmed, without colour codes', () => {
-    const output = ['\u001B[31mERROR:\u001B[0m first', '', ...Array.from({length: 20}, (_, index) => `line ${index}   `), '\u001B[1;33mwarning\u001B[0m', '']
+    const output = [
+      '\u001B[31mERROR:\u001B[0m first',
+      '',
+      ...Array.from({length: 20}, (_, index) => `line ${index}   `),
+      '\u001B[1;33mwarning\u001B[0m',
+      '',
+    ]
     expect(lastLines(output.join('\n'), 3)).to.deep.equal(['line 18', 'line 19', 'warning'])
     expect(lastLines(output.join('\n'))).to.have.length(15)
     expect(lastLines('\u001B[31mERROR:\u001B[0m first\n')).to.deep.equal(['ERROR: first'])

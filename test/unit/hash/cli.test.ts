@@ -7,7 +7,8 @@ import {readSnapshot, snapshotFiles} from '../../../src/hash/snapshot.js'
 import {isolatedEnv, repoRoot, runCli} from '../../support/cli.js'
 import {makeTree, runningAsRoot, tempFolder} from '../../support/tree.js'
 
-const CONFIG = 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec:\n  imageName: shop/web\n'
+const CONFIG =
+  'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: shop}\nspec:\n  imageName: shop/web\n'
 
 // Real processes against dist/: run `npm run build` first.
 describe('kudev hash', function () {
@@ -24,7 +25,7 @@ describe('kudev hash', function () {
     await makeTree(dir, {
       '.kudev.yaml': CONFIG,
       '.dockerignore': '# build output\ndist\n*.log\n',
-      'Dockerfile': 'FROM scratch\nCOPY . /app/\n',
+      Dockerfile: 'FROM scratch\nCOPY . /app/\n',
       'src/index.js': 'console.log(1)\n',
       'src/empty': {dir: true},
       'dist/bundle.js': 'x'.repeat(2000),
@@ -52,7 +53,14 @@ describe('kudev hash', function () {
     expect(result.image).to.equal(`shop/web:${result.tag}`)
     expect(result.digest).to.match(/^[\da-f]{64}$/)
     expect(result.tag).to.equal(`kudev-${String(result.digest).slice(0, 8)}`)
-    expect(result).to.include({dirs: 4, entries: 9, files: 5, ignoreFile: join(dir, '.dockerignore'), imageName: 'shop/web', symlinks: 0})
+    expect(result).to.include({
+      dirs: 4,
+      entries: 9,
+      files: 5,
+      ignoreFile: join(dir, '.dockerignore'),
+      imageName: 'shop/web',
+      symlinks: 0,
+    })
     expect(result.bytes).to.be.a('number')
   })
 
@@ -79,9 +87,16 @@ describe('kudev hash', function () {
     expect(stdout).to.include('Excluded: 2 paths (2 files, 2.0 kB)')
     expect(stdout).to.match(new RegExp(`debug\\.log +5 B +\\*\\.log +${ignoreFile}:3`))
     expect(stdout).to.match(new RegExp(`dist/ +1 file +2.0 kB +dist +${ignoreFile}:2`))
-    expect(stdout).to.include('Hint: node_modules/ is in the build context (1 file, 19 B): add `node_modules` to .dockerignore')
-    const json = JSON.parse((await kudev('--explain', '--json')).stdout) as {explain: {excluded: Array<{path: string; where: string}>}}
-    expect(json.explain.excluded.map((item) => [item.path, item.where])).to.deep.equal([['debug.log', `${ignoreFile}:3`], ['dist', `${ignoreFile}:2`]])
+    expect(stdout).to.include(
+      'Hint: node_modules/ is in the build context (1 file, 19 B): add `node_modules` to .dockerignore',
+    )
+    const json = JSON.parse((await kudev('--explain', '--json')).stdout) as {
+      explain: {excluded: Array<{path: string; where: string}>}
+    }
+    expect(json.explain.excluded.map((item) => [item.path, item.where])).to.deep.equal([
+      ['debug.log', `${ignoreFile}:3`],
+      ['dist', `${ignoreFile}:2`],
+    ])
   })
 
   it('changes the tag with a build arg, target or platform, and not with an excluded file', async () => {
@@ -133,7 +148,9 @@ describe('kudev hash', function () {
       await writeFile(join(dir, '.kudev.yaml'), `${CONFIG}  dockerfilePath: ./docker/Dockerfile\n`)
       const {exitCode, stderr} = await kudev()
       expect(exitCode).to.equal(1)
-      expect(stderr).to.include(`spec.dockerfilePath: "./docker/Dockerfile" does not exist (looked for ${join(dir, 'docker/Dockerfile')})`)
+      expect(stderr).to.include(
+        `spec.dockerfilePath: "./docker/Dockerfile" does not exist (looked for ${join(dir, 'docker/Dockerfile')})`,
+      )
     })
 
     it('an unreadable .dockerignore pattern, as JSON', async () => {
@@ -155,7 +172,9 @@ describe('kudev hash', function () {
         ...(runningAsRoot ? {gid: 65534, uid: 65534} : {}),
       })
       expect(result.exitCode, result.stderr).to.equal(1)
-      expect(result.stderr).to.include(`Error: cannot read file ${join(dir, 'src/index.js')} in the build context (permission denied)`)
+      expect(result.stderr).to.include(
+        `Error: cannot read file ${join(dir, 'src/index.js')} in the build context (permission denied)`,
+      )
       expect(result.stderr).to.include('Hint: make it readable by the current user, or exclude it in .dockerignore')
     })
 

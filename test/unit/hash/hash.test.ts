@@ -10,12 +10,12 @@ import {createLogger} from '../../../src/output/logger.js'
 import {makeTree, projectConfig, runningAsRoot, tempFolder, type TreeSpec} from '../../support/tree.js'
 
 const baseTree: TreeSpec = {
-  'Dockerfile': 'FROM scratch\nCOPY . /app\n',
+  Dockerfile: 'FROM scratch\nCOPY . /app\n',
   '.dockerignore': 'ignored.txt\nlogs\n',
   'src/app.js': 'console.log("app")\n',
   'src/lib/util.js': 'export const x = 1\n',
   'bin/run.sh': {content: '#!/bin/sh\nexec node src/app.js\n', mode: 0o644},
-  'current': {link: 'src'},
+  current: {link: 'src'},
   'ignored.txt': 'not in the context',
   'logs/today.log': 'noise',
 }
@@ -24,7 +24,12 @@ function silentLogger(lines: string[] = []) {
   return createLogger('warn', {write: (text: string) => lines.push(text)})
 }
 
-async function hash(dir: string, options: Partial<HashOptions> = {}, spec: Partial<KudevSpec> = {}, paths: {dockerfile?: string} = {}): Promise<HashResult> {
+async function hash(
+  dir: string,
+  options: Partial<HashOptions> = {},
+  spec: Partial<KudevSpec> = {},
+  paths: {dockerfile?: string} = {},
+): Promise<HashResult> {
   return hashBuildContext(projectConfig(dir, spec, paths), {logger: silentLogger(), noCache: true, ...options})
 }
 
@@ -53,9 +58,21 @@ describe('build context hash', () => {
 
   it('lists what COPY . would see and counts it', async () => {
     const result = await hash(await project())
-    expect(result.entries.map((entry) => entry.path)).to.deep.equal(['.dockerignore', 'Dockerfile', 'bin', 'bin/run.sh', 'current', 'src', 'src/app.js', 'src/lib', 'src/lib/util.js'])
+    expect(result.entries.map((entry) => entry.path)).to.deep.equal([
+      '.dockerignore',
+      'Dockerfile',
+      'bin',
+      'bin/run.sh',
+      'current',
+      'src',
+      'src/app.js',
+      'src/lib',
+      'src/lib/util.js',
+    ])
     expect(result.stats).to.include({dirs: 3, entries: 9, files: 5, symlinks: 1})
-    expect(result.stats.bytes).to.equal(result.entries.filter((entry) => entry.type === 'file').reduce((sum, entry) => sum + entry.size, 0))
+    expect(result.stats.bytes).to.equal(
+      result.entries.filter((entry) => entry.type === 'file').reduce((sum, entry) => sum + entry.size, 0),
+    )
   })
 
   describe('moves when something that reaches the image changes', () => {
@@ -73,7 +90,8 @@ describe('build context hash', () => {
         await symlink('lib/util.js', join(dir, 'src/app.js'))
       },
       'the Dockerfile': (dir) => writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /srv\n'),
-      'the ignore file, even when the same files stay out': (dir) => writeFile(join(dir, '.dockerignore'), 'ignored.txt\nlogs\n# comment\n'),
+      'the ignore file, even when the same files stay out': (dir) =>
+        writeFile(join(dir, '.dockerignore'), 'ignored.txt\nlogs\n# comment\n'),
       'a file leaving the ignore rules': (dir) => writeFile(join(dir, '.dockerignore'), 'logs\n'),
     }
     for (const [what, change] of Object.entries(changes)) {
@@ -129,7 +147,10 @@ describe('build context hash', () => {
       const dir = await project()
       const fromSpec = await hash(dir, {}, {buildArgs: {A: '1', B: '2'}})
       expect((await hash(dir, {buildArgs: {B: '2'}}, {buildArgs: {A: '1', B: '2'}})).digest).to.equal(fromSpec.digest)
-      expect((await hash(dir, {buildArgs: {B: '3'}}, {buildArgs: {A: '1', B: '2'}})).inputs.buildArgs).to.deep.equal({A: '1', B: '3'})
+      expect((await hash(dir, {buildArgs: {B: '3'}}, {buildArgs: {A: '1', B: '2'}})).inputs.buildArgs).to.deep.equal({
+        A: '1',
+        B: '3',
+      })
     })
 
     it('an empty target or platform (Docker treats them as none)', async () => {
@@ -139,20 +160,37 @@ describe('build context hash', () => {
   })
 
   it('takes a Dockerfile outside the context, with its path relative to the context', async () => {
-    const dir = await project({'docker/Dockerfile': 'FROM scratch\n', 'app/main.go': 'package main\n', 'app/.dockerignore': ''})
+    const dir = await project({
+      'docker/Dockerfile': 'FROM scratch\n',
+      'app/main.go': 'package main\n',
+      'app/.dockerignore': '',
+    })
     const paths = {buildContext: join(dir, 'app'), dockerfile: join(dir, 'docker/Dockerfile')}
     const result = await hashBuildContext(projectConfig(dir, {}, paths), {logger: silentLogger(), noCache: true})
     expect(result.inputs.dockerfilePath).to.equal('../docker/Dockerfile')
     expect(result.entries.map((entry) => entry.path)).to.deep.equal(['.dockerignore', 'main.go'])
     await writeFile(join(dir, 'docker/Dockerfile'), 'FROM scratch\nUSER 1000\n')
-    expect((await hashBuildContext(projectConfig(dir, {}, paths), {logger: silentLogger(), noCache: true})).digest).not.to.equal(result.digest)
+    expect(
+      (await hashBuildContext(projectConfig(dir, {}, paths), {logger: silentLogger(), noCache: true})).digest,
+    ).not.to.equal(result.digest)
   })
 
   it('uses <Dockerfile>.dockerignore instead of the root .dockerignore', async () => {
-    const dir = await project({'Dockerfile': 'FROM scratch\n', 'Dockerfile.dockerignore': 'secret\n', '.dockerignore': '', 'secret': 's', 'kept': 'k'})
+    const dir = await project({
+      Dockerfile: 'FROM scratch\n',
+      'Dockerfile.dockerignore': 'secret\n',
+      '.dockerignore': '',
+      secret: 's',
+      kept: 'k',
+    })
     const result = await hash(dir)
     expect(result.ignoreFile?.path).to.equal(join(dir, 'Dockerfile.dockerignore'))
-    expect(result.entries.map((entry) => entry.path)).to.deep.equal(['.dockerignore', 'Dockerfile', 'Dockerfile.dockerignore', 'kept'])
+    expect(result.entries.map((entry) => entry.path)).to.deep.equal([
+      '.dockerignore',
+      'Dockerfile',
+      'Dockerfile.dockerignore',
+      'kept',
+    ])
   })
 
   it('warns about a FIFO it leaves out', async () => {
@@ -160,7 +198,9 @@ describe('build context hash', () => {
     await execa('mkfifo', [join(dir, 'src/pipe')])
     const lines: string[] = []
     const withPipe = await hash(dir, {logger: silentLogger(lines)})
-    expect(lines.join('')).to.equal('Warning: skipped src/pipe in the build context: a FIFO (named pipe), which Docker does not copy\n')
+    expect(lines.join('')).to.equal(
+      'Warning: skipped src/pipe in the build context: a FIFO (named pipe), which Docker does not copy\n',
+    )
     await rm(join(dir, 'src/pipe'))
     expect((await hash(dir)).digest).to.equal(withPipe.digest)
   })
@@ -179,21 +219,28 @@ describe('build context hash', () => {
 
     it('a missing context folder', async () => {
       const dir = await project()
-      const error = await failure(hashBuildContext(projectConfig(dir, {}, {buildContext: join(dir, 'nope')}), {logger: silentLogger()}))
+      const error = await failure(
+        hashBuildContext(projectConfig(dir, {}, {buildContext: join(dir, 'nope')}), {logger: silentLogger()}),
+      )
       expect(error).to.deep.include({kind: 'config', message: `build context ${join(dir, 'nope')} does not exist`})
       expect(error.hint).to.include('spec.buildContext')
     })
 
     it('a context that is a file', async () => {
       const dir = await project()
-      const error = await failure(hashBuildContext(projectConfig(dir, {}, {buildContext: join(dir, 'Dockerfile')}), {logger: silentLogger()}))
+      const error = await failure(
+        hashBuildContext(projectConfig(dir, {}, {buildContext: join(dir, 'Dockerfile')}), {logger: silentLogger()}),
+      )
       expect(error.message).to.equal(`build context ${join(dir, 'Dockerfile')} is not a folder`)
     })
 
     it('a missing Dockerfile', async () => {
       const dir = await project()
       const error = await failure(hash(dir, {}, {}, {dockerfile: join(dir, 'Dockerfile.prod')}))
-      expect(error).to.deep.include({kind: 'config', message: `Dockerfile ${join(dir, 'Dockerfile.prod')} does not exist`})
+      expect(error).to.deep.include({
+        kind: 'config',
+        message: `Dockerfile ${join(dir, 'Dockerfile.prod')} does not exist`,
+      })
       expect(error.hint).to.include('spec.dockerfilePath')
     })
 

@@ -23,7 +23,7 @@ describe('hashing in worker threads', function () {
     env = {KUDEV_CACHE_DIR: cacheHome.dir}
     await makeTree(dir, {
       '.dockerignore': 'docs\n!docs/**/*.md\n*/skip-*\n',
-      'Dockerfile': 'FROM scratch\n',
+      Dockerfile: 'FROM scratch\n',
       'docs/a/readme.md': 'md',
       'docs/a/notes.txt': 'txt',
       'links/up': {link: '../Dockerfile'},
@@ -31,7 +31,11 @@ describe('hashing in worker threads', function () {
     for (let folder = 0; folder < FOLDERS; folder++) {
       const sub = join(dir, `pkg-${folder}`, 'lib')
       await mkdir(sub, {recursive: true})
-      await Promise.all(Array.from({length: FILES_PER_FOLDER}, (_, file) => writeFile(join(sub, `f${file}.js`), `module.exports = ${folder * file}\n`)))
+      await Promise.all(
+        Array.from({length: FILES_PER_FOLDER}, (_, file) =>
+          writeFile(join(sub, `f${file}.js`), `module.exports = ${folder * file}\n`),
+        ),
+      )
       await writeFile(join(dir, `pkg-${folder}`, 'skip-me'), 'x')
     }
 
@@ -42,7 +46,8 @@ describe('hashing in worker threads', function () {
     for (const cleanup of cleanups.splice(0)) await cleanup()
   })
 
-  const run = (options: Partial<HashOptions>) => hashBuildContext(projectConfig(dir), {env, logger: createLogger('error', {write: () => true}), ...options})
+  const run = (options: Partial<HashOptions>) =>
+    hashBuildContext(projectConfig(dir), {env, logger: createLogger('error', {write: () => true}), ...options})
 
   it('gives the same entries and digest as the main thread alone', async () => {
     const alone = await run({noCache: true, workers: 0})
@@ -52,7 +57,11 @@ describe('hashing in worker threads', function () {
     expect(shared.stats.entries).to.equal(7 + FOLDERS * (FILES_PER_FOLDER + 2))
     expect(shared.entries).to.deep.equal(alone.entries)
     expect(shared.digest).to.equal(alone.digest)
-    expect(shared.entries.map((entry) => entry.path).filter((path) => path.startsWith('docs'))).to.deep.equal(['docs', 'docs/a', 'docs/a/readme.md'])
+    expect(shared.entries.map((entry) => entry.path).filter((path) => path.startsWith('docs'))).to.deep.equal([
+      'docs',
+      'docs/a',
+      'docs/a/readme.md',
+    ])
   })
 
   it('starts no thread on a warm run, which reads no file', async () => {

@@ -12,7 +12,7 @@ describe('files that change between the walk and their reading', () => {
   let dir: string
   let remove: () => Promise<void>
   beforeEach(async () => {
-    ({dir, remove} = await tempFolder('scan'))
+    ;({dir, remove} = await tempFolder('scan'))
     await makeTree(dir, {'.dockerignore': '', 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c'})
   })
   afterEach(async () => remove())
@@ -34,7 +34,9 @@ describe('files that change between the walk and their reading', () => {
     const listing = await walkThen(() => rm(join(dir, 'b.txt')))
     expect(listing.entries.map((entry) => entry.path)).to.deep.equal(['.dockerignore', 'a.txt', 'c.txt'])
     expect(listing.conditional).to.have.length(3)
-    expect(Buffer.from(listing.hashes.subarray(64, 96)).toString('hex')).to.equal('2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6')
+    expect(Buffer.from(listing.hashes.subarray(64, 96)).toString('hex')).to.equal(
+      '2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6',
+    )
   })
 
   it('keeps the stat that goes with the content read', async () => {

@@ -2,7 +2,21 @@ import {expect} from 'chai'
 import {execa} from 'execa'
 import {randomInt} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {appendFile, chmod, lutimes, mkdir, readdir, rename, rm, stat, symlink, truncate, unlink, utimes, writeFile} from 'node:fs/promises'
+import {
+  appendFile,
+  chmod,
+  lutimes,
+  mkdir,
+  readdir,
+  rename,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout} from 'node:timers/promises'
@@ -29,12 +43,12 @@ async function age(dir: string): Promise<void> {
 
 const TREE = {
   '.dockerignore': 'logs\n!logs/keep.log\nsecret.txt\n',
-  'Dockerfile': 'FROM scratch\n',
+  Dockerfile: 'FROM scratch\n',
   'a/one.txt': 'one',
   'a/deep/two.txt': 'two',
   'b/three.txt': 'three',
-  'empty': {dir: true},
-  'link': {link: 'a'},
+  empty: {dir: true},
+  link: {link: 'a'},
   'logs/keep.log': 'kept',
   'logs/drop.log': 'dropped',
   'secret.txt': 'excluded',
@@ -82,7 +96,8 @@ describe('tree snapshot', () => {
   async function expectTruth(result: HashResult): Promise<void> {
     const truth = await run({noCache: true})
     expect(result.digest).to.equal(truth.digest)
-    const view = (r: HashResult) => r.entries.map(({linkTarget, mode, mtimeNs, path, size, type}) => ({linkTarget, mode, mtimeNs, path, size, type}))
+    const view = (r: HashResult) =>
+      r.entries.map(({linkTarget, mode, mtimeNs, path, size, type}) => ({linkTarget, mode, mtimeNs, path, size, type}))
     expect(view(result)).to.deep.equal(view(truth))
   }
 
@@ -90,24 +105,38 @@ describe('tree snapshot', () => {
     before(function () {
       // These machines and CI keep temp folders on ext4 or tmpfs; elsewhere (macOS) the snapshot is a stat cache only.
       if (folderTimesTrusted(tmpdir()) === true) return
-      if (isCI()) throw new Error(`folder times are not trusted in ${tmpdir()}: ${String(folderTimesTrusted(tmpdir()))}`)
+      if (isCI())
+        throw new Error(`folder times are not trusted in ${tmpdir()}: ${String(folderTimesTrusted(tmpdir()))}`)
       this.skip()
     })
 
-    it('keeps a snapshot per set of ignore rules: configs sharing a context do not undo each other\'s', async () => {
+    it("keeps a snapshot per set of ignore rules: configs sharing a context do not undo each other's", async () => {
       // A monorepo's services built from one context, each Dockerfile with its own ignore file (BuildKit).
-      await makeTree(dir, {'api.Dockerfile': 'FROM scratch\n', 'api.Dockerfile.dockerignore': 'b\n', 'web.Dockerfile': 'FROM scratch\n', 'web.Dockerfile.dockerignore': 'a\n'})
+      await makeTree(dir, {
+        'api.Dockerfile': 'FROM scratch\n',
+        'api.Dockerfile.dockerignore': 'b\n',
+        'web.Dockerfile': 'FROM scratch\n',
+        'web.Dockerfile.dockerignore': 'a\n',
+      })
       await age(dir)
       const api = projectConfig(dir, {}, {dockerfile: join(dir, 'api.Dockerfile')})
       const web = projectConfig(dir, {}, {dockerfile: join(dir, 'web.Dockerfile')})
       const apiCold = await run({}, api)
-      expect(apiCold.entries.map((entry) => entry.path)).to.include('a/one.txt').and.not.include('b/three.txt')
+      expect(apiCold.entries.map((entry) => entry.path))
+        .to.include('a/one.txt')
+        .and.not.include('b/three.txt')
       // A first run under new rules takes the contents it can from the other rules' snapshot: only b/three.txt is new to it.
       const webFirst = await run({}, web)
       expect(debug.join('')).to.match(/none yet; walking the context, contents vouched for by stat from /)
       expect(webFirst.stats.hashedFiles).to.equal(1)
-      expect(webFirst.entries.map((entry) => entry.path)).to.include('b/three.txt').and.not.include('a/one.txt')
-      for (const [loaded, first] of [[api, apiCold], [web, webFirst], [api, apiCold]] as const) {
+      expect(webFirst.entries.map((entry) => entry.path))
+        .to.include('b/three.txt')
+        .and.not.include('a/one.txt')
+      for (const [loaded, first] of [
+        [api, apiCold],
+        [web, webFirst],
+        [api, apiCold],
+      ] as const) {
         const warm = await run({}, loaded)
         expect(debug.join('')).not.to.match(/snapshot/)
         expect(warm.stats).to.include({hashedFiles: 0})
@@ -123,7 +152,12 @@ describe('tree snapshot', () => {
       expect(readSnapshot(snapshotFile())).to.be.instanceOf(Object).and.not.have.property('problem')
       const warm = await run()
       expect(debug.join('')).not.to.match(/snapshot/)
-      expect(warm.stats).to.include({cachedFiles: cold.stats.files, entries: cold.stats.entries, files: cold.stats.files, hashedFiles: 0})
+      expect(warm.stats).to.include({
+        cachedFiles: cold.stats.files,
+        entries: cold.stats.entries,
+        files: cold.stats.files,
+        hashedFiles: 0,
+      })
       expect(warm.digest).to.equal(cold.digest)
       expect(warm.entries.map((entry) => entry.path)).to.deep.equal(cold.entries.map((entry) => entry.path))
       await expectTruth(warm)
@@ -135,7 +169,11 @@ describe('tree snapshot', () => {
       await run()
       const warm = await run()
       expect(warm.stats.hashedFiles).to.equal(0)
-      expect(warm.entries.map((entry) => entry.path)).to.include.members(['ünï côde/new\nline.txt', 'ünï côde/with space', '日本/語.txt'])
+      expect(warm.entries.map((entry) => entry.path)).to.include.members([
+        'ünï côde/new\nline.txt',
+        'ünï côde/with space',
+        '日本/語.txt',
+      ])
       await expectTruth(warm)
       await writeFile(join(dir, 'ünï côde/new\nline.txt'), 'changed')
       await expectTruth(await run())
@@ -150,10 +188,13 @@ describe('tree snapshot', () => {
     })
 
     const changes: Array<[string, () => Promise<void>]> = [
-      ['new content, same size, restored mtime', async () => {
-        await writeFile(join(dir, 'a/deep/two.txt'), 'TWO')
-        await utimes(join(dir, 'a/deep/two.txt'), LONG_AGO, LONG_AGO)
-      }],
+      [
+        'new content, same size, restored mtime',
+        async () => {
+          await writeFile(join(dir, 'a/deep/two.txt'), 'TWO')
+          await utimes(join(dir, 'a/deep/two.txt'), LONG_AGO, LONG_AGO)
+        },
+      ],
       ['a file appended to', () => appendFile(join(dir, 'b/three.txt'), '!')],
       ['a new file deep down', () => writeFile(join(dir, 'a/deep/new.txt'), 'new')],
       ['a file deleted', () => unlink(join(dir, 'a/one.txt'))],
@@ -162,23 +203,35 @@ describe('tree snapshot', () => {
       ['chmod on a folder', () => chmod(join(dir, 'a/deep'), 0o700)],
       ['a new empty folder', () => mkdir(join(dir, 'b/new'))],
       ['a folder removed', () => rm(join(dir, 'empty'), {recursive: true})],
-      ['a folder replaced by a file', async () => {
-        await rm(join(dir, 'a/deep'), {recursive: true})
-        await writeFile(join(dir, 'a/deep'), 'a file now')
-      }],
-      ['a folder swapped for a new one with the same content', async () => {
-        await rename(join(dir, 'b'), join(dir, 'b-old'))
-        await mkdir(join(dir, 'b'))
-        await writeFile(join(dir, 'b/three.txt'), 'three')
-      }],
-      ['a symlink retargeted', async () => {
-        await unlink(join(dir, 'link'))
-        await symlink('b', join(dir, 'link'))
-      }],
-      ['a file replaced by a symlink', async () => {
-        await unlink(join(dir, 'b/three.txt'))
-        await symlink('one', join(dir, 'b/three.txt'))
-      }],
+      [
+        'a folder replaced by a file',
+        async () => {
+          await rm(join(dir, 'a/deep'), {recursive: true})
+          await writeFile(join(dir, 'a/deep'), 'a file now')
+        },
+      ],
+      [
+        'a folder swapped for a new one with the same content',
+        async () => {
+          await rename(join(dir, 'b'), join(dir, 'b-old'))
+          await mkdir(join(dir, 'b'))
+          await writeFile(join(dir, 'b/three.txt'), 'three')
+        },
+      ],
+      [
+        'a symlink retargeted',
+        async () => {
+          await unlink(join(dir, 'link'))
+          await symlink('b', join(dir, 'link'))
+        },
+      ],
+      [
+        'a file replaced by a symlink',
+        async () => {
+          await unlink(join(dir, 'b/three.txt'))
+          await symlink('one', join(dir, 'b/three.txt'))
+        },
+      ],
       ['a file re-included below an excluded folder', () => writeFile(join(dir, 'logs/keep.log'), 'kept, changed')],
       ['an excluded file changed (nothing moves)', () => writeFile(join(dir, 'secret.txt'), 'other secret')],
       ['the ignore file changed', () => writeFile(join(dir, '.dockerignore'), 'logs\n')],
@@ -241,7 +294,9 @@ describe('tree snapshot', () => {
       await age(dir)
       for (let round = 0; round < 3; round++) {
         await run()
-        expect(debug.join('')).to.include('Warning: skipped b/pipe in the build context: a FIFO (named pipe), which Docker does not copy')
+        expect(debug.join('')).to.include(
+          'Warning: skipped b/pipe in the build context: a FIFO (named pipe), which Docker does not copy',
+        )
       }
 
       expect(debug.join('')).to.match(/tree snapshot: 1 folders and 0 entries moved/)
@@ -251,7 +306,7 @@ describe('tree snapshot', () => {
       const cold = await run()
       const file = snapshotFile()
       const bytes = readFileSync(file)
-      bytes[bytes.length - 5]! ^= 0xFF
+      bytes[bytes.length - 5]! ^= 0xff
       writeFileSync(file, bytes)
       const result = await run()
       expect(debug.join('')).to.match(/tree snapshot .*: checksum mismatch; walking the context/)
@@ -267,7 +322,8 @@ describe('tree snapshot', () => {
   })
 
   describe('where folder times are not trusted (KUDEV_TRUST_FOLDER_TIMES=0): a stat cache', () => {
-    const untrusted = (options: Partial<HashOptions> = {}, loaded = projectConfig(dir)) => run({env: {...env, KUDEV_TRUST_FOLDER_TIMES: '0'}, ...options}, loaded)
+    const untrusted = (options: Partial<HashOptions> = {}, loaded = projectConfig(dir)) =>
+      run({env: {...env, KUDEV_TRUST_FOLDER_TIMES: '0'}, ...options}, loaded)
 
     it('keeps the 4 most recently written snapshots of a context, one per set of ignore rules', async () => {
       const exclusions = [[], ['a/'], ['b/'], ['empty'], ['link']]
@@ -296,7 +352,9 @@ describe('tree snapshot', () => {
       expect(cold.stats).to.include({cachedFiles: 0, hashedFiles: 6})
       const written = await stat(snapshotFile())
       const warm = await untrusted()
-      expect(debug.join('')).to.include('tree snapshot: folder times were not trusted when it was written; walking the context')
+      expect(debug.join('')).to.include(
+        'tree snapshot: folder times were not trusted when it was written; walking the context',
+      )
       expect(warm.stats).to.include({cachedFiles: 6, hashedFiles: 0})
       expect(warm.digest).to.equal(cold.digest)
       expect((await stat(snapshotFile())).mtimeMs).to.equal(written.mtimeMs)
@@ -312,7 +370,7 @@ describe('tree snapshot', () => {
       await expectTruth(result)
     })
 
-    it('does not vouch for a file modified within two seconds of the walk (git\'s racy rule)', async () => {
+    it("does not vouch for a file modified within two seconds of the walk (git's racy rule)", async () => {
       await writeFile(join(dir, 'b/three.txt'), 'fresh')
       await untrusted()
       expect((await untrusted()).stats).to.include({cachedFiles: 5, hashedFiles: 1})
@@ -333,15 +391,21 @@ describe('tree snapshot', () => {
     })
 
     for (const [damage, spoil] of [
-      ['corrupt', (bytes: Buffer) => {
-        bytes[bytes.length - 40]! ^= 0xFF
-        return bytes
-      }],
+      [
+        'corrupt',
+        (bytes: Buffer) => {
+          bytes[bytes.length - 40]! ^= 0xff
+          return bytes
+        },
+      ],
       ['truncated', (bytes: Buffer) => bytes.subarray(0, bytes.length - 10)],
-      ['of another version', (bytes: Buffer) => {
-        bytes.writeUInt32LE(99, 8)
-        return bytes
-      }],
+      [
+        'of another version',
+        (bytes: Buffer) => {
+          bytes.writeUInt32LE(99, 8)
+          return bytes
+        },
+      ],
       ['not a snapshot at all', () => Buffer.from('{"hello": "world"}')],
       ['empty', () => Buffer.alloc(0)],
     ] as const) {

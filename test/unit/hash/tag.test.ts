@@ -10,6 +10,8 @@ describe('image tag', () => {
   })
 
   it('appends the build time in UTC with --build-timestamp', () => {
-    expect(imageTag(digest, {buildTimestamp: new Date('2026-01-02T03:04:05.678+02:00')})).to.equal('kudev-1a2b3c4d-20260102-010405')
+    expect(imageTag(digest, {buildTimestamp: new Date('2026-01-02T03:04:05.678+02:00')})).to.equal(
+      'kudev-1a2b3c4d-20260102-010405',
+    )
   })
 })

@@ -11,15 +11,37 @@ describe('kube/context', () => {
   describe('the context each local-cluster tool writes', () => {
     const cases = [
       {fixture: 'kind-dev', name: 'kind-dev', cluster: 'kind-dev', server: 'https://127.0.0.1:38617', user: 'kind-dev'},
-      {fixture: 'minikube-profile', name: 'kudev-demo', cluster: 'kudev-demo', server: 'https://192.168.49.2:8443',
-        user: 'kudev-demo', namespace: 'default'},
-      {fixture: 'docker-desktop', name: 'docker-desktop', cluster: 'docker-desktop',
-        server: 'https://kubernetes.docker.internal:6443', user: 'docker-desktop'},
-      {fixture: 'docker-for-desktop', name: 'docker-for-desktop', cluster: 'docker-for-desktop-cluster',
-        server: 'https://localhost:6443', user: 'docker-for-desktop'},
+      {
+        fixture: 'minikube-profile',
+        name: 'kudev-demo',
+        cluster: 'kudev-demo',
+        server: 'https://192.168.49.2:8443',
+        user: 'kudev-demo',
+        namespace: 'default',
+      },
+      {
+        fixture: 'docker-desktop',
+        name: 'docker-desktop',
+        cluster: 'docker-desktop',
+        server: 'https://kubernetes.docker.internal:6443',
+        user: 'docker-desktop',
+      },
+      {
+        fixture: 'docker-for-desktop',
+        name: 'docker-for-desktop',
+        cluster: 'docker-for-desktop-cluster',
+        server: 'https://localhost:6443',
+        user: 'docker-for-desktop',
+      },
       {fixture: 'k3d-x', name: 'k3d-x', cluster: 'k3d-x', server: 'https://0.0.0.0:6550', user: 'admin@k3d-x'},
-      {fixture: 'gke', name: 'gke_proj_zone_name', cluster: 'gke_proj_zone_name', server: 'https://34.118.12.34',
-        user: 'gke_proj_zone_name', namespace: 'team-a'},
+      {
+        fixture: 'gke',
+        name: 'gke_proj_zone_name',
+        cluster: 'gke_proj_zone_name',
+        server: 'https://34.118.12.34',
+        user: 'gke_proj_zone_name',
+        namespace: 'team-a',
+      },
     ]
     for (const expected of cases) {
       it(`reads ${expected.name} from ${expected.fixture}.yaml`, async () => {
@@ -38,10 +60,14 @@ describe('kube/context', () => {
       })
     }
 
-    it('exposes minikube\'s extensions from the context and from the cluster entry, by name', async () => {
+    it("exposes minikube's extensions from the context and from the cluster entry, by name", async () => {
       const context = await resolveKubeContext({env: kubeconfigEnv('minikube-profile')})
       expect(context.extensions).to.deep.equal({
-        context_info: {'last-update': 'Mon, 24 Nov 2025 11:02:13 UTC', provider: 'minikube.sigs.k8s.io', version: 'v1.33.1'},
+        context_info: {
+          'last-update': 'Mon, 24 Nov 2025 11:02:13 UTC',
+          provider: 'minikube.sigs.k8s.io',
+          version: 'v1.33.1',
+        },
       })
       expect(context.clusterExtensions).to.have.nested.property('cluster_info.provider', 'minikube.sigs.k8s.io')
       expect(context.clusterExtensions).to.have.nested.property('cluster_info.version', 'v1.33.1')
@@ -83,7 +109,10 @@ describe('kube/context', () => {
     })
 
     it('treats an empty flag or configured value as not given', async () => {
-      expect(await resolveKubeContext({env, flag: '', configured: 'k3d-x'})).to.include({name: 'k3d-x', source: 'config'})
+      expect(await resolveKubeContext({env, flag: '', configured: 'k3d-x'})).to.include({
+        name: 'k3d-x',
+        source: 'config',
+      })
       expect(await resolveKubeContext({env, configured: ''})).to.include({name: 'kind-dev', source: 'current-context'})
     })
 
@@ -110,8 +139,11 @@ describe('kube/context', () => {
     it('reports no current-context and none given, naming the file and the available contexts', async () => {
       const error = await kubeError(resolveKubeContext({env: kubeconfigEnv('no-current-context')}))
       expect(error.message).to.equal(
-        `no kube context selected: current-context is not set in ${fixture('no-current-context')}`)
-      expect(error.hint).to.include('kubectl config use-context NAME').and.include('--kube-context NAME')
+        `no kube context selected: current-context is not set in ${fixture('no-current-context')}`,
+      )
+      expect(error.hint)
+        .to.include('kubectl config use-context NAME')
+        .and.include('--kube-context NAME')
         .and.include('spec.kubeContext')
       expect(error.details).to.deep.equal(['available contexts: kind-one, kind-two'])
     })
@@ -121,8 +153,10 @@ describe('kube/context', () => {
       await writeFile(other, 'contexts:\n- name: extra\n  context: {cluster: extra}\n')
       const env = {KUBECONFIG: [fixture('no-current-context'), other].join(path.delimiter)}
       const error = await kubeError(resolveKubeContext({env, home: temp()}))
-      expect(error.message).to.equal('no kube context selected: current-context is not set in any of ' +
-        `${fixture('no-current-context')}, ${path.join('~', 'other.yaml')}`)
+      expect(error.message).to.equal(
+        'no kube context selected: current-context is not set in any of ' +
+          `${fixture('no-current-context')}, ${path.join('~', 'other.yaml')}`,
+      )
       expect(error.details).to.deep.equal(['available contexts: extra, kind-one, kind-two'])
     })
 
@@ -137,8 +171,11 @@ describe('kube/context', () => {
     it('reports an unknown --kube-context with where it came from and a did-you-mean', async () => {
       const env = kubeconfigEnv('kind-dev', 'docker-desktop')
       const error = await kubeError(resolveKubeContext({env, flag: 'kind-deb', configured: 'docker-desktop'}))
-      expect(error.message).to.equal(`kube context "kind-deb" (from --kube-context) not found in any of ${
-        fixture('kind-dev')}, ${fixture('docker-desktop')}`)
+      expect(error.message).to.equal(
+        `kube context "kind-deb" (from --kube-context) not found in any of ${fixture(
+          'kind-dev',
+        )}, ${fixture('docker-desktop')}`,
+      )
       expect(error.hint).to.equal('did you mean "kind-dev"?')
       expect(error.details).to.deep.equal(['available contexts: docker-desktop, kind-dev'])
       expect(error.data).to.include({context: 'kind-deb', source: 'flag', suggestion: 'kind-dev'})
@@ -147,7 +184,8 @@ describe('kube/context', () => {
     it('reports an unknown spec.kubeContext and says how to fix it when nothing is close', async () => {
       const error = await kubeError(resolveKubeContext({env: kubeconfigEnv('kind-dev'), configured: 'production'}))
       expect(error.message).to.equal(
-        `kube context "production" (from spec.kubeContext in .kudev.yaml) not found in ${fixture('kind-dev')}`)
+        `kube context "production" (from spec.kubeContext in .kudev.yaml) not found in ${fixture('kind-dev')}`,
+      )
       expect(error.hint).to.equal('set spec.kubeContext in .kudev.yaml to one of the available contexts')
       expect(error.details).to.deep.equal(['available contexts: kind-dev'])
     })

@@ -15,7 +15,7 @@ export function fixture(name: string): string {
 
 /** A KUBECONFIG value listing the fixtures in order. */
 export function kubeconfigEnv(...names: string[]): NodeJS.ProcessEnv {
-  return {KUBECONFIG: names.map(name => fixture(name)).join(path.delimiter)}
+  return {KUBECONFIG: names.map((name) => fixture(name)).join(path.delimiter)}
 }
 
 /** Awaits a promise that must reject with a KudevError of kind 'kube', and returns that error. */

@@ -51,7 +51,7 @@ describe('kube/readKubeconfig', () => {
   })
 
   describe('merging, as client-go does', () => {
-    it('keeps the first file\'s entry for a name defined twice, and its current-context', async () => {
+    it("keeps the first file's entry for a name defined twice, and its current-context", async () => {
       const kubeconfig = await readKubeconfig({env: kubeconfigEnv('merge-first', 'merge-second')})
       expect(kubeconfig.files).to.deep.equal([fixture('merge-first'), fixture('merge-second')])
       expect(kubeconfig.currentContext).to.deep.equal({name: 'shared', file: fixture('merge-first')})
@@ -61,7 +61,10 @@ describe('kube/readKubeconfig', () => {
 
     it('makes contexts and clusters only the later file defines available', async () => {
       const kubeconfig = await readKubeconfig({env: kubeconfigEnv('merge-first', 'merge-second')})
-      expect(kubeconfig.contexts.get('only-in-second')).to.include({cluster: 'only-in-second', file: fixture('merge-second')})
+      expect(kubeconfig.contexts.get('only-in-second')).to.include({
+        cluster: 'only-in-second',
+        file: fixture('merge-second'),
+      })
       expect(kubeconfig.clusters.get('only-in-second')).to.include({server: 'https://only-in-second.example:6443'})
     })
 
@@ -82,8 +85,11 @@ describe('kube/readKubeconfig', () => {
     it('reports a missing ~/.kube/config with what to do', async () => {
       const error = await kubeError(readKubeconfig({env: {}, home: temp()}))
       expect(error.message).to.equal('no kubeconfig found (looked at ~/.kube/config)')
-      expect(error.hint).to.include('kind create cluster').and.include('minikube start')
-        .and.include('Docker Desktop').and.include('KUBECONFIG')
+      expect(error.hint)
+        .to.include('kind create cluster')
+        .and.include('minikube start')
+        .and.include('Docker Desktop')
+        .and.include('KUBECONFIG')
       expect(error.data).to.deep.equal({files: [path.join(temp(), '.kube', 'config')]})
     })
 
@@ -152,15 +158,36 @@ describe('kube/readKubeconfig', () => {
 
     const shapes: Array<[string, string, string]> = [
       ['a document that is a list', '- a\n- b\n', ':1:1: the document must be a mapping, not a list'],
-      ['a name that is not a string', 'contexts:\n- name: 42\n', ':2:9: contexts[0].name must be a string, not a number'],
-      ['a context body that is a list', 'contexts:\n- name: a\n  context: [x]\n', ':3:12: contexts[0].context must be a mapping, not a list'],
-      ['a cluster server that is a mapping', 'clusters:\n- name: c\n  cluster:\n    server: {a: 1}\n',
-        ':4:13: clusters[0].cluster.server must be a string, not a mapping'],
-      ['extensions that are a mapping', 'contexts:\n- name: a\n  context:\n    extensions: {x: 1}\n',
-        ':4:17: contexts[0].context.extensions must be a list, not a mapping'],
-      ['an extension without a name', 'clusters:\n- name: c\n  cluster:\n    extensions:\n    - extension: {}\n',
-        ':5:7: clusters[0].cluster.extensions[0] has no name'],
-      ['a current-context that is not a string', 'current-context: [a]\n', ':1:18: current-context must be a string, not a list'],
+      [
+        'a name that is not a string',
+        'contexts:\n- name: 42\n',
+        ':2:9: contexts[0].name must be a string, not a number',
+      ],
+      [
+        'a context body that is a list',
+        'contexts:\n- name: a\n  context: [x]\n',
+        ':3:12: contexts[0].context must be a mapping, not a list',
+      ],
+      [
+        'a cluster server that is a mapping',
+        'clusters:\n- name: c\n  cluster:\n    server: {a: 1}\n',
+        ':4:13: clusters[0].cluster.server must be a string, not a mapping',
+      ],
+      [
+        'extensions that are a mapping',
+        'contexts:\n- name: a\n  context:\n    extensions: {x: 1}\n',
+        ':4:17: contexts[0].context.extensions must be a list, not a mapping',
+      ],
+      [
+        'an extension without a name',
+        'clusters:\n- name: c\n  cluster:\n    extensions:\n    - extension: {}\n',
+        ':5:7: clusters[0].cluster.extensions[0] has no name',
+      ],
+      [
+        'a current-context that is not a string',
+        'current-context: [a]\n',
+        ':1:18: current-context must be a string, not a list',
+      ],
     ]
     for (const [what, text, expected] of shapes) {
       it(`reports ${what}, naming the file and position`, async () => {

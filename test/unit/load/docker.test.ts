@@ -3,9 +3,15 @@ import {expect} from 'chai'
 import {fakeToolkit, rejection} from '../../support/fake-toolkit.js'
 
 describe('the toolkit docker helpers', () => {
-  it('fails with what kudev was doing and docker\'s last line, unless the result is accepted', async () => {
-    const toolkit = fakeToolkit(([, sub]) => (sub === 'image' ? {exitCode: 1, stderr: 'Error: No such image: app:1\n'} : {exitCode: 1, stderr: 'warning\nError: denied\n'}))
-    const accepted = await toolkit.docker(['image', 'inspect', 'app:1'], 'inspect app:1', {accept: (result) => /no such image/i.test(result.stderr)})
+  it("fails with what kudev was doing and docker's last line, unless the result is accepted", async () => {
+    const toolkit = fakeToolkit(([, sub]) =>
+      sub === 'image'
+        ? {exitCode: 1, stderr: 'Error: No such image: app:1\n'}
+        : {exitCode: 1, stderr: 'warning\nError: denied\n'},
+    )
+    const accepted = await toolkit.docker(['image', 'inspect', 'app:1'], 'inspect app:1', {
+      accept: (result) => /no such image/i.test(result.stderr),
+    })
     expect(accepted.exitCode).to.equal(1)
     const error = await rejection(toolkit.docker(['load'], 'load app:1', {kind: 'load'}))
     expect(error.message).to.equal('could not load app:1: Error: denied')

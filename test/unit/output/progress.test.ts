@@ -14,7 +14,9 @@ describe('step view', () => {
     step.status('step 1/2')
     step.line('Step 1/2 : FROM scratch')
     step.done('built app:kudev-1234abcd in 1.2s')
-    expect(chunks.join('')).to.equal('building app:kudev-1234abcd\nbuild │ Step 1/2 : FROM scratch\nbuilt app:kudev-1234abcd in 1.2s\n')
+    expect(chunks.join('')).to.equal(
+      'building app:kudev-1234abcd\nbuild │ Step 1/2 : FROM scratch\nbuilt app:kudev-1234abcd in 1.2s\n',
+    )
   })
 
   it('redraws one live line with the current status on a terminal, and leaves only the summary', () => {
@@ -31,7 +33,12 @@ describe('step view', () => {
 
   it('keeps the live line within the terminal width', async () => {
     const {chunks, stream} = sink(30)
-    const step = startStep('building a-very-long-image-name:kudev-1234abcd', {color: false, prefix: '', raw: false, stream})
+    const step = startStep('building a-very-long-image-name:kudev-1234abcd', {
+      color: false,
+      prefix: '',
+      raw: false,
+      stream,
+    })
     step.status('x'.repeat(100))
     await new Promise((resolve) => setTimeout(resolve, 150))
     step.fail()

@@ -9,8 +9,14 @@ const verbose = createLogger('debug', {write: () => true}, {NO_COLOR: '1'})
 
 describe('error reporting', () => {
   it('renders message, details and hint; debug lines only when verbose', () => {
-    const error = new KudevError('kube', 'context "kind-dve" not found', {debug: ['read /root/.kube/config'], details: ['available: kind-dev'], hint: 'did you mean "kind-dev"?'})
-    expect(renderError(error, quiet)).to.equal('Error: context "kind-dve" not found\n  available: kind-dev\nHint: did you mean "kind-dev"?\n')
+    const error = new KudevError('kube', 'context "kind-dve" not found', {
+      debug: ['read /root/.kube/config'],
+      details: ['available: kind-dev'],
+      hint: 'did you mean "kind-dev"?',
+    })
+    expect(renderError(error, quiet)).to.equal(
+      'Error: context "kind-dve" not found\n  available: kind-dev\nHint: did you mean "kind-dev"?\n',
+    )
     expect(renderError(error, verbose)).to.include('read /root/.kube/config')
   })
 
@@ -28,7 +34,12 @@ describe('error reporting', () => {
   })
 
   it('turns an oclif parse error into a usage error led by the actual problem', () => {
-    const parse = Object.assign(new Error('The following errors occurred:\n  --quiet=true cannot also be provided when using --verbose\nSee more help with --help'), {oclif: {exit: 2}})
+    const parse = Object.assign(
+      new Error(
+        'The following errors occurred:\n  --quiet=true cannot also be provided when using --verbose\nSee more help with --help',
+      ),
+      {oclif: {exit: 2}},
+    )
     const error = toKudevError(parse, 'validate')
     expect(error.kind).to.equal('usage')
     expect(error.message).to.equal('--quiet=true cannot also be provided when using --verbose')
@@ -44,6 +55,8 @@ describe('error reporting', () => {
 
   it('puts code, exit code, hint and data in the JSON form', () => {
     const json = errorJson(new KudevError('config', '2 problems', {data: {file: '/p/.kudev.yaml'}, hint: 'fix them'}))
-    expect(json).to.deep.equal({error: {code: 'config', exitCode: 1, file: '/p/.kudev.yaml', hint: 'fix them', message: '2 problems'}})
+    expect(json).to.deep.equal({
+      error: {code: 'config', exitCode: 1, file: '/p/.kudev.yaml', hint: 'fix them', message: '2 problems'},
+    })
   })
 })

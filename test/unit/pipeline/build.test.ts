@@ -47,12 +47,24 @@ describe('build pipeline', () => {
     project = await mkdtemp(join(tmpdir(), 'kudev-pipeline-'))
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /\n')
     await writeFile(join(project, 'app.txt'), '1')
-    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, buildArgs: {A: "1"}}\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, buildArgs: {A: "1"}}\n',
+    )
   })
   afterEach(async () => rm(project, {force: true, recursive: true}))
 
   async function request(extra: object = {}) {
-    return {buildArgs: {}, config: await Config.load({root: repoRoot}), env: {KUDEV_CACHE_DIR: join(project, '.cache-outside-context')}, loaded: await loadConfig({cwd: project}), logger, noCache: true, view, ...extra}
+    return {
+      buildArgs: {},
+      config: await Config.load({root: repoRoot}),
+      env: {KUDEV_CACHE_DIR: join(project, '.cache-outside-context')},
+      loaded: await loadConfig({cwd: project}),
+      logger,
+      noCache: true,
+      view,
+      ...extra,
+    }
   }
 
   it('hashes again and rebuilds when a file changes while it is being sent', async () => {
@@ -66,38 +78,77 @@ describe('build pipeline', () => {
 
   it('gives up after three changed attempts with the change as the error', async () => {
     let n = 0
-    const {builder, calls} = recordingBuilder({changes: 5, onChange: () => writeFile(join(project, 'app.txt'), String(n++))})
-    const error = await buildImage(await request(), builder, new AbortController().signal).then(() => undefined, (thrown: Error) => thrown)
+    const {builder, calls} = recordingBuilder({
+      changes: 5,
+      onChange: () => writeFile(join(project, 'app.txt'), String(n++)),
+    })
+    const error = await buildImage(await request(), builder, new AbortController().signal).then(
+      () => undefined,
+      (thrown: Error) => thrown,
+    )
     expect(calls).to.have.length(3)
     expect(error?.message).to.include('app.txt changed while it was being sent')
   })
 
   it('passes spec.buildArgs overridden by flags, target and network to the builder, and skips an up-to-date image', async () => {
     const {builder, calls} = recordingBuilder({changes: 0, onChange: async () => {}})
-    const first = await buildImage(await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}), builder, new AbortController().signal)
-    expect(calls[0]!.options).to.deep.include({buildArgs: {A: '1', B: '2'}, imageName: 'demo/app', network: 'none', tag: first.tag, target: 'runtime'})
-    const second = await buildImage(await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}), builder, new AbortController().signal)
+    const first = await buildImage(
+      await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}),
+      builder,
+      new AbortController().signal,
+    )
+    expect(calls[0]!.options).to.deep.include({
+      buildArgs: {A: '1', B: '2'},
+      imageName: 'demo/app',
+      network: 'none',
+      tag: first.tag,
+      target: 'runtime',
+    })
+    const second = await buildImage(
+      await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}),
+      builder,
+      new AbortController().signal,
+    )
     expect(second).to.include({built: false, id: first.id})
     expect(calls).to.have.length(1)
   })
 
   it('takes the network from spec.network unless a flag gives one, and passes --no-cache on', async () => {
-    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, network: host}\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, network: host}\n',
+    )
     const {builder, calls} = recordingBuilder({changes: 0, onChange: async () => {}})
     await buildImage(await request({noCache: false}), builder, new AbortController().signal)
-    await buildImage(await request({forceBuild: true, network: 'none', noCache: true}), builder, new AbortController().signal)
-    expect(calls.map((call) => [call.options.network, call.options.noCache])).to.deep.equal([['host', false], ['none', true]])
+    await buildImage(
+      await request({forceBuild: true, network: 'none', noCache: true}),
+      builder,
+      new AbortController().signal,
+    )
+    expect(calls.map((call) => [call.options.network, call.options.noCache])).to.deep.equal([
+      ['host', false],
+      ['none', true],
+    ])
   })
 
   it('picks the builder by --builder, else spec.builder, else docker, saying where a wrong name came from', async () => {
     const config = await Config.load({root: repoRoot})
     expect((await resolveBuilder({config, loaded: await loadConfig({cwd: project}), logger})).name).to.equal('docker')
-    await writeFile(join(project, '.kudev.yaml'), 'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, builder: podmn}\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, builder: podmn}\n',
+    )
     const loaded = await loadConfig({cwd: project})
-    const error = await resolveBuilder({config, loaded, logger}).then(() => undefined, (thrown: Error) => thrown)
+    const error = await resolveBuilder({config, loaded, logger}).then(
+      () => undefined,
+      (thrown: Error) => thrown,
+    )
     expect(error?.message).to.equal(`no builder named "podmn" (from spec.builder in ${join(project, '.kudev.yaml')})`)
     expect((await resolveBuilder({builder: 'docker', config, loaded, logger})).name).to.equal('docker')
-    const flagged = await resolveBuilder({builder: 'dockr', config, loaded, logger}).then(() => undefined, (thrown: Error) => thrown)
+    const flagged = await resolveBuilder({builder: 'dockr', config, loaded, logger}).then(
+      () => undefined,
+      (thrown: Error) => thrown,
+    )
     expect(flagged?.message).to.equal('no builder named "dockr" (from --builder)')
   })
 })

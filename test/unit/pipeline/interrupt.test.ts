@@ -12,7 +12,10 @@ describe('interruptible', () => {
     it(`${name} kills the running subprocess and ends as interrupted (exit 130)`, async () => {
       const started = Date.now()
       setTimeout(() => process.emit(name, name), 200)
-      const error = await interruptible((signal) => exec(logger, 'sleep', ['30'], {signal})).then(() => undefined, (thrown: KudevError) => thrown)
+      const error = await interruptible((signal) => exec(logger, 'sleep', ['30'], {signal})).then(
+        () => undefined,
+        (thrown: KudevError) => thrown,
+      )
       expect(error?.kind).to.equal('interrupted')
       expect(error?.exitCode).to.equal(130)
       expect(error?.message).to.equal(`interrupted by ${name}; stopped what was running`)

@@ -16,7 +16,12 @@ const builder: Builder = {
 }
 
 const typedHook: BuildersHook = async function () {
-  const descriptor: BuilderDescriptor = {apiVersion: 1, create: async () => builder, description: 'Typed example', name: 'typed'}
+  const descriptor: BuilderDescriptor = {
+    apiVersion: 1,
+    create: async () => builder,
+    description: 'Typed example',
+    name: 'typed',
+  }
   return descriptor
 }
 
@@ -54,8 +59,10 @@ describe('public plugin contract', () => {
     const config = await Config.load({root: repoRoot})
     const options = {apiVersions: SUPPORTED_API_VERSIONS, config, context: {} as never, kudevVersion: '0.0.0'}
     expect(checkDescriptor(await typedHook.call({} as never, options), 'builder')).to.equal(undefined)
-    const [loader] = await typedLoaders.call({} as never, options) as LoaderDescriptor[]
+    const [loader] = (await typedLoaders.call({} as never, options)) as LoaderDescriptor[]
     expect(checkDescriptor(loader, 'loader')).to.equal(undefined)
-    expect(await loader!.detect!({clusterExtensions: {}, extensions: {}, name: 'typed'}, {forced: false})).to.deep.equal({context: 'typed', params: {}})
+    expect(
+      await loader!.detect!({clusterExtensions: {}, extensions: {}, name: 'typed'}, {forced: false}),
+    ).to.deep.equal({context: 'typed', params: {}})
   })
 })

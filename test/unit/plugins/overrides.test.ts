@@ -9,15 +9,19 @@ import {configWithPlugins, fixtures} from '../../support/cli.js'
 const DOCKER_BUILDER = '@kudev/plugin-docker-builder'
 const OVERRIDE_ROOT = join(fixtures, 'plugins', 'kudev-fixture-override-docker')
 
-
 function captureLogger() {
   const lines: string[] = []
-  return {lines, logger: createLogger('debug', {write: (chunk: string) => lines.push(chunk.trimEnd())}, {NO_COLOR: '1'})}
+  return {
+    lines,
+    logger: createLogger('debug', {write: (chunk: string) => lines.push(chunk.trimEnd())}, {NO_COLOR: '1'}),
+  }
 }
 
 describe('plugins that override a bundled one', () => {
-  it('finds a linked plugin that has a bundled plugin\'s package name', async () => {
-    const {config, remove} = await configWithPlugins([DOCKER_BUILDER, 'kudev-fixture-good'], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
+  it("finds a linked plugin that has a bundled plugin's package name", async () => {
+    const {config, remove} = await configWithPlugins([DOCKER_BUILDER, 'kudev-fixture-good'], {
+      [DOCKER_BUILDER]: OVERRIDE_ROOT,
+    })
     try {
       expect(bundledOverrides(config)).to.deep.equal([{name: DOCKER_BUILDER, type: 'link', version: '9.9.9'}])
     } finally {
@@ -37,7 +41,7 @@ describe('plugins that override a bundled one', () => {
     }
   })
 
-  it('collects the overriding plugin\'s builder in place of the bundled one, with one notice per process', async () => {
+  it("collects the overriding plugin's builder in place of the bundled one, with one notice per process", async () => {
     const {config, remove} = await configWithPlugins([DOCKER_BUILDER], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
     try {
       const {lines, logger} = captureLogger()
@@ -57,7 +61,8 @@ describe('plugins that override a bundled one', () => {
   })
 
   it('words the notice with the package, its version and how it was installed', () => {
-    expect(overrideNotice({name: '@kudev/plugin-kind-loader', type: 'user', version: '2.0.0'}))
-      .to.equal('@kudev/plugin-kind-loader 2.0.0 (user) overrides the bundled @kudev/plugin-kind-loader')
+    expect(overrideNotice({name: '@kudev/plugin-kind-loader', type: 'user', version: '2.0.0'})).to.equal(
+      '@kudev/plugin-kind-loader 2.0.0 (user) overrides the bundled @kudev/plugin-kind-loader',
+    )
   })
 })

@@ -6,8 +6,14 @@ import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {collectBuilders, collectLoaders, conflicts, hookTimeout, pickByName} from '../../../src/plugins/resolver.js'
 import {configWithPlugins} from '../../support/cli.js'
 
-const ALL = ['kudev-fixture-bad-shape', 'kudev-fixture-duplicate', 'kudev-fixture-future-api', 'kudev-fixture-good', 'kudev-fixture-hangs', 'kudev-fixture-throws']
-
+const ALL = [
+  'kudev-fixture-bad-shape',
+  'kudev-fixture-duplicate',
+  'kudev-fixture-future-api',
+  'kudev-fixture-good',
+  'kudev-fixture-hangs',
+  'kudev-fixture-throws',
+]
 
 function captureLogger() {
   const lines: string[] = []
@@ -29,7 +35,13 @@ describe('plugin resolver', () => {
     try {
       const {logger} = captureLogger()
       const loaders = await collectLoaders(config, {logger})
-      expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal(['another-loader', 'docker-desktop', 'fixture-loader', 'kind', 'minikube'])
+      expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal([
+        'another-loader',
+        'docker-desktop',
+        'fixture-loader',
+        'kind',
+        'minikube',
+      ])
       expect(loaders.entries[0]!.plugin).to.deep.equal({name: 'kudev-fixture-good', type: 'link'})
       expect(loaders.entries[1]!.plugin).to.deep.equal({name: '@kudev/plugin-docker-desktop-loader', type: 'core'})
       expect(loaders.failures).to.deep.equal([])
@@ -46,13 +58,23 @@ describe('plugin resolver', () => {
       const builders = await collectBuilders(config, {logger, timeoutMs: 500})
       const messages = builders.failures.map((failure) => failure.message)
       expect(messages).to.have.length(6)
-      expect(messages.find((m) => m.includes('kudev-fixture-throws'))).to.match(/failed in its kudev:builders hook: cannot find podman\.sock/)
-      expect(messages.find((m) => m.includes('kudev-fixture-hangs'))).to.match(/did not answer kudev:builders within 500 ms/)
-      expect(messages.find((m) => m.includes('kudev-fixture-future-api'))).to.match(/plugin API version 99, this kudev supports 1/)
+      expect(messages.find((m) => m.includes('kudev-fixture-throws'))).to.match(
+        /failed in its kudev:builders hook: cannot find podman\.sock/,
+      )
+      expect(messages.find((m) => m.includes('kudev-fixture-hangs'))).to.match(
+        /did not answer kudev:builders within 500 ms/,
+      )
+      expect(messages.find((m) => m.includes('kudev-fixture-future-api'))).to.match(
+        /plugin API version 99, this kudev supports 1/,
+      )
       expect(messages.filter((m) => m.includes('kudev-fixture-bad-shape'))).to.have.length(3)
       expect(messages.join('\n')).to.include('"no-create" has no create() function')
 
-      const usable = pickByName({...builders, entries: builders.entries.filter((e) => e.plugin.name === 'kudev-fixture-good')}, 'fixture-builder', '--builder')
+      const usable = pickByName(
+        {...builders, entries: builders.entries.filter((e) => e.plugin.name === 'kudev-fixture-good')},
+        'fixture-builder',
+        '--builder',
+      )
       expect(usable.plugin.name).to.equal('kudev-fixture-good')
       expect(await usable.descriptor.create(pluginToolkit(logger))).to.deep.include({name: 'fixture-builder'})
 
@@ -71,7 +93,13 @@ describe('plugin resolver', () => {
       expect(loaders.failures.map((f) => f.message)).to.deep.equal([
         'plugin kudev-fixture-throws failed in its kudev:loaders hook: loader registration refused',
       ])
-      expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal(['another-loader', 'docker-desktop', 'fixture-loader', 'kind', 'minikube'])
+      expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal([
+        'another-loader',
+        'docker-desktop',
+        'fixture-loader',
+        'kind',
+        'minikube',
+      ])
     } finally {
       await remove()
     }
@@ -82,7 +110,10 @@ describe('plugin resolver', () => {
     try {
       const builders = await collectBuilders(config, {logger: captureLogger().logger})
       expect([...conflicts(builders).keys()]).to.deep.equal(['fixture-builder'])
-      expect(() => pickByName(builders, 'fixture-builder', '--builder')).to.throw(KudevError, /kudev-fixture-duplicate \(link\) and kudev-fixture-good \(link\)/)
+      expect(() => pickByName(builders, 'fixture-builder', '--builder')).to.throw(
+        KudevError,
+        /kudev-fixture-duplicate \(link\) and kudev-fixture-good \(link\)/,
+      )
     } finally {
       await remove()
     }
@@ -102,7 +133,9 @@ describe('plugin resolver', () => {
       expect(error?.kind).to.equal('plugin')
       expect(error?.exitCode).to.equal(4)
       expect(error?.message).to.equal('no builder named "fixture-buidler" (from spec.builder in /p/.kudev.yaml)')
-      expect(error?.hint).to.include('did you mean "fixture-builder"?').and.include('available builders: docker, fixture-builder')
+      expect(error?.hint)
+        .to.include('did you mean "fixture-builder"?')
+        .and.include('available builders: docker, fixture-builder')
       expect(error?.details.join()).to.include('kudev-fixture-throws')
     } finally {
       await remove()
