@@ -97,10 +97,13 @@ export async function parseYaml(text: string, file: string): Promise<ParsedYaml>
       result = {type: 'seq', loc, items: target.items.map((item) => convert(item, loc))}
     } else {
       const value: unknown = isScalar(target) ? target.value : null
-      const text = (isScalar(target) ? target.source : undefined) ?? String(value ?? '')
       const primitive = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+      const text = (isScalar(target) ? target.source : undefined) ?? (primitive ? String(value) : '')
       // Tagged oddities (!!binary and the like) are kept as the text the user wrote.
-      result = {type: 'scalar', loc, value: primitive ? value : value == null ? null : text, text}
+      let kept: string | number | boolean | null = text
+      if (primitive) kept = value
+      else if (value == null) kept = null
+      result = {type: 'scalar', loc, value: kept, text}
     }
     converted.set(target as YamlLibNode, result)
     return result

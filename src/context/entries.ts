@@ -52,5 +52,6 @@ export function makeEntry(path: string, type: EntryType, stats: BigIntStats, lin
 
 /** Sibling order everywhere (walk, digest, --list): UTF-16 code units, JavaScript's default, the same on every host. */
 export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+  if (a === b) return 0
+  return a < b ? -1 : 1
 }

@@ -243,12 +243,9 @@ function readLink(rel: string, file: string): string {
 /** The error for a path kudev cannot read: Docker would fail on it too. */
 export function unreadable(rel: string, file: string, error: unknown, what: string): KudevError {
   const code = (error as NodeJS.ErrnoException).code ?? String(error)
-  const reason =
-    code === 'EACCES' || code === 'EPERM'
-      ? 'permission denied'
-      : code === 'ENOENT' && rel.includes('\uFFFD')
-        ? 'its name is not valid UTF-8'
-        : code
+  let reason = code
+  if (code === 'EACCES' || code === 'EPERM') reason = 'permission denied'
+  else if (code === 'ENOENT' && rel.includes('\uFFFD')) reason = 'its name is not valid UTF-8'
   return new KudevError('config', `cannot read ${what} ${printable(file)} in the build context (${reason})`, {
     cause: error,
     data: {path: file},

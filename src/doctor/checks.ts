@@ -163,7 +163,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 async function hashCacheCheck(buildContext: string): Promise<Check> {
   const {folderTimesTrusted, snapshotFiles, snapshotFolder} = await import('../hash/snapshot.js')
   const count = snapshotFiles(buildContext).length
-  const where = `${snapshotFolder(buildContext)} (${count === 0 ? 'no snapshot yet' : count === 1 ? '1 snapshot' : `${count} snapshots, one per set of ignore rules`})`
+  let held = `${count} snapshots, one per set of ignore rules`
+  if (count <= 1) held = count === 0 ? 'no snapshot yet' : '1 snapshot'
+  const where = `${snapshotFolder(buildContext)} (${held})`
   let trust: true | string
   try {
     trust = folderTimesTrusted(buildContext)

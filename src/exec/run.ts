@@ -88,7 +88,7 @@ export async function exec(
   })
 
   const group = options.killTree ? processGroup(child.pid, options.signal) : undefined
-  let inputError: unknown
+  let inputError: Error | undefined
   if (options.input !== undefined) {
     feed(child.stdin!, options.input, (error) => {
       // A half-sent input must never look complete (a truncated tar is still a valid build context):
@@ -250,7 +250,7 @@ function processGroup(pid: number | undefined, signal: AbortSignal | undefined):
 function feed(
   stdin: NodeJS.WritableStream,
   input: Readable | string | Buffer,
-  onInputError: (error: unknown) => void,
+  onInputError: (error: Error) => void,
 ): void {
   // A program that exits without reading all its input closes the pipe: that is its answer, not ours to report.
   stdin.on('error', () => {})

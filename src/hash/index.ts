@@ -6,7 +6,7 @@ import {readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import type {LoadedConfig} from '../config/schema.js'
-import {type Entry, makeEntry} from '../context/entries.js'
+import {compareNames, type Entry, makeEntry} from '../context/entries.js'
 import {type ContextFilter, loadContextFilter} from '../context/filter.js'
 import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
 import {KudevError} from '../output/errors.js'
@@ -244,7 +244,7 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     },
     excluded: [...listings.values()]
       .flatMap((listing) => listing.excluded)
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      .sort((a, b) => compareNames(a.path, b.path)),
     stats,
   }
 }
@@ -278,7 +278,8 @@ function checkSnapshot(
   logger: Logger,
 ): Recorded | undefined {
   const trust = snapshot.trusted ? folderTimesTrusted(root, env) : 'folder times were not trusted when it was written'
-  const problem = trust === true ? (snapshot.key.equals(key) ? undefined : 'made under other ignore rules') : trust
+  let problem = trust === true ? undefined : trust
+  if (problem === undefined && !snapshot.key.equals(key)) problem = 'made under other ignore rules'
   if (problem !== undefined) {
     logger.debug(`tree snapshot: ${problem}; walking the context, contents vouched for by stat`)
     return undefined
@@ -309,7 +310,8 @@ function listedFolders(
     for (const entry of listing.entries) if (entry.type === 'dir') stats.set(entry.path, entry)
   }
 
-  const folders = [...listings.values()].sort((a, b) => (a.path === '' ? -1 : b.path === '' ? 1 : 0))
+  // The root first; the others keep their order.
+  const folders = [...listings.values()].sort((a, b) => Number(b.path === '') - Number(a.path === ''))
   return folders.map(({entries, hashes, path: folder, skipped}) => ({
     entries,
     hashes,
@@ -350,12 +352,8 @@ function readDockerfile(loaded: LoadedConfig): Buffer {
     return readFileSync(loaded.dockerfile)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const problem =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EISDIR'
-          ? 'is a folder'
-          : `cannot be read (${code ?? String(error)})`
+    const problems: Record<string, string> = {EISDIR: 'is a folder', ENOENT: 'does not exist'}
+    const problem = problems[code ?? ''] ?? `cannot be read (${code ?? String(error)})`
     throw new KudevError('config', `Dockerfile ${loaded.dockerfile} ${problem}`, {
       data: {dockerfile: loaded.dockerfile},
       hint: `check spec.dockerfilePath in ${loaded.file} (relative paths start at the folder holding it)`,

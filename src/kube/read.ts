@@ -199,7 +199,7 @@ function locate(
 
 function label(at: YamlPath): string {
   if (at.length === 0) return 'the document'
-  return at.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('')
+  return at.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${part}`)).join('')
 }
 
 function describe(value: unknown): string {

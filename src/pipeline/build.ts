@@ -47,11 +47,9 @@ export async function resolveBuilder(
   const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
   const {pluginToolkit} = await import('../plugins/toolkit.js')
   const configured = request.loaded?.config.spec.builder
-  const [name, source] = request.builder
-    ? [request.builder, '--builder']
-    : configured
-      ? [configured, `spec.builder in ${request.loaded!.file}`]
-      : [DEFAULT_BUILDER, 'the default builder']
+  let [name, source] = [DEFAULT_BUILDER, 'the default builder']
+  if (request.builder) [name, source] = [request.builder, '--builder']
+  else if (configured) [name, source] = [configured, `spec.builder in ${request.loaded!.file}`]
   const registry = await collectBuilders(request.config, {logger: request.logger})
   const {descriptor} = pickByName(registry, name, source)
   return descriptor.create(pluginToolkit(request.logger))

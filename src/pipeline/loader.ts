@@ -35,11 +35,9 @@ export async function chooseLoader(choice: LoaderChoice): Promise<ChosenLoader> 
   const {pluginToolkit} = await import('../plugins/toolkit.js')
   const registry = await collectLoaders(choice.config, {logger: choice.logger})
   const info = contextInfo(choice.context)
-  const named = choice.flag
-    ? {name: choice.flag, source: '--loader'}
-    : choice.configured
-      ? {name: choice.configured.name, source: `spec.loader in ${choice.configured.file}`}
-      : undefined
+  let named: {name: string; source: string} | undefined
+  if (choice.flag) named = {name: choice.flag, source: '--loader'}
+  else if (choice.configured) named = {name: choice.configured.name, source: `spec.loader in ${choice.configured.file}`}
 
   let chosen: {registration: Registration<LoaderDescriptor>; target: LoadTarget; reason: string}
   if (named) {

@@ -37,7 +37,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'object' || typeof value === 'function' || value === undefined)
-    return typeof value === 'undefined' ? 'nothing' : `a ${typeof value}`
-  return String(value)
+  if (value === undefined) return 'nothing'
+  if (typeof value === 'object' || typeof value === 'function') return `a ${typeof value}`
+  return String(value as number | boolean | bigint | symbol)
 }

@@ -116,14 +116,11 @@ export function editedWhileSending(
     pipeline(
       context.tar(),
       new Transform({
-        async transform(chunk: Buffer, _encoding, callback) {
+        transform(chunk: Buffer, _encoding, callback) {
           sent += chunk.length
-          if (sent > 2 * 1024 * 1024 && !edited) {
-            edited = true
-            await appendFile(file, 'edit')
-          }
-
-          callback(null, chunk)
+          if (sent <= 2 * 1024 * 1024 || edited) return callback(null, chunk)
+          edited = true
+          appendFile(file, 'edit').then(() => callback(null, chunk), callback)
         },
       }),
       () => {},

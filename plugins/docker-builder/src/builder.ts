@@ -196,12 +196,8 @@ function describeMode(
     }
   }
 
-  const why =
-    buildkitSetting(toolkit, env) === false
-      ? 'DOCKER_BUILDKIT=0'
-      : modern
-        ? 'buildx is not installed'
-        : `CLI ${client} without DOCKER_BUILDKIT=1`
+  let why = modern ? 'buildx is not installed' : `CLI ${client} without DOCKER_BUILDKIT=1`
+  if (buildkitSetting(toolkit, env) === false) why = 'DOCKER_BUILDKIT=0'
   return {
     hint: `kudev follows BuildKit's .dockerignore rules, and the classic builder reads a few patterns differently (docs/build-context.md, "How the classic builder differs"): ${modern ? 'install buildx' : 'set DOCKER_BUILDKIT=1'} to build with BuildKit`,
     summary: `the classic builder (${why})`,

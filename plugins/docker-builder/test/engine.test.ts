@@ -182,14 +182,12 @@ describe('docker engine check', () => {
   describe('which builder docker build runs', () => {
     const cli28 = {client: '28.2.2', server: '20.10.24'}
     const cli20 = {client: '20.10.24+dfsg1', server: '20.10.24'}
-    const buildx = (present: boolean) =>
-      fakeToolkit((args) =>
-        args[0] === 'buildx'
-          ? present
-            ? {stdout: 'github.com/docker/buildx v0.14.0'}
-            : {exitCode: 1, stderr: STDERR_NO_BUILDX_28}
-          : {},
-      )
+    const buildx = (present: boolean) => {
+      const version = present
+        ? {stdout: 'github.com/docker/buildx v0.14.0'}
+        : {exitCode: 1, stderr: STDERR_NO_BUILDX_28}
+      return fakeToolkit((args) => (args[0] === 'buildx' ? version : {}))
+    }
 
     it('CLI 20.10: BuildKit built in, only with DOCKER_BUILDKIT=1; buildx is never asked', async () => {
       const kit = buildx(false)

@@ -11,7 +11,8 @@ import {isContextChanged, tarContext} from '../../../src/context/tar.js'
 
 async function entryFor(root: string, path: string): Promise<TarEntry> {
   const stats = await lstat(join(root, path), {bigint: true})
-  const type = stats.isDirectory() ? 'dir' : stats.isSymbolicLink() ? 'symlink' : 'file'
+  let type: TarEntry['type'] = stats.isSymbolicLink() ? 'symlink' : 'file'
+  if (stats.isDirectory()) type = 'dir'
   return {
     linkTarget: type === 'symlink' ? await readlink(join(root, path)) : undefined,
     mode: Number(stats.mode & 0o7777n),
