@@ -45,7 +45,7 @@ export default class Doctor extends KudevCommand {
 
     for (const warning of report.warnings) this.print(`${p.yellow('!')} ${warning}`)
     const failed = report.checks.find((check) => !check.ok)
-    if (failed) process.exitCode = ExitCode[failed.kind ?? 'internal']
+    if (failed) process.exitCode = ExitCode[failed.code ?? 'internal']
     return report
   }
 }

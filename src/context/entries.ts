@@ -27,7 +27,7 @@ export function entryType(stats: BigIntStats): EntryType | undefined {
 }
 
 /** Names what `entryType` refuses, for the warning that says it was skipped. */
-export function specialKind(stats: BigIntStats): string {
+export function describeSpecial(stats: BigIntStats): string {
   if (stats.isFIFO()) return 'a FIFO (named pipe)'
   if (stats.isSocket()) return 'a socket'
   if (stats.isCharacterDevice()) return 'a character device'

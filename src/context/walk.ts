@@ -10,7 +10,7 @@ import {lstatSync, readdirSync, readlinkSync} from 'node:fs'
 import path from 'node:path'
 
 import {KudevError} from '../output/errors.js'
-import {compareNames, type Entry, entryType, makeEntry, specialKind} from './entries.js'
+import {compareNames, describeSpecial, type Entry, entryType, makeEntry} from './entries.js'
 import type {ContextFilter, Decision, ExclusionReason} from './filter.js'
 
 export interface FolderTask {
@@ -33,7 +33,7 @@ export interface ExcludedPath {
 /** A socket, FIFO or device: Docker does not copy them, so neither does kudev. */
 export interface SkippedPath {
   path: string
-  kind: string
+  description: string
 }
 
 /** One folder's children that are in the context, sorted by name. */
@@ -96,7 +96,7 @@ export class ContextWalker {
       if (stats === undefined) continue
       const type = entryType(stats)
       if (type === undefined) {
-        skipped.push({kind: specialKind(stats), path: rel})
+        skipped.push({description: describeSpecial(stats), path: rel})
         continue
       }
 

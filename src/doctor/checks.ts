@@ -13,8 +13,8 @@ export interface Check {
   ok: boolean
   summary: string
   hint?: string
-  /** The error kind of a failed check; the command exits with the first one's code. */
-  kind?: ExitCodeName
+  /** The error code of a failed check; the command exits with the first one's. */
+  code?: ExitCodeName
 }
 
 export interface PluginRow {
@@ -98,11 +98,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       plugin: plugin.name,
       pluginType: plugin.type,
     }))
-    const name = registry.kind === 'builder' ? 'builders' : 'loaders'
+    const name = registry.role === 'builder' ? 'builders' : 'loaders'
     report[name] = rows
     for (const [duplicate, owners] of conflicts(registry as Registry<{name: string}>)) {
       warnings.push(
-        `${registry.kind} "${duplicate}" is registered by ${owners.map((p) => p.name).join(' and ')}; it cannot be used until one is removed`,
+        `${registry.role} "${duplicate}" is registered by ${owners.map((p) => p.name).join(' and ')}; it cannot be used until one is removed`,
       )
     }
 
@@ -110,8 +110,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       rows.length > 0
         ? {name, ok: true, summary: rows.map((row) => `${row.name} (${row.plugin})`).join(', ')}
         : {
+            code: 'plugin',
             hint: `kudev's bundled ${name} are missing: reinstall kudev, or install a plugin with \`kudev plugins install NAME\``,
-            kind: 'plugin',
             name,
             ok: false,
             summary: `no ${name} registered`,
@@ -187,12 +187,12 @@ async function hashCacheCheck(buildContext: string): Promise<Check> {
   return {hint, name: 'hash cache', ok: true, summary}
 }
 
-function asChecks(diagnostics: Diagnostic[], kind: ExitCodeName): Check[] {
+function asChecks(diagnostics: Diagnostic[], code: ExitCodeName): Check[] {
   return diagnostics.map((d) => ({
     name: d.name,
     ok: d.ok,
     summary: d.summary,
-    ...(d.ok ? {} : {kind}),
+    ...(d.ok ? {} : {code}),
     ...(d.hint ? {hint: d.hint} : {}),
   }))
 }
@@ -210,8 +210,8 @@ async function attempt<T>(
   } catch (thrown) {
     const error = toKudevError(thrown)
     checks.push({
+      code: error.code,
       hint: error.hint,
-      kind: error.kind,
       name,
       ok: false,
       summary: [error.message, ...error.details].join('\n'),

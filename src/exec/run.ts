@@ -16,8 +16,8 @@ export interface ExecOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
   /** Resolve with the result instead of throwing when the program exits non-zero. */
   allowFailure?: boolean
-  /** Error kind used when the program fails or is missing; default `internal`. */
-  errorKind?: ExitCodeName
+  /** Code of the error when the program fails or is missing; default `internal`. */
+  errorCode?: ExitCodeName
   /** Hint shown when the program is not installed (e.g. how to install it). */
   notFoundHint?: string
   /**
@@ -173,7 +173,7 @@ interface Finished {
 function settle(command: string, result: Finished, options: ExecOptions): ExecResult {
   const stdout = typeof result.stdout === 'string' ? result.stdout : ''
   const stderr = typeof result.stderr === 'string' ? result.stderr : ''
-  const kind = options.errorKind ?? 'internal'
+  const code = options.errorCode ?? 'internal'
   if (result.isCanceled || options.signal?.aborted) {
     throw new KudevError('interrupted', `interrupted: ${command}`, {
       hint: 'nothing was left half-done; run the command again',
@@ -182,7 +182,7 @@ function settle(command: string, result: Finished, options: ExecOptions): ExecRe
 
   if (result.code === 'ENOENT' && result.exitCode === undefined) {
     const program = command.split(' ', 1)[0]
-    throw new KudevError(kind, `${program} is not installed (not found on PATH)`, {
+    throw new KudevError(code, `${program} is not installed (not found on PATH)`, {
       data: {notFound: true},
       hint: options.notFoundHint ?? `install ${program}, or put it on PATH`,
     })
@@ -191,7 +191,7 @@ function settle(command: string, result: Finished, options: ExecOptions): ExecRe
   const exitCode = result.exitCode ?? -1
   if (exitCode !== 0 && !options.allowFailure) {
     const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${exitCode}`
-    throw new KudevError(kind, `${command} ${how}`, {
+    throw new KudevError(code, `${command} ${how}`, {
       data: {command, exitCode, stderr: lastLines(stderr)},
       details: lastLines(stderr || stdout),
       hint: 'the output above says why; rerun with --verbose to see every command kudev runs',

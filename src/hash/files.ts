@@ -350,7 +350,7 @@ function startWorker(root: string): Worker {
 }
 
 function rebuildError(error: SerializedError): KudevError {
-  if (error.kind !== undefined) return new KudevError(error.kind, error.message, {data: error.data, hint: error.hint})
+  if (error.code !== undefined) return new KudevError(error.code, error.message, {data: error.data, hint: error.hint})
   return new KudevError('internal', `internal error in a hashing thread: ${error.message}`, {
     debug: error.stack ? [error.stack] : [],
     hint: 'this is a bug; rerun with --verbose and report the output',

@@ -207,7 +207,7 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     .sort((a, b) => (a.path < b.path ? -1 : 1))
   for (const special of skipped) {
     options.logger.warn(
-      `skipped ${printable(special.path)} in the build context: ${special.kind}, which Docker does not copy`,
+      `skipped ${printable(special.path)} in the build context: ${special.description}, which Docker does not copy`,
     )
   }
 

@@ -21,7 +21,7 @@ export interface HashedBatch {
 }
 
 export interface SerializedError {
-  kind?: ExitCodeName
+  code?: ExitCodeName
   message: string
   hint?: string
   data?: Record<string, unknown>
@@ -87,7 +87,7 @@ port.on('message', (message: ToWorker) => {
     )
   } catch (error) {
     const serialized: SerializedError = isKudevError(error)
-      ? {data: error.data, hint: error.hint, kind: error.kind, message: error.message}
+      ? {data: error.data, hint: error.hint, code: error.code, message: error.message}
       : {
           message: error instanceof Error ? error.message : String(error),
           stack: error instanceof Error ? error.stack : undefined,

@@ -9,32 +9,32 @@ import type {BaseToolkit, DockerHost, DockerOptions} from '../plugins/contract.j
 export const DOCKER = 'docker'
 export const DOCKER_NOT_FOUND_HINT = 'install Docker (https://docs.docker.com/get-docker/), or put docker on PATH'
 
-/** Runs docker; a failure becomes an error of `kind` that says what kudev was doing and docker's last line. */
+/** Runs docker; a failure becomes an error of `errorCode` that says what kudev was doing and docker's last line. */
 export async function docker(
   toolkit: BaseToolkit,
   args: readonly string[],
   doing: string,
   options: DockerOptions = {},
 ): Promise<ExecResult> {
-  const {accept, kind = 'engine', ...rest} = options
-  const execOptions: ExecOptions = {...rest, allowFailure: true, errorKind: kind, notFoundHint: DOCKER_NOT_FOUND_HINT}
+  const {accept, errorCode = 'engine', ...rest} = options
+  const execOptions: ExecOptions = {...rest, allowFailure: true, errorCode, notFoundHint: DOCKER_NOT_FOUND_HINT}
   const result = await toolkit.exec(DOCKER, args, execOptions)
   if (result.exitCode === 0 || accept?.(result)) return result
-  throw dockerFailed(toolkit, result, doing, kind)
+  throw dockerFailed(toolkit, result, doing, errorCode)
 }
 
-function dockerFailed(toolkit: BaseToolkit, result: ExecResult, doing: string, kind: ExitCodeName): Error {
+function dockerFailed(toolkit: BaseToolkit, result: ExecResult, doing: string, code: ExitCodeName): Error {
   const lines = result.stderr
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
   return toolkit.error(
-    kind,
+    code,
     `could not ${doing}: ${lines.at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`,
     {
       details: lines.slice(-10, -1),
       hint:
-        kind === 'engine'
+        code === 'engine'
           ? 'is Docker running? `docker info` says what is wrong'
           : 'rerun with -v to see every command kudev runs',
     },

@@ -52,7 +52,7 @@ async function nodeContent(toolkit: BaseToolkit, node: string, digest: string): 
     toolkit,
     ['exec', node, 'ctr', '--namespace=k8s.io', 'content', 'get', digest],
     `read ${digest} in node "${node}"`,
-    {kind: 'load'},
+    {errorCode: 'load'},
   )
   return JSON.parse(stdout) as Manifest
 }
@@ -74,7 +74,7 @@ async function nodeHas(
     toolkit,
     ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'ls', `name==${normalizeRef(ref)}`],
     `list the images in node "${node}"`,
-    {kind: 'load'},
+    {errorCode: 'load'},
   )
   // REF TYPE DIGEST SIZE PLATFORMS LABELS; the first three columns never contain spaces.
   const target = stdout

@@ -31,16 +31,16 @@ export interface KudevErrorOptions {
 }
 
 export class KudevError extends Error {
-  readonly kind: ExitCodeName
+  readonly code: ExitCodeName
   readonly hint?: string
   readonly details: string[]
   readonly debug: string[]
   readonly data?: Record<string, unknown>
 
-  constructor(kind: ExitCodeName, message: string, options: KudevErrorOptions = {}) {
+  constructor(code: ExitCodeName, message: string, options: KudevErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'KudevError'
-    this.kind = kind
+    this.code = code
     this.hint = options.hint
     this.details = options.details ?? []
     this.debug = options.debug ?? []
@@ -48,7 +48,7 @@ export class KudevError extends Error {
   }
 
   get exitCode(): number {
-    return ExitCode[this.kind]
+    return ExitCode[this.code]
   }
 }
 
@@ -57,7 +57,7 @@ export function isKudevError(error: unknown): error is KudevError {
   return (
     error instanceof Error &&
     error.name === 'KudevError' &&
-    typeof (error as KudevError).kind === 'string' &&
-    (error as KudevError).kind in ExitCode
+    typeof (error as KudevError).code === 'string' &&
+    (error as KudevError).code in ExitCode
   )
 }

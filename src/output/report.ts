@@ -51,7 +51,7 @@ export function renderError(error: KudevError, logger: Logger): string {
 export function errorJson(error: KudevError): {error: Record<string, unknown>} {
   return {
     error: {
-      code: error.kind,
+      code: error.code,
       exitCode: error.exitCode,
       message: error.message,
       ...(error.hint ? {hint: error.hint} : {}),

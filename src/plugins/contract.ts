@@ -73,13 +73,13 @@ export interface BaseToolkit {
     args: readonly string[],
     options?: Omit<ExecOptions, 'onLine' | 'input'>,
   ): Promise<{stdout: Readable; done: Promise<ExecResult>}>
-  /** An error users see as one line, a hint and the exit code of `kind` (docs/exit-codes.md). */
-  error(kind: ExitCodeName, message: string, options?: KudevErrorOptions): Error
+  /** An error users see as one line, a hint and the exit code named `code` (docs/exit-codes.md). */
+  error(code: ExitCodeName, message: string, options?: KudevErrorOptions): Error
 }
 
-export interface DockerOptions extends Omit<ExecOptions, 'allowFailure' | 'errorKind' | 'notFoundHint'> {
-  /** The exit code a failure gets (default `engine`). */
-  kind?: ExitCodeName
+export interface DockerOptions extends Omit<ExecOptions, 'allowFailure' | 'errorCode' | 'notFoundHint'> {
+  /** The code of the error a failure gets (default `engine`). */
+  errorCode?: ExitCodeName
   /** A non-zero result to return instead of failing (e.g. "No such image"). */
   accept?(result: ExecResult): boolean
 }

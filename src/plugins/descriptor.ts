@@ -6,9 +6,9 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/
  * Why a descriptor cannot be used, or undefined when it can. User-installed plugins live in their own
  * node_modules and may be built against another kudev, so their answers are checked, never trusted.
  */
-export function checkDescriptor(candidate: unknown, kind: 'builder' | 'loader'): string | undefined {
+export function checkDescriptor(candidate: unknown, role: 'builder' | 'loader'): string | undefined {
   if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
-    return `expected a ${kind} descriptor object, got ${describe(candidate)}`
+    return `expected a ${role} descriptor object, got ${describe(candidate)}`
   }
 
   const descriptor = candidate as Record<string, unknown>
@@ -26,7 +26,7 @@ export function checkDescriptor(candidate: unknown, kind: 'builder' | 'loader'):
 
   if (typeof descriptor.description !== 'string') return `${label} has no description (a string)`
   if (typeof descriptor.create !== 'function') return `${label} has no create() function`
-  if (kind === 'loader' && descriptor.detect !== undefined && typeof descriptor.detect !== 'function') {
+  if (role === 'loader' && descriptor.detect !== undefined && typeof descriptor.detect !== 'function') {
     return `${label} has a detect that is not a function`
   }
 

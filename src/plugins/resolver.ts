@@ -31,7 +31,7 @@ export interface RegistrationFailure {
 }
 
 export interface Registry<D> {
-  kind: 'builder' | 'loader'
+  role: 'builder' | 'loader'
   /** Sorted by name, then plugin: the same order on every run whatever order hooks finish in. */
   entries: Registration<D>[]
   failures: RegistrationFailure[]
@@ -42,7 +42,7 @@ export interface CollectOptions {
   timeoutMs?: number
 }
 
-const EVENT_KIND = {[BUILDERS_EVENT]: 'builder', [LOADERS_EVENT]: 'loader'} as const
+const EVENT_ROLE = {[BUILDERS_EVENT]: 'builder', [LOADERS_EVENT]: 'loader'} as const
 
 /** Configs whose bundled-plugin overrides were already announced: once per process, however often plugins are collected. */
 const announced = new WeakSet<Config>()
@@ -70,7 +70,7 @@ async function collect<D extends BuilderDescriptor | LoaderDescriptor>(
   event: RegistrationEvent,
   {logger, timeoutMs = hookTimeout()}: CollectOptions,
 ): Promise<Registry<D>> {
-  const kind = EVENT_KIND[event]
+  const role = EVENT_ROLE[event]
   if (!announced.has(config)) {
     announced.add(config)
     for (const override of bundledOverrides(config)) logger.warn(overrideNotice(override))
@@ -78,7 +78,7 @@ async function collect<D extends BuilderDescriptor | LoaderDescriptor>(
 
   const options: RegistrationOptions = {apiVersions: SUPPORTED_API_VERSIONS, kudevVersion: config.version}
   const result = await config.runHook(event, options, timeoutMs, true)
-  const registry: Registry<D> = {entries: [], failures: [], kind}
+  const registry: Registry<D> = {entries: [], failures: [], role}
 
   for (const {error, plugin} of result.failures) {
     const origin = originOf(plugin)
@@ -95,10 +95,10 @@ async function collect<D extends BuilderDescriptor | LoaderDescriptor>(
   for (const {plugin, result: answer} of result.successes) {
     const origin = originOf(plugin)
     for (const candidate of Array.isArray(answer) ? answer : [answer]) {
-      const problem = checkDescriptor(candidate, kind)
+      const problem = checkDescriptor(candidate, role)
       if (problem)
         registry.failures.push({
-          message: `plugin ${origin.name} registered a ${kind} that kudev cannot use: ${problem}`,
+          message: `plugin ${origin.name} registered a ${role} that kudev cannot use: ${problem}`,
           plugin: origin,
         })
       else registry.entries.push({descriptor: candidate as D, plugin: origin})
@@ -128,23 +128,23 @@ export function pickByName<D extends {name: string}>(
 ): Registration<D> {
   const matches = registry.entries.filter((entry) => entry.descriptor.name === name)
   if (matches.length === 1) return matches[0]!
-  const {kind} = registry
+  const {role} = registry
   if (matches.length > 1) {
     const packages = matches.map((entry) => `${entry.plugin.name} (${entry.plugin.type})`).join(' and ')
-    throw new KudevError('plugin', `${kind} "${name}" is registered by more than one plugin: ${packages}`, {
-      hint: `uninstall one of them (kudev plugins uninstall NAME) so the name "${name}" means one ${kind}`,
+    throw new KudevError('plugin', `${role} "${name}" is registered by more than one plugin: ${packages}`, {
+      hint: `uninstall one of them (kudev plugins uninstall NAME) so the name "${name}" means one ${role}`,
     })
   }
 
   const available = [...new Set(registry.entries.map((entry) => entry.descriptor.name))]
   const suggestion = closest(name, available)
   const failed = registry.failures.map((failure) => failure.plugin.name)
-  throw new KudevError('plugin', `no ${kind} named "${name}" (from ${source})`, {
+  throw new KudevError('plugin', `no ${role} named "${name}" (from ${source})`, {
     details:
       failed.length > 0 ? [`plugins that failed to register: ${[...new Set(failed)].join(', ')} (see --verbose)`] : [],
     hint: [
       suggestion ? `did you mean "${suggestion}"?` : undefined,
-      available.length > 0 ? `available ${kind}s: ${available.join(', ')}` : `no ${kind}s are registered`,
+      available.length > 0 ? `available ${role}s: ${available.join(', ')}` : `no ${role}s are registered`,
       `install one with: kudev plugins install NAME`,
     ]
       .filter(Boolean)

@@ -11,7 +11,7 @@ import type {BaseToolkit, DockerHost, PluginToolkit} from './contract.js'
 /** What `create()` receives: kudev's logger, subprocess runner and error type, bound to this run. */
 export function pluginToolkit(logger: Logger): PluginToolkit {
   return withSharedHelpers({
-    error: (kind, message, options) => new KudevError(kind, message, options),
+    error: (code, message, options) => new KudevError(code, message, options),
     exec: (file, args, options) => exec(logger, file, args, options),
     execStream: (file, args, options) => execStream(logger, file, args, options),
     logger,

@@ -56,7 +56,7 @@ export function settle(file: string, args: readonly string[], answer: Answer, op
   const {exitCode = 0, stderr = '', stdout = ''} = answer
   const command = formatCommand(file, args)
   if (exitCode !== 0 && !options.allowFailure)
-    throw new KudevError(options.errorKind ?? 'internal', `${command} exited with code ${exitCode}`, {
+    throw new KudevError(options.errorCode ?? 'internal', `${command} exited with code ${exitCode}`, {
       details: [stderr],
     })
   return {command, exitCode, stderr, stdout}

@@ -83,7 +83,7 @@ export class DockerBuilder implements Builder {
       const result = await this.toolkit.exec(DOCKER, buildCommand(context, options, iidfile, mode), {
         allowFailure: true,
         env: this.env,
-        errorKind: 'build',
+        errorCode: 'build',
         input: tar,
         onLine(line) {
           // Not `onOutput?.(output.add(line))`: without a listener that would skip the parsing too.
@@ -128,7 +128,7 @@ export class DockerBuilder implements Builder {
 
   async save(ref: string): Promise<Readable> {
     await this.engineInfo()
-    return this.toolkit.execOutput(DOCKER, ['save', ref], {env: this.env, errorKind: 'engine'})
+    return this.toolkit.execOutput(DOCKER, ['save', ref], {env: this.env, errorCode: 'engine'})
   }
 
   private engineInfo(): Promise<EngineInfo> {

@@ -32,7 +32,7 @@ export async function checkEngine(
     .exec(DOCKER, ['version', '--format', '{{json .}}'], {
       allowFailure: true,
       env,
-      errorKind: 'engine',
+      errorCode: 'engine',
       notFoundHint: INSTALL_HINT,
       signal: timeout,
     })

@@ -187,7 +187,7 @@ for (const builderCase of CASES) {
         }
       })
       const error = await rejection(builder.build(context, options, new AbortController().signal))
-      expect(error.kind).to.equal('build')
+      expect(error.code).to.equal('build')
       expect(error.exitCode).to.equal(6)
       // The classic builder turns each --label into a step of its own, hence 3/4.
       const step = builderCase.buildkit
@@ -223,7 +223,7 @@ for (const builderCase of CASES) {
       )
       const error = await rejection(building)
       expect(abortedAt, 'the RUN step never started').to.be.greaterThan(0)
-      expect(error.kind).to.equal('interrupted')
+      expect(error.code).to.equal('interrupted')
       expect(Date.now() - abortedAt).to.be.lessThan(8000)
       expect(await imageExists(ref)).to.equal(false)
       expect(await processes(`docker build .*${ref}`)).to.deep.equal([])
@@ -252,7 +252,7 @@ for (const builderCase of CASES) {
         ),
       )
       expect(controller.signal.aborted, 'the RUN step never started').to.equal(true)
-      expect(error.kind).to.equal('interrupted')
+      expect(error.code).to.equal('interrupted')
       // Whether the build got to tag before it was stopped is a race (it depends on when the CLI sets up its
       // signal handling): either way no tag may remain. builder.test.ts covers the untagging decision itself.
       expect(await imageExists(ref)).to.equal(false)
@@ -282,7 +282,7 @@ for (const builderCase of CASES) {
 
     it('fails the save stream for an image that does not exist', async () => {
       const error = await rejection(text(await builder.save(`${uniqueName('kudev-it-absent')}:none`)))
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.details.join('\n')).to.match(/reference does not exist|No such image/i)
     })
   })

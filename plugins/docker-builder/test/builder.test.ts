@@ -134,7 +134,7 @@ describe('DockerBuilder', () => {
       const error = await rejection(
         new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal),
       )
-      expect(error.kind).to.equal('build')
+      expect(error.code).to.equal('build')
       expect(error.message).to.equal(
         `docker build failed at step "Step 3/4 : RUN echo boom >&2; exit 3": The command '/bin/sh -c echo boom >&2; exit 3' returned a non-zero code: 3`,
       )
@@ -198,7 +198,7 @@ describe('DockerBuilder', () => {
           signal,
         ),
       )
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.equal('Docker daemon not reachable at unix:///nonexistent.sock')
     })
 
@@ -209,7 +209,7 @@ describe('DockerBuilder', () => {
       const error = await rejection(
         new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), controller.signal),
       )
-      expect(error.kind).to.equal('interrupted')
+      expect(error.code).to.equal('interrupted')
       expect(kit.calls.some((args) => args[0] === 'build')).to.equal(false)
     })
 
@@ -272,7 +272,7 @@ describe('DockerBuilder', () => {
         const error = await rejection(
           new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal),
         )
-        expect(error.kind).to.equal('build')
+        expect(error.code).to.equal('build')
         expect(kit.warnings).to.deep.equal([`could not remove the tag ${REF}: Error response from daemon: conflict`])
       })
 
@@ -315,7 +315,7 @@ describe('DockerBuilder', () => {
     it('fails for a malformed name instead of calling it absent', async () => {
       const kit = fakeToolkit((args) => engineAnswers(args) ?? {exitCode: 1, stderr: STDERR_INVALID_REFERENCE})
       const error = await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).inspect('BAD::x'))
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.equal(`docker image inspect BAD::x failed: ${STDERR_INVALID_REFERENCE}`)
     })
 

@@ -80,7 +80,7 @@ describe('docker engine check (integration, real CLIs)', function () {
 
       it('DOCKER_HOST at a dead socket: "daemon not reachable", naming DOCKER_HOST', async () => {
         const error = await rejection(someBuild(builderWith(dir, {DOCKER_HOST: 'unix:///nonexistent.sock'})))
-        expect(error.kind).to.equal('engine')
+        expect(error.code).to.equal('engine')
         expect(error.exitCode).to.equal(5)
         expect(error.message).to.equal(
           'Docker daemon not reachable at unix:///nonexistent.sock (DOCKER_HOST=unix:///nonexistent.sock)',
@@ -92,7 +92,7 @@ describe('docker engine check (integration, real CLIs)', function () {
 
       it('DOCKER_CONTEXT naming no context: says so', async () => {
         const error = await rejection(builderWith(dir, {DOCKER_CONTEXT: 'kudev-no-such-context'}).inspect('x:y'))
-        expect(error.kind).to.equal('engine')
+        expect(error.code).to.equal('engine')
         expect(error.message).to.equal(
           'Docker context "kudev-no-such-context" does not exist (DOCKER_CONTEXT=kudev-no-such-context)',
         )
@@ -110,7 +110,7 @@ describe('docker engine check (integration, real CLIs)', function () {
           const error = await rejection(
             builderWith(dir, {DOCKER_HOST: `tcp://127.0.0.1:${port}`}, {engineTimeoutMs: 1000}).inspect('x:y'),
           )
-          expect(error.kind).to.equal('engine')
+          expect(error.code).to.equal('engine')
           expect(error.message).to.equal(
             `the Docker daemon did not answer within 1 s (DOCKER_HOST=tcp://127.0.0.1:${port})`,
           )
@@ -128,7 +128,7 @@ describe('docker engine check (integration, real CLIs)', function () {
     await mkdir(empty)
     const builder = new DockerBuilder(toolkit, {env: {...CLEAN_ENV, PATH: empty}})
     const error = await rejection(builder.inspect('x:y'))
-    expect(error.kind).to.equal('engine')
+    expect(error.code).to.equal('engine')
     expect(error.message).to.equal('docker is not installed (not found on PATH)')
     expect(error.hint).to.include('Docker Desktop').and.include('apt-get install docker.io')
   })
@@ -155,7 +155,7 @@ describe('docker engine check (integration, real CLIs)', function () {
         script: `exec setpriv --reuid=nobody --regid=nogroup --clear-groups ${cli} "$@"`,
       })
       const error = await rejection(builderWith(dir).inspect('x:y'))
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.equal('permission denied on the Docker socket unix:///var/run/docker.sock')
       expect(error.hint).to.include('docker group').and.include('sudo')
     })
@@ -168,7 +168,7 @@ describe('docker engine check (integration, real CLIs)', function () {
       const error = await rejection(
         someBuild(builderWith(await bin('bin-buildkit-28', {target: cli}), {DOCKER_BUILDKIT: '1'})),
       )
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.match(
         /^BuildKit is enabled \(DOCKER_BUILDKIT=1\) but the buildx component is missing or broken: docker 2\d\.\d+\.\d+ builds with BuildKit only through buildx$/,
       )

@@ -30,7 +30,7 @@ describe('docker engine check', () => {
     ] as const) {
       it(`daemon not reachable: ${name}, naming DOCKER_HOST`, () => {
         const error = classify(stderr, {DOCKER_HOST: address})!
-        expect(error.kind).to.equal('engine')
+        expect(error.code).to.equal('engine')
         expect(error.message).to.equal(`Docker daemon not reachable at ${address} (DOCKER_HOST=${address})`)
         expect(error.hint)
           .to.include('start Docker Desktop')
@@ -66,7 +66,7 @@ describe('docker engine check', () => {
     ] as const) {
       it(`permission denied on the socket (CLI ${cli}), past the config-file warning`, () => {
         const error = classify(stderr)!
-        expect(error.kind).to.equal('engine')
+        expect(error.code).to.equal('engine')
         expect(error.message).to.equal('permission denied on the Docker socket unix:///var/run/docker.sock')
         expect(error.hint).to.include('docker group').and.include('sudo')
         expect(error.data).to.deep.equal({address: 'unix:///var/run/docker.sock', problem: 'permission'})
@@ -113,7 +113,7 @@ describe('docker engine check', () => {
       let seen: unknown
       await checkEngine(
         fakeToolkit((args, options) => {
-          seen = {args, env: options.env, errorKind: options.errorKind, hint: options.notFoundHint}
+          seen = {args, env: options.env, errorCode: options.errorCode, hint: options.notFoundHint}
           return {stdout: VERSION_JSON_28}
         }),
         {DOCKER_HOST: 'unix:///x.sock'},
@@ -121,7 +121,7 @@ describe('docker engine check', () => {
       expect(seen).to.deep.include({
         args: ['version', '--format', '{{json .}}'],
         env: {DOCKER_HOST: 'unix:///x.sock'},
-        errorKind: 'engine',
+        errorCode: 'engine',
       })
       expect((seen as {hint: string}).hint)
         .to.include('Docker Desktop')
@@ -143,7 +143,7 @@ describe('docker engine check', () => {
       const error = await rejection(
         checkEngine(answering({exitCode: 1, stderr: 'something odd\nError: the engine exploded'}), {}),
       )
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.equal('docker version failed: Error: the engine exploded')
       expect(error.details).to.deep.equal(['something odd', 'Error: the engine exploded'])
     })
@@ -152,7 +152,7 @@ describe('docker engine check', () => {
       expect((await rejection(checkEngine(answering({stdout: VERSION_JSON_NO_SERVER_28}), {}))).message).to.equal(
         'docker version failed: exit code 0',
       )
-      expect((await rejection(checkEngine(answering({stdout: '{not json'}), {}))).kind).to.equal('engine')
+      expect((await rejection(checkEngine(answering({stdout: '{not json'}), {}))).code).to.equal('engine')
     })
 
     it('says the daemon did not answer when `docker version` outlives the timeout', async () => {
@@ -209,7 +209,7 @@ describe('docker engine check', () => {
 
     it('DOCKER_BUILDKIT=1 on CLI 23+ without buildx: the engine error that explains it', async () => {
       const error = await rejection(detectBuilderMode(buildx(false), {DOCKER_BUILDKIT: '1'}, cli28))
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.equal(
         'BuildKit is enabled (DOCKER_BUILDKIT=1) but the buildx component is missing or broken: docker 28.2.2 builds with BuildKit only through buildx',
       )

@@ -90,8 +90,8 @@ export class DockerDesktopLoader implements Loader {
     const archive = await image.save()
     try {
       await this.toolkit.docker(['load'], `load ${image.ref} into the Docker daemon`, {
+        errorCode: 'load',
         input: archive,
-        kind: 'load',
         signal,
       })
     } finally {
@@ -152,8 +152,8 @@ export class DockerDesktopLoader implements Loader {
     try {
       const result = await this.toolkit.docker(args, `import ${image.ref} into node "${node}"`, {
         accept: () => true,
+        errorCode: 'load',
         input,
-        kind: 'load',
         onLine: (line) => this.toolkit.logger.debug(`${node}: ${line}`),
         signal,
       })
@@ -186,7 +186,7 @@ export class DockerDesktopLoader implements Loader {
     const {stdout} = await this.toolkit.docker(
       ['exec', node, 'containerd', 'config', 'dump'],
       `read the containerd configuration of node "${node}"`,
-      {kind: 'load'},
+      {errorCode: 'load'},
     )
     return parseSnapshotter(stdout)
   }

@@ -158,7 +158,7 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
       await waitFor(async () => (await processes('docker (save -o .*|exec -i desktop-control-plane)')).length > 0)
       controller.abort()
       const error = await rejection(loading)
-      expect(error.kind).to.equal('interrupted')
+      expect(error.code).to.equal('interrupted')
       expect(await processes(`docker (save -o .*${image.ref}|exec -i desktop-control-plane)`)).to.deep.equal([])
       expect(await nodeImageIds('desktop-control-plane')).to.not.include(image.id)
     })

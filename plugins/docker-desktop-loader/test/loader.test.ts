@@ -125,7 +125,7 @@ describe('Docker Desktop loader (commands)', () => {
           : {exitCode: 1, stderr: 'permission denied while trying to connect to the Docker daemon socket\n'},
       )
       const error = await rejection(new DockerDesktopLoader(toolkit).has(image()))
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.equal(
         'could not inspect app:1: permission denied while trying to connect to the Docker daemon socket',
       )
@@ -198,7 +198,7 @@ describe('Docker Desktop loader (commands)', () => {
       const error = await rejection(
         new DockerDesktopLoader(desktop({importAnswer, nodes: nodes()})).load(image(), target, signal),
       )
-      expect(error.kind).to.equal('load')
+      expect(error.code).to.equal('load')
       expect(error.message).to.equal(
         'could not import app:1 into node "desktop-control-plane": ctr: image might be filtered out',
       )
@@ -223,7 +223,7 @@ describe('Docker Desktop loader (commands)', () => {
           signal,
         ),
       )
-      expect(error.kind).to.equal('load')
+      expect(error.code).to.equal('load')
       expect(error.message).to.equal(
         `imported app:1, but nodes "desktop-control-plane", "desktop-worker" of Docker Desktop's cluster do not have it as ${INDEX}`,
       )

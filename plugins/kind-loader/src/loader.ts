@@ -24,7 +24,7 @@ export class KindLoader implements Loader {
   async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
     return Promise.all([
       this.toolkit.diagnostic('kind', async () =>
-        (await this.toolkit.exec(KIND, ['version'], {errorKind: 'load', notFoundHint: INSTALL_HINT})).stdout.trim(),
+        (await this.toolkit.exec(KIND, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})).stdout.trim(),
       ),
       this.toolkit.diagnostic('cluster', async () => {
         const {cluster, nodes} = await this.nodes(target)
@@ -96,7 +96,7 @@ export class KindLoader implements Loader {
     // -v 1 makes kind print the output of a command that failed (ctr's reason), which the hints below read.
     const result = await this.toolkit.exec(KIND, [...args, '-v', '1'], {
       allowFailure: true,
-      errorKind: 'load',
+      errorCode: 'load',
       killTree: true,
       notFoundHint: INSTALL_HINT,
       onLine: (line) => this.toolkit.logger.debug(`kind: ${line}`),
@@ -109,7 +109,7 @@ export class KindLoader implements Loader {
 
 /** The digests an image archive's index.json names (docker save ≥ 25 writes an OCI layout): what ctr import points the names at. */
 async function archiveTargets(toolkit: PluginToolkit, archive: string): Promise<string[]> {
-  const {stdout} = await toolkit.exec('tar', ['-xOf', archive, 'index.json'], {errorKind: 'load'})
+  const {stdout} = await toolkit.exec('tar', ['-xOf', archive, 'index.json'], {errorCode: 'load'})
   const index = JSON.parse(stdout) as {manifests?: {digest?: unknown}[]}
   return (index.manifests ?? [])
     .map((entry) => entry.digest)

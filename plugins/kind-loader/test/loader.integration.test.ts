@@ -121,7 +121,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
         params: {cluster: `absent${suffix}`},
       }),
     )
-    expect(error.kind).to.equal('load')
+    expect(error.code).to.equal('load')
     expect(error.message).to.equal(`no kind nodes found for cluster "absent${suffix}" (context kind-absent)`)
     expect(error.hint).to.include('kind get clusters')
   })
@@ -134,7 +134,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
       const error = await rejection(
         new KindLoader(toolkit).load(await buildImage('no-kind'), target(one), new AbortController().signal),
       )
-      expect(error.kind).to.equal('load')
+      expect(error.code).to.equal('load')
       expect(error.message).to.equal('kind is not installed (not found on PATH)')
       expect(error.hint).to.include('go install sigs.k8s.io/kind@latest')
       expect(error.hint).to.include('https://kind.sigs.k8s.io/docs/user/quick-start/#installation')
@@ -184,7 +184,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     try {
       const image = await buildImage('unverified')
       const error = await rejection(new KindLoader(toolkit).load(image, target(two), new AbortController().signal))
-      expect(error.kind).to.equal('load')
+      expect(error.code).to.equal('load')
       expect(error.message).to.equal(
         `kind load docker-image ${image.ref} --name ${two.name} -v 1 exited 0, but nodes "${two.nodes[0]}", "${two.nodes[1]}" of cluster "${two.name}" do not have ${image.ref} (${image.id})`,
       )
@@ -202,7 +202,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     await waitFor(async () => (await processes(`docker (save|exec -i) .*`)).length > 0)
     controller.abort()
     const error = await rejection(loading)
-    expect(error.kind).to.equal('interrupted')
+    expect(error.code).to.equal('interrupted')
     expect(
       await processes(`(${STAND_IN_BIN}/kind|docker save .*${image.ref}|docker exec -i ${two.name})`),
     ).to.deep.equal([])

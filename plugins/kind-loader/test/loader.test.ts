@@ -177,7 +177,7 @@ describe('kind loader (commands)', () => {
         controller.signal,
       ),
     )
-    expect(error.kind).to.equal('interrupted')
+    expect(error.code).to.equal('interrupted')
     expect(error.message).to.equal('interrupted while saving app:1')
     expect(endless.destroyed).to.equal(true)
     expect(toolkit.calls.some((c) => c[0] === 'kind')).to.equal(false)
@@ -204,7 +204,7 @@ describe('kind loader (commands)', () => {
       return result
     })(toolkit.exec)
     const error = await rejection(new KindLoader(toolkit).load(image(), target, signal))
-    expect(error.kind).to.equal('load')
+    expect(error.code).to.equal('load')
     expect(error.message).to.equal(
       `kind load docker-image app:1 --name dev -v 1 exited 0, but node "dev-worker" of cluster "dev" does not have app:1 (${CONFIG})`,
     )
@@ -216,7 +216,7 @@ describe('kind loader (commands)', () => {
     const error = await rejection(
       new KindLoader(toolkit).load(image(), {context: 'kind-gone', params: {cluster: 'gone'}}, signal),
     )
-    expect(error.kind).to.equal('load')
+    expect(error.code).to.equal('load')
     expect(error.message).to.equal('no kind nodes found for cluster "gone" (context kind-gone)')
     expect(error.hint).to.include('kind get clusters')
     expect(toolkit.calls.some((c) => c[0] === 'kind')).to.equal(false)
@@ -224,7 +224,7 @@ describe('kind loader (commands)', () => {
 
   it('asks for a kind context when the target names no cluster', async () => {
     const error = await rejection(new KindLoader(cluster().toolkit).has(image(), {context: 'dev', params: {}}))
-    expect(error.kind).to.equal('kube')
+    expect(error.code).to.equal('kube')
     expect(error.message).to.equal('cannot tell which kind cluster kube context "dev" belongs to')
   })
 
@@ -253,7 +253,7 @@ describe('kind loader (commands)', () => {
       stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n',
     }))
     const error = await rejection(new KindLoader(toolkit).has(image(), target))
-    expect(error.kind).to.equal('engine')
+    expect(error.code).to.equal('engine')
     expect(error.message).to.equal(
       'could not list the nodes of kind cluster "dev": Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
     )
@@ -295,7 +295,7 @@ describe('kind loader (commands)', () => {
     it(`explains kind's failure: ${what}`, async () => {
       const {toolkit} = cluster({kind: {exitCode: 1, stderr}})
       const error = await rejection(new KindLoader(toolkit).load(image(), target, signal))
-      expect(error.kind).to.equal('load')
+      expect(error.code).to.equal('load')
       expect(error.message).to.equal(message)
       expect(error.hint).to.include(hint)
     })

@@ -31,7 +31,7 @@ export class MinikubeLoader implements Loader {
     return Promise.all([
       this.toolkit.diagnostic('minikube', async () =>
         (
-          await this.toolkit.exec(MINIKUBE, ['version', '--short'], {errorKind: 'load', notFoundHint: INSTALL_HINT})
+          await this.toolkit.exec(MINIKUBE, ['version', '--short'], {errorCode: 'load', notFoundHint: INSTALL_HINT})
         ).stdout.trim(),
       ),
       this.toolkit.diagnostic('cluster', () => this.status(target)),
@@ -130,7 +130,7 @@ export class MinikubeLoader implements Loader {
     const profile = profileOf(target)
     const result = await this.toolkit.exec(MINIKUBE, ['-p', profile, ...args], {
       allowFailure: true,
-      errorKind: 'load',
+      errorCode: 'load',
       killTree: true,
       notFoundHint: INSTALL_HINT,
       onLine: (line) => this.toolkit.logger.debug(`minikube: ${line}`),

@@ -90,7 +90,7 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     process.env.KUDEV_FAKE_MINIKUBE_SILENT_FAIL = '1'
     try {
       const error = await rejection(new MinikubeLoader(toolkit).load(image, target(), new AbortController().signal))
-      expect(error.kind).to.equal('load')
+      expect(error.code).to.equal('load')
       expect(error.message).to.equal(
         `minikube -p ${profile.name} image load ${image.ref} --daemon exited 0, but profile "${profile.name}" does not have ${image.ref} (${image.id})`,
       )
@@ -107,7 +107,7 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
         params: {profile: `gone${suffix}`},
       }),
     )
-    expect(error.kind).to.equal('load')
+    expect(error.code).to.equal('load')
     expect(error.message).to.equal(`minikube profile "gone${suffix}" (context gone) does not exist`)
     expect(error.hint).to.include(`minikube start -p gone${suffix}`)
   })
@@ -149,7 +149,7 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     process.env.PATH = savedPath
     try {
       const error = await rejection(new MinikubeLoader(toolkit).has(await buildImage('no-minikube'), target()))
-      expect(error.kind).to.equal('load')
+      expect(error.code).to.equal('load')
       expect(error.message).to.equal('minikube is not installed (not found on PATH)')
       expect(error.hint).to.equal('install minikube: https://minikube.sigs.k8s.io/docs/start/')
     } finally {
@@ -166,7 +166,7 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     await waitFor(async () => (await processes(`docker (save|cp|exec) .*`)).length > 0)
     controller.abort()
     const error = await rejection(loading)
-    expect(error.kind).to.equal('interrupted')
+    expect(error.code).to.equal('interrupted')
     expect(
       await processes(`(${STAND_IN_BIN}/minikube|docker save .*${image.ref}|docker (cp|exec) .*${profile.name})`),
     ).to.deep.equal([])

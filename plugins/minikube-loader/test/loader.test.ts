@@ -82,7 +82,7 @@ describe('minikube loader (commands)', () => {
 
   it('reports a load that exited 0 without loading, naming minikube#23023', async () => {
     const error = await rejection(new MinikubeLoader(minikube({after: []})).load(image(), target, signal))
-    expect(error.kind).to.equal('load')
+    expect(error.code).to.equal('load')
     expect(error.message).to.equal(
       `minikube -p dev-mk image load app:1 --daemon exited 0, but profile "dev-mk" does not have app:1 (${ID})`,
     )
@@ -96,7 +96,7 @@ describe('minikube loader (commands)', () => {
       stderr: '\nX Exiting due to MK_USAGE: loading profile: cluster "dev-mk" does not exist\n\n',
     }
     const error = await rejection(new MinikubeLoader(minikube({ls})).has(image(), target))
-    expect(error.kind).to.equal('load')
+    expect(error.code).to.equal('load')
     expect(error.message).to.equal('minikube profile "dev-mk" (context dev-mk) does not exist')
     expect(error.hint).to.include('minikube start -p dev-mk')
   })

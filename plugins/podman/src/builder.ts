@@ -56,7 +56,7 @@ export class PodmanBuilder implements Builder {
         // Podman unpacks the context and runs steps in TMPDIR and leaves them there when it is stopped: the scratch folder goes in any case.
         env: {TMPDIR: scratch},
         // Only a missing podman is reported by exec itself (failed builds are reported below): an engine problem.
-        errorKind: 'engine',
+        errorCode: 'engine',
         input: tar,
         notFoundHint: INSTALL_HINT,
         onLine(line) {
@@ -90,7 +90,7 @@ export class PodmanBuilder implements Builder {
 
   async save(ref: string): Promise<Readable> {
     return this.toolkit.execOutput(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], {
-      errorKind: 'engine',
+      errorCode: 'engine',
       notFoundHint: INSTALL_HINT,
     })
   }
@@ -129,7 +129,7 @@ export class PodmanBuilder implements Builder {
   }
 
   private podman(args: string[]): Promise<ExecResult> {
-    return this.toolkit.exec(PODMAN, args, {allowFailure: true, errorKind: 'engine', notFoundHint: INSTALL_HINT})
+    return this.toolkit.exec(PODMAN, args, {allowFailure: true, errorCode: 'engine', notFoundHint: INSTALL_HINT})
   }
 
   private failed(result: ExecResult, doing: string): Error {

@@ -138,7 +138,7 @@ describe('podman builder (integration, real podman)', function () {
       Dockerfile: `FROM ${BUSYBOX_BASE}\nRUN echo fine ${marker}\nRUN echo ${marker} >&2; exit 3\n`,
     })
     const error = await rejection(builder.build(context, options, new AbortController().signal))
-    expect(error.kind).to.equal('build')
+    expect(error.code).to.equal('build')
     expect(error.exitCode).to.equal(6)
     expect(error.message).to.equal(
       `podman build failed at step "RUN echo ${marker} >&2; exit 3": while running runtime: exit status 3`,
@@ -176,7 +176,7 @@ describe('podman builder (integration, real podman)', function () {
       ),
     )
     expect(abortedAt, 'the RUN step never started').to.be.greaterThan(0)
-    expect(error.kind).to.equal('interrupted')
+    expect(error.code).to.equal('interrupted')
     expect(Date.now() - abortedAt).to.be.lessThan(8000)
     expect(await podmanImageExists(qualifiedName(ref))).to.equal(false)
     // A stopped podman leaves these behind (podman#14523); the builder removes them.
@@ -204,7 +204,7 @@ describe('podman builder (integration, real podman)', function () {
     const absent = `${uniqueName('kudev-it-absent')}:none`
     expect(await builder.inspect(absent)).to.equal(undefined)
     const error = await rejection(text(await builder.save(absent)))
-    expect(error.kind).to.equal('engine')
+    expect(error.code).to.equal('engine')
     expect(error.details.join('\n')).to.include('image not known')
   })
 })

@@ -78,7 +78,7 @@ describe('podman builder', () => {
       expect(lines).to.deep.equal(['STEP 1/2: FROM scratch', 'STEP 2/2: COPY . /', `COMMIT ${NAME}`, ID])
       const [call] = toolkit.calls
       expect(call!.args.slice(0, 7)).to.deep.equal(['build', '--format', 'docker', '-f', 'Dockerfile', '-t', NAME])
-      expect(call!.options).to.include({allowFailure: true, errorKind: 'engine', notFoundHint: INSTALL_HINT})
+      expect(call!.options).to.include({allowFailure: true, errorCode: 'engine', notFoundHint: INSTALL_HINT})
       expect(ctx.destroyed()).to.equal(true)
       // Podman's temporary files go in the iidfile's folder, which is gone once the build is over.
       const scratch = path.dirname(call!.args[call!.args.indexOf('--iidfile') + 1]!)
@@ -92,7 +92,7 @@ describe('podman builder', () => {
         new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
       )
       expect(error).to.be.instanceOf(KudevError)
-      expect(error.kind).to.equal('build')
+      expect(error.code).to.equal('build')
       expect(error.exitCode).to.equal(6)
       expect(error.message).to.equal(
         'podman build failed at step "RUN echo hi && exit 3": while running runtime: exit status 3',
@@ -217,7 +217,7 @@ describe('podman builder', () => {
       const error = await rejection(
         new PodmanBuilder(fakeToolkit(() => ({exitCode: 125, stderr}))).inspect('shop:kudev-cdcdcdcd'),
       )
-      expect(error.kind).to.equal('engine')
+      expect(error.code).to.equal('engine')
       expect(error.message).to.equal(
         'could not ask podman for shop:kudev-cdcdcdcd: database configuration mismatch: /var/lib/containers/storage',
       )
@@ -258,7 +258,7 @@ describe('podman builder', () => {
       )
       const archive = await new PodmanBuilder(toolkit).save('shop:kudev-cdcdcdcd')
       expect(toolkit.calls[0]!.args).to.deep.equal(['save', '--format', 'docker-archive', NAME])
-      expect(toolkit.calls[0]!.options).to.include({errorKind: 'engine', notFoundHint: INSTALL_HINT})
+      expect(toolkit.calls[0]!.options).to.include({errorCode: 'engine', notFoundHint: INSTALL_HINT})
       const content = buffer(archive)
       stdout.end('tar bytes')
       let ended = false
@@ -335,7 +335,7 @@ describe('podman builder', () => {
         () => new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd'),
       ]) {
         const error = await rejection(attempt())
-        expect(error.kind).to.equal('engine')
+        expect(error.code).to.equal('engine')
         expect(error.message).to.equal('podman is not installed (not found on PATH)')
         expect(error.hint).to.equal(INSTALL_HINT)
       }

@@ -44,7 +44,7 @@ describe('config: finding the file', () => {
     const dir = await temp.make({'a/keep': ''})
     if (await ancestorHasConfig(dir)) this.skip()
     const error = await rejection(findConfigFile({cwd: path.join(dir, 'a')}))
-    expect(error.kind).to.equal('config')
+    expect(error.code).to.equal('config')
     expect(error.message).to.equal(`no .kudev.yaml found in ${path.join(dir, 'a')} or any parent folder`)
     expect(error.hint).to.equal('run `kudev init` to create one, or pass --config FILE')
   })
@@ -68,7 +68,7 @@ describe('config: finding the file', () => {
     it('fails naming the file when it does not exist', async () => {
       const dir = await temp.make()
       const error = await rejection(findConfigFile({cwd: dir, config: 'missing.yaml'}))
-      expect(error.kind).to.equal('config')
+      expect(error.code).to.equal('config')
       expect(error.message).to.equal(`--config missing.yaml: ${path.join(dir, 'missing.yaml')} does not exist`)
     })
 
@@ -97,7 +97,7 @@ describe('config: finding the file', () => {
     it('fails when the folder does not exist or is a file', async () => {
       const dir = await temp.make({file: ''})
       const missing = await rejection(findConfigFile({cwd: dir, dir: 'nope'}))
-      expect(missing.kind).to.equal('usage')
+      expect(missing.code).to.equal('usage')
       expect(missing.message).to.equal(`--dir nope: ${path.join(dir, 'nope')} does not exist`)
       const file = await rejection(findConfigFile({cwd: dir, dir: 'file'}))
       expect(file.message).to.equal(`--dir file: ${path.join(dir, 'file')} is not a folder`)
@@ -109,7 +109,7 @@ describe('config: finding the file', () => {
     const dir = await temp.make({'.kudev.yaml': VALID})
     await chmod(path.join(dir, '.kudev.yaml'), 0o000)
     const error = await rejection(loadConfig({cwd: dir}))
-    expect(error.kind).to.equal('config')
+    expect(error.code).to.equal('config')
     expect(error.message).to.equal(`cannot read ${path.join(dir, '.kudev.yaml')} (EACCES)`)
   })
 })

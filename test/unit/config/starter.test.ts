@@ -48,7 +48,7 @@ describe('config: starter file', () => {
 
   it('refuses a name that is not a DNS-1123 label, suggesting one that is', async () => {
     const error = await rejection(Promise.resolve().then(() => starterConfig({name: 'My App'})))
-    expect(error.kind).to.equal('usage')
+    expect(error.code).to.equal('usage')
     expect(error.message).to.include('"My App"')
     expect(error.hint).to.equal('pick a name such as my-app')
   })

@@ -372,7 +372,7 @@ describe('config: validation', () => {
       ['spec.localPort', 8, 14],
       ['spec.env[1].name', 12, 13],
     ])
-    expect(error.kind).to.equal('config')
+    expect(error.code).to.equal('config')
     expect(error.exitCode).to.equal(1)
     expect(error.message).to.equal(`${file}: 6 problems`)
     expect(error.data?.file).to.equal(file)

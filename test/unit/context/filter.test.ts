@@ -182,7 +182,7 @@ describe('context: filter', () => {
     it('reports an ignore file that cannot be read, naming it', async () => {
       const dir = await tree({'.dockerignore/': ''})
       const error = await rejection(load(dir))
-      expect(error.kind).to.equal('config')
+      expect(error.code).to.equal('config')
       expect(error.message).to.equal(`cannot read ${path.join(dir, '.dockerignore')} (it is a folder)`)
       expect(error.hint).to.include('delete it')
     })
@@ -198,7 +198,7 @@ describe('context: filter', () => {
     it('reports an invalid pattern with the file and line', async () => {
       const dir = await tree({'.dockerignore': '# ok\nnode_modules\nsrc/[\n'})
       const error = await rejection(load(dir))
-      expect(error.kind).to.equal('config')
+      expect(error.code).to.equal('config')
       expect(error.message).to.equal(
         `${path.join(dir, '.dockerignore')}:3: invalid pattern "src/[": a character class "[" is not closed`,
       )

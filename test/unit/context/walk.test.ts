@@ -91,7 +91,7 @@ describe('context walk', () => {
       const filter = await loadContextFilter({contextDir: dir, dockerfile: join(dir, 'Dockerfile'), exclusions: []})
       const {entries, skipped} = walkContext(dir, filter)
       expect(paths(entries)).to.deep.equal(['.dockerignore', 'kept.txt'])
-      expect(skipped).to.deep.equal([{kind: 'a FIFO (named pipe)', path: 'pipe'}])
+      expect(skipped).to.deep.equal([{description: 'a FIFO (named pipe)', path: 'pipe'}])
     } finally {
       await remove()
     }
@@ -205,7 +205,7 @@ describe('context walk', () => {
         import {loadContextFilter} from ${JSON.stringify(join(repoRoot, 'src/context/filter.ts'))}
         import {walkContext} from ${JSON.stringify(join(repoRoot, 'src/context/walk.ts'))}
         const filter = await loadContextFilter({contextDir: ${JSON.stringify(dir)}, dockerfile: ${JSON.stringify(join(dir, 'Dockerfile'))}, exclusions: []})
-        try { walkContext(${JSON.stringify(dir)}, filter) } catch (error) { console.log(JSON.stringify({kind: error.kind, message: error.message, hint: error.hint})); process.exit(1) }`
+        try { walkContext(${JSON.stringify(dir)}, filter) } catch (error) { console.log(JSON.stringify({code: error.code, message: error.message, hint: error.hint})); process.exit(1) }`
       const result = await execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
         cwd: repoRoot,
         reject: false,
@@ -222,8 +222,8 @@ describe('context walk', () => {
         await chmod(join(dir, 'secret'), 0o000)
         const result = await walkAs(dir)
         expect(result.exitCode, result.stderr).to.equal(1)
-        const error = JSON.parse(result.stdout) as {kind: string; message: string; hint: string}
-        expect(error.kind).to.equal('config')
+        const error = JSON.parse(result.stdout) as {code: string; message: string; hint: string}
+        expect(error.code).to.equal('config')
         expect(error.message).to.equal(
           `cannot read folder ${join(dir, 'secret')} in the build context (permission denied)`,
         )

@@ -26,10 +26,10 @@ describe('exec (every subprocess goes through it)', () => {
   it('reports a failure with the command, the exit code and the last lines of stderr', async () => {
     const error = await rejection(
       exec(capture().logger, 'sh', ['-c', 'for i in $(seq 1 30); do echo line$i >&2; done; exit 3'], {
-        errorKind: 'build',
+        errorCode: 'build',
       }),
     )
-    expect(error.kind).to.equal('build')
+    expect(error.code).to.equal('build')
     expect(error.message).to.equal("sh -c 'for i in $(seq 1 30); do echo line$i >&2; done; exit 3' exited with code 3")
     expect(error.details).to.have.length(15)
     expect(error.details.at(-1)).to.equal('line30')
@@ -44,11 +44,11 @@ describe('exec (every subprocess goes through it)', () => {
   it("says a program is not installed, with the caller's install hint", async () => {
     const error = await rejection(
       exec(capture().logger, 'kudev-no-such-program', [], {
-        errorKind: 'engine',
+        errorCode: 'engine',
         notFoundHint: 'install it with apt-get',
       }),
     )
-    expect(error.kind).to.equal('engine')
+    expect(error.code).to.equal('engine')
     expect(error.message).to.equal('kudev-no-such-program is not installed (not found on PATH)')
     expect(error.hint).to.equal('install it with apt-get')
   })
@@ -88,7 +88,7 @@ describe('exec (every subprocess goes through it)', () => {
     const running = exec(capture().logger, 'sleep', ['30.25'], {signal: controller.signal})
     setTimeout(() => controller.abort(), 200)
     const error = await rejection(running)
-    expect(error.kind).to.equal('interrupted')
+    expect(error.code).to.equal('interrupted')
     expect(Date.now() - started).to.be.below(5000)
     const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -x sleep -a || true'])
     expect(stdout.split('\n').filter((line) => line.endsWith(' sleep 30.25'))).to.deep.equal([])
@@ -103,7 +103,7 @@ describe('exec (every subprocess goes through it)', () => {
       signal: controller.signal,
     })
     setTimeout(() => controller.abort(), 300)
-    expect((await rejection(running)).kind).to.equal('interrupted')
+    expect((await rejection(running)).code).to.equal('interrupted')
     const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -f "sleep 4[12].5" -a || true'])
     expect(stdout).to.equal('')
   })
@@ -117,7 +117,7 @@ describe('exec (every subprocess goes through it)', () => {
       signal: controller.signal,
     })
     setTimeout(() => controller.abort(), 300)
-    expect((await rejection(running)).kind).to.equal('interrupted')
+    expect((await rejection(running)).code).to.equal('interrupted')
     expect(Date.now() - started).to.be.below(8000)
     const {stdout} = await exec(capture().logger, 'sh', ['-c', 'pgrep -f "sleep 4[3].5" -a || true'])
     expect(stdout).to.equal('')
@@ -132,7 +132,7 @@ describe('exec (every subprocess goes through it)', () => {
     })
     stdout.once('data', () => controller.abort())
     stdout.resume()
-    expect((await rejection(done)).kind).to.equal('interrupted')
+    expect((await rejection(done)).code).to.equal('interrupted')
     const {stdout: left} = await exec(capture().logger, 'sh', ['-c', 'pgrep -f "sleep 4[4].5" -a || true'])
     expect(left).to.equal('')
   })
@@ -142,7 +142,7 @@ describe('exec (every subprocess goes through it)', () => {
     const output = await text(stdout)
     expect(output.split('\n').filter(Boolean)).to.have.length(100_000)
     expect((await done).exitCode).to.equal(0)
-    const failing = await execStream(capture().logger, 'sh', ['-c', 'echo broken >&2; exit 2'], {errorKind: 'build'})
+    const failing = await execStream(capture().logger, 'sh', ['-c', 'echo broken >&2; exit 2'], {errorCode: 'build'})
     await text(failing.stdout)
     expect((await rejection(failing.done)).details).to.deep.equal(['broken'])
   })

@@ -210,7 +210,7 @@ describe('build context hash', () => {
       try {
         await promise
       } catch (error) {
-        if (isKudevError(error)) return {hint: error.hint, kind: error.kind, message: error.message}
+        if (isKudevError(error)) return {code: error.code, hint: error.hint, message: error.message}
         throw error
       }
 
@@ -222,7 +222,7 @@ describe('build context hash', () => {
       const error = await failure(
         hashBuildContext(projectConfig(dir, {}, {buildContext: join(dir, 'nope')}), {logger: silentLogger()}),
       )
-      expect(error).to.deep.include({kind: 'config', message: `build context ${join(dir, 'nope')} does not exist`})
+      expect(error).to.deep.include({code: 'config', message: `build context ${join(dir, 'nope')} does not exist`})
       expect(error.hint).to.include('spec.buildContext')
     })
 
@@ -238,7 +238,7 @@ describe('build context hash', () => {
       const dir = await project()
       const error = await failure(hash(dir, {}, {}, {dockerfile: join(dir, 'Dockerfile.prod')}))
       expect(error).to.deep.include({
-        kind: 'config',
+        code: 'config',
         message: `Dockerfile ${join(dir, 'Dockerfile.prod')} does not exist`,
       })
       expect(error.hint).to.include('spec.dockerfilePath')
@@ -247,7 +247,7 @@ describe('build context hash', () => {
     it('an invalid .dockerignore pattern', async () => {
       const dir = await project({...baseTree, '.dockerignore': 'ok\n[\n'})
       const error = await failure(hash(dir))
-      expect(error.kind).to.equal('config')
+      expect(error.code).to.equal('config')
       expect(error.message).to.include('.dockerignore')
     })
   })

@@ -29,7 +29,7 @@ export async function kubeError(promise: Promise<unknown>): Promise<KudevError> 
 
   expect(isKudevError(caught), `expected a KudevError, got ${String(caught)}`).to.equal(true)
   const error = caught as KudevError
-  expect(error.kind).to.equal('kube')
+  expect(error.code).to.equal('kube')
   expect(error.hint, 'every kube error has a hint').to.be.a('string').and.not.equal('')
   return error
 }

@@ -13,9 +13,9 @@ describe('the toolkit docker helpers', () => {
       accept: (result) => /no such image/i.test(result.stderr),
     })
     expect(accepted.exitCode).to.equal(1)
-    const error = await rejection(toolkit.docker(['load'], 'load app:1', {kind: 'load'}))
+    const error = await rejection(toolkit.docker(['load'], 'load app:1', {errorCode: 'load'}))
     expect(error.message).to.equal('could not load app:1: Error: denied')
-    expect(error.kind).to.equal('load')
+    expect(error.code).to.equal('load')
     expect(error.details).to.deep.equal(['warning'])
   })
 

@@ -20,7 +20,7 @@ describe('error reporting', () => {
     expect(renderError(error, verbose)).to.include('read /root/.kube/config')
   })
 
-  it('maps each kind to its documented exit code', () => {
+  it('maps each error code to its documented exit code', () => {
     expect(new KudevError('config', 'x').exitCode).to.equal(1)
     expect(new KudevError('plugin', 'x').exitCode).to.equal(4)
     expect(new KudevError('interrupted', 'x').exitCode).to.equal(130)
@@ -28,9 +28,9 @@ describe('error reporting', () => {
   })
 
   it('recognises a KudevError made by another copy of kudev by its shape', () => {
-    const foreign = Object.assign(new Error('engine down'), {kind: 'engine', name: 'KudevError'})
+    const foreign = Object.assign(new Error('engine down'), {code: 'engine', name: 'KudevError'})
     expect(isKudevError(foreign)).to.equal(true)
-    expect(isKudevError(Object.assign(new Error('x'), {kind: 'nonsense', name: 'KudevError'}))).to.equal(false)
+    expect(isKudevError(Object.assign(new Error('x'), {code: 'nonsense', name: 'KudevError'}))).to.equal(false)
   })
 
   it('turns an oclif parse error into a usage error led by the actual problem', () => {
@@ -41,7 +41,7 @@ describe('error reporting', () => {
       {oclif: {exit: 2}},
     )
     const error = toKudevError(parse, 'validate')
-    expect(error.kind).to.equal('usage')
+    expect(error.code).to.equal('usage')
     expect(error.message).to.equal('--quiet=true cannot also be provided when using --verbose')
     expect(error.hint).to.equal('see kudev validate --help')
   })

@@ -16,7 +16,7 @@ describe('interruptible', () => {
         () => undefined,
         (thrown: KudevError) => thrown,
       )
-      expect(error?.kind).to.equal('interrupted')
+      expect(error?.code).to.equal('interrupted')
       expect(error?.exitCode).to.equal(130)
       expect(error?.message).to.equal(`interrupted by ${name}; stopped what was running`)
       expect(Date.now() - started).to.be.below(5000)

@@ -130,7 +130,7 @@ describe('plugin resolver', () => {
         error = thrown as KudevError
       }
 
-      expect(error?.kind).to.equal('plugin')
+      expect(error?.code).to.equal('plugin')
       expect(error?.exitCode).to.equal(4)
       expect(error?.message).to.equal('no builder named "fixture-buidler" (from spec.builder in /p/.kudev.yaml)')
       expect(error?.hint)
