@@ -2,13 +2,7 @@ import {expect} from 'chai'
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
-import {
-  compilePattern,
-  compileRules,
-  goClean,
-  parseIgnoreFile,
-  type Matcher,
-} from '../../../src/context/dockerignore.js'
+import {compileRules, goClean, parseIgnoreFile, type Matcher} from '../../../src/context/dockerignore.js'
 import {isKudevError, type KudevError} from '../../../src/output/errors.js'
 
 type Pass = 'exact' | 'inexact' | 'fail'
@@ -19,7 +13,6 @@ interface Vectors {
   cleanPatterns: {test: string; patterns: string[]; count: number; exclusions: boolean}[]
   errors: {test: string; patterns: string[]}[]
   filepathMatch: {pattern: string; text: string; match: boolean; error: boolean}[]
-  compile: {pattern: string; kind: string; regexp?: string}[]
   readAll: {content: string; expected: string[]}
 }
 
@@ -111,16 +104,6 @@ describe('context: .dockerignore (moby/patternmatcher vectors)', () => {
           return
         }
         expect(excluded([vector.pattern], goClean(vector.text))).to.equal(vector.match)
-      })
-    }
-  })
-
-  describe('TestCompile: match kind and Go regexp text', () => {
-    for (const vector of VECTORS.compile) {
-      it(`${vector.pattern} → ${vector.kind}`, () => {
-        const compiled = compilePattern(goClean(vector.pattern))
-        expect(compiled.kind).to.equal(vector.kind)
-        expect(compiled.goRegexp).to.equal(vector.regexp)
       })
     }
   })
@@ -223,11 +206,8 @@ describe('context: .dockerignore matching', () => {
     expect(excluded(['**/file'], 'dir/myfile')).to.equal(false)
   })
 
-  it('passes Go regexp syntax in escapes and classes through, as Docker does', () => {
-    expect(excluded(['a\\d'], 'a7'), '\\d is a digit class').to.equal(true)
-    expect(excluded(['a\\d'], 'ad')).to.equal(false)
-    expect(excluded(['[[:digit:]]*'], '9lives')).to.equal(true)
-    expect(excluded(['x[^a]y'], 'x/y'), 'a negated class matches "/"').to.equal(true)
+  // What the Go syntax passed through means: test/unit/context/go-regexp.test.ts.
+  it('passes Go regexp syntax through, as Docker does', () => {
     expect(excluded(['a^b*'], 'a^bc'), 'a bare ^ is an anchor in a regexp pattern').to.equal(false)
     expect(excluded(['a^b'], 'a^b'), 'but literal in an exact pattern').to.equal(true)
   })
