@@ -4,7 +4,7 @@ import {text} from 'node:stream/consumers'
 
 import {exec, execStream, formatCommand, lastLines} from '../../../src/exec/run.js'
 import {createLogger} from '../../../src/output/logger.js'
-import {rejection} from '../../support/fake-toolkit.js'
+import {rejection} from '../../../src/testing/index.js'
 
 function capture() {
   const lines: string[] = []

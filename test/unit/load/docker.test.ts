@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {fakeToolkit, rejection} from '../../support/fake-toolkit.js'
+import {fakeToolkit, rejection} from '../../../src/testing/index.js'
 
 describe('the toolkit docker helpers', () => {
   it("fails with what kudev was doing and docker's last line, unless the result is accepted", async () => {
