@@ -18,8 +18,8 @@ export default class Build extends KudevCommand {
     const {loadConfig} = await import('../config/index.js')
     const {buildImage, resolveBuilder} = await import('../pipeline/build.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
-    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
-    const request = {...buildOptions(flags), config: this.config, loaded, logger: this.logger, view: this.stepView()}
+    const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    const request = {...buildOptions(flags), config: this.config, logger: this.logger, project, view: this.stepView()}
     const builder = await resolveBuilder(request)
     const result = await interruptible((signal) => buildImage(request, builder, signal))
     this.print(`${result.image} ${result.id}`)

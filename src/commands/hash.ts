@@ -38,9 +38,9 @@ export default class Hash extends KudevCommand {
       import('../hash/progress.js'),
       import('../hash/report.js'),
     ])
-    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     const progress = this.logger.enabled('info') ? hashProgressView(process.stderr) : undefined
-    const result = await hashBuildContext(loaded, {
+    const result = await hashBuildContext(project, {
       ...buildInputs(flags),
       explain: flags.explain,
       logger: this.logger,
@@ -48,7 +48,7 @@ export default class Hash extends KudevCommand {
       onProgress: progress?.update,
     }).finally(() => progress?.clear())
 
-    const {imageName} = loaded.config.spec
+    const {imageName} = project.config.spec
     const explanation = flags.explain ? report.explain(result) : undefined
     if (flags.list) {
       const lines = report.listLines(result)

@@ -30,7 +30,7 @@ export default class Load extends KudevCommand {
     const {loadConfig} = await import('../config/index.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
     const {loadExisting} = await import('../pipeline/load.js')
-    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir}).catch(
+    const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir}).catch(
       (error: unknown) => {
         // Without --config a missing .kudev.yaml is fine here; a broken one is not.
         if (flags.config === undefined && (error as {data?: {searchedFrom?: string}}).data?.searchedFrom)
@@ -45,9 +45,9 @@ export default class Load extends KudevCommand {
           config: this.config,
           image: args.image,
           kubeContext: flags['kube-context'],
-          loaded,
           loader: flags.loader,
           logger: this.logger,
+          project,
           view: this.stepView(),
         },
         signal,

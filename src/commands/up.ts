@@ -26,16 +26,16 @@ export default class Up extends KudevCommand {
     const {loadConfig} = await import('../config/index.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
     const {up} = await import('../pipeline/up.js')
-    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     const result = await interruptible((signal) =>
       up(
         {
           ...buildOptions(flags),
           config: this.config,
           kubeContext: flags['kube-context'],
-          loaded,
           loader: flags.loader,
           logger: this.logger,
+          project,
           view: this.stepView(),
         },
         signal,

@@ -15,13 +15,13 @@ export default class Validate extends KudevCommand {
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Validate)
     const {loadConfig} = await import('../config/index.js')
-    const loaded = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
-    this.print(`${loaded.file}: valid (image ${loaded.config.spec.imageName}, build context ${loaded.buildContext})`)
+    const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    this.print(`${project.file}: valid (image ${project.config.spec.imageName}, build context ${project.buildContext})`)
     return {
-      buildContext: loaded.buildContext,
-      config: loaded.config,
-      dockerfile: loaded.dockerfile,
-      file: loaded.file,
+      buildContext: project.buildContext,
+      config: project.config,
+      dockerfile: project.dockerfile,
+      file: project.file,
       valid: true,
     }
   }

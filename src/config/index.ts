@@ -10,7 +10,7 @@ export {
   KIND,
   type KudevConfig,
   type KudevSpec,
-  type LoadedConfig,
+  type ProjectConfig,
 } from './schema.js'
 export {deriveProjectName, starterConfig} from './starter.js'
 export {validateConfig} from './validate.js'

@@ -40,7 +40,7 @@ export interface KudevConfig {
   spec: KudevSpec
 }
 
-export interface LoadedConfig {
+export interface ProjectConfig {
   /** Absolute path of the .kudev.yaml that was read. */
   file: string
   /** Absolute path of the folder holding it: relative paths in the file start here. */

@@ -24,7 +24,7 @@ import {
   type EnvVar,
   KIND,
   type KudevConfig,
-  type LoadedConfig,
+  type ProjectConfig,
   METADATA_FIELDS,
   SPEC_FIELDS,
   TOP_FIELDS,
@@ -361,7 +361,7 @@ async function resolvePath(
 }
 
 /** Every problem in the tree, plus the config when there are none. */
-async function validateTree(root: MapNode, file: string): Promise<{problems: Problem[]; loaded?: LoadedConfig}> {
+async function validateTree(root: MapNode, file: string): Promise<{problems: Problem[]; project?: ProjectConfig}> {
   const ctx: Context = {file, problems: []}
   const top = section(ctx, root, '', root.loc, TOP_FIELDS)
   const versionProblem = (value: string): string | undefined =>
@@ -452,7 +452,7 @@ async function validateTree(root: MapNode, file: string): Promise<{problems: Pro
       ...(network === undefined ? {} : {network}),
     },
   }
-  return {problems: [], loaded: {file: absoluteFile, dir, config, buildContext: contextDir, dockerfile}}
+  return {problems: [], project: {file: absoluteFile, dir, config, buildContext: contextDir, dockerfile}}
 }
 
 const byPosition = (a: Problem, b: Problem): number => a.line - b.line || a.col - b.col
@@ -464,11 +464,11 @@ const byPosition = (a: Problem, b: Problem): number => a.line - b.line || a.col 
 export async function checkConfig(
   text: string,
   file: string,
-): Promise<{problems: Problem[]; hint: string; loaded?: LoadedConfig}> {
+): Promise<{problems: Problem[]; hint: string; project?: ProjectConfig}> {
   const parsed = await parseYaml(text, file)
   if (!parsed.ok) return {problems: parsed.problems, hint: parsed.hint}
-  const {problems, loaded} = await validateTree(parsed.root, file)
-  return {problems: problems.sort(byPosition), hint: FIELD_HINT, ...(loaded === undefined ? {} : {loaded})}
+  const {problems, project} = await validateTree(parsed.root, file)
+  return {problems: problems.sort(byPosition), hint: FIELD_HINT, ...(project === undefined ? {} : {project})}
 }
 
 /** Every problem with a .kudev.yaml text, in file order; empty when it is valid. Never throws for bad content. */

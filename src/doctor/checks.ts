@@ -1,6 +1,6 @@
 import type {Config} from '@oclif/core'
 
-import type {LoadedConfig} from '../config/index.js'
+import type {ProjectConfig} from '../config/index.js'
 import type {KubeContext} from '../kube/index.js'
 import type {ExitCodeName} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
@@ -64,18 +64,18 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     .map((plugin) => ({name: plugin.name, type: plugin.type, version: plugin.version}))
   const report: DoctorReport = {builders: [], checks, loaders: [], ok: true, plugins, warnings}
 
-  const loaded = await attempt(
+  const project = await attempt(
     checks,
     'config',
     () => loadConfig({config: options.configFile, cwd: options.cwd, dir: options.dir}),
-    (found: LoadedConfig) => found.file,
+    (found: ProjectConfig) => found.file,
   )
-  report.config = loaded?.file
+  report.config = project?.file
 
   const context = await attempt(
     checks,
     'kube context',
-    () => resolveKubeContext({configured: loaded?.config.spec.kubeContext, flag: options.kubeContext}),
+    () => resolveKubeContext({configured: project?.config.spec.kubeContext, flag: options.kubeContext}),
     describeContext,
   )
   if (context)
@@ -131,7 +131,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const builder = await attempt(
     checks,
     'builder',
-    () => resolveBuilder({builder: options.builder, config: options.config, loaded, logger: quietLogger}),
+    () => resolveBuilder({builder: options.builder, config: options.config, logger: quietLogger, project}),
     (b) => b.name,
   )
   if (builder?.diagnose) checks.push(...asChecks(await builder.diagnose(), 'engine'))
@@ -144,7 +144,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       () =>
         chooseLoader({
           config: options.config,
-          configured: loaded?.config.spec.loader ? {file: loaded.file, name: loaded.config.spec.loader} : undefined,
+          configured: project?.config.spec.loader ? {file: project.file, name: project.config.spec.loader} : undefined,
           context,
           flag: options.loader,
           logger: quietLogger,
@@ -154,7 +154,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     if (chosen?.loader.diagnose) checks.push(...asChecks(await chosen.loader.diagnose(chosen.target), 'load'))
   }
 
-  if (loaded) checks.push(await hashCacheCheck(loaded.buildContext))
+  if (project) checks.push(await hashCacheCheck(project.buildContext))
   report.ok = checks.every((check) => check.ok)
   return report
 }

@@ -5,7 +5,7 @@
 import {readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import type {LoadedConfig} from '../config/schema.js'
+import type {ProjectConfig} from '../config/schema.js'
 import {compareNames, type Entry, makeEntry} from '../context/entries.js'
 import {type ContextFilter, loadContextFilter} from '../context/filter.js'
 import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
@@ -81,19 +81,19 @@ export interface HashResult {
   stats: HashStats
 }
 
-export async function hashBuildContext(loaded: LoadedConfig, options: HashOptions): Promise<HashResult> {
+export async function hashBuildContext(project: ProjectConfig, options: HashOptions): Promise<HashResult> {
   const started = performance.now()
   // The racy rule (snapshot.ts) measures from before anything is read.
   const walkStartedNs = BigInt(Date.now()) * 1_000_000n
   const {logger} = options
-  const {spec} = loaded.config
-  const root = loaded.buildContext
-  const rootStat = contextFolderStat(loaded)
-  const dockerfile = readDockerfile(loaded)
+  const {spec} = project.config
+  const root = project.buildContext
+  const rootStat = contextFolderStat(project)
+  const dockerfile = readDockerfile(project)
   const filter = await loadContextFilter({
-    configFile: loaded.file,
+    configFile: project.file,
     contextDir: root,
-    dockerfile: loaded.dockerfile,
+    dockerfile: project.dockerfile,
     exclusions: spec.buildContextExclusions,
   })
   const key = snapshotKey(filter)
@@ -107,7 +107,7 @@ export async function hashBuildContext(loaded: LoadedConfig, options: HashOption
 
   const inputs: Omit<BuildInputs, 'dockerfile' | 'ignoreFile'> = {
     buildArgs: {...spec.buildArgs, ...options.buildArgs},
-    dockerfilePath: relativePosix(root, loaded.dockerfile),
+    dockerfilePath: relativePosix(root, project.dockerfile),
     exclusions: spec.buildContextExclusions,
   }
   const target = options.target ?? spec.target
@@ -323,40 +323,40 @@ function listedFolders(
 }
 
 /** The context folder's stat, taken before it is listed; an error when it is missing or not a folder. */
-function contextFolderStat(loaded: LoadedConfig): Entry {
+function contextFolderStat(project: ProjectConfig): Entry {
   let stats
   try {
     // stat, not lstat: a context given as a symlink to a folder is that folder, as for docker build.
-    stats = statSync(loaded.buildContext, {bigint: true})
+    stats = statSync(project.buildContext, {bigint: true})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`
-    throw new KudevError('config', `build context ${loaded.buildContext} ${problem}`, {
-      data: {buildContext: loaded.buildContext},
-      hint: `check spec.buildContext in ${loaded.file} (relative paths start at the folder holding it)`,
+    throw new KudevError('config', `build context ${project.buildContext} ${problem}`, {
+      data: {buildContext: project.buildContext},
+      hint: `check spec.buildContext in ${project.file} (relative paths start at the folder holding it)`,
     })
   }
 
   if (!stats.isDirectory()) {
-    throw new KudevError('config', `build context ${loaded.buildContext} is not a folder`, {
-      data: {buildContext: loaded.buildContext},
-      hint: `spec.buildContext in ${loaded.file} must name a folder`,
+    throw new KudevError('config', `build context ${project.buildContext} is not a folder`, {
+      data: {buildContext: project.buildContext},
+      hint: `spec.buildContext in ${project.file} must name a folder`,
     })
   }
 
   return makeEntry('', 'dir', stats)
 }
 
-function readDockerfile(loaded: LoadedConfig): Buffer {
+function readDockerfile(project: ProjectConfig): Buffer {
   try {
-    return readFileSync(loaded.dockerfile)
+    return readFileSync(project.dockerfile)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const problems: Record<string, string> = {EISDIR: 'is a folder', ENOENT: 'does not exist'}
     const problem = problems[code ?? ''] ?? `cannot be read (${code ?? String(error)})`
-    throw new KudevError('config', `Dockerfile ${loaded.dockerfile} ${problem}`, {
-      data: {dockerfile: loaded.dockerfile},
-      hint: `check spec.dockerfilePath in ${loaded.file} (relative paths start at the folder holding it)`,
+    throw new KudevError('config', `Dockerfile ${project.dockerfile} ${problem}`, {
+      data: {dockerfile: project.dockerfile},
+      hint: `check spec.dockerfilePath in ${project.file} (relative paths start at the folder holding it)`,
     })
   }
 }

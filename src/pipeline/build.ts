@@ -1,6 +1,6 @@
 import type {Config} from '@oclif/core'
 
-import type {LoadedConfig} from '../config/index.js'
+import type {ProjectConfig} from '../config/index.js'
 import type {HashResult} from '../hash/index.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
@@ -14,7 +14,7 @@ const MAX_ATTEMPTS = 3
 export interface BuildRequest {
   config: Config
   logger: Logger
-  loaded: LoadedConfig
+  project: ProjectConfig
   /** From --build-arg, over spec.buildArgs. */
   buildArgs: Record<string, string>
   builder?: string
@@ -42,14 +42,14 @@ export interface BuildResult {
 
 /** Picks the builder: --builder > spec.builder > docker. */
 export async function resolveBuilder(
-  request: Pick<BuildRequest, 'builder' | 'config' | 'logger'> & {loaded?: LoadedConfig},
+  request: Pick<BuildRequest, 'builder' | 'config' | 'logger'> & {project?: ProjectConfig},
 ): Promise<Builder> {
   const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
   const {pluginToolkit} = await import('../plugins/toolkit.js')
-  const configured = request.loaded?.config.spec.builder
+  const configured = request.project?.config.spec.builder
   let [name, source] = [DEFAULT_BUILDER, 'the default builder']
   if (request.builder) [name, source] = [request.builder, '--builder']
-  else if (configured) [name, source] = [configured, `spec.builder in ${request.loaded!.file}`]
+  else if (configured) [name, source] = [configured, `spec.builder in ${request.project!.file}`]
   const registry = await collectBuilders(request.config, {logger: request.logger})
   const {descriptor} = pickByName(registry, name, source)
   return descriptor.create(pluginToolkit(request.logger))
@@ -65,7 +65,7 @@ export async function buildImage(request: BuildRequest, builder: Builder, signal
   const {assembleBuildContext} = await import('../context/build-context.js')
   const {isContextChanged} = await import('../context/tar.js')
   const {startStep} = await import('../output/progress.js')
-  const {spec} = request.loaded.config
+  const {spec} = request.project.config
   const elapsed = () => Math.round(performance.now() - started)
 
   // Ends by returning or throwing: a changed file is the only reason to go round again.
@@ -83,14 +83,14 @@ export async function buildImage(request: BuildRequest, builder: Builder, signal
 
     const context = await assembleBuildContext({
       digest: hash.digest,
-      dockerfile: request.loaded.dockerfile,
+      dockerfile: request.project.dockerfile,
       entries: hash.entries,
       root: hash.root,
     })
     const view = startStep(`building ${image} with ${builder.name}`, {...request.view, prefix: 'build │ '})
     const options: BuildOptions = {
       buildArgs: hash.inputs.buildArgs,
-      dockerfile: request.loaded.dockerfile,
+      dockerfile: request.project.dockerfile,
       imageName: spec.imageName,
       labels: {},
       network: request.network ?? spec.network,
@@ -123,7 +123,7 @@ async function hashContext(request: BuildRequest): Promise<HashResult> {
   const {hashProgressView} = await import('../hash/progress.js')
   // The same progress line as `kudev hash`: on a terminal, once hashing takes over a second.
   const progress = request.view.silent ? undefined : hashProgressView(process.stderr)
-  return hashBuildContext(request.loaded, {
+  return hashBuildContext(request.project, {
     buildArgs: request.buildArgs,
     buildTimestamp: request.buildTimestamp,
     logger: request.logger,

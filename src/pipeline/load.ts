@@ -1,6 +1,6 @@
 import type {Config} from '@oclif/core'
 
-import type {LoadedConfig} from '../config/index.js'
+import type {ProjectConfig} from '../config/index.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
@@ -10,7 +10,7 @@ export interface LoadRequest {
   logger: Logger
   image: string
   /** The project's .kudev.yaml when there is one: its kubeContext, loader and builder apply. */
-  loaded?: LoadedConfig
+  project?: ProjectConfig
   kubeContext?: string
   loader?: string
   /** Where the image lives (default docker). */
@@ -33,11 +33,11 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
   const {resolveBuilder} = await import('./build.js')
   const {chooseLoader, loadImage} = await import('./loader.js')
   const {loadable} = await import('./up.js')
-  const spec = request.loaded?.config.spec
+  const spec = request.project?.config.spec
   const context = await resolveKubeContext({configured: spec?.kubeContext, flag: request.kubeContext})
   const chosen = await chooseLoader({
     config: request.config,
-    configured: spec?.loader ? {file: request.loaded!.file, name: spec.loader} : undefined,
+    configured: spec?.loader ? {file: request.project!.file, name: spec.loader} : undefined,
     context,
     flag: request.loader,
     logger: request.logger,

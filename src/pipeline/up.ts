@@ -30,11 +30,11 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
   const {resolveKubeContext} = await import('../kube/index.js')
   const {buildImage, resolveBuilder} = await import('./build.js')
   const {chooseLoader, loadImage} = await import('./loader.js')
-  const {spec} = request.loaded.config
+  const {spec} = request.project.config
   const context = await resolveKubeContext({configured: spec.kubeContext, flag: request.kubeContext})
   const chosen: ChosenLoader = await chooseLoader({
     config: request.config,
-    configured: spec.loader ? {file: request.loaded.file, name: spec.loader} : undefined,
+    configured: spec.loader ? {file: request.project.file, name: spec.loader} : undefined,
     context,
     flag: request.loader,
     logger: request.logger,

@@ -2,7 +2,7 @@ import {chmod, mkdir, mkdtemp, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
-import type {KudevSpec, LoadedConfig} from '../../src/config/schema.js'
+import type {KudevSpec, ProjectConfig} from '../../src/config/schema.js'
 
 /** A file's content (text or bytes), or a symlink, an (empty) folder, or a file with a mode. Keys are POSIX paths. */
 export type TreeNode = string | Uint8Array | {link: string} | {dir: true} | {content: string; mode: number}
@@ -29,12 +29,12 @@ export async function tempFolder(prefix: string): Promise<{dir: string; remove: 
   return {dir, remove: () => rm(dir, {force: true, recursive: true})}
 }
 
-/** A LoadedConfig for a project in `dir` (context `dir`, Dockerfile `dir/Dockerfile`) without writing .kudev.yaml. */
+/** A ProjectConfig for a project in `dir` (context `dir`, Dockerfile `dir/Dockerfile`) without writing .kudev.yaml. */
 export function projectConfig(
   dir: string,
   spec: Partial<KudevSpec> = {},
   paths: {buildContext?: string; dockerfile?: string} = {},
-): LoadedConfig {
+): ProjectConfig {
   return {
     buildContext: paths.buildContext ?? dir,
     config: {

@@ -60,9 +60,9 @@ describe('config: finding the file', () => {
 
     it('resolves the paths inside it from its own folder', async () => {
       const dir = await temp.make({'conf/dev.yaml': VALID, 'conf/Dockerfile': ''})
-      const loaded = await loadConfig({cwd: dir, config: 'conf/dev.yaml'})
-      expect(loaded.dockerfile).to.equal(path.join(dir, 'conf', 'Dockerfile'))
-      expect(loaded.buildContext).to.equal(path.join(dir, 'conf'))
+      const project = await loadConfig({cwd: dir, config: 'conf/dev.yaml'})
+      expect(project.dockerfile).to.equal(path.join(dir, 'conf', 'Dockerfile'))
+      expect(project.buildContext).to.equal(path.join(dir, 'conf'))
     })
 
     it('fails naming the file when it does not exist', async () => {

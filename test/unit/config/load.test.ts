@@ -13,12 +13,12 @@ describe('config: loading valid files', () => {
 
   it('loads the original kudev example file unchanged', async () => {
     const dir = await temp.make({'.kudev.yaml': await fixture('original-example.yaml'), Dockerfile: 'FROM scratch\n'})
-    const loaded = await loadConfig({cwd: dir})
-    expect(loaded.file).to.equal(path.join(dir, '.kudev.yaml'))
-    expect(loaded.dir).to.equal(dir)
-    expect(loaded.dockerfile).to.equal(path.join(dir, 'Dockerfile'))
-    expect(loaded.buildContext).to.equal(dir)
-    expect(loaded.config).to.deep.equal({
+    const project = await loadConfig({cwd: dir})
+    expect(project.file).to.equal(path.join(dir, '.kudev.yaml'))
+    expect(project.dir).to.equal(dir)
+    expect(project.dockerfile).to.equal(path.join(dir, 'Dockerfile'))
+    expect(project.buildContext).to.equal(dir)
+    expect(project.config).to.deep.equal({
       apiVersion: 'kudev.io/v1alpha1',
       kind: 'DeploymentConfig',
       metadata: {name: 'myapp'},
@@ -104,10 +104,10 @@ describe('config: loading valid files', () => {
       'project/docker/Dockerfile.dev': 'FROM scratch\n',
       'project/src/main.go': '',
     })
-    const loaded = await loadConfig({cwd: path.join(dir, 'project', 'src')})
-    expect(loaded.dockerfile).to.equal(path.join(dir, 'project', 'docker', 'Dockerfile.dev'))
-    expect(loaded.buildContext).to.equal(path.join(dir, 'project', 'src'))
-    expect(loaded.config.spec).to.deep.include({
+    const project = await loadConfig({cwd: path.join(dir, 'project', 'src')})
+    expect(project.dockerfile).to.equal(path.join(dir, 'project', 'docker', 'Dockerfile.dev'))
+    expect(project.buildContext).to.equal(path.join(dir, 'project', 'src'))
+    expect(project.config.spec).to.deep.include({
       imageName: 'registry.local:5000/team/web',
       buildContext: './src',
       target: 'runtime',
@@ -119,7 +119,7 @@ describe('config: loading valid files', () => {
       buildContextExclusions: ['*.md', '/coverage', '\\#notes'],
     })
     // Scalars are taken as written: 1.10 would be 1.1 as a number.
-    expect(loaded.config.spec.buildArgs).to.deep.equal({VERSION: '1.10', DEBUG: 'true', NAME: 'web app'})
+    expect(project.config.spec.buildArgs).to.deep.equal({VERSION: '1.10', DEBUG: 'true', NAME: 'web app'})
   })
 
   it('accepts absolute paths for dockerfilePath and buildContext', async () => {
@@ -134,9 +134,9 @@ describe('config: loading valid files', () => {
       `  buildContext: ${path.join(dir, 'ctx')}`,
       '',
     ].join('\n')
-    const loaded = await parseConfig(text, path.join(dir, 'conf', '.kudev.yaml'))
-    expect(loaded.dockerfile).to.equal(path.join(dir, 'elsewhere', 'Containerfile'))
-    expect(loaded.buildContext).to.equal(path.join(dir, 'ctx'))
+    const project = await parseConfig(text, path.join(dir, 'conf', '.kudev.yaml'))
+    expect(project.dockerfile).to.equal(path.join(dir, 'elsewhere', 'Containerfile'))
+    expect(project.buildContext).to.equal(path.join(dir, 'ctx'))
   })
 
   it('keeps a `__proto__` build argument as an ordinary argument', async () => {

@@ -79,10 +79,10 @@ describe('tree snapshot', () => {
     for (const cleanup of cleanups.splice(0)) await cleanup()
   })
 
-  const run = (options: Partial<HashOptions> = {}, loaded = projectConfig(dir)): Promise<HashResult> => {
+  const run = (options: Partial<HashOptions> = {}, project = projectConfig(dir)): Promise<HashResult> => {
     debug = []
     const logger = createLogger('debug', {write: (line: string) => debug.push(line) > 0})
-    return hashBuildContext(loaded, {env, logger, ...options})
+    return hashBuildContext(project, {env, logger, ...options})
   }
 
   /** The context's snapshot file: there must be exactly one. */
@@ -132,16 +132,16 @@ describe('tree snapshot', () => {
       expect(webFirst.entries.map((entry) => entry.path))
         .to.include('b/three.txt')
         .and.not.include('a/one.txt')
-      for (const [loaded, first] of [
+      for (const [project, first] of [
         [api, apiCold],
         [web, webFirst],
         [api, apiCold],
       ] as const) {
-        const warm = await run({}, loaded)
+        const warm = await run({}, project)
         expect(debug.join('')).not.to.match(/snapshot/)
         expect(warm.stats).to.include({hashedFiles: 0})
         expect(warm.digest).to.equal(first.digest)
-        expect(warm.digest).to.equal((await run({noCache: true}, loaded)).digest)
+        expect(warm.digest).to.equal((await run({noCache: true}, project)).digest)
       }
 
       expect(snapshotFiles(dir, env)).to.have.length(2)
@@ -322,8 +322,8 @@ describe('tree snapshot', () => {
   })
 
   describe('where folder times are not trusted (KUDEV_TRUST_FOLDER_TIMES=0): a stat cache', () => {
-    const untrusted = (options: Partial<HashOptions> = {}, loaded = projectConfig(dir)) =>
-      run({env: {...env, KUDEV_TRUST_FOLDER_TIMES: '0'}, ...options}, loaded)
+    const untrusted = (options: Partial<HashOptions> = {}, project = projectConfig(dir)) =>
+      run({env: {...env, KUDEV_TRUST_FOLDER_TIMES: '0'}, ...options}, project)
 
     it('keeps the 4 most recently written snapshots of a context, one per set of ignore rules', async () => {
       const exclusions = [[], ['a/'], ['b/'], ['empty'], ['link']]

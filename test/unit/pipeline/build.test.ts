@@ -59,9 +59,9 @@ describe('build pipeline', () => {
       buildArgs: {},
       config: await Config.load({root: repoRoot}),
       env: {KUDEV_CACHE_DIR: join(project, '.cache-outside-context')},
-      loaded: await loadConfig({cwd: project}),
       logger,
       noCache: true,
+      project: await loadConfig({cwd: project}),
       view,
       ...extra,
     }
@@ -133,19 +133,19 @@ describe('build pipeline', () => {
 
   it('picks the builder by --builder, else spec.builder, else docker, saying where a wrong name came from', async () => {
     const config = await Config.load({root: repoRoot})
-    expect((await resolveBuilder({config, loaded: await loadConfig({cwd: project}), logger})).name).to.equal('docker')
+    expect((await resolveBuilder({config, logger, project: await loadConfig({cwd: project})})).name).to.equal('docker')
     await writeFile(
       join(project, '.kudev.yaml'),
       'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, builder: podmn}\n',
     )
-    const loaded = await loadConfig({cwd: project})
-    const error = await resolveBuilder({config, loaded, logger}).then(
+    const projectConfig = await loadConfig({cwd: project})
+    const error = await resolveBuilder({config, logger, project: projectConfig}).then(
       () => undefined,
       (thrown: Error) => thrown,
     )
     expect(error?.message).to.equal(`no builder named "podmn" (from spec.builder in ${join(project, '.kudev.yaml')})`)
-    expect((await resolveBuilder({builder: 'docker', config, loaded, logger})).name).to.equal('docker')
-    const flagged = await resolveBuilder({builder: 'dockr', config, loaded, logger}).then(
+    expect((await resolveBuilder({builder: 'docker', config, logger, project: projectConfig})).name).to.equal('docker')
+    const flagged = await resolveBuilder({builder: 'dockr', config, logger, project: projectConfig}).then(
       () => undefined,
       (thrown: Error) => thrown,
     )
