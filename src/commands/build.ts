@@ -19,7 +19,7 @@ export default class Build extends KudevCommand {
     const {buildImage, resolveBuilder} = await import('../pipeline/build.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
     const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
-    const request = {...buildOptions(flags), config: this.config, logger: this.logger, project, view: this.stepView()}
+    const request = {...buildOptions(flags), logger: this.logger, oclif: this.config, project, view: this.stepView()}
     const builder = await resolveBuilder(request)
     const result = await interruptible((signal) => buildImage(request, builder, signal))
     this.print(`${result.image} ${result.id}`)

@@ -25,13 +25,13 @@ export default class Doctor extends KudevCommand {
     const {runDoctor} = await import('../doctor/checks.js')
     const report = await runDoctor({
       builder: flags.builder,
-      config: this.config,
       configFile: flags.config,
       cwd: process.cwd(),
       dir: flags.dir,
       kubeContext: flags['kube-context'],
       loader: flags.loader,
       logger: this.logger,
+      oclif: this.config,
     })
 
     const p = painter(this.logger.color)

@@ -42,11 +42,11 @@ export default class Load extends KudevCommand {
       loadExisting(
         {
           builder: flags.builder,
-          config: this.config,
           image: args.image,
           kubeContext: flags['kube-context'],
           loader: flags.loader,
           logger: this.logger,
+          oclif: this.config,
           project,
           view: this.stepView(),
         },

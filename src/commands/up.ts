@@ -31,10 +31,10 @@ export default class Up extends KudevCommand {
       up(
         {
           ...buildOptions(flags),
-          config: this.config,
           kubeContext: flags['kube-context'],
           loader: flags.loader,
           logger: this.logger,
+          oclif: this.config,
           project,
           view: this.stepView(),
         },

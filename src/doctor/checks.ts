@@ -38,7 +38,7 @@ export interface DoctorReport {
 }
 
 export interface DoctorOptions {
-  config: Config
+  oclif: Config
   logger: Logger
   cwd: string
   configFile?: string
@@ -58,7 +58,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const {collectBuilders, collectLoaders, conflicts} = await import('../plugins/resolver.js')
   const checks: Check[] = []
   const warnings: string[] = []
-  const plugins = options.config
+  const plugins = options.oclif
     .getPluginsList()
     .filter((plugin) => plugin.type === 'user' || plugin.type === 'link')
     .map((plugin) => ({name: plugin.name, type: plugin.type, version: plugin.version}))
@@ -89,8 +89,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   const quiet = {...options.logger, warn: (message: string) => warnings.push(message)}
   for (const registry of [
-    await collectBuilders(options.config, {logger: quiet}),
-    await collectLoaders(options.config, {logger: quiet}),
+    await collectBuilders(options.oclif, {logger: quiet}),
+    await collectLoaders(options.oclif, {logger: quiet}),
   ]) {
     const rows = registry.entries.map(({descriptor, plugin}) => ({
       description: descriptor.description,
@@ -131,7 +131,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const builder = await attempt(
     checks,
     'builder',
-    () => resolveBuilder({builder: options.builder, config: options.config, logger: quietLogger, project}),
+    () => resolveBuilder({builder: options.builder, logger: quietLogger, oclif: options.oclif, project}),
     (b) => b.name,
   )
   if (builder?.diagnose) checks.push(...asChecks(await builder.diagnose(), 'engine'))
@@ -143,11 +143,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       'loader',
       () =>
         chooseLoader({
-          config: options.config,
           configured: project?.config.spec.loader ? {file: project.file, name: project.config.spec.loader} : undefined,
           context,
           flag: options.loader,
           logger: quietLogger,
+          oclif: options.oclif,
         }),
       (c) => `${c.loader.name} (${c.plugin}), ${c.reason}`,
     )

@@ -12,7 +12,7 @@ const DEFAULT_BUILDER = 'docker'
 const MAX_ATTEMPTS = 3
 
 export interface BuildRequest {
-  config: Config
+  oclif: Config
   logger: Logger
   project: ProjectConfig
   /** From --build-arg, over spec.buildArgs. */
@@ -42,7 +42,7 @@ export interface BuildResult {
 
 /** Picks the builder: --builder > spec.builder > docker. */
 export async function resolveBuilder(
-  request: Pick<BuildRequest, 'builder' | 'config' | 'logger'> & {project?: ProjectConfig},
+  request: Pick<BuildRequest, 'builder' | 'logger' | 'oclif'> & {project?: ProjectConfig},
 ): Promise<Builder> {
   const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
   const {pluginToolkit} = await import('../plugins/toolkit.js')
@@ -50,7 +50,7 @@ export async function resolveBuilder(
   let [name, source] = [DEFAULT_BUILDER, 'the default builder']
   if (request.builder) [name, source] = [request.builder, '--builder']
   else if (configured) [name, source] = [configured, `spec.builder in ${request.project!.file}`]
-  const registry = await collectBuilders(request.config, {logger: request.logger})
+  const registry = await collectBuilders(request.oclif, {logger: request.logger})
   const {descriptor} = pickByName(registry, name, source)
   return descriptor.create(pluginToolkit(request.logger))
 }

@@ -6,7 +6,7 @@ import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
 
 export interface LoadRequest {
-  config: Config
+  oclif: Config
   logger: Logger
   image: string
   /** The project's .kudev.yaml when there is one: its kubeContext, loader and builder apply. */
@@ -36,11 +36,11 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
   const spec = request.project?.config.spec
   const context = await resolveKubeContext({configured: spec?.kubeContext, flag: request.kubeContext})
   const chosen = await chooseLoader({
-    config: request.config,
     configured: spec?.loader ? {file: request.project!.file, name: spec.loader} : undefined,
     context,
     flag: request.loader,
     logger: request.logger,
+    oclif: request.oclif,
   })
   const builder = await resolveBuilder(request)
   const info = await builder.inspect(request.image)

@@ -17,7 +17,7 @@ export interface ChosenLoader {
 }
 
 export interface LoaderChoice {
-  config: Config
+  oclif: Config
   logger: Logger
   context: KubeContext
   /** --loader */
@@ -33,7 +33,7 @@ export interface LoaderChoice {
 export async function chooseLoader(choice: LoaderChoice): Promise<ChosenLoader> {
   const {collectLoaders, pickByName} = await import('../plugins/resolver.js')
   const {pluginToolkit} = await import('../plugins/toolkit.js')
-  const registry = await collectLoaders(choice.config, {logger: choice.logger})
+  const registry = await collectLoaders(choice.oclif, {logger: choice.logger})
   const info = contextInfo(choice.context)
   let named: {name: string; source: string} | undefined
   if (choice.flag) named = {name: choice.flag, source: '--loader'}

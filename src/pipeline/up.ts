@@ -33,11 +33,11 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
   const {spec} = request.project.config
   const context = await resolveKubeContext({configured: spec.kubeContext, flag: request.kubeContext})
   const chosen: ChosenLoader = await chooseLoader({
-    config: request.config,
     configured: spec.loader ? {file: request.project.file, name: spec.loader} : undefined,
     context,
     flag: request.loader,
     logger: request.logger,
+    oclif: request.oclif,
   })
   request.logger.debug(`loader ${chosen.loader.name} (${chosen.plugin}), ${chosen.reason}`)
   const builder = await resolveBuilder(request)

@@ -12,10 +12,10 @@ export interface BundledOverride {
  * Installed or linked plugins that replace a bundled one. oclif loads user and linked plugins before the
  * core ones and keeps the first plugin of each name, so the bundled copy is silently left out; kudev says so.
  */
-export function bundledOverrides(config: Config): BundledOverride[] {
+export function bundledOverrides(oclif: Config): BundledOverride[] {
   // kudev's oclif.plugins lists exact package names, not patterns.
-  const bundled = new Set(config.pjson.oclif.plugins ?? [])
-  return config
+  const bundled = new Set(oclif.pjson.oclif.plugins ?? [])
+  return oclif
     .getPluginsList()
     .filter((plugin) => (plugin.type === 'user' || plugin.type === 'link') && bundled.has(plugin.name))
     .map((plugin) => ({name: plugin.name, type: plugin.type, version: plugin.version}))

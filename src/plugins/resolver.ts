@@ -44,7 +44,7 @@ export interface CollectOptions {
 
 const EVENT_ROLE = {[BUILDERS_EVENT]: 'builder', [LOADERS_EVENT]: 'loader'} as const
 
-/** Configs whose bundled-plugin overrides were already announced: once per process, however often plugins are collected. */
+/** oclif Configs whose bundled-plugin overrides were already announced: once per process, however often plugins are collected. */
 const announced = new WeakSet<Config>()
 
 /** Hook timeout: KUDEV_HOOK_TIMEOUT_MS when it is a positive integer, else 5 s. */
@@ -53,12 +53,12 @@ export function hookTimeout(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(value) && value > 0 ? value : DEFAULT_HOOK_TIMEOUT_MS
 }
 
-export async function collectBuilders(config: Config, options: CollectOptions): Promise<Registry<BuilderDescriptor>> {
-  return collect<BuilderDescriptor>(config, BUILDERS_EVENT, options)
+export async function collectBuilders(oclif: Config, options: CollectOptions): Promise<Registry<BuilderDescriptor>> {
+  return collect<BuilderDescriptor>(oclif, BUILDERS_EVENT, options)
 }
 
-export async function collectLoaders(config: Config, options: CollectOptions): Promise<Registry<LoaderDescriptor>> {
-  return collect<LoaderDescriptor>(config, LOADERS_EVENT, options)
+export async function collectLoaders(oclif: Config, options: CollectOptions): Promise<Registry<LoaderDescriptor>> {
+  return collect<LoaderDescriptor>(oclif, LOADERS_EVENT, options)
 }
 
 /**
@@ -66,18 +66,18 @@ export async function collectLoaders(config: Config, options: CollectOptions): P
  * left out; the others stay usable. Runs only when a command needs plugins, never at startup.
  */
 async function collect<D extends BuilderDescriptor | LoaderDescriptor>(
-  config: Config,
+  oclif: Config,
   event: RegistrationEvent,
   {logger, timeoutMs = hookTimeout()}: CollectOptions,
 ): Promise<Registry<D>> {
   const role = EVENT_ROLE[event]
-  if (!announced.has(config)) {
-    announced.add(config)
-    for (const override of bundledOverrides(config)) logger.warn(overrideNotice(override))
+  if (!announced.has(oclif)) {
+    announced.add(oclif)
+    for (const override of bundledOverrides(oclif)) logger.warn(overrideNotice(override))
   }
 
-  const options: RegistrationOptions = {apiVersions: SUPPORTED_API_VERSIONS, kudevVersion: config.version}
-  const result = await config.runHook(event, options, timeoutMs, true)
+  const options: RegistrationOptions = {apiVersions: SUPPORTED_API_VERSIONS, kudevVersion: oclif.version}
+  const result = await oclif.runHook(event, options, timeoutMs, true)
   const registry: Registry<D> = {entries: [], failures: [], role}
 
   for (const {error, plugin} of result.failures) {

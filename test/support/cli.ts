@@ -57,15 +57,15 @@ export async function dataDirWithPlugins(
 }
 
 /** An oclif Config loaded in this process with the named fixture plugins linked (KUDEV_DATA_DIR set only while loading). */
-export async function configWithPlugins(
+export async function oclifWithPlugins(
   names: string[],
   roots: Record<string, string> = {},
-): Promise<{config: Config; remove: () => Promise<void>}> {
+): Promise<{oclif: Config; remove: () => Promise<void>}> {
   const data = await dataDirWithPlugins(names, roots)
   const saved = process.env.KUDEV_DATA_DIR
   process.env.KUDEV_DATA_DIR = data.dir
   try {
-    return {config: await Config.load({root: repoRoot}), remove: data.remove}
+    return {oclif: await Config.load({root: repoRoot}), remove: data.remove}
   } finally {
     if (saved === undefined) delete process.env.KUDEV_DATA_DIR
     else process.env.KUDEV_DATA_DIR = saved

@@ -57,10 +57,10 @@ describe('build pipeline', () => {
   async function request(extra: object = {}) {
     return {
       buildArgs: {},
-      config: await Config.load({root: repoRoot}),
       env: {KUDEV_CACHE_DIR: join(project, '.cache-outside-context')},
       logger,
       noCache: true,
+      oclif: await Config.load({root: repoRoot}),
       project: await loadConfig({cwd: project}),
       view,
       ...extra,
@@ -132,20 +132,20 @@ describe('build pipeline', () => {
   })
 
   it('picks the builder by --builder, else spec.builder, else docker, saying where a wrong name came from', async () => {
-    const config = await Config.load({root: repoRoot})
-    expect((await resolveBuilder({config, logger, project: await loadConfig({cwd: project})})).name).to.equal('docker')
+    const oclif = await Config.load({root: repoRoot})
+    expect((await resolveBuilder({logger, oclif, project: await loadConfig({cwd: project})})).name).to.equal('docker')
     await writeFile(
       join(project, '.kudev.yaml'),
       'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, builder: podmn}\n',
     )
     const projectConfig = await loadConfig({cwd: project})
-    const error = await resolveBuilder({config, logger, project: projectConfig}).then(
+    const error = await resolveBuilder({logger, oclif, project: projectConfig}).then(
       () => undefined,
       (thrown: Error) => thrown,
     )
     expect(error?.message).to.equal(`no builder named "podmn" (from spec.builder in ${join(project, '.kudev.yaml')})`)
-    expect((await resolveBuilder({builder: 'docker', config, logger, project: projectConfig})).name).to.equal('docker')
-    const flagged = await resolveBuilder({builder: 'dockr', config, logger, project: projectConfig}).then(
+    expect((await resolveBuilder({builder: 'docker', logger, oclif, project: projectConfig})).name).to.equal('docker')
+    const flagged = await resolveBuilder({builder: 'dockr', logger, oclif, project: projectConfig}).then(
       () => undefined,
       (thrown: Error) => thrown,
     )

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {createLogger} from '../../../src/output/logger.js'
 import {bundledOverrides, overrideNotice} from '../../../src/plugins/overrides.js'
 import {collectBuilders, collectLoaders} from '../../../src/plugins/resolver.js'
-import {configWithPlugins, fixtures} from '../../support/cli.js'
+import {fixtures, oclifWithPlugins} from '../../support/cli.js'
 
 const DOCKER_BUILDER = '@kudev/plugin-docker-builder'
 const OVERRIDE_ROOT = join(fixtures, 'plugins', 'kudev-fixture-override-docker')
@@ -19,22 +19,22 @@ function captureLogger() {
 
 describe('plugins that override a bundled one', () => {
   it("finds a linked plugin that has a bundled plugin's package name", async () => {
-    const {config, remove} = await configWithPlugins([DOCKER_BUILDER, 'kudev-fixture-good'], {
+    const {oclif, remove} = await oclifWithPlugins([DOCKER_BUILDER, 'kudev-fixture-good'], {
       [DOCKER_BUILDER]: OVERRIDE_ROOT,
     })
     try {
-      expect(bundledOverrides(config)).to.deep.equal([{name: DOCKER_BUILDER, type: 'link', version: '9.9.9'}])
+      expect(bundledOverrides(oclif)).to.deep.equal([{name: DOCKER_BUILDER, type: 'link', version: '9.9.9'}])
     } finally {
       await remove()
     }
   })
 
   it('finds none when the installed plugins only add to the bundled ones', async () => {
-    const {config, remove} = await configWithPlugins(['kudev-fixture-good'])
+    const {oclif, remove} = await oclifWithPlugins(['kudev-fixture-good'])
     try {
-      expect(bundledOverrides(config)).to.deep.equal([])
+      expect(bundledOverrides(oclif)).to.deep.equal([])
       const {lines, logger} = captureLogger()
-      await collectBuilders(config, {logger})
+      await collectBuilders(oclif, {logger})
       expect(lines.filter((line) => line.includes('overrides the bundled'))).to.deep.equal([])
     } finally {
       await remove()
@@ -42,12 +42,12 @@ describe('plugins that override a bundled one', () => {
   })
 
   it("collects the overriding plugin's builder in place of the bundled one, with one notice per process", async () => {
-    const {config, remove} = await configWithPlugins([DOCKER_BUILDER], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
+    const {oclif, remove} = await oclifWithPlugins([DOCKER_BUILDER], {[DOCKER_BUILDER]: OVERRIDE_ROOT})
     try {
       const {lines, logger} = captureLogger()
-      const builders = await collectBuilders(config, {logger})
-      await collectLoaders(config, {logger})
-      await collectBuilders(config, {logger})
+      const builders = await collectBuilders(oclif, {logger})
+      await collectLoaders(oclif, {logger})
+      await collectBuilders(oclif, {logger})
       const docker = builders.entries.filter((entry) => entry.descriptor.name === 'docker')
       expect(docker).to.have.length(1)
       expect(docker[0]!.descriptor.description).to.equal('Override fixture: pretends to build')

@@ -4,7 +4,7 @@ import {KudevError} from '../../../src/output/errors.js'
 import {createLogger} from '../../../src/output/logger.js'
 import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {collectBuilders, collectLoaders, conflicts, hookTimeout, pickByName} from '../../../src/plugins/resolver.js'
-import {configWithPlugins} from '../../support/cli.js'
+import {oclifWithPlugins} from '../../support/cli.js'
 
 const ALL = [
   'kudev-fixture-bad-shape',
@@ -31,10 +31,10 @@ describe('plugin resolver', () => {
   })
 
   it('collects descriptors from every plugin, sorted by name whatever order hooks finish in', async () => {
-    const {config, remove} = await configWithPlugins(['kudev-fixture-good'])
+    const {oclif, remove} = await oclifWithPlugins(['kudev-fixture-good'])
     try {
       const {logger} = captureLogger()
-      const loaders = await collectLoaders(config, {logger})
+      const loaders = await collectLoaders(oclif, {logger})
       expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal([
         'another-loader',
         'docker-desktop',
@@ -52,10 +52,10 @@ describe('plugin resolver', () => {
 
   it('reports a throwing, hanging, future-API or malformed plugin by package name and keeps the others usable', async function () {
     this.timeout(20_000)
-    const {config, remove} = await configWithPlugins(ALL)
+    const {oclif, remove} = await oclifWithPlugins(ALL)
     try {
       const {lines, logger} = captureLogger()
-      const builders = await collectBuilders(config, {logger, timeoutMs: 500})
+      const builders = await collectBuilders(oclif, {logger, timeoutMs: 500})
       const messages = builders.failures.map((failure) => failure.message)
       expect(messages).to.have.length(6)
       expect(messages.find((m) => m.includes('kudev-fixture-throws'))).to.match(
@@ -87,9 +87,9 @@ describe('plugin resolver', () => {
   })
 
   it('captures a hook that calls this.error instead of letting it end the CLI', async () => {
-    const {config, remove} = await configWithPlugins(['kudev-fixture-throws', 'kudev-fixture-good'])
+    const {oclif, remove} = await oclifWithPlugins(['kudev-fixture-throws', 'kudev-fixture-good'])
     try {
-      const loaders = await collectLoaders(config, {logger: captureLogger().logger})
+      const loaders = await collectLoaders(oclif, {logger: captureLogger().logger})
       expect(loaders.failures.map((f) => f.message)).to.deep.equal([
         'plugin kudev-fixture-throws failed in its kudev:loaders hook: loader registration refused',
       ])
@@ -106,9 +106,9 @@ describe('plugin resolver', () => {
   })
 
   it('refuses a name two plugins register, naming both packages', async () => {
-    const {config, remove} = await configWithPlugins(['kudev-fixture-good', 'kudev-fixture-duplicate'])
+    const {oclif, remove} = await oclifWithPlugins(['kudev-fixture-good', 'kudev-fixture-duplicate'])
     try {
-      const builders = await collectBuilders(config, {logger: captureLogger().logger})
+      const builders = await collectBuilders(oclif, {logger: captureLogger().logger})
       expect([...conflicts(builders).keys()]).to.deep.equal(['fixture-builder'])
       expect(() => pickByName(builders, 'fixture-builder', '--builder')).to.throw(
         KudevError,
@@ -120,9 +120,9 @@ describe('plugin resolver', () => {
   })
 
   it('answers an unknown name with a did-you-mean and the names that exist', async () => {
-    const {config, remove} = await configWithPlugins(['kudev-fixture-good', 'kudev-fixture-throws'])
+    const {oclif, remove} = await oclifWithPlugins(['kudev-fixture-good', 'kudev-fixture-throws'])
     try {
-      const builders = await collectBuilders(config, {logger: captureLogger().logger})
+      const builders = await collectBuilders(oclif, {logger: captureLogger().logger})
       let error: KudevError | undefined
       try {
         pickByName(builders, 'fixture-buidler', 'spec.builder in /p/.kudev.yaml')
