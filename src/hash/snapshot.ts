@@ -19,19 +19,10 @@
  * moved. Each folder's stat is taken before it is listed (the walk lstats a folder in its parent's
  * listing), so a change during the walk shows next time.
  *
- *   header  "KUDEVSNP" | u32 version | u32 crc32(rest of the file) | u64 body bytes
- *           u32 folders | u32 entries | u32 files | u32 dirs | u32 symlinks | u32 0 | f64 file bytes
- *           f64 dev | key (32) | context digest (32) | u32 flags (1: folder times trusted) | u32 0
- *   body    per folder: str(path) | u8 racy | stat | summary | u32 entries | u32 bytes of its entries, then per entry:
- *                       u8 type | u8 racy | str(name) | stat | sha256 (file) or str(target) (symlink)
- *   stat    u32 mode & 0o7777 | f64 size | f64 mtime s | u32 mtime ns | f64 ctime s | u32 ctime ns | f64 ino
- *   summary folder digest (32) | u8 in the context when excluded | u32 entries | u32 files | u32 dirs
- *           | u32 symlinks | f64 file bytes (its subtree's, as in the context)
- *   str     u32 UTF-8 bytes | bytes
- *
- * Little-endian. Times are kept as seconds and nanoseconds: exact for the entries a build sends, and the
- * same milliseconds Node's number lstat reports (sec * 1e3 + nsec / 1e6), so checking needs no BigInt.
- * "entries" in the header counts every recorded entry, excluded folders listed for a `!` rule included.
+ * The file: HEADER, then per folder its path (STRING), its FOLDER fields and its entry records (ENTRY), the
+ * folders of copied subtrees last. Times are kept as seconds and nanoseconds: exact for the entries a build
+ * sends, and the same milliseconds Node's number lstat reports (sec * 1e3 + nsec / 1e6), so checking needs
+ * no BigInt.
  */
 import {createHash} from 'node:crypto'
 import {lstatSync, readdirSync, readFileSync, rmSync, type Stats, statfsSync, statSync} from 'node:fs'
@@ -41,16 +32,94 @@ import {crc32} from 'node:zlib'
 import {type Entry, type EntryType} from '../context/entries.js'
 import type {ContextFilter} from '../context/filter.js'
 import {cacheDir, cacheKey, readVerified, writeAtomically} from './cache-file.js'
+import {SHA256_BYTES} from './scan.js'
 import type {FolderSummary, Totals} from './tree.js'
 
 const MAGIC = 'KUDEVSNP'
 export const SNAPSHOT_VERSION = 2
-const HEADER_BYTES = 136
-const TRUSTED_FLAG = 1
-/** mode at 0, size at 4, mtime s at 12 and ns at 20, ctime s at 24 and ns at 32, ino at 36. */
-const STAT_BYTES = 4 + 8 + 8 + 4 + 8 + 4 + 8
-/** Folder digest, u8 present, four u32 counts, f64 bytes. */
-const SUMMARY_BYTES = 32 + 1 + 16 + 8
+
+// The layout: each block's fields as offsets from the block's start, and `end`, its size. Little-endian.
+
+/** At the start of the file; the fields up to bodyBytes are every cache file's (cache-file.ts). */
+const HEADER = {
+  magic: 0, // MAGIC, 8 bytes
+  version: 8, // u32 SNAPSHOT_VERSION
+  checksum: 12, // u32 crc32 of the rest of the file, from bodyBytes on
+  bodyBytes: 16, // u64 the file's bytes after the header
+  folders: 24, // u32 folder blocks
+  recorded: 28, // u32 entry records, excluded folders listed for a `!` rule included
+  totals: 32, // TOTALS: what the context holds
+  dev: 56, // f64 the root's device
+  key: 64, // SHA256_BYTES: the snapshotKey it was made under
+  contextDigest: 96, // SHA256_BYTES
+  flags: 128, // u32 FLAGS
+  reserved: 132, // u32 0
+  end: 136,
+} as const
+
+/** Bits of HEADER.flags. */
+const FLAGS = {foldersTrusted: 1} as const
+
+/** A folder block: its path (STRING), these fields, then its entry records. */
+const FOLDER = {
+  racy: 0, // u8 1 when its stat cannot vouch for its listing (racy, another filesystem, listed every time)
+  stat: 1, // STAT
+  summary: 45, // SUMMARY
+  entries: 102, // u32 entry records
+  entriesBytes: 106, // u32 bytes of its entry records
+  end: 110,
+} as const
+
+/** What a folder's subtree holds in the context (tree.ts). */
+const SUMMARY = {
+  digest: 0, // SHA256_BYTES: the folder digest (digest.ts)
+  present: 32, // u8 1 when the folder is in the context (an excluded folder may be listed for a `!` rule)
+  totals: 33, // TOTALS
+  end: 57,
+} as const
+
+const TOTALS = {
+  entries: 0, // u32
+  files: 4, // u32
+  dirs: 8, // u32
+  symlinks: 12, // u32
+  bytes: 16, // f64 the files' bytes
+  end: 24,
+} as const
+
+/** An entry record: these fields, its name (STRING), then AFTER_NAME. */
+const ENTRY = {
+  type: 0, // u8 TYPE_CODE
+  racy: 1, // u8 1 when its stat cannot vouch for it
+  name: 2, // STRING
+} as const
+
+const AFTER_NAME = {
+  stat: 0, // STAT
+  content: 44, // a file's content hash (SHA256_BYTES), a symlink's target (STRING), nothing for a folder
+} as const
+
+const STAT = {
+  mode: 0, // u32 mode & 0o7777
+  size: 4, // f64
+  mtime: 12, // TIME
+  ctime: 24, // TIME
+  ino: 36, // f64
+  end: 44,
+} as const
+
+/** As the kernel's timespec. */
+const TIME = {
+  seconds: 0, // f64 rounded down (times before 1970 too)
+  nanoseconds: 8, // u32 0 to 999,999,999
+  end: 12,
+} as const
+
+const STRING = {
+  length: 0, // u32 its UTF-8 bytes
+  text: 4,
+} as const
+
 const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
 const TYPES: Record<number, EntryType> = {1: 'file', 2: 'dir', 3: 'symlink'}
 
@@ -148,8 +217,8 @@ interface FolderRecord {
   start: number
   /** Offset after its last entry. */
   end: number
-  /** Offset of the folder's racy byte, followed by its stat. */
-  at: number
+  /** Offset of its FOLDER fields. */
+  fields: number
   /** Offset of its first entry. */
   entriesAt: number
   /** Global index of its first entry. */
@@ -174,30 +243,23 @@ export class Snapshot {
   constructor(bytes: Uint8Array) {
     const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     this.#data = data
-    this.#recorded = data.readUInt32LE(28)
-    this.counts = {
-      bytes: data.readDoubleLE(48),
-      dirs: data.readUInt32LE(40),
-      entries: data.readUInt32LE(32),
-      files: data.readUInt32LE(36),
-      symlinks: data.readUInt32LE(44),
-    }
-    this.#dev = data.readDoubleLE(56)
-    this.key = data.subarray(64, 96)
-    this.contextDigest = data.subarray(96, 128)
-    this.trusted = (data.readUInt32LE(128) & TRUSTED_FLAG) !== 0
-    const folders = data.readUInt32LE(24)
-    let at = HEADER_BYTES
+    this.#recorded = data.readUInt32LE(HEADER.recorded)
+    this.counts = readTotals(data, HEADER.totals)
+    this.#dev = data.readDoubleLE(HEADER.dev)
+    this.key = data.subarray(HEADER.key, HEADER.key + SHA256_BYTES)
+    this.contextDigest = data.subarray(HEADER.contextDigest, HEADER.contextDigest + SHA256_BYTES)
+    this.trusted = (data.readUInt32LE(HEADER.flags) & FLAGS.foldersTrusted) !== 0
+    const folders = data.readUInt32LE(HEADER.folders)
+    let at: number = HEADER.end
     let first = 0
     for (let index = 0; index < folders; index++) {
-      const end = at + 4 + data.readUInt32LE(at)
-      const countAt = end + 1 + STAT_BYTES + SUMMARY_BYTES
-      const count = data.readUInt32LE(countAt)
-      const entriesAt = countAt + 8
-      const record = {at: end, count, end: entriesAt + data.readUInt32LE(countAt + 4), entriesAt, first, start: at}
-      this.#folders.set(data.toString('utf8', at + 4, end), record)
+      const fields = stringEnd(data, at)
+      const count = data.readUInt32LE(fields + FOLDER.entries)
+      const entriesAt = fields + FOLDER.end
+      const end = entriesAt + data.readUInt32LE(fields + FOLDER.entriesBytes)
+      this.#folders.set(readString(data, at, fields), {count, end, entriesAt, fields, first, start: at})
       first += count
-      at = record.end
+      at = end
     }
   }
 
@@ -218,7 +280,12 @@ export class Snapshot {
       const dir = folder === '' ? root : `${root}/${folder}`
       // The root is followed, as the walk follows it (a context given as a symlink to a folder).
       const stats = folder === '' ? statOrGone(root) : lstatOrGone(dir)
-      if (stats === undefined || !stats.isDirectory() || stats.dev !== this.#dev || !sameStat(data, record.at, stats)) {
+      if (
+        stats === undefined ||
+        !stats.isDirectory() ||
+        stats.dev !== this.#dev ||
+        !sameStat(data, record.fields + FOLDER.racy, record.fields + FOLDER.stat, stats)
+      ) {
         movedFolders.add(folder)
         // Its parent's listing holds its stat, and its digest.
         touch(folder)
@@ -226,14 +293,14 @@ export class Snapshot {
 
       let at = record.entriesAt
       for (let entry = 0; entry < record.count; entry++) {
-        const type = data[at]!
+        const type = data[at + ENTRY.type]!
         // A folder's own stat is checked with the folder.
         if (type !== TYPE_CODE.dir) {
-          const end = at + 6 + data.readUInt32LE(at + 2)
-          const entryStats = lstatOrGone(`${dir}/${data.toString('utf8', at + 6, end)}`)
+          const nameEnd = stringEnd(data, at + ENTRY.name)
+          const entryStats = lstatOrGone(`${dir}/${readString(data, at + ENTRY.name, nameEnd)}`)
           if (
             entryStats === undefined ||
-            !sameStat(data, at + 1, entryStats, end) ||
+            !sameStat(data, at + ENTRY.racy, nameEnd + AFTER_NAME.stat, entryStats) ||
             (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())
           ) {
             movedEntries[record.first + entry] = 1
@@ -253,17 +320,11 @@ export class Snapshot {
     const record = this.#folders.get(folder)
     if (record === undefined) return undefined
     const data = this.#data
-    const at = record.at + 1 + STAT_BYTES
+    const at = record.fields + FOLDER.summary
     return {
-      digest: data.subarray(at, at + 32),
-      present: data[at + 32] === 1,
-      totals: {
-        bytes: data.readDoubleLE(at + 49),
-        dirs: data.readUInt32LE(at + 41),
-        entries: data.readUInt32LE(at + 33),
-        files: data.readUInt32LE(at + 37),
-        symlinks: data.readUInt32LE(at + 45),
-      },
+      digest: data.subarray(at + SUMMARY.digest, at + SUMMARY.digest + SHA256_BYTES),
+      present: data[at + SUMMARY.present] === 1,
+      totals: readTotals(data, at + SUMMARY.totals),
     }
   }
 
@@ -291,7 +352,7 @@ export class Snapshot {
     const records = new Map<string, number>()
     let at = record.entriesAt
     for (let index = 0; index < record.count; index++) {
-      records.set(data.toString('utf8', at + 6, at + 6 + data.readUInt32LE(at + 2)), at)
+      records.set(readString(data, at + ENTRY.name), at)
       at = skipEntry(data, at)
     }
 
@@ -301,18 +362,20 @@ export class Snapshot {
   /** The recorded content hash of a file whose stat is still the recorded one (HashRecords). */
   lookup(records: Map<string, number>, name: string, entry: Entry): Uint8Array | undefined {
     const at = records.get(name)
-    if (at === undefined || this.#data[at] !== TYPE_CODE.file || this.#data[at + 1] !== 0) return undefined
     const data = this.#data
-    const statAt = at + 6 + Buffer.byteLength(name)
+    if (at === undefined || data[at + ENTRY.type] !== TYPE_CODE.file || data[at + ENTRY.racy] !== 0) return undefined
+    const nameEnd = stringEnd(data, at + ENTRY.name)
+    const statAt = nameEnd + AFTER_NAME.stat
     if (
-      data.readUInt32LE(statAt) !== (entry.mode & 0o7777) ||
-      data.readDoubleLE(statAt + 4) !== entry.size ||
-      nanoseconds(data, statAt + 12) !== entry.mtimeNs ||
-      nanoseconds(data, statAt + 24) !== entry.ctimeNs ||
-      data.readDoubleLE(statAt + 36) !== Number(entry.ino)
+      data.readUInt32LE(statAt + STAT.mode) !== (entry.mode & 0o7777) ||
+      data.readDoubleLE(statAt + STAT.size) !== entry.size ||
+      nanoseconds(data, statAt + STAT.mtime) !== entry.mtimeNs ||
+      nanoseconds(data, statAt + STAT.ctime) !== entry.ctimeNs ||
+      data.readDoubleLE(statAt + STAT.ino) !== Number(entry.ino)
     )
       return undefined
-    return data.subarray(statAt + STAT_BYTES, statAt + STAT_BYTES + 32)
+    const hashAt = nameEnd + AFTER_NAME.content
+    return data.subarray(hashAt, hashAt + SHA256_BYTES)
   }
 
   /** The recorded listing of a folder whose stat did not move; undefined for a folder not recorded or moved. */
@@ -322,26 +385,26 @@ export class Snapshot {
     const data = this.#data
     const dev = BigInt(this.#dev)
     const entries: Entry[] = []
-    const hashes = new Uint8Array(record.count * 32)
+    const hashes = new Uint8Array(record.count * SHA256_BYTES)
     let at = record.entriesAt
     for (let index = 0; index < record.count; index++) {
-      const type = TYPES[data[at]!]!
-      const end = at + 6 + data.readUInt32LE(at + 2)
-      const name = data.toString('utf8', at + 6, end)
+      const type = TYPES[data[at + ENTRY.type]!]!
+      const nameEnd = stringEnd(data, at + ENTRY.name)
+      const name = readString(data, at + ENTRY.name, nameEnd)
+      const statAt = nameEnd + AFTER_NAME.stat
       const entry: Entry = {
-        ctimeNs: nanoseconds(data, end + 24),
+        ctimeNs: nanoseconds(data, statAt + STAT.ctime),
         dev,
-        ino: BigInt(data.readDoubleLE(end + 36)),
-        mode: data.readUInt32LE(end),
-        mtimeNs: nanoseconds(data, end + 12),
+        ino: BigInt(data.readDoubleLE(statAt + STAT.ino)),
+        mode: data.readUInt32LE(statAt + STAT.mode),
+        mtimeNs: nanoseconds(data, statAt + STAT.mtime),
         path: folder === '' ? name : `${folder}/${name}`,
-        size: data.readDoubleLE(end + 4),
+        size: data.readDoubleLE(statAt + STAT.size),
         type,
       }
-      const tail = end + STAT_BYTES
-      if (type === 'file') hashes.set(data.subarray(tail, tail + 32), index * 32)
-      else if (type === 'symlink')
-        entry.linkTarget = data.toString('utf8', tail + 4, tail + 4 + data.readUInt32LE(tail))
+      const contentAt = nameEnd + AFTER_NAME.content
+      if (type === 'file') hashes.set(data.subarray(contentAt, contentAt + SHA256_BYTES), index * SHA256_BYTES)
+      else if (type === 'symlink') entry.linkTarget = readString(data, contentAt)
       entries.push(entry)
       at = skipEntry(data, at)
     }
@@ -367,29 +430,38 @@ function statOrGone(file: string): Stats | undefined {
   }
 }
 
-/** The offset after the entry at `at`. */
+/** The offset after the entry record at `at`. */
 function skipEntry(data: Buffer, at: number): number {
-  const type = data[at]!
-  const tail = at + 6 + data.readUInt32LE(at + 2) + STAT_BYTES
-  if (type === TYPE_CODE.file) return tail + 32
-  if (type === TYPE_CODE.symlink) return tail + 4 + data.readUInt32LE(tail)
-  return tail
+  const type = data[at + ENTRY.type]!
+  const contentAt = stringEnd(data, at + ENTRY.name) + AFTER_NAME.content
+  if (type === TYPE_CODE.file) return contentAt + SHA256_BYTES
+  if (type === TYPE_CODE.symlink) return stringEnd(data, contentAt)
+  return contentAt
 }
 
-/** `racyAt`: the record's racy byte; the stat follows it, or starts at `statAt` when given. */
+/** The offset after the STRING at `at`. */
+function stringEnd(data: Buffer, at: number): number {
+  return at + STRING.text + data.readUInt32LE(at + STRING.length)
+}
+
+function readString(data: Buffer, at: number, end = stringEnd(data, at)): string {
+  return data.toString('utf8', at + STRING.text, end)
+}
+
+/** Whether a record's racy byte is 0 and its STAT at `statAt` is `stats`. */
 function sameStat(
   data: Buffer,
   racyAt: number,
+  statAt: number,
   stats: {mode: number; size: number; mtimeMs: number; ctimeMs: number; ino: number},
-  statAt = racyAt + 1,
 ): boolean {
   return (
     data[racyAt] === 0 &&
-    (stats.mode & 0o7777) === data.readUInt32LE(statAt) &&
-    stats.size === data.readDoubleLE(statAt + 4) &&
-    stats.mtimeMs === data.readDoubleLE(statAt + 12) * 1e3 + data.readUInt32LE(statAt + 20) / 1e6 &&
-    stats.ctimeMs === data.readDoubleLE(statAt + 24) * 1e3 + data.readUInt32LE(statAt + 32) / 1e6 &&
-    stats.ino === data.readDoubleLE(statAt + 36)
+    (stats.mode & 0o7777) === data.readUInt32LE(statAt + STAT.mode) &&
+    stats.size === data.readDoubleLE(statAt + STAT.size) &&
+    stats.mtimeMs === milliseconds(data, statAt + STAT.mtime) &&
+    stats.ctimeMs === milliseconds(data, statAt + STAT.ctime) &&
+    stats.ino === data.readDoubleLE(statAt + STAT.ino)
   )
 }
 
@@ -397,25 +469,30 @@ function parentOf(folder: string): string | undefined {
   return folder === '' ? undefined : folder.slice(0, Math.max(folder.lastIndexOf('/'), 0))
 }
 
-/** As the kernel's timespec: whole seconds rounded down, and 0 to 999,999,999 ns (times before 1970 too). */
-function writeTime(data: Buffer, ns: bigint, at: number): number {
-  let seconds = ns / 1_000_000_000n
-  let rest = ns % 1_000_000_000n
-  if (rest < 0n) {
-    rest += 1_000_000_000n
-    seconds -= 1n
-  }
-
-  return data.writeUInt32LE(Number(rest), data.writeDoubleLE(Number(seconds), at))
+function nanoseconds(data: Buffer, at: number): bigint {
+  return (
+    BigInt(data.readDoubleLE(at + TIME.seconds)) * 1_000_000_000n + BigInt(data.readUInt32LE(at + TIME.nanoseconds))
+  )
 }
 
-function nanoseconds(data: Buffer, at: number): bigint {
-  return BigInt(data.readDoubleLE(at)) * 1_000_000_000n + BigInt(data.readUInt32LE(at + 8))
+/** As Node's number stats give them. */
+function milliseconds(data: Buffer, at: number): number {
+  return data.readDoubleLE(at + TIME.seconds) * 1e3 + data.readUInt32LE(at + TIME.nanoseconds) / 1e6
+}
+
+function readTotals(data: Buffer, at: number): Totals {
+  return {
+    bytes: data.readDoubleLE(at + TOTALS.bytes),
+    dirs: data.readUInt32LE(at + TOTALS.dirs),
+    entries: data.readUInt32LE(at + TOTALS.entries),
+    files: data.readUInt32LE(at + TOTALS.files),
+    symlinks: data.readUInt32LE(at + TOTALS.symlinks),
+  }
 }
 
 /** A usable snapshot, or the reason there is none. */
 export function readSnapshot(file: string): Snapshot | {problem: string} {
-  const read = readVerified(file, MAGIC, SNAPSHOT_VERSION, HEADER_BYTES)
+  const read = readVerified(file, MAGIC, SNAPSHOT_VERSION, HEADER.end)
   if ('problem' in read) return read
   try {
     return new Snapshot(read.bytes)
@@ -481,64 +558,97 @@ export function encodeSnapshot(input: SnapshotInput): Buffer {
     throw new Error('the tree snapshot needs the root listed first')
   const copied = input.copied ?? {blocks: [], entries: 0}
   const writer = new Writer(encodedSize(input.folders, copied.blocks))
-  writer.reserve(HEADER_BYTES)
+  const data = writer.data
+  writer.claim(HEADER.end)
   let recorded = copied.entries
   for (const folder of input.folders) {
     recorded += folder.entries.length
     writer.string(folder.path)
+    const fields = writer.claim(FOLDER.end)
     // A folder on another filesystem (a mount inside the context) is listed again every time.
-    writer.u8(folder.relist || folder.stat.dev !== rootStat.dev ? 1 : racy(folder.stat))
-    writer.stat(folder.stat)
-    writer.summary(folder.summary)
-    writer.u32(folder.entries.length)
-    const sizeAt = writer.reserve(4)
+    data[fields + FOLDER.racy] = folder.relist || folder.stat.dev !== rootStat.dev ? 1 : racy(folder.stat)
+    writeStat(data, fields + FOLDER.stat, folder.stat)
+    writeSummary(data, fields + FOLDER.summary, folder.summary)
+    data.writeUInt32LE(folder.entries.length, fields + FOLDER.entries)
     for (const [index, entry] of folder.entries.entries()) {
-      writer.u8(TYPE_CODE[entry.type])
-      writer.u8(racy(entry))
+      const at = writer.claim(ENTRY.name)
+      data[at + ENTRY.type] = TYPE_CODE[entry.type]
+      data[at + ENTRY.racy] = racy(entry)
       writer.string(entry.path.slice(entry.path.lastIndexOf('/') + 1))
-      writer.stat(entry)
-      if (entry.type === 'file') writer.bytes(folder.hashes.subarray(index * 32, index * 32 + 32))
+      writeStat(data, writer.claim(AFTER_NAME.content) + AFTER_NAME.stat, entry)
+      if (entry.type === 'file') writer.bytes(folder.hashes.subarray(index * SHA256_BYTES, (index + 1) * SHA256_BYTES))
       else if (entry.type === 'symlink') writer.string(entry.linkTarget ?? '')
     }
 
-    writer.u32At(writer.length - sizeAt - 4, sizeAt)
+    data.writeUInt32LE(writer.length - (fields + FOLDER.end), fields + FOLDER.entriesBytes)
   }
 
   for (const block of copied.blocks) writer.bytes(block)
-  const data = writer.finish()
-  const counts = input.folders[0]!.summary.totals
-  data.write(MAGIC, 0, 'latin1')
-  data.writeUInt32LE(SNAPSHOT_VERSION, 8)
-  data.writeBigUInt64LE(BigInt(data.length - HEADER_BYTES), 16)
-  data.writeUInt32LE(input.folders.length + copied.blocks.length, 24)
-  data.writeUInt32LE(recorded, 28)
-  data.writeUInt32LE(counts.entries, 32)
-  data.writeUInt32LE(counts.files, 36)
-  data.writeUInt32LE(counts.dirs, 40)
-  data.writeUInt32LE(counts.symlinks, 44)
-  data.writeDoubleLE(counts.bytes, 48)
-  data.writeDoubleLE(Number(rootStat.dev), 56)
-  data.set(input.key, 64)
-  data.set(input.folders[0]!.summary.digest, 96)
-  data.writeUInt32LE(trusted ? TRUSTED_FLAG : 0, 128)
-  data.writeUInt32LE(crc32(data.subarray(16)), 12)
+  writer.finish()
+  data.write(MAGIC, HEADER.magic, 'latin1')
+  data.writeUInt32LE(SNAPSHOT_VERSION, HEADER.version)
+  data.writeBigUInt64LE(BigInt(data.length - HEADER.end), HEADER.bodyBytes)
+  data.writeUInt32LE(input.folders.length + copied.blocks.length, HEADER.folders)
+  data.writeUInt32LE(recorded, HEADER.recorded)
+  writeTotals(data, HEADER.totals, input.folders[0]!.summary.totals)
+  data.writeDoubleLE(Number(rootStat.dev), HEADER.dev)
+  data.set(input.key, HEADER.key)
+  data.set(input.folders[0]!.summary.digest, HEADER.contextDigest)
+  data.writeUInt32LE(trusted ? FLAGS.foldersTrusted : 0, HEADER.flags)
+  data.writeUInt32LE(0, HEADER.reserved)
+  data.writeUInt32LE(crc32(data.subarray(HEADER.bodyBytes)), HEADER.checksum)
   return data
 }
 
 /** The snapshot's size in bytes, so that it is written into one buffer of the right size (a cold run's peak memory). */
 function encodedSize(folders: readonly ListedFolder[], blocks: readonly Uint8Array[]): number {
-  let bytes = HEADER_BYTES
+  let bytes: number = HEADER.end
   for (const block of blocks) bytes += block.length
   for (const folder of folders) {
-    bytes += 4 + Buffer.byteLength(folder.path) + 1 + STAT_BYTES + SUMMARY_BYTES + 8
+    bytes += STRING.text + Buffer.byteLength(folder.path) + FOLDER.end
     for (const entry of folder.entries) {
-      bytes += 6 + Buffer.byteLength(entry.path.slice(entry.path.lastIndexOf('/') + 1)) + STAT_BYTES
-      if (entry.type === 'file') bytes += 32
-      else if (entry.type === 'symlink') bytes += 4 + Buffer.byteLength(entry.linkTarget ?? '')
+      const name = entry.path.slice(entry.path.lastIndexOf('/') + 1)
+      bytes += ENTRY.name + STRING.text + Buffer.byteLength(name) + AFTER_NAME.content
+      if (entry.type === 'file') bytes += SHA256_BYTES
+      else if (entry.type === 'symlink') bytes += STRING.text + Buffer.byteLength(entry.linkTarget ?? '')
     }
   }
 
   return bytes
+}
+
+function writeStat(data: Buffer, at: number, entry: Entry): void {
+  data.writeUInt32LE(entry.mode & 0o7777, at + STAT.mode)
+  data.writeDoubleLE(entry.size, at + STAT.size)
+  writeTime(data, at + STAT.mtime, entry.mtimeNs)
+  writeTime(data, at + STAT.ctime, entry.ctimeNs)
+  data.writeDoubleLE(Number(entry.ino), at + STAT.ino)
+}
+
+function writeTime(data: Buffer, at: number, ns: bigint): void {
+  let seconds = ns / 1_000_000_000n
+  let rest = ns % 1_000_000_000n
+  if (rest < 0n) {
+    rest += 1_000_000_000n
+    seconds -= 1n
+  }
+
+  data.writeDoubleLE(Number(seconds), at + TIME.seconds)
+  data.writeUInt32LE(Number(rest), at + TIME.nanoseconds)
+}
+
+function writeSummary(data: Buffer, at: number, summary: FolderSummary): void {
+  data.set(summary.digest, at + SUMMARY.digest)
+  data[at + SUMMARY.present] = summary.present ? 1 : 0
+  writeTotals(data, at + SUMMARY.totals, summary.totals)
+}
+
+function writeTotals(data: Buffer, at: number, totals: Totals): void {
+  data.writeUInt32LE(totals.entries, at + TOTALS.entries)
+  data.writeUInt32LE(totals.files, at + TOTALS.files)
+  data.writeUInt32LE(totals.dirs, at + TOTALS.dirs)
+  data.writeUInt32LE(totals.symlinks, at + TOTALS.symlinks)
+  data.writeDoubleLE(totals.bytes, at + TOTALS.bytes)
 }
 
 /** Writes the snapshot, then removes the context's least recently written ones beyond KEPT_PER_CONTEXT. */
@@ -550,83 +660,39 @@ export function saveSnapshot(file: string, input: SnapshotInput): void {
     rmSync(old, {force: true})
 }
 
+/** Claims the buffer's bytes in order; encodedSize sized it. */
 class Writer {
-  #data: Buffer
+  readonly data: Buffer
   #length = 0
 
-  constructor(capacity: number) {
-    this.#data = Buffer.allocUnsafe(capacity)
+  constructor(size: number) {
+    this.data = Buffer.allocUnsafe(size)
   }
 
   get length(): number {
     return this.#length
   }
 
-  /** Zeros to fill in later; returns their offset. */
-  reserve(bytes: number): number {
-    this.#ensure(bytes)
-    this.#data.fill(0, this.#length, this.#length + bytes)
+  /** The offset of the next `bytes` bytes; the caller writes every one. */
+  claim(bytes: number): number {
     this.#length += bytes
     return this.#length - bytes
   }
 
-  u32At(value: number, at: number): void {
-    this.#data.writeUInt32LE(value, at)
-  }
-
-  u8(value: number): void {
-    this.#ensure(1)
-    this.#data[this.#length++] = value
-  }
-
-  u32(value: number): void {
-    this.#ensure(4)
-    this.#length = this.#data.writeUInt32LE(value, this.#length)
-  }
-
   bytes(bytes: Uint8Array): void {
-    this.#ensure(bytes.length)
-    this.#data.set(bytes, this.#length)
-    this.#length += bytes.length
+    this.data.set(bytes, this.claim(bytes.length))
   }
 
   string(text: string): void {
     const bytes = Buffer.byteLength(text)
-    this.#ensure(4 + bytes)
-    this.#data.writeUInt32LE(bytes, this.#length)
-    this.#data.write(text, this.#length + 4, 'utf8')
-    this.#length += 4 + bytes
+    const at = this.claim(STRING.text + bytes)
+    this.data.writeUInt32LE(bytes, at + STRING.length)
+    this.data.write(text, at + STRING.text, 'utf8')
   }
 
-  summary(summary: FolderSummary): void {
-    this.#ensure(SUMMARY_BYTES)
-    const data = this.#data
-    data.set(summary.digest, this.#length)
-    let at = this.#length + 32
-    data[at++] = summary.present ? 1 : 0
-    const {totals} = summary
-    for (const count of [totals.entries, totals.files, totals.dirs, totals.symlinks]) at = data.writeUInt32LE(count, at)
-    this.#length = data.writeDoubleLE(totals.bytes, at)
-  }
-
-  stat(entry: Entry): void {
-    this.#ensure(STAT_BYTES)
-    const data = this.#data
-    let at = data.writeUInt32LE(entry.mode & 0o7777, this.#length)
-    at = data.writeDoubleLE(entry.size, at)
-    at = writeTime(data, entry.mtimeNs, at)
-    at = writeTime(data, entry.ctimeNs, at)
-    this.#length = data.writeDoubleLE(Number(entry.ino), at)
-  }
-
-  finish(): Buffer {
-    return this.#data.subarray(0, this.#length)
-  }
-
-  #ensure(bytes: number): void {
-    if (this.#length + bytes <= this.#data.length) return
-    const grown = Buffer.allocUnsafe(Math.max(this.#data.length * 2, this.#length + bytes))
-    this.#data.copy(grown, 0, 0, this.#length)
-    this.#data = grown
+  /** Checks that every byte was claimed. */
+  finish(): void {
+    if (this.#length !== this.data.length)
+      throw new Error(`the tree snapshot took ${this.#length} bytes, encodedSize said ${this.data.length}`)
   }
 }
