@@ -4,25 +4,23 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
+import type {BuildOptions} from 'kudev'
+import {realToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
 import {chmod, mkdir, stat, symlink, writeFile} from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 
-import {createLogger} from '../../../src/output/logger.js'
-import type {BuildOptions} from '../../../src/plugins/contract.js'
-import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {contextFromFolder} from '../../../test/support/build-context.js'
 import {isCI, requireDocker, suiteCleanup} from '../../../test/support/docker.js'
 import {DockerBuilder, type DockerBuilderOptions} from '../src/builder.js'
-import {rejection} from './fake-toolkit.js'
 
 const CLIS = [
   {cli: process.env.KUDEV_TEST_DOCKER_CLASSIC || '/usr/local/bin/docker', name: 'CLI 28'},
   {cli: process.env.KUDEV_TEST_DOCKER_BUILDKIT || '/usr/bin/docker', name: 'CLI 20.10'},
 ]
 
-const toolkit = pluginToolkit(createLogger('error'))
+const toolkit = realToolkit()
 const CLEAN_ENV = {DOCKER_BUILDKIT: undefined, DOCKER_CONTEXT: undefined, DOCKER_HOST: undefined}
 
 describe('docker engine check (integration, real CLIs)', function () {

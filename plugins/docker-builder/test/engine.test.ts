@@ -1,8 +1,8 @@
 import {expect} from 'chai'
+import type {KudevError} from 'kudev'
+import {type Answer, fakeToolkit, rejection} from 'kudev/testing'
 
-import type {KudevError} from '../../../src/output/errors.js'
 import {buildkitSetting, checkEngine, detectBuilderMode, engineProblem, envNote, majorVersion} from '../src/engine.js'
-import {type Answer, fakeToolkit, rejection} from './fake-toolkit.js'
 import {
   STDERR_DEAD_SOCKET,
   STDERR_DEAD_TCP,
@@ -112,7 +112,7 @@ describe('docker engine check', () => {
     it('runs `docker version` with the given environment and the install hint', async () => {
       let seen: unknown
       await checkEngine(
-        fakeToolkit((args, options) => {
+        fakeToolkit(([, ...args], options) => {
           seen = {args, env: options.env, errorCode: options.errorCode, hint: options.notFoundHint}
           return {stdout: VERSION_JSON_28}
         }),
@@ -186,7 +186,7 @@ describe('docker engine check', () => {
       const version = present
         ? {stdout: 'github.com/docker/buildx v0.14.0'}
         : {exitCode: 1, stderr: STDERR_NO_BUILDX_28}
-      return fakeToolkit((args) => (args[0] === 'buildx' ? version : {}))
+      return fakeToolkit(([, sub]) => (sub === 'buildx' ? version : {}))
     }
 
     it('CLI 20.10: BuildKit built in, only with DOCKER_BUILDKIT=1; buildx is never asked', async () => {

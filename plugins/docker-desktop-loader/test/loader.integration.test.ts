@@ -4,14 +4,13 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
+import type {LoadableImage} from 'kudev'
+import {realToolkit, rejection, type TestToolkit} from 'kudev/testing'
 import {readdir} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 
-import {createLogger} from '../../../src/output/logger.js'
-import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
-import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {docker, dockerResult, requireDocker, suiteCleanup} from '../../../test/support/docker.js'
 import {
   createDockerDesktopKindNode,
@@ -22,7 +21,6 @@ import {
   type TestCluster,
 } from '../../../test/support/nodes.js'
 import {DockerDesktopLoader} from '../src/loader.js'
-import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
 import {buildUniqueImage} from '../../../test/support/images.js'
 
@@ -33,8 +31,7 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
   this.timeout(300_000)
   const cleanup = suiteCleanup()
   let tmp: string
-  let toolkit: PluginToolkit
-  let debugs: string[]
+  let toolkit: TestToolkit
 
   const buildImage = (name: string, padding = 0) =>
     buildUniqueImage({cleanup, dir: path.join(tmp, name), padding, ref: `kudev-test/desktop-loader-${name}:${suffix}`})
@@ -51,8 +48,7 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
     await requireDocker(this)
     await ensureNodeImage()
     tmp = await cleanup.tempDir('kudev-desktop-loader-test-')
-    debugs = []
-    toolkit = pluginToolkit(createLogger('debug', {write: (line: string) => debugs.push(line)}, {NO_COLOR: '1'}))
+    toolkit = realToolkit()
   })
 
   after(async function () {
@@ -71,7 +67,7 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
       const loader = new DockerDesktopLoader(toolkit)
       expect(await loader.has(image)).to.equal(true)
       await loader.load(image, target, new AbortController().signal)
-      expect(debugs.join('')).to.include(
+      expect(toolkit.logs.debug).to.include(
         `nothing to load: Docker Desktop's Kubernetes (kubeadm) runs on the Docker daemon, which has ${image.ref}`,
       )
     })

@@ -1,11 +1,11 @@
 import {expect} from 'chai'
+import type {LoadableImage} from 'kudev'
+import {type Answer, fakeToolkit, rejection} from 'kudev/testing'
 import {existsSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 
-import type {LoadableImage} from '../../../src/plugins/contract.js'
 import {DockerDesktopLoader, parseSnapshotter} from '../src/loader.js'
-import {type Answer, fakeToolkit, rejection} from '../../../test/support/fake-toolkit.js'
 
 const ID = `sha256:${'c'.repeat(64)}`
 const INDEX = `sha256:${'i'.repeat(64)}`
@@ -97,8 +97,8 @@ describe('Docker Desktop loader (commands)', () => {
     it('loads nothing for an image in the Docker daemon, and says so at debug level', async () => {
       const toolkit = desktop({daemon: ID})
       await new DockerDesktopLoader(toolkit).load(image(), target, signal)
-      expect(toolkit.calls.map((c) => c[1])).to.deep.equal(['ps'])
-      expect(toolkit.debugs).to.include(
+      expect(toolkit.commands.map((c) => c[1])).to.deep.equal(['ps'])
+      expect(toolkit.logs.debug).to.include(
         "nothing to load: Docker Desktop's Kubernetes (kubeadm) runs on the Docker daemon, which has app:1",
       )
     })
@@ -106,7 +106,7 @@ describe('Docker Desktop loader (commands)', () => {
     it('docker loads an image from another builder, then checks the daemon has its ID', async () => {
       const toolkit = desktop({afterLoad: ID})
       await new DockerDesktopLoader(toolkit).load(image({inDockerDaemon: false}), target, signal)
-      expect(toolkit.calls.map((c) => c.join(' '))).to.include('docker load')
+      expect(toolkit.commands.map((c) => c.join(' '))).to.include('docker load')
       const wrong = desktop({afterLoad: `sha256:${'d'.repeat(64)}`})
       const error = await rejection(new DockerDesktopLoader(wrong).load(image({inDockerDaemon: false}), target, signal))
       expect(error.message).to.equal(
@@ -138,10 +138,10 @@ describe('Docker Desktop loader (commands)', () => {
     it('saves once and imports into every node for their platform, with their snapshotter, then checks them', async () => {
       const toolkit = desktop({loads: INDEX, nodes: nodes()})
       await new DockerDesktopLoader(toolkit).load(image({id: INDEX}), target, signal)
-      const save = toolkit.calls.find((c) => c[1] === 'save')!
+      const save = toolkit.commands.find((c) => c[1] === 'save')!
       expect(save).to.deep.equal(['docker', 'save', '-o', save[3], 'app:1'])
       for (const node of ['desktop-control-plane', 'desktop-worker']) {
-        expect(toolkit.calls).to.deep.include([
+        expect(toolkit.commands).to.deep.include([
           'docker',
           'exec',
           '-i',
@@ -158,7 +158,7 @@ describe('Docker Desktop loader (commands)', () => {
         ])
       }
 
-      expect(toolkit.calls.filter((c) => c[1] === 'save')).to.have.length(1)
+      expect(toolkit.commands.filter((c) => c[1] === 'save')).to.have.length(1)
       expect(existsSync(path.dirname(save[3]!)), 'temporary folder removed').to.equal(false)
       expect(await new DockerDesktopLoader(toolkit).has(image({id: INDEX}))).to.equal(true)
     })
@@ -179,7 +179,7 @@ describe('Docker Desktop loader (commands)', () => {
         signal,
       )
       expect(saved).to.equal(1)
-      expect(toolkit.calls.some((c) => c[1] === 'save')).to.equal(false)
+      expect(toolkit.commands.some((c) => c[1] === 'save')).to.equal(false)
     })
 
     it("passes no snapshotter when the node's configuration names none (containerd's default for both)", async () => {
@@ -189,7 +189,7 @@ describe('Docker Desktop loader (commands)', () => {
         nodes: {'desktop-control-plane': undefined},
       })
       await new DockerDesktopLoader(toolkit).load(image({id: INDEX}), target, signal)
-      const imported = toolkit.calls.find((c) => c.includes('import'))!
+      const imported = toolkit.commands.find((c) => c.includes('import'))!
       expect(imported.some((arg) => arg.startsWith('--snapshotter'))).to.equal(false)
     })
 

@@ -5,13 +5,12 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
+import type {LoadableImage} from 'kudev'
+import {realToolkit, rejection, type TestToolkit} from 'kudev/testing'
 import {chmod, mkdir, readdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {createLogger} from '../../../src/output/logger.js'
-import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
-import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {requireDocker, suiteCleanup} from '../../../test/support/docker.js'
 import {
   createKindCluster,
@@ -24,7 +23,6 @@ import {
   type TestCluster,
 } from '../../../test/support/nodes.js'
 import {KindLoader} from '../src/loader.js'
-import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
 import {buildUniqueImage} from '../../../test/support/images.js'
 
@@ -35,7 +33,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
   const cleanup = suiteCleanup()
   const saved = {log: process.env.KUDEV_FAKE_KIND_LOG, path: process.env.PATH}
   let tmp: string
-  let toolkit: PluginToolkit
+  let toolkit: TestToolkit
   let one: TestCluster
   let two: TestCluster
   let kindLog: string
@@ -56,7 +54,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     kindLog = path.join(tmp, 'kind.jsonl')
     process.env.PATH = standInEnv().PATH
     process.env.KUDEV_FAKE_KIND_LOG = kindLog
-    toolkit = pluginToolkit(createLogger('debug', {write: () => true}, {NO_COLOR: '1'}))
+    toolkit = realToolkit()
     ;[one, two] = await Promise.all([
       createKindCluster(`kl1${suffix}`),
       createKindCluster(`kl2${suffix}`, {workers: 1}),

@@ -1,11 +1,11 @@
 import {expect} from 'chai'
+import type {LoadableImage} from 'kudev'
+import {type Answer, fakeToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 
-import type {LoadableImage} from '../../../src/plugins/contract.js'
 import {KindLoader} from '../src/loader.js'
-import {type Answer, fakeToolkit, rejection} from '../../../test/support/fake-toolkit.js'
 
 const CONFIG = `sha256:${'c'.repeat(64)}`
 const MANIFEST = `sha256:${'m'.repeat(64)}`
@@ -98,17 +98,17 @@ describe('kind loader (commands)', () => {
     expect(await new KindLoader(some.toolkit).has(image(), target)).to.equal(false)
     const all = cluster({nodes: {'dev-control-plane': MANIFEST, 'dev-worker': MANIFEST}})
     expect(await new KindLoader(all.toolkit).has(image(), target)).to.equal(true)
-    expect(all.toolkit.calls.map((c) => c.join(' '))).to.include.members([
+    expect(all.toolkit.commands.map((c) => c.join(' '))).to.include.members([
       'docker exec dev-control-plane ctr --namespace=k8s.io images ls name==docker.io/library/app:1',
       `docker exec dev-worker ctr --namespace=k8s.io content get ${MANIFEST}`,
     ])
-    expect(all.toolkit.calls.flat().join(' ')).to.not.include('external-load-balancer ctr')
+    expect(all.toolkit.commands.flat().join(' ')).to.not.include('external-load-balancer ctr')
   })
 
   it("has() reads an index for the nodes' platform, and accepts the digest the name points at as the ID", async () => {
     const indexed = cluster({info: CONTAINERD_INFO, nodes: {'dev-control-plane': INDEX}})
     expect(await new KindLoader(indexed.toolkit).has(image(), target)).to.equal(true)
-    expect(indexed.toolkit.calls.map((c) => c.join(' '))).to.include(
+    expect(indexed.toolkit.commands.map((c) => c.join(' '))).to.include(
       `docker exec dev-control-plane ctr --namespace=k8s.io content get ${ARM_MANIFEST}`,
     )
     const byIndex = cluster({nodes: {'dev-control-plane': INDEX}})
@@ -120,10 +120,10 @@ describe('kind loader (commands)', () => {
   it('loads from the Docker daemon with kind load docker-image, then checks every node', async () => {
     const {toolkit} = cluster({loads: MANIFEST})
     await new KindLoader(toolkit).load(image(), target, signal)
-    const lines = toolkit.calls.map((c) => c.join(' '))
+    const lines = toolkit.commands.map((c) => c.join(' '))
     expect(lines).to.include('kind load docker-image app:1 --name dev -v 1')
     expect(lines.filter((l) => l.startsWith('docker exec') && l.includes('images ls'))).to.have.length(2)
-    expect(toolkit.debugs).to.include(
+    expect(toolkit.logs.debug).to.include(
       'kind: Image: "app:1" with ID "sha256:…" not yet present on node "dev-worker", loading...',
     )
   })
@@ -131,12 +131,12 @@ describe('kind loader (commands)', () => {
   it("with Docker's containerd image store, saves the nodes' platform and loads the archive (kind#3795), accepting what the archive names", async () => {
     const {toolkit} = cluster({info: CONTAINERD_INFO, loads: ARM_MANIFEST})
     await new KindLoader(toolkit).load(image({id: INDEX}), target, signal)
-    const save = toolkit.calls.find((c) => c[1] === 'save')!
+    const save = toolkit.commands.find((c) => c[1] === 'save')!
     const archive = save.at(-2)!
     expect(save).to.deep.equal(['docker', 'save', '--platform', 'linux/arm64', '-o', archive, 'app:1'])
     expect(path.basename(archive)).to.equal('image.tar')
-    expect(toolkit.calls).to.deep.include(['tar', '-xOf', archive, 'index.json'])
-    expect(toolkit.calls).to.deep.include(['kind', 'load', 'image-archive', archive, '--name', 'dev', '-v', '1'])
+    expect(toolkit.commands).to.deep.include(['tar', '-xOf', archive, 'index.json'])
+    expect(toolkit.commands).to.deep.include(['kind', 'load', 'image-archive', archive, '--name', 'dev', '-v', '1'])
     expect(existsSync(path.dirname(archive)), 'temporary folder removed').to.equal(false)
   })
 
@@ -155,9 +155,9 @@ describe('kind loader (commands)', () => {
       signal,
     )
     expect(saved).to.equal(1)
-    const kind = toolkit.calls.find((c) => c[0] === 'kind')!
+    const kind = toolkit.commands.find((c) => c[0] === 'kind')!
     expect(kind.slice(0, 3)).to.deep.equal(['kind', 'load', 'image-archive'])
-    expect(toolkit.calls.some((c) => c[0] === 'docker' && (c[1] === 'save' || c[1] === 'info'))).to.equal(false)
+    expect(toolkit.commands.some((c) => c[0] === 'docker' && (c[1] === 'save' || c[1] === 'info'))).to.equal(false)
     expect(existsSync(path.dirname(kind[3]!))).to.equal(false)
   })
 
@@ -180,7 +180,7 @@ describe('kind loader (commands)', () => {
     expect(error.code).to.equal('interrupted')
     expect(error.message).to.equal('interrupted while saving app:1')
     expect(endless.destroyed).to.equal(true)
-    expect(toolkit.calls.some((c) => c[0] === 'kind')).to.equal(false)
+    expect(toolkit.commands.some((c) => c[0] === 'kind')).to.equal(false)
   })
 
   it("passes on a builder's failure to save", async () => {
@@ -219,7 +219,7 @@ describe('kind loader (commands)', () => {
     expect(error.code).to.equal('load')
     expect(error.message).to.equal('no kind nodes found for cluster "gone" (context kind-gone)')
     expect(error.hint).to.include('kind get clusters')
-    expect(toolkit.calls.some((c) => c[0] === 'kind')).to.equal(false)
+    expect(toolkit.commands.some((c) => c[0] === 'kind')).to.equal(false)
   })
 
   it('asks for a kind context when the target names no cluster', async () => {

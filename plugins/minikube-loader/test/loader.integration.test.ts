@@ -5,13 +5,12 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
+import type {LoadableImage} from 'kudev'
+import {realToolkit, rejection, type TestToolkit} from 'kudev/testing'
 import {readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {createLogger} from '../../../src/output/logger.js'
-import type {LoadableImage, PluginToolkit} from '../../../src/plugins/contract.js'
-import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {requireDocker, suiteCleanup} from '../../../test/support/docker.js'
 import {
   createMinikubeProfile,
@@ -23,7 +22,6 @@ import {
   type TestCluster,
 } from '../../../test/support/nodes.js'
 import {MinikubeLoader} from '../src/loader.js'
-import {rejection} from '../../../test/support/fake-toolkit.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
 import {buildUniqueImage} from '../../../test/support/images.js'
 
@@ -34,7 +32,7 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
   const cleanup = suiteCleanup()
   const savedPath = process.env.PATH
   let tmp: string
-  let toolkit: PluginToolkit
+  let toolkit: TestToolkit
   let profile: TestCluster
 
   const buildImage = (name: string, padding = 0) =>
@@ -49,7 +47,7 @@ describe('minikube loader (integration: stand-in minikube, containerd nodes)', f
     await ensureNodeImage()
     tmp = await cleanup.tempDir('kudev-minikube-loader-test-')
     process.env.PATH = standInEnv().PATH
-    toolkit = pluginToolkit(createLogger('debug', {write: () => true}, {NO_COLOR: '1'}))
+    toolkit = realToolkit()
     profile = await createMinikubeProfile(`mk${suffix}`, {nodes: 2})
   })
 

@@ -1,11 +1,11 @@
 import {expect} from 'chai'
+import type {LoadableImage} from 'kudev'
+import {type Answer, fakeToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 
-import type {LoadableImage} from '../../../src/plugins/contract.js'
 import {MinikubeLoader} from '../src/loader.js'
-import {type Answer, fakeToolkit, rejection} from '../../../test/support/fake-toolkit.js'
 
 const ID = `sha256:${'c'.repeat(64)}`
 const target = {context: 'dev-mk', params: {profile: 'dev-mk'}}
@@ -58,24 +58,24 @@ describe('minikube loader (commands)', () => {
     ).to.equal(false)
     const toolkit = minikube({ls: {stdout: `! a notice first\n${JSON.stringify(present)}\n`}})
     expect(await new MinikubeLoader(toolkit).has(image(), target)).to.equal(true)
-    expect(toolkit.calls).to.deep.equal([['minikube', '-p', 'dev-mk', 'image', 'ls', '--format', 'json']])
+    expect(toolkit.commands).to.deep.equal([['minikube', '-p', 'dev-mk', 'image', 'ls', '--format', 'json']])
   })
 
   it('loads from the Docker daemon with image load --daemon, then checks the list', async () => {
     const toolkit = minikube({after: present, load: {stdout: 'I… Transferred and loaded\n'}})
     await new MinikubeLoader(toolkit).load(image(), target, signal)
-    expect(toolkit.calls).to.deep.equal([
+    expect(toolkit.commands).to.deep.equal([
       ['minikube', '-p', 'dev-mk', 'image', 'load', 'app:1', '--daemon'],
       ['minikube', '-p', 'dev-mk', 'image', 'ls', '--format', 'json'],
     ])
-    expect(toolkit.debugs).to.include('minikube: I… Transferred and loaded')
+    expect(toolkit.logs.debug).to.include('minikube: I… Transferred and loaded')
   })
 
   it('loads an image that is not in the Docker daemon from its save() as an archive, removed afterwards', async () => {
     const toolkit = minikube({after: present})
     await new MinikubeLoader(toolkit).load(image({inDockerDaemon: false}), target, signal)
-    const archive = toolkit.calls[0]![5]!
-    expect(toolkit.calls[0]).to.deep.equal(['minikube', '-p', 'dev-mk', 'image', 'load', archive])
+    const archive = toolkit.commands[0]![5]!
+    expect(toolkit.commands[0]).to.deep.equal(['minikube', '-p', 'dev-mk', 'image', 'load', archive])
     expect(path.basename(archive)).to.equal('image.tar')
     expect(existsSync(path.dirname(archive))).to.equal(false)
   })
@@ -121,6 +121,6 @@ describe('minikube loader (commands)', () => {
   it('uses the context name when the target names no profile', async () => {
     const toolkit = minikube({before: present})
     await new MinikubeLoader(toolkit).has(image(), {context: 'minikube', params: {}})
-    expect(toolkit.calls[0]!.slice(0, 3)).to.deep.equal(['minikube', '-p', 'minikube'])
+    expect(toolkit.commands[0]!.slice(0, 3)).to.deep.equal(['minikube', '-p', 'minikube'])
   })
 })

@@ -1,20 +1,16 @@
 import {expect} from 'chai'
+import {type BuildContext, type BuildOptions, KudevError} from 'kudev'
+import {type Answer, type Answerer, fakeToolkit, realToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {PassThrough, Readable} from 'node:stream'
+import {Readable} from 'node:stream'
 import {buffer, text} from 'node:stream/consumers'
 
-import type {ExecResult} from '../../../src/exec/run.js'
-import {KudevError} from '../../../src/output/errors.js'
-import {createLogger} from '../../../src/output/logger.js'
-import type {BuildContext, BuildOptions} from '../../../src/plugins/contract.js'
-import {pluginToolkit} from '../../../src/plugins/toolkit.js'
 import {PodmanBuilder} from '../src/builder.js'
 import {INSTALL_HINT} from '../src/command.js'
 import {BuildOutput} from '../src/output.js'
-import {type Answer, fakeToolkit, rejection} from './fake-toolkit.js'
 
 const DIGEST = 'cd'.repeat(32)
 const ID = 'ef'.repeat(32)
@@ -57,11 +53,11 @@ function options(lines: string[] = []): BuildOptions {
 }
 
 /** Answers `podman build` as a successful build would: reads the tar, writes the iidfile, prints the steps. */
-function builds(received: string[]): (args: string[], exec: {input?: unknown}) => Promise<Answer> {
-  return async (args, exec) => {
+function builds(received: string[]): Answerer {
+  return async (command, exec) => {
     received.push(await text(exec.input as Readable))
-    await writeFile(args[args.indexOf('--iidfile') + 1]!, `sha256:${ID}`)
-    return {lines: ['STEP 1/2: FROM scratch', 'STEP 2/2: COPY . /', `COMMIT ${NAME}`, ID]}
+    await writeFile(command[command.indexOf('--iidfile') + 1]!, `sha256:${ID}`)
+    return {stdout: ['STEP 1/2: FROM scratch', 'STEP 2/2: COPY . /', `COMMIT ${NAME}`, ID].join('\n')}
   }
 }
 
@@ -87,7 +83,7 @@ describe('podman builder', () => {
     })
 
     it("names the failing step and podman's reason, with its last lines, as a build error", async () => {
-      const toolkit = fakeToolkit(() => ({exitCode: 3, lines: RUN_FAILED}))
+      const toolkit = fakeToolkit(() => ({exitCode: 3, stdout: RUN_FAILED.join('\n')}))
       const error = await rejection(
         new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
       )
@@ -103,7 +99,7 @@ describe('podman builder', () => {
     })
 
     it("gives podman's reason when it fails before any step", async () => {
-      const toolkit = fakeToolkit(() => ({exitCode: 125, lines: NO_DOCKERFILE}))
+      const toolkit = fakeToolkit(() => ({exitCode: 125, stderr: NO_DOCKERFILE.join('\n')}))
       const error = await rejection(
         new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
       )
@@ -114,7 +110,7 @@ describe('podman builder', () => {
     })
 
     it('names the step podman was on and its exit code when it dies without a reason', async () => {
-      const toolkit = fakeToolkit(() => ({exitCode: 137, lines: ['STEP 1/2: FROM scratch', 'STEP 2/2: COPY big /']}))
+      const toolkit = fakeToolkit(() => ({exitCode: 137, stdout: 'STEP 1/2: FROM scratch\nSTEP 2/2: COPY big /'}))
       const error = await rejection(
         new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
       )
@@ -126,9 +122,9 @@ describe('podman builder', () => {
     const CONTAINER = 'bf'.repeat(32)
 
     /** Answers `podman build` as a podman killed during a RUN step: its step bundle stays in TMPDIR. */
-    function stopsDuringRun(rm: Answer): (args: string[], exec: {env?: NodeJS.ProcessEnv}) => Promise<Answer> {
-      return async (args, exec) => {
-        if (args[0] === 'rm') return rm
+    function stopsDuringRun(rm: Answer): Answerer {
+      return async ([, sub], exec) => {
+        if (sub === 'rm') return rm
         const bundle = path.join(exec.env!.TMPDIR!, 'buildah1934765835')
         await mkdir(path.join(bundle, 'run'), {recursive: true})
         await writeFile(
@@ -138,7 +134,7 @@ describe('podman builder', () => {
         // This test's own process: not in the bundle's cgroup, so it must not be signalled.
         await writeFile(path.join(bundle, 'pid'), String(process.pid))
         await mkdir(path.join(exec.env!.TMPDIR!, 'buildah3713858577'))
-        return {exitCode: 143, lines: ['STEP 2/2: RUN sleep 30']}
+        return {exitCode: 143, stdout: 'STEP 2/2: RUN sleep 30'}
       }
     }
 
@@ -146,13 +142,13 @@ describe('podman builder', () => {
       const toolkit = fakeToolkit(stopsDuringRun({}))
       await rejection(new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal))
       expect(toolkit.calls.map((call) => call.args).slice(1)).to.deep.equal([['rm', '--force', CONTAINER]])
-      expect(toolkit.warnings).to.deep.equal([])
+      expect(toolkit.logs.warn).to.deep.equal([])
     })
 
     it('says how to remove it when podman cannot', async () => {
       const toolkit = fakeToolkit(stopsDuringRun({exitCode: 125, stderr: 'Error: container is in use\n'}))
       await rejection(new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal))
-      expect(toolkit.warnings).to.deep.equal([
+      expect(toolkit.logs.warn).to.deep.equal([
         'podman left the working container bfbfbfbfbfbf of the stopped build, and could not remove it: container is in use; podman rm --force bfbfbfbfbfbf removes it',
       ])
     })
@@ -188,8 +184,10 @@ describe('podman builder', () => {
     })
 
     it('reads the ID (as sha256:…) and the labels of an image podman has', async () => {
-      const toolkit = fakeToolkit((args) =>
-        args[1] === 'exists' ? {} : {stdout: JSON.stringify([{Id: ID, Labels: {'dev.kudev.digest': DIGEST}}], null, 5)},
+      const toolkit = fakeToolkit(([, , question]) =>
+        question === 'exists'
+          ? {}
+          : {stdout: JSON.stringify([{Id: ID, Labels: {'dev.kudev.digest': DIGEST}}], null, 5)},
       )
       expect(await new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd')).to.deep.equal({
         id: `sha256:${ID}`,
@@ -202,8 +200,8 @@ describe('podman builder', () => {
     })
 
     it('reads an image without labels as one with none', async () => {
-      const toolkit = fakeToolkit((args) =>
-        args[1] === 'exists' ? {} : {stdout: JSON.stringify([{Id: ID, Labels: null}])},
+      const toolkit = fakeToolkit(([, , question]) =>
+        question === 'exists' ? {} : {stdout: JSON.stringify([{Id: ID, Labels: null}])},
       )
       expect(await new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd')).to.deep.equal({
         id: `sha256:${ID}`,
@@ -226,8 +224,8 @@ describe('podman builder', () => {
     })
 
     it('fails when the image goes away between the two questions', async () => {
-      const toolkit = fakeToolkit((args) =>
-        args[1] === 'exists' ? {} : {exitCode: 125, stderr: NOT_KNOWN, stdout: '[]'},
+      const toolkit = fakeToolkit(([, , question]) =>
+        question === 'exists' ? {} : {exitCode: 125, stderr: NOT_KNOWN, stdout: '[]'},
       )
       const error = await rejection(new PodmanBuilder(toolkit).inspect('shop:kudev-cdcdcdcd'))
       expect(error.message).to.equal(
@@ -247,42 +245,32 @@ describe('podman builder', () => {
 
   describe('save', () => {
     it('streams `podman save --format docker-archive` of the qualified name, ending once podman exited 0', async () => {
-      let exited!: (result: ExecResult) => void
-      const done = new Promise<ExecResult>((resolve) => {
-        exited = resolve
+      let exit!: () => void
+      const exited = new Promise<void>((resolve) => {
+        exit = resolve
       })
-      const stdout = new PassThrough()
-      const toolkit = fakeToolkit(
-        () => ({}),
-        () => ({done, stdout}),
-      )
+      const toolkit = fakeToolkit(() => ({exited, stdout: 'tar bytes'}))
       const archive = await new PodmanBuilder(toolkit).save('shop:kudev-cdcdcdcd')
       expect(toolkit.calls[0]!.args).to.deep.equal(['save', '--format', 'docker-archive', NAME])
       expect(toolkit.calls[0]!.options).to.include({errorCode: 'engine', notFoundHint: INSTALL_HINT})
       const content = buffer(archive)
-      stdout.end('tar bytes')
       let ended = false
       archive.on('end', () => {
         ended = true
       })
       await new Promise((resolve) => setTimeout(resolve, 20))
       expect(ended, 'the stream ended before podman exited').to.equal(false)
-      exited({command: 'podman save', exitCode: 0, stderr: '', stdout: ''})
+      exit()
       expect(String(await content)).to.equal('tar bytes')
     })
 
     it("fails the stream with podman's error when the save fails, even after some bytes", async () => {
-      const failure = new KudevError('engine', 'podman save … exited with code 125', {
-        details: ['Error: docker.io/library/shop:none: image not known'],
-      })
-      const stdout = new PassThrough()
-      const toolkit = fakeToolkit(
-        () => ({}),
-        () => ({done: Promise.reject(failure), stdout}),
-      )
-      const archive = await new PodmanBuilder(toolkit).save('shop:none')
-      stdout.end('half a tar')
-      expect(await rejection(buffer(archive))).to.equal(failure)
+      const stderr = 'Error: docker.io/library/shop:none: image not known\n'
+      const toolkit = fakeToolkit(() => ({exitCode: 125, stderr, stdout: 'half a tar'}))
+      const error = await rejection(buffer(await new PodmanBuilder(toolkit).save('shop:none')))
+      expect(error).to.be.instanceOf(KudevError)
+      expect(error.code).to.equal('engine')
+      expect(error.details).to.deep.equal(['Error: docker.io/library/shop:none: image not known'])
     })
   })
 
@@ -317,7 +305,7 @@ describe('podman builder', () => {
   describe('without podman on PATH (real subprocesses)', () => {
     let emptyBin: string
     let savedPath: string | undefined
-    const toolkit = pluginToolkit(createLogger('error', {write: () => true}, {NO_COLOR: '1'}))
+    const toolkit = realToolkit()
 
     before(async () => {
       emptyBin = await mkdtemp(path.join(tmpdir(), 'kudev-no-podman-'))
