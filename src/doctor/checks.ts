@@ -161,7 +161,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
 /** Where the tree snapshot lives and whether folder times can vouch for listings: why repeat runs are fast or not. */
 async function hashCacheCheck(buildContext: string): Promise<Check> {
-  const {folderTimesTrusted, snapshotFiles, snapshotFolder} = await import('../hash/snapshot.js')
+  const {folderTimesTrusted} = await import('../hash/folder-times.js')
+  const {snapshotFiles, snapshotFolder} = await import('../hash/snapshot-store.js')
   const count = snapshotFiles(buildContext).length
   let held = `${count} snapshots, one per set of ignore rules`
   if (count <= 1) held = count === 0 ? 'no snapshot yet' : '1 snapshot'

@@ -14,16 +14,9 @@ import type {Logger} from '../output/logger.js'
 import {collectContext, type Progress} from './collect.js'
 import {buildDigest, type BuildInputs} from './digest.js'
 import {type HashedListing, type Recorded, recordedListings} from './scan.js'
-import {
-  folderTimesTrusted,
-  type ListedFolder,
-  readSnapshot,
-  saveSnapshot,
-  Snapshot,
-  snapshotFile,
-  snapshotFiles,
-  snapshotKey,
-} from './snapshot.js'
+import {folderTimesTrusted} from './folder-times.js'
+import {type ListedFolder, readSnapshot, Snapshot} from './snapshot.js'
+import {saveSnapshot, snapshotFile, snapshotFiles, snapshotKey} from './snapshot-store.js'
 import {imageTag} from './tag.js'
 import {type FolderSummary, summarizeTree} from './tree.js'
 

@@ -1,8 +1,7 @@
 /**
  * The tree snapshot, kudev's cache of a build context under one set of ignore rules: every folder the last
  * walk listed, with the folder's stat and its listing (each entry's stat and content hash), and the context
- * digest. A context keeps one per rule set (a Dockerfile's own .dockerignore, spec.buildContextExclusions),
- * so that configs sharing a context do not overwrite each other's, up to KEPT_PER_CONTEXT.
+ * digest. Where the snapshots live: src/hash/snapshot-store.ts.
  *
  * - As a stat cache, always: a file whose size, mtime, ctime, inode and mode are the recorded ones has the
  *   recorded content hash, so it is not read again (lookup).
@@ -10,28 +9,20 @@
  *   entry (check). When nothing moved, the digest is reused without listing a folder, deciding an ignore
  *   rule or building an entry. Otherwise only the folders that moved, or hold something that moved, and
  *   the folders above them are listed again, and only the files that moved are read (src/hash/scan.ts);
- *   every other folder's subtree keeps its recorded folder digest (src/hash/digest.ts) and totals.
- *
- * Why a folder's stat vouches for its listing: adding, removing or renaming an entry changes the folder's
- * mtime and ctime. kudev trusts that only on local Linux filesystems known to keep it (git's untracked
- * cache tests the filesystem for the same reason), only for folders on the context root's filesystem,
- * never when KUDEV_TRUST_FOLDER_TIMES=0, and not for stats inside the racy window, which are recorded as
- * moved. Each folder's stat is taken before it is listed (the walk lstats a folder in its parent's
- * listing), so a change during the walk shows next time.
+ *   every other folder's subtree keeps its recorded folder digest (src/hash/digest.ts) and totals. Why a
+ *   folder's stat vouches for its listing: src/hash/folder-times.ts.
  *
  * The file: HEADER, then per folder its path (STRING), its FOLDER fields and its entry records (ENTRY), the
  * folders of copied subtrees last. Times are kept as seconds and nanoseconds: exact for the entries a build
  * sends, and the same milliseconds Node's number lstat reports (sec * 1e3 + nsec / 1e6), so checking needs
  * no BigInt.
  */
-import {createHash} from 'node:crypto'
-import {lstatSync, readdirSync, readFileSync, rmSync, type Stats, statfsSync, statSync} from 'node:fs'
-import path from 'node:path'
+import {lstatSync, type Stats, statSync} from 'node:fs'
 import {crc32} from 'node:zlib'
 
 import {type Entry, type EntryType} from '../context/entries.js'
-import type {ContextFilter} from '../context/filter.js'
-import {cacheDir, cacheKey, readVerified, writeAtomically} from './cache-file.js'
+import {readVerified, writeAtomically} from './cache-file.js'
+import {folderTimesTrusted, RACY_WINDOW_NS} from './folder-times.js'
 import {SHA256_BYTES} from './scan.js'
 import type {FolderSummary, Totals} from './tree.js'
 
@@ -122,71 +113,6 @@ const STRING = {
 
 const TYPE_CODE = {dir: 2, file: 1, symlink: 3} as const
 const TYPES: Record<number, EntryType> = {1: 'file', 2: 'dir', 3: 'symlink'}
-
-/**
- * git's racy rule: a stat within this window before the walk began may share its clock tick with a change
- * right after kudev looked, so it is recorded as moved. The trusted filesystems below keep nanosecond times from this machine's clock in ticks of at most
- * 10 ms: a tenth of a second is plenty. Elsewhere 2 s covers FAT's granularity and a remote clock a little
- * behind this machine's.
- */
-const RACY_WINDOW_NS = {trusted: 100_000_000n, untrusted: 2_000_000_000n}
-
-/**
- * statfs magic numbers of local filesystems that update a folder's mtime and ctime whenever an entry is
- * added, removed or renamed in it: ext2/3/4, xfs, btrfs, tmpfs, overlayfs, zfs, f2fs, bcachefs.
- * Network and FUSE filesystems are not among them.
- */
-const TRUSTED_FILESYSTEMS = new Set([
-  0xef_53, 0x58_46_53_42, 0x91_23_68_3e, 0x01_02_19_94, 0x79_4c_76_30, 0x2f_c1_2f_c1, 0xf2_f5_20_10, 0xca_45_1a_4e,
-])
-
-/** Snapshots of one context under as many rule sets; the least recently written go first. */
-const KEPT_PER_CONTEXT = 4
-
-/** The folder holding one context's snapshots. */
-export function snapshotFolder(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheDir(env), 'tree', cacheKey(contextRoot))
-}
-
-/** The snapshot file of one context under the rules of `key` (snapshotKey). */
-export function snapshotFile(contextRoot: string, key: Buffer, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(snapshotFolder(contextRoot, env), `${key.toString('hex', 0, 8)}.bin`)
-}
-
-/** A context's snapshot files, the most recently written first. */
-export function snapshotFiles(contextRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const folder = snapshotFolder(contextRoot, env)
-  let names: string[]
-  try {
-    names = readdirSync(folder).filter((name) => name.endsWith('.bin'))
-  } catch {
-    return []
-  }
-
-  const written = new Map(
-    names.map((name) => [
-      path.join(folder, name),
-      statSync(path.join(folder, name), {throwIfNoEntry: false})?.mtimeMs ?? 0,
-    ]),
-  )
-  return [...written.keys()].sort((a, b) => written.get(b)! - written.get(a)!)
-}
-
-let kudevVersion: string | undefined
-
-/**
- * What decides which entries are in the context, besides the tree: the ignore rules, the exclusions and
- * the kudev that applied them. A snapshot made under other rules says nothing about this run.
- */
-export function snapshotKey(filter: ContextFilter): Buffer {
-  kudevVersion ??= (
-    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}
-  ).version
-  const rules = filter.rules.map((rule) => [rule.pattern, rule.negated])
-  return createHash('sha256')
-    .update(JSON.stringify([SNAPSHOT_VERSION, kudevVersion, filter.source, rules, filter.exclusions]))
-    .digest()
-}
 
 /** What moved since the snapshot was written (Snapshot.check). */
 export interface SnapshotCheck {
@@ -532,22 +458,12 @@ export interface SnapshotInput {
   env?: NodeJS.ProcessEnv
 }
 
-/**
- * Whether a folder's times can vouch for its listing on the filesystem holding `root`; the reason when not.
- * KUDEV_TRUST_FOLDER_TIMES=0 says no, for a filesystem that claims to be one of these but is not.
- */
-export function folderTimesTrusted(root: string, env: NodeJS.ProcessEnv = process.env): true | string {
-  if (env.KUDEV_TRUST_FOLDER_TIMES === '0') return 'KUDEV_TRUST_FOLDER_TIMES=0'
-  if (process.platform !== 'linux') return `not on ${process.platform}, yet`
-  const filesystem = statfsSync(root).type
-  return (
-    TRUSTED_FILESYSTEMS.has(filesystem) ||
-    `filesystem type 0x${filesystem.toString(16)} is not known to keep folder times`
-  )
+/** Writes the snapshot of a walk to `file`, replacing it whole (cache-file.ts). */
+export function writeSnapshot(file: string, input: SnapshotInput): void {
+  writeAtomically(file, encodeSnapshot(input))
 }
 
-/** The snapshot's bytes. */
-export function encodeSnapshot(input: SnapshotInput): Buffer {
+function encodeSnapshot(input: SnapshotInput): Buffer {
   const trusted = folderTimesTrusted(input.root, input.env) === true
   const racyFrom = input.walkStartedNs - (trusted ? RACY_WINDOW_NS.trusted : RACY_WINDOW_NS.untrusted)
   // Where listings are vouched for, the mode comes from the record too, and a chmod moves only the ctime.
@@ -649,15 +565,6 @@ function writeTotals(data: Buffer, at: number, totals: Totals): void {
   data.writeUInt32LE(totals.dirs, at + TOTALS.dirs)
   data.writeUInt32LE(totals.symlinks, at + TOTALS.symlinks)
   data.writeDoubleLE(totals.bytes, at + TOTALS.bytes)
-}
-
-/** Writes the snapshot, then removes the context's least recently written ones beyond KEPT_PER_CONTEXT. */
-export function saveSnapshot(file: string, input: SnapshotInput): void {
-  writeAtomically(file, encodeSnapshot(input))
-  for (const old of snapshotFiles(input.root, input.env)
-    .filter((other) => other !== file)
-    .slice(KEPT_PER_CONTEXT - 1))
-    rmSync(old, {force: true})
 }
 
 /** Claims the buffer's bytes in order; encodedSize sized it. */

@@ -4,7 +4,7 @@ import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {folderTimesTrusted} from '../../src/hash/snapshot.js'
+import {folderTimesTrusted} from '../../src/hash/folder-times.js'
 import {dataDirWithPlugins, fixtures, repoRoot, runCli} from '../support/cli.js'
 import {isCI} from '../support/docker.js'
 

@@ -3,7 +3,8 @@ import {execa} from 'execa'
 import {chmod, lutimes, readdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {readSnapshot, snapshotFiles} from '../../../src/hash/snapshot.js'
+import {readSnapshot} from '../../../src/hash/snapshot.js'
+import {snapshotFiles} from '../../../src/hash/snapshot-store.js'
 import {isolatedEnv, repoRoot, runCli} from '../../support/cli.js'
 import {makeTree, runningAsRoot, tempFolder} from '../../support/tree.js'
 
