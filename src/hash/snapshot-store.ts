@@ -4,7 +4,7 @@
  * so that configs sharing a context do not overwrite each other's, up to KEPT_PER_CONTEXT.
  */
 import {createHash} from 'node:crypto'
-import {readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync, statSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 
 import type {ContextFilter} from '../context/filter.js'
@@ -59,11 +59,19 @@ export function snapshotKey(filter: ContextFilter): Buffer {
     .digest()
 }
 
-/** Writes the snapshot, then removes the context's least recently written ones beyond KEPT_PER_CONTEXT. */
+/**
+ * Writes the snapshot, then removes the context's least recently written ones beyond KEPT_PER_CONTEXT, and
+ * the one earlier kudevs kept at `<cache>/tree/<context>.bin`, which nothing reads any more.
+ */
 export function saveSnapshot(file: string, input: SnapshotInput): void {
   writeSnapshot(file, input)
   for (const old of snapshotFiles(input.root, input.env)
     .filter((other) => other !== file)
     .slice(KEPT_PER_CONTEXT - 1))
     rmSync(old, {force: true})
+  try {
+    unlinkSync(`${snapshotFolder(input.root, input.env)}.bin`)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
 }

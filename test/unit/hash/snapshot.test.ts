@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
 import {randomInt} from 'node:crypto'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {
   appendFile,
   chmod,
@@ -18,7 +18,7 @@ import {
   writeFile,
 } from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {setTimeout} from 'node:timers/promises'
 
 import {tarContext} from '../../../src/context/tar.js'
@@ -432,6 +432,17 @@ describe('tree snapshot', () => {
       const uncached = await untrusted({noCache: true})
       expect(uncached.stats).to.include({cachedFiles: 0, hashedFiles: 6})
       expect((await stat(snapshotFile())).size).to.equal(0)
+    })
+
+    it('removes the snapshot earlier kudevs kept at <cache>/tree/<context>.bin when it writes one', async () => {
+      const formerFile = `${snapshotFolder(dir, env)}.bin`
+      await mkdir(dirname(formerFile), {recursive: true})
+      await writeFile(formerFile, 'a snapshot of an earlier kudev')
+      await untrusted({noCache: true})
+      expect(existsSync(formerFile), 'noCache writes no snapshot, so it removes nothing').to.equal(true)
+      await untrusted()
+      expect(snapshotFiles(dir, env)).to.have.length(1)
+      expect(existsSync(formerFile)).to.equal(false)
     })
 
     it('survives a cache folder it cannot create: hashing works, only speed is lost', async () => {
