@@ -45,7 +45,7 @@ export async function resolveBuilder(
   request: Pick<BuildRequest, 'builder' | 'logger' | 'oclif'> & {project?: ProjectConfig},
 ): Promise<Builder> {
   const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
-  const {pluginToolkit} = await import('../plugins/toolkit.js')
+  const {pluginToolkit} = await import('../toolkit/index.js')
   const configured = request.project?.config.spec.builder
   let [name, source] = [DEFAULT_BUILDER, 'the default builder']
   if (request.builder) [name, source] = [request.builder, '--builder']

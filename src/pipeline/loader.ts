@@ -32,7 +32,7 @@ export interface LoaderChoice {
  */
 export async function chooseLoader(choice: LoaderChoice): Promise<ChosenLoader> {
   const {collectLoaders, pickByName} = await import('../plugins/resolver.js')
-  const {pluginToolkit} = await import('../plugins/toolkit.js')
+  const {pluginToolkit} = await import('../toolkit/index.js')
   const registry = await collectLoaders(choice.oclif, {logger: choice.logger})
   const info = contextInfo(choice.context)
   let named: {name: string; source: string} | undefined

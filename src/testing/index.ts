@@ -21,7 +21,7 @@ import type {
 } from '../plugins/contract.js'
 import {SUPPORTED_API_VERSIONS} from '../plugins/contract.js'
 import {checkDescriptor} from '../plugins/descriptor.js'
-import {pluginToolkit, withSharedHelpers} from '../plugins/toolkit.js'
+import {pluginToolkit, withSharedHelpers} from '../toolkit/index.js'
 
 /** What a program printed and how it ended. */
 export interface Answer {

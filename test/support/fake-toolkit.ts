@@ -7,7 +7,7 @@ import type {ExecOptions, ExecResult} from '../../src/exec/run.js'
 import {formatCommand} from '../../src/exec/run.js'
 import {KudevError} from '../../src/output/errors.js'
 import type {PluginToolkit} from '../../src/plugins/contract.js'
-import {withSharedHelpers} from '../../src/plugins/toolkit.js'
+import {withSharedHelpers} from '../../src/toolkit/index.js'
 
 export interface Answer {
   exitCode?: number

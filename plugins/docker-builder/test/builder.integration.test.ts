@@ -12,7 +12,7 @@ import {buffer, text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
-import {pluginToolkit} from '../../../src/plugins/toolkit.js'
+import {pluginToolkit} from '../../../src/toolkit/index.js'
 import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, dockerResult, isCI, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'

@@ -8,7 +8,7 @@ import type {Readable} from 'node:stream'
 import type {ExecOptions, ExecResult} from '../../../src/exec/run.js'
 import {KudevError} from '../../../src/output/errors.js'
 import type {PluginToolkit} from '../../../src/plugins/contract.js'
-import {withSharedHelpers} from '../../../src/plugins/toolkit.js'
+import {withSharedHelpers} from '../../../src/toolkit/index.js'
 import {settle} from '../../../test/support/fake-toolkit.js'
 
 export interface Answer {

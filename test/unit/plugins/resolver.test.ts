@@ -2,7 +2,7 @@ import {expect} from 'chai'
 
 import {KudevError} from '../../../src/output/errors.js'
 import {createLogger} from '../../../src/output/logger.js'
-import {pluginToolkit} from '../../../src/plugins/toolkit.js'
+import {pluginToolkit} from '../../../src/toolkit/index.js'
 import {collectBuilders, collectLoaders, conflicts, hookTimeout, pickByName} from '../../../src/plugins/resolver.js'
 import {oclifWithPlugins} from '../../support/cli.js'
 

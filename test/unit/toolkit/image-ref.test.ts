@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {normalizeRef} from '../../../src/load/image-ref.js'
+import {normalizeRef} from '../../../src/toolkit/image-ref.js'
 
 describe('normalizeRef', () => {
   it('normalises names as CRI stores them', () => {

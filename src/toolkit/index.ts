@@ -1,12 +1,16 @@
+/**
+ * The PluginToolkit kudev lends plugins: its logger, subprocess runner and errors, and the helpers in this
+ * folder that loaders share (the docker CLI, image archives, image names, kind-style node containers).
+ */
 import {diagnostic} from '../doctor/diagnostic.js'
 import {exec, execStream, lastLines, untilExit} from '../exec/run.js'
-import {saveImage, withTempDir} from '../load/archive.js'
-import {docker, dockerHost} from '../load/docker.js'
-import {normalizeRef} from '../load/image-ref.js'
-import {kindNodes, nodesWithout, requireRunning} from '../load/nodes.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
-import type {BaseToolkit, DockerHost, PluginToolkit} from './contract.js'
+import type {BaseToolkit, DockerHost, PluginToolkit} from '../plugins/contract.js'
+import {saveImage, withTempDir} from './archive.js'
+import {docker, dockerHost} from './docker.js'
+import {normalizeRef} from './image-ref.js'
+import {kindNodes, nodesWithout, requireRunning} from './nodes.js'
 
 /** What `create()` receives: kudev's logger, subprocess runner and error type, bound to this run. */
 export function pluginToolkit(logger: Logger): PluginToolkit {
@@ -18,7 +22,7 @@ export function pluginToolkit(logger: Logger): PluginToolkit {
   })
 }
 
-/** The loaders' shared helpers (src/load/), running their programs through `base`. */
+/** The loaders' shared helpers, running their programs through `base`. */
 export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof PluginToolkit> & PluginToolkit {
   let host: Promise<DockerHost> | undefined
   const hostOnce = () => {
