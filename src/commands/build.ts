@@ -16,11 +16,12 @@ export default class Build extends KudevCommand {
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Build)
     const {loadConfig} = await import('../config/index.js')
-    const {buildImage, resolveBuilder} = await import('../pipeline/build.js')
+    const {buildImage} = await import('../pipeline/build.js')
+    const {chooseBuilder} = await import('../pipeline/choose.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
     const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     const request = {...buildOptions(flags), logger: this.logger, oclif: this.config, project, view: this.stepView()}
-    const builder = await resolveBuilder(request)
+    const builder = await chooseBuilder(request)
     const result = await interruptible((signal) => buildImage(request, builder, signal))
     this.print(`${result.image} ${result.id}`)
     return result

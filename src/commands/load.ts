@@ -29,7 +29,7 @@ export default class Load extends KudevCommand {
     const {args, flags} = await this.parse(Load)
     const {loadConfig} = await import('../config/index.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
-    const {loadExisting} = await import('../pipeline/load.js')
+    const {loadExisting} = await import('../pipeline/load-existing.js')
     const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir}).catch(
       (error: unknown) => {
         // Without --config a missing .kudev.yaml is fine here; a broken one is not.

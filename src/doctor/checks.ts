@@ -126,29 +126,21 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       summary: plugins.map((p) => `${p.name} ${p.version} (${p.type})`).join(', '),
     })
 
-  const quietLogger = {...options.logger, warn: () => {}}
-  const {resolveBuilder} = await import('../pipeline/build.js')
+  const {chooseBuilder, chooseLoader} = await import('../pipeline/choose.js')
+  const choice = {...options, logger: {...options.logger, warn: () => {}}, project}
   const builder = await attempt(
     checks,
     'builder',
-    () => resolveBuilder({builder: options.builder, logger: quietLogger, oclif: options.oclif, project}),
+    () => chooseBuilder(choice),
     (b) => b.name,
   )
   if (builder?.diagnose) checks.push(...asChecks(await builder.diagnose(), 'engine'))
 
   if (context) {
-    const {chooseLoader} = await import('../pipeline/loader.js')
     const chosen = await attempt(
       checks,
       'loader',
-      () =>
-        chooseLoader({
-          configured: project?.config.spec.loader ? {file: project.file, name: project.config.spec.loader} : undefined,
-          context,
-          flag: options.loader,
-          logger: quietLogger,
-          oclif: options.oclif,
-        }),
+      () => chooseLoader(choice, context),
       (c) => `${c.loader.name} (${c.plugin}), ${c.reason}`,
     )
     if (chosen?.loader.diagnose) checks.push(...asChecks(await chosen.loader.diagnose(chosen.target), 'load'))

@@ -7,7 +7,6 @@ import type {StepViewOptions} from '../output/progress.js'
 import type {Builder, BuildOptions} from '../plugins/contract.js'
 
 export const DIGEST_LABEL = 'dev.kudev.digest'
-const DEFAULT_BUILDER = 'docker'
 /** A file edited during the build makes kudev hash again; past this many tries the tree is too busy. */
 const MAX_ATTEMPTS = 3
 
@@ -38,21 +37,6 @@ export interface BuildResult {
   built: boolean
   builder: string
   durationMs: number
-}
-
-/** Picks the builder: --builder > spec.builder > docker. */
-export async function resolveBuilder(
-  request: Pick<BuildRequest, 'builder' | 'logger' | 'oclif'> & {project?: ProjectConfig},
-): Promise<Builder> {
-  const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
-  const {pluginToolkit} = await import('../toolkit/index.js')
-  const configured = request.project?.config.spec.builder
-  let [name, source] = [DEFAULT_BUILDER, 'the default builder']
-  if (request.builder) [name, source] = [request.builder, '--builder']
-  else if (configured) [name, source] = [configured, `spec.builder in ${request.project!.file}`]
-  const registry = await collectBuilders(request.oclif, {logger: request.logger})
-  const {descriptor} = pickByName(registry, name, source)
-  return descriptor.create(pluginToolkit(request.logger))
 }
 
 /**

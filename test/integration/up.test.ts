@@ -3,7 +3,7 @@ import {execa} from 'execa'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import type {LoadResult} from '../../src/pipeline/load.js'
+import type {LoadResult} from '../../src/pipeline/load-existing.js'
 import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'

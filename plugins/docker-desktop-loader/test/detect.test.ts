@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {fileURLToPath} from 'node:url'
 
 import {resolveKubeContext} from '../../../src/kube/index.js'
-import {contextInfo} from '../../../src/pipeline/loader.js'
+import {contextInfo} from '../../../src/pipeline/choose.js'
 import type {KubeContextInfo} from '../../../src/plugins/contract.js'
 import {detectDockerDesktop} from '../src/detect.js'
 

@@ -8,7 +8,8 @@ import {loadConfig} from '../../../src/config/index.js'
 import {ContextChangedError} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
 import type {BuildContext, Builder, BuildOptions} from '../../../src/plugins/contract.js'
-import {buildImage, DIGEST_LABEL, resolveBuilder} from '../../../src/pipeline/build.js'
+import {buildImage, DIGEST_LABEL} from '../../../src/pipeline/build.js'
+import {chooseBuilder} from '../../../src/pipeline/choose.js'
 import {repoRoot} from '../../support/cli.js'
 
 /** A builder that records what it was asked and can fail its first builds with a "file changed" error. */
@@ -133,19 +134,19 @@ describe('build pipeline', () => {
 
   it('picks the builder by --builder, else spec.builder, else docker, saying where a wrong name came from', async () => {
     const oclif = await Config.load({root: repoRoot})
-    expect((await resolveBuilder({logger, oclif, project: await loadConfig({cwd: project})})).name).to.equal('docker')
+    expect((await chooseBuilder({logger, oclif, project: await loadConfig({cwd: project})})).name).to.equal('docker')
     await writeFile(
       join(project, '.kudev.yaml'),
       'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, builder: podmn}\n',
     )
     const projectConfig = await loadConfig({cwd: project})
-    const error = await resolveBuilder({logger, oclif, project: projectConfig}).then(
+    const error = await chooseBuilder({logger, oclif, project: projectConfig}).then(
       () => undefined,
       (thrown: Error) => thrown,
     )
     expect(error?.message).to.equal(`no builder named "podmn" (from spec.builder in ${join(project, '.kudev.yaml')})`)
-    expect((await resolveBuilder({builder: 'docker', logger, oclif, project: projectConfig})).name).to.equal('docker')
-    const flagged = await resolveBuilder({builder: 'dockr', logger, oclif, project: projectConfig}).then(
+    expect((await chooseBuilder({builder: 'docker', logger, oclif, project: projectConfig})).name).to.equal('docker')
+    const flagged = await chooseBuilder({builder: 'dockr', logger, oclif, project: projectConfig}).then(
       () => undefined,
       (thrown: Error) => thrown,
     )

@@ -1,11 +1,32 @@
 import type {Config} from '@oclif/core'
 
+import type {ProjectConfig} from '../config/index.js'
 import type {KubeContext} from '../kube/index.js'
 import {isKudevError, KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
-import type {StepViewOptions} from '../output/progress.js'
-import type {KubeContextInfo, LoadableImage, Loader, LoaderDescriptor, LoadTarget} from '../plugins/contract.js'
+import type {
+  Builder,
+  KubeContextInfo,
+  Loader,
+  LoaderDescriptor,
+  LoadTarget,
+  PluginToolkit,
+} from '../plugins/contract.js'
 import type {Registration, Registry} from '../plugins/resolver.js'
+
+const DEFAULT_BUILDER = 'docker'
+
+/** What picks a builder or loader: the flag, else the field in .kudev.yaml. */
+export interface ChoiceRequest {
+  oclif: Config
+  logger: Logger
+  /** The project's .kudev.yaml, when there is one: its spec.builder and spec.loader apply. */
+  project?: ProjectConfig
+  /** --builder */
+  builder?: string
+  /** --loader */
+  loader?: string
+}
 
 export interface ChosenLoader {
   loader: Loader
@@ -16,34 +37,29 @@ export interface ChosenLoader {
   reason: string
 }
 
-export interface LoaderChoice {
-  oclif: Config
-  logger: Logger
-  context: KubeContext
-  /** --loader */
-  flag?: string
-  /** spec.loader, with the file it came from. */
-  configured?: {name: string; file: string}
+/** --builder > spec.builder > docker. */
+export async function chooseBuilder(request: ChoiceRequest): Promise<Builder> {
+  const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
+  const registry = await collectBuilders(request.oclif, {logger: request.logger})
+  const {name, source} = named(registry, request) ?? {name: DEFAULT_BUILDER, source: 'the default builder'}
+  return create(pickByName(registry, name, source).descriptor, request.logger)
 }
 
 /**
  * --loader > spec.loader > detection over every registered loader. kudev never loads into a context no
  * loader recognised as local unless the user named a loader.
  */
-export async function chooseLoader(choice: LoaderChoice): Promise<ChosenLoader> {
+export async function chooseLoader(request: ChoiceRequest, context: KubeContext): Promise<ChosenLoader> {
   const {collectLoaders, pickByName} = await import('../plugins/resolver.js')
-  const {pluginToolkit} = await import('../toolkit/index.js')
-  const registry = await collectLoaders(choice.oclif, {logger: choice.logger})
-  const info = contextInfo(choice.context)
-  let named: {name: string; source: string} | undefined
-  if (choice.flag) named = {name: choice.flag, source: '--loader'}
-  else if (choice.configured) named = {name: choice.configured.name, source: `spec.loader in ${choice.configured.file}`}
+  const registry = await collectLoaders(request.oclif, {logger: request.logger})
+  const info = contextInfo(context)
+  const asked = named(registry, request)
 
   let chosen: {registration: Registration<LoaderDescriptor>; target: LoadTarget; reason: string}
-  if (named) {
-    const registration = pickByName(registry, named.name, named.source)
+  if (asked) {
+    const registration = pickByName(registry, asked.name, asked.source)
     const target = (await detect(registration, info, true)) ?? {context: info.name, params: {}}
-    chosen = {reason: named.source, registration, target}
+    chosen = {reason: asked.source, registration, target}
   } else {
     const claims = await claimsFor(registry, info)
     if (claims.length === 0) throw notLocal(info.name, registry)
@@ -59,44 +75,33 @@ export async function chooseLoader(choice: LoaderChoice): Promise<ChosenLoader> 
     chosen = {...claims[0]!, reason: `detected from kube context "${info.name}"`}
   }
 
-  const loader = await chosen.registration.descriptor.create(pluginToolkit(choice.logger))
+  const loader = await create(chosen.registration.descriptor, request.logger)
   return {loader, plugin: chosen.registration.plugin.name, reason: chosen.reason, target: chosen.target}
 }
 
-export interface LoadStepResult {
-  loaded: boolean
-  durationMs: number
+/** The kube context (--kube-context > spec.kubeContext > current-context), and the loader for it. */
+export async function chooseContextAndLoader(
+  request: ChoiceRequest & {kubeContext?: string},
+): Promise<{context: KubeContext; chosen: ChosenLoader}> {
+  const {resolveKubeContext} = await import('../kube/index.js')
+  const configured = request.project?.config.spec.kubeContext
+  const context = await resolveKubeContext({configured, flag: request.kubeContext})
+  return {chosen: await chooseLoader(request, context), context}
 }
 
-/** Loads unless every node already has this image ID. */
-export async function loadImage(
-  chosen: ChosenLoader,
-  image: LoadableImage,
-  view: Omit<StepViewOptions, 'prefix'>,
-  logger: Logger,
-  signal: AbortSignal,
-): Promise<LoadStepResult> {
-  const started = performance.now()
-  const elapsed = () => Math.round(performance.now() - started)
-  if (await chosen.loader.has(image, chosen.target)) {
-    logger.info(`${image.ref} is already in ${chosen.target.context}`)
-    return {durationMs: elapsed(), loaded: false}
-  }
+/** The name the user asked for and where it came from (for errors), or undefined when they did not. */
+function named(registry: Registry<unknown>, request: ChoiceRequest): {name: string; source: string} | undefined {
+  const {role} = registry
+  const flag = request[role]
+  if (flag) return {name: flag, source: `--${role}`}
+  const configured = request.project?.config.spec[role]
+  if (configured) return {name: configured, source: `spec.${role} in ${request.project!.file}`}
+  return undefined
+}
 
-  const {startStep} = await import('../output/progress.js')
-  const step = startStep(`loading ${image.ref} into ${chosen.target.context} with ${chosen.loader.name}`, {
-    ...view,
-    prefix: 'load │ ',
-  })
-  try {
-    await chosen.loader.load(image, chosen.target, signal)
-  } catch (error) {
-    step.fail()
-    throw error
-  }
-
-  step.done(`loaded ${image.ref} into ${chosen.target.context} in ${(elapsed() / 1000).toFixed(1)}s`)
-  return {durationMs: elapsed(), loaded: true}
+async function create<T>(descriptor: {create(toolkit: PluginToolkit): Promise<T>}, logger: Logger): Promise<T> {
+  const {pluginToolkit} = await import('../toolkit/index.js')
+  return descriptor.create(pluginToolkit(logger))
 }
 
 export function contextInfo(context: KubeContext): KubeContextInfo {

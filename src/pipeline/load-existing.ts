@@ -29,20 +29,10 @@ export interface LoadResult {
 
 /** kudev load IMAGE: an image that already exists locally, into the cluster of the kube context. */
 export async function loadExisting(request: LoadRequest, signal: AbortSignal): Promise<LoadResult> {
-  const {resolveKubeContext} = await import('../kube/index.js')
-  const {resolveBuilder} = await import('./build.js')
-  const {chooseLoader, loadImage} = await import('./loader.js')
-  const {loadable} = await import('./up.js')
-  const spec = request.project?.config.spec
-  const context = await resolveKubeContext({configured: spec?.kubeContext, flag: request.kubeContext})
-  const chosen = await chooseLoader({
-    configured: spec?.loader ? {file: request.project!.file, name: spec.loader} : undefined,
-    context,
-    flag: request.loader,
-    logger: request.logger,
-    oclif: request.oclif,
-  })
-  const builder = await resolveBuilder(request)
+  const {chooseBuilder, chooseContextAndLoader} = await import('./choose.js')
+  const {loadable, loadImage} = await import('./load-image.js')
+  const {chosen, context} = await chooseContextAndLoader(request)
+  const builder = await chooseBuilder(request)
   const info = await builder.inspect(request.image)
   if (!info) {
     throw new KudevError('load', `image "${request.image}" not found by the ${builder.name} builder`, {
