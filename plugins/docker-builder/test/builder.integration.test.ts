@@ -5,14 +5,13 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
+import {realToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
 import {mkdir, symlink} from 'node:fs/promises'
 import path from 'node:path'
 import {buffer, text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
-import {createLogger} from '../../../src/output/logger.js'
-import {pluginToolkit} from '../../../src/toolkit/index.js'
 import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, dockerResult, isCI, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
@@ -20,7 +19,6 @@ import {processes, until} from '../../../test/support/processes.js'
 import {makeTree, type TreeSpec} from '../../../test/support/tree.js'
 import {DockerBuilder} from '../src/builder.js'
 import {DIGEST_LABEL} from '../src/command.js'
-import {rejection} from './fake-toolkit.js'
 
 interface BuilderCase {
   name: string
@@ -47,11 +45,7 @@ const CASES: BuilderCase[] = [
   },
 ]
 
-/** Every command line the builder ran (exec logs them at debug level). */
-const commandLog: string[] = []
-const toolkit = pluginToolkit(
-  createLogger('debug', {write: (chunk: string) => commandLog.push(chunk)}, {NO_COLOR: '1'}),
-)
+const toolkit = realToolkit()
 
 /** A folder holding a `docker` link to `cli`, for the front of PATH. */
 async function binFolder(cli: string, parent: string): Promise<string> {

@@ -1,16 +1,15 @@
 import {expect} from 'chai'
+import {type BuildContext, type BuildOptions, KudevError} from 'kudev'
+import {type Answer, type Answerer, type FakeToolkit, fakeToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {PassThrough, Readable} from 'node:stream'
+import {Readable} from 'node:stream'
 import {text} from 'node:stream/consumers'
 
-import type {ExecResult} from '../../../src/exec/run.js'
-import {KudevError} from '../../../src/output/errors.js'
-import type {BuildContext, BuildOptions} from '../../../src/plugins/contract.js'
 import {DockerBuilder} from '../src/builder.js'
 import {DIGEST_LABEL} from '../src/command.js'
-import {type Answer, type Answerer, engineAnswers, fakeToolkit, rejection} from './fake-toolkit.js'
+import {engineAnswers} from './answers.js'
 import {
   BUILDKIT_FAILED_RUN,
   CLASSIC_FAILED_RUN,
@@ -63,14 +62,14 @@ function engine(options: {
   tag?: Answer
 }): Answerer {
   let built = false
-  return async (args, execOptions) => {
-    if (args[0] === 'build') iidfiles.push(args[args.indexOf('--iidfile') + 1]!)
-    const known = engineAnswers(args)
+  return async (command) => {
+    const known = engineAnswers(command)
     if (known) return known
+    const args = command.slice(1)
+    if (args[0] === 'build') iidfiles.push(args[args.indexOf('--iidfile') + 1]!)
     if (args[0] === 'image' && args[1] === 'inspect') return (built ? options.after : options.before) ?? absent
     if (args[0] === 'build') {
       built = true
-      for (const line of (options.lines ?? '').split('\n')) execOptions.onLine?.(line, 'stderr')
       if ((options.exitCode ?? 0) === 0) await writeFile(args[args.indexOf('--iidfile') + 1]!, `${NEW_ID}\n`)
       return {exitCode: options.exitCode ?? 0, stderr: options.lines ?? ''}
     }
@@ -81,6 +80,8 @@ function engine(options: {
   }
 }
 
+/** The arguments docker was given, call by call. */
+const argsOf = (kit: FakeToolkit) => kit.calls.map((call) => call.args)
 const signal = new AbortController().signal
 /** Whatever the machine running the tests has set, these tests see no DOCKER_* variables. */
 const CLEAN_ENV = {DOCKER_BUILDKIT: undefined, DOCKER_CONTEXT: undefined, DOCKER_HOST: undefined}
@@ -97,13 +98,13 @@ describe('DockerBuilder', () => {
       )
       expect(image).to.deep.equal({id: NEW_ID, ref: REF})
       expect(lines).to.deep.equal(['Step 1/1 : FROM scratch'])
-      expect(kit.calls.map((args) => args.slice(0, 2).join(' '))).to.deep.equal([
+      expect(argsOf(kit).map((args) => args.slice(0, 2).join(' '))).to.deep.equal([
         'version --format',
         'buildx version',
         'image inspect',
         'build -f',
       ])
-      expect(kit.debugs).to.include('docker CLI 28.2.2, engine 20.10.24+dfsg1: classic builder')
+      expect(kit.logs.debug).to.include('docker CLI 28.2.2, engine 20.10.24+dfsg1: classic builder')
     })
 
     it('removes the iidfile and its folder, after a success and after a failure', async () => {
@@ -126,7 +127,7 @@ describe('DockerBuilder', () => {
       await builder.inspect(REF)
       await builder.build(buildContext(), buildOptions(), signal)
       await builder.build(buildContext(), buildOptions(), signal)
-      expect(kit.calls.filter((args) => args[0] === 'version' || args[0] === 'buildx')).to.have.length(2)
+      expect(argsOf(kit).filter((args) => args[0] === 'version' || args[0] === 'buildx')).to.have.length(2)
     })
 
     it("fails with kind build naming the classic step, docker's reason and the last lines", async () => {
@@ -148,10 +149,10 @@ describe('DockerBuilder', () => {
     })
 
     it('fails naming the BuildKit vertex and its ERROR line', async () => {
-      const kit = fakeToolkit(async (args, options) =>
-        args[0] === 'version'
+      const kit = fakeToolkit(async (command, options) =>
+        command[1] === 'version'
           ? {stdout: VERSION_JSON_20}
-          : engine({exitCode: 1, lines: BUILDKIT_FAILED_RUN})(args, options),
+          : engine({exitCode: 1, lines: BUILDKIT_FAILED_RUN})(command, options),
       )
       const error = await rejection(
         new DockerBuilder(kit, {env: {...CLEAN_ENV, DOCKER_BUILDKIT: '1'}}).build(
@@ -163,7 +164,7 @@ describe('DockerBuilder', () => {
       expect(error.message).to.equal(
         'docker build failed at step "#5 [3/4] RUN echo boom >&2; exit 3": executor failed running [/bin/sh -c echo boom >&2; exit 3]: exit code: 3',
       )
-      expect(kit.calls.find((args) => args[0] === 'build')).to.include('--progress=plain')
+      expect(argsOf(kit).find((args) => args[0] === 'build')).to.include('--progress=plain')
     })
 
     it('says only the exit code when docker printed nothing', async () => {
@@ -210,7 +211,7 @@ describe('DockerBuilder', () => {
         new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), controller.signal),
       )
       expect(error.code).to.equal('interrupted')
-      expect(kit.calls.some((args) => args[0] === 'build')).to.equal(false)
+      expect(argsOf(kit).some((args) => args[0] === 'build')).to.equal(false)
     })
 
     it('closes the context stream whatever happens', async () => {
@@ -231,19 +232,19 @@ describe('DockerBuilder', () => {
       it('does nothing when the failed build left no image under the tag', async () => {
         const kit = fakeToolkit(engine({exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(kit.calls.at(-1)).to.deep.equal(['image', 'inspect', '--format', '{{json .}}', REF])
+        expect(argsOf(kit).at(-1)).to.deep.equal(['image', 'inspect', '--format', '{{json .}}', REF])
       })
 
       it('leaves a previous good image of this digest alone', async () => {
         const kit = fakeToolkit(engine({after: good, before: good, exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(kit.calls.at(-1)![1]).to.equal('inspect')
+        expect(argsOf(kit).at(-1)![1]).to.equal('inspect')
       })
 
       it('removes a tag the stopped build created', async () => {
         const kit = fakeToolkit(engine({after: inspectJson(NEW_ID, {[DIGEST_LABEL]: DIGEST}), exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(kit.calls.at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
+        expect(argsOf(kit).at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
       })
 
       it('puts the tag back on the previous good image when the stopped build moved it', async () => {
@@ -251,14 +252,14 @@ describe('DockerBuilder', () => {
           engine({after: inspectJson(NEW_ID, {[DIGEST_LABEL]: DIGEST}), before: good, exitCode: 1}),
         )
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(kit.calls.at(-1)).to.deep.equal(['tag', OLD_ID, REF])
+        expect(argsOf(kit).at(-1)).to.deep.equal(['tag', OLD_ID, REF])
       })
 
       it('removes a tag that names an image of another digest', async () => {
         const other = inspectJson(OLD_ID, {[DIGEST_LABEL]: 'f'.repeat(64)})
         const kit = fakeToolkit(engine({after: other, before: other, exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(kit.calls.at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
+        expect(argsOf(kit).at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
       })
 
       it('warns, and still reports the build failure, when the tag cannot be removed', async () => {
@@ -273,16 +274,16 @@ describe('DockerBuilder', () => {
           new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal),
         )
         expect(error.code).to.equal('build')
-        expect(kit.warnings).to.deep.equal([`could not remove the tag ${REF}: Error response from daemon: conflict`])
+        expect(kit.logs.warn).to.deep.equal([`could not remove the tag ${REF}: Error response from daemon: conflict`])
       })
 
       it('rethrows the error that stopped the build (e.g. the context changed)', async () => {
         const changed = new KudevError('build', 'app.js changed while it was being sent to the builder (size 1 → 2)', {
           data: {changed: 'app.js'},
         })
-        const kit = fakeToolkit(async (args) => {
-          if (args[0] === 'build') throw changed
-          return engineAnswers(args) ?? absent
+        const kit = fakeToolkit(async (command) => {
+          if (command[1] === 'build') throw changed
+          return engineAnswers(command) ?? absent
         })
         expect(
           await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal)),
@@ -293,12 +294,12 @@ describe('DockerBuilder', () => {
 
   describe('inspect', () => {
     it('returns the ID and labels', async () => {
-      const kit = fakeToolkit((args) => engineAnswers(args) ?? inspectJson(NEW_ID, {a: 'b'}))
+      const kit = fakeToolkit((command) => engineAnswers(command) ?? inspectJson(NEW_ID, {a: 'b'}))
       expect(await new DockerBuilder(kit, {env: CLEAN_ENV}).inspect(REF)).to.deep.equal({id: NEW_ID, labels: {a: 'b'}})
     })
 
     it('gives empty labels for an image without any', async () => {
-      const kit = fakeToolkit((args) => engineAnswers(args) ?? inspectJson(NEW_ID, null))
+      const kit = fakeToolkit((command) => engineAnswers(command) ?? inspectJson(NEW_ID, null))
       expect(await new DockerBuilder(kit, {env: CLEAN_ENV}).inspect(REF)).to.deep.equal({id: NEW_ID, labels: {}})
     })
 
@@ -307,13 +308,13 @@ describe('DockerBuilder', () => {
       ['20.10', STDERR_NO_SUCH_IMAGE_20],
     ] as const) {
       it(`returns undefined for an absent image (CLI ${cli})`, async () => {
-        const kit = fakeToolkit((args) => engineAnswers(args) ?? {exitCode: 1, stderr, stdout: '[]'})
+        const kit = fakeToolkit((command) => engineAnswers(command) ?? {exitCode: 1, stderr, stdout: '[]'})
         expect(await new DockerBuilder(kit, {env: CLEAN_ENV}).inspect(REF)).to.equal(undefined)
       })
     }
 
     it('fails for a malformed name instead of calling it absent', async () => {
-      const kit = fakeToolkit((args) => engineAnswers(args) ?? {exitCode: 1, stderr: STDERR_INVALID_REFERENCE})
+      const kit = fakeToolkit((command) => engineAnswers(command) ?? {exitCode: 1, stderr: STDERR_INVALID_REFERENCE})
       const error = await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).inspect('BAD::x'))
       expect(error.code).to.equal('engine')
       expect(error.message).to.equal(`docker image inspect BAD::x failed: ${STDERR_INVALID_REFERENCE}`)
@@ -321,7 +322,9 @@ describe('DockerBuilder', () => {
 
     it('tells an engine failure from an absent image', async () => {
       let calls = 0
-      const kit = fakeToolkit((args) => engineAnswers(args) ?? (++calls, {exitCode: 1, stderr: STDERR_DEAD_SOCKET}))
+      const kit = fakeToolkit(
+        (command) => engineAnswers(command) ?? (++calls, {exitCode: 1, stderr: STDERR_DEAD_SOCKET}),
+      )
       const error = await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).inspect(REF))
       expect(error.message).to.equal('Docker daemon not reachable at unix:///nonexistent.sock')
       expect(calls).to.equal(1)
@@ -330,31 +333,17 @@ describe('DockerBuilder', () => {
     it('stops at the engine check', async () => {
       const kit = fakeToolkit(() => ({exitCode: 1, stderr: STDERR_DEAD_SOCKET}))
       await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).inspect(REF))
-      expect(kit.calls).to.deep.equal([['version', '--format', '{{json .}}']])
+      expect(argsOf(kit)).to.deep.equal([['version', '--format', '{{json .}}']])
     })
   })
 
   describe('save', () => {
-    function saving(result: Promise<ExecResult>, chunks: string[]) {
-      const stdout = new PassThrough()
-      const kit = fakeToolkit(
-        (args) => engineAnswers(args) ?? {},
-        () => {
-          stdout.end(chunks.join(''))
-          return {done: result, stdout}
-        },
-      )
-      return kit
-    }
-
     it('streams `docker save` and ends once it exited 0', async () => {
-      let exited!: (result: ExecResult) => void
-      const kit = saving(
-        new Promise((resolve) => {
-          exited = resolve
-        }),
-        ['manifest', '.json'],
-      )
+      let exit!: () => void
+      const exited = new Promise<void>((resolve) => {
+        exit = resolve
+      })
+      const kit = fakeToolkit((command) => engineAnswers(command) ?? {exited, stdout: 'manifest.json'})
       const stream = await new DockerBuilder(kit, {env: CLEAN_ENV}).save(REF)
       let ended = false
       const content = text(stream).then((body) => {
@@ -363,17 +352,18 @@ describe('DockerBuilder', () => {
       })
       await new Promise((resolve) => setTimeout(resolve, 20))
       expect(ended).to.equal(false)
-      exited({command: 'docker save', exitCode: 0, stderr: '', stdout: ''})
+      exit()
       expect(await content).to.equal('manifest.json')
-      expect(kit.calls.at(-1)).to.deep.equal(['save', REF])
+      expect(argsOf(kit).at(-1)).to.deep.equal(['save', REF])
     })
 
     it('errors the stream when `docker save` fails, so a partial tar never looks whole', async () => {
-      const failure = new KudevError('engine', 'docker save myapp:kudev-1a2b3c4d exited with code 1', {
-        details: ['Error response from daemon: reference does not exist'],
-      })
-      const stream = await new DockerBuilder(saving(Promise.reject(failure), ['partial']), {env: CLEAN_ENV}).save(REF)
-      expect(await rejection(text(stream))).to.equal(failure)
+      const stderr = 'Error response from daemon: reference does not exist\n'
+      const kit = fakeToolkit((command) => engineAnswers(command) ?? {exitCode: 1, stderr, stdout: 'partial'})
+      const error = await rejection(text(await new DockerBuilder(kit, {env: CLEAN_ENV}).save(REF)))
+      expect(error).to.be.instanceOf(KudevError)
+      expect(error.message).to.equal(`docker save ${REF} exited with code 1`)
+      expect(error.details).to.deep.equal(['Error response from daemon: reference does not exist'])
     })
   })
 })

@@ -5,13 +5,12 @@
  */
 import {expect} from 'chai'
 import {execa} from 'execa'
+import {realToolkit, rejection} from 'kudev/testing'
 import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 import {text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
-import {createLogger} from '../../../src/output/logger.js'
-import {pluginToolkit} from '../../../src/toolkit/index.js'
 import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
@@ -28,7 +27,6 @@ import {
 } from '../../../test/support/podman.js'
 import {PodmanBuilder} from '../src/builder.js'
 import {DIGEST_LABEL, qualifiedName} from '../src/command.js'
-import {rejection} from './fake-toolkit.js'
 
 /** Podman's working containers of builds (`podman ps --external`), sorted. */
 async function externalContainers(): Promise<string[]> {
@@ -38,7 +36,7 @@ async function externalContainers(): Promise<string[]> {
 describe('podman builder (integration, real podman)', function () {
   this.timeout(180_000)
   const cleanup = suiteCleanup()
-  const builder = new PodmanBuilder(pluginToolkit(createLogger('error', {write: () => true}, {NO_COLOR: '1'})))
+  const builder = new PodmanBuilder(realToolkit())
   let danglingBefore: string[]
 
   before(async function () {

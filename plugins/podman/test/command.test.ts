@@ -1,6 +1,6 @@
 import {expect} from 'chai'
+import type {BuildOptions} from 'kudev'
 
-import type {BuildOptions} from '../../../src/plugins/contract.js'
 import {buildCommand, DIGEST_LABEL, imageRef, qualifiedName} from '../src/command.js'
 
 const DIGEST = 'ab'.repeat(32)
