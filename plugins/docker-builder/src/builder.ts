@@ -121,7 +121,7 @@ export class DockerBuilder implements Builder {
     throw (
       engineProblem(this.toolkit, result.stderr, this.env) ??
       this.toolkit.error('engine', `docker image inspect ${ref} failed: ${lastLine(result.stderr)}`, {
-        details: result.stderr.split('\n').filter(Boolean).slice(-10),
+        details: this.toolkit.lastLines(result.stderr).slice(-10),
       })
     )
   }

@@ -51,7 +51,7 @@ export async function checkEngine(
       'engine',
       `docker version failed: ${lastLine(result.stderr) ?? `exit code ${result.exitCode}`}${envNote(env)}`,
       {
-        details: result.stderr.split('\n').filter(Boolean).slice(-10),
+        details: toolkit.lastLines(result.stderr).slice(-10),
         hint: ['check that `docker version` works in this shell', ...envAdvice(env)].join('; '),
       },
     )
@@ -82,7 +82,7 @@ export function engineProblem(toolkit: PluginToolkit, stderr: string, env: NodeJ
     const address = unreachable?.[1] ?? env.DOCKER_HOST
     return toolkit.error('engine', `Docker daemon not reachable${address ? ` at ${address}` : ''}${envNote(env)}`, {
       data: {address, problem: 'unreachable'},
-      details: unreachable ? [] : stderr.split('\n').filter(Boolean).slice(-5),
+      details: unreachable ? [] : toolkit.lastLines(stderr).slice(-5),
       hint: [START_HINT, ...envAdvice(env)].join('; '),
     })
   }
@@ -123,7 +123,7 @@ export async function detectBuilderMode(
     `BuildKit is enabled (DOCKER_BUILDKIT=${env.DOCKER_BUILDKIT}) but the buildx component is missing or broken: docker ${engine.client} builds with BuildKit only through buildx`,
     {
       data: {problem: 'buildx'},
-      details: (buildx.stderr || buildx.stdout).split('\n').filter(Boolean).slice(-5),
+      details: toolkit.lastLines(buildx.stderr || buildx.stdout).slice(-5),
       hint: 'unset DOCKER_BUILDKIT (or set it to 0) to build with the classic builder, or install buildx: https://docs.docker.com/go/buildx/',
     },
   )
