@@ -4,5 +4,5 @@
 import {register} from 'tsx/esm/api'
 
 register()
-const {execute} = await import('@oclif/core/execute')
-await execute({development: true, dir: import.meta.url})
+const {main} = await import('../src/cli/main.ts')
+process.exit(await main({argv: process.argv.slice(2), development: true, dir: import.meta.url}))

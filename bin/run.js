@@ -7,10 +7,9 @@ if (argv.length === 1 && argv[0] === '--version') {
   const {name, version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   process.stdout.write(`${name}/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
-  // oclif checks its own engines range with semver when imported (10 ms of every start); npm checks kudev's.
-  process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
-  const {execute} = await import('@oclif/core/execute')
-  await execute({dir: import.meta.url})
+  // oclif, with every failure in kudev's form (one line, a hint, a documented exit code): src/cli/main.ts.
+  const {main} = await import('../dist/cli/main.js')
+  const code = await main({argv, dir: import.meta.url})
   // A plugin hook that timed out may still hold the event loop open; the command is done, so leave.
-  process.exit()
+  process.exit(code)
 }

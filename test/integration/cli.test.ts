@@ -1,11 +1,11 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {folderTimesTrusted} from '../../src/hash/folder-times.js'
-import {dataDirWithPlugins, fixtures, repoRoot, runCli} from '../support/cli.js'
+import {dataDirWithPlugins, fixtures, isolatedEnv, repoRoot, runCli} from '../support/cli.js'
 import {isCI} from '../support/docker.js'
 
 const kubeconfig = (name: string) => join(fixtures, 'kubeconfig', `${name}.yaml`)
@@ -38,11 +38,46 @@ describe('kudev CLI (real processes)', function () {
       }
     })
 
-    it('answers a mistyped command with exit code 127 and where to look (plugin-not-found offers the closest command only on a terminal)', async () => {
-      const {exitCode, stderr} = await runCli(['validat'])
+    it('answers a mistyped command off a terminal at once: one line, the closest command in the hint, exit 127', async () => {
+      const started = Date.now()
+      // stdin open and never answered, as in a script's pipe: a prompt would wait on it.
+      const {exitCode, stderr, stdout} = await runCli(['biuld'], {stdin: 'pipe'})
+      expect(Date.now() - started).to.be.below(8000)
       expect(exitCode).to.equal(127)
-      expect(stderr).to.include('validat is not a kudev command')
-      expect(stderr).to.include('Run kudev help for a list of available commands.')
+      expect(stdout).to.equal('')
+      expect(stderr).to.equal(
+        'Error: "biuld" is not a kudev command\nHint: did you mean "build"? (kudev help lists every command)',
+      )
+      const far = await runCli(['xyzzy', 'now'])
+      expect(far.exitCode).to.equal(127)
+      expect(far.stderr).to.equal('Error: "xyzzy" is not a kudev command\nHint: kudev help lists every command')
+      const json = await runCli(['validat', '--json'])
+      expect(json.exitCode).to.equal(127)
+      expect(JSON.parse(json.stdout).error).to.deep.include({
+        code: 'notFound',
+        exitCode: 127,
+        message: '"validat" is not a kudev command',
+        suggestion: 'validate',
+      })
+    })
+
+    it('on a terminal, offers to run the closest command instead', async function () {
+      if (process.platform !== 'linux' || !(await execa('script', ['--version'], {reject: false})).stdout) this.skip()
+      // util-linux script(1) gives the CLI a terminal; CI='' because kudev never asks in CI.
+      const onTerminal = (input: string) =>
+        execa('script', ['-qec', `${process.execPath} ${join(repoRoot, 'bin', 'run.js')} valdate`, '/dev/null'], {
+          cwd: project,
+          env: isolatedEnv({CI: ''}),
+          input,
+          reject: false,
+        })
+      const declined = await onTerminal('n\n')
+      expect(declined.stdout).to.include('"valdate" is not a kudev command. Run "validate" instead? [Y/n]')
+      expect(declined.stdout).to.include('Hint: kudev help lists every command')
+      expect(declined.exitCode).to.equal(127)
+      const accepted = await onTerminal('y\n')
+      expect(accepted.stdout).to.include(`Error: no .kudev.yaml found in ${project}`)
+      expect(accepted.exitCode).to.equal(1)
     })
 
     it('runs the TypeScript sources with bin/dev.js from any working folder', async () => {
@@ -93,6 +128,82 @@ describe('kudev CLI (real processes)', function () {
       const {exitCode, stderr} = await runCli(['doctor', '-q', '-v'])
       expect(exitCode).to.equal(2)
       expect(stderr.split('\n')[0]).to.match(/^Error: --quiet=true cannot also be provided when using --verbose$/)
+    })
+  })
+
+  describe("oclif's plugin commands fail in kudev's form", () => {
+    // A data folder and npm cache of the test's own, and npm offline: nothing here may reach a registry.
+    const npmEnv = () => ({
+      KUDEV_DATA_DIR: join(project, 'data'),
+      npm_config_cache: join(project, 'npm-cache'),
+      npm_config_offline: 'true',
+    })
+    const errorLines = (stderr: string) => stderr.split('\n').filter((line) => /^(Error|Hint):/.test(line))
+
+    it('a missing tarball: one Error line naming the path, a Hint, exit 4, and npm only under -v', async () => {
+      const tarball = join(project, 'kudev-plugin-gone-1.0.0.tgz')
+      const {exitCode, stderr, stdout} = await runCli(['plugins', 'install', `file:${tarball}`], {env: npmEnv()})
+      expect(exitCode).to.equal(4)
+      expect(stdout).to.equal('')
+      expect(stderr).to.not.include('›')
+      expect(stderr).to.not.match(/^npm /m)
+      expect(errorLines(stderr)).to.deep.equal([
+        `Error: cannot install file:${tarball}: no such file ${tarball}`,
+        'Hint: check the path; a packed plugin is file:/absolute/path/to/plugin.tgz',
+      ])
+      // npm logged into a folder of kudev's, which is gone afterwards.
+      const tmp = join(project, 'tmp')
+      await mkdir(tmp)
+      await runCli(['plugins', 'install', `file:${tarball}`], {env: {...npmEnv(), TMPDIR: tmp}})
+      expect(await readdir(tmp)).to.deep.equal([])
+      const verbose = await runCli(['plugins', 'install', `file:${tarball}`, '-v'], {env: npmEnv()})
+      expect(verbose.exitCode).to.equal(4)
+      expect(verbose.stdout).to.match(/^npm error code ENOENT$/m)
+      expect(verbose.stderr).to.include(`Error: cannot install file:${tarball}`)
+      const byLevel = await runCli(['plugins', 'install', `file:${tarball}`], {
+        env: {...npmEnv(), KUDEV_LOG_LEVEL: 'debug'},
+      })
+      expect(byLevel.stderr).to.match(/^npm error code ENOENT$/m)
+    })
+
+    it('with --json, the error is the one document on stdout', async () => {
+      const tarball = join(project, 'not-a-tarball.tgz')
+      await writeFile(tarball, 'not gzip\n')
+      const {exitCode, stdout} = await runCli(['plugins', 'install', `file:${tarball}`, '--json'], {env: npmEnv()})
+      expect(exitCode).to.equal(4)
+      expect(JSON.parse(stdout)).to.deep.equal({
+        error: {
+          code: 'plugin',
+          exitCode: 4,
+          hint: 'make the tarball again with npm pack',
+          message: `cannot install file:${tarball}: not a valid tarball (TAR_BAD_ARCHIVE: Unrecognized archive format)`,
+        },
+      })
+    })
+
+    it('link, uninstall and a missing argument: one line each, exit 4 or 2', async () => {
+      const env = npmEnv()
+      const folder = join(project, 'no-such-plugin')
+      const link = await runCli(['plugins', 'link', folder], {env})
+      expect(link.exitCode).to.equal(4)
+      expect(errorLines(link.stderr)).to.deep.equal([
+        `Error: cannot link ${folder}: no such folder`,
+        "Hint: give the plugin's folder, the one with its package.json",
+      ])
+      const uninstall = await runCli(['plugins', 'uninstall', 'kudev-plugin-never-installed'], {env})
+      expect(uninstall.exitCode).to.equal(4)
+      expect(uninstall.stderr).to.equal(
+        'Error: kudev-plugin-never-installed is not an installed plugin\n' +
+          'Hint: kudev plugins lists the installed and linked plugins; uninstall takes the package name',
+      )
+      const bundled = await runCli(['plugins', 'uninstall', '@kudev/plugin-kind-loader'], {env})
+      expect(bundled.exitCode).to.equal(4)
+      expect(bundled.stderr).to.include(
+        'Error: @kudev/plugin-kind-loader is bundled with kudev and cannot be uninstalled',
+      )
+      const missing = await runCli(['plugins', 'install'], {env})
+      expect(missing.exitCode).to.equal(2)
+      expect(missing.stderr).to.equal('Error: Missing 1 required arg: plugin\nHint: see kudev plugins install --help')
     })
   })
 

@@ -31,13 +31,14 @@ export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** Runs the built CLI as a user would: a real process, real stdout and stderr, real exit code. */
 export async function runCli(
   args: string[],
-  options: {cwd?: string; env?: NodeJS.ProcessEnv} = {},
+  options: {cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'ignore' | 'pipe'} = {},
 ): Promise<CliResult> {
   const result = await execa(process.execPath, [bin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: isolatedEnv(options.env),
     reject: false,
-    stdin: 'ignore',
+    // 'pipe' leaves stdin open and unanswered, as a script's pipe: a CLI that asked would wait on it.
+    stdin: options.stdin ?? 'ignore',
   })
   return {exitCode: result.exitCode ?? -1, stderr: result.stderr, stdout: result.stdout}
 }
