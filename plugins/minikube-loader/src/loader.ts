@@ -80,7 +80,9 @@ export class MinikubeLoader implements Loader {
     const {command, stdout} = await this.minikube(target, ['image', 'ls', '--format', 'json'])
     try {
       // minikube may print notices before the document.
-      return JSON.parse(stdout.slice(stdout.indexOf('['))) as ListedImage[]
+      const listed: unknown = JSON.parse(stdout.slice(stdout.indexOf('[')))
+      if (!Array.isArray(listed)) throw new TypeError('not a list')
+      return listed as ListedImage[]
     } catch {
       throw this.toolkit.error(
         'load',
