@@ -23,7 +23,7 @@ export type {
   PluginToolkit,
   RegistrationOptions,
 } from './plugins/contract.js'
-export {BUILDERS_EVENT, LOADERS_EVENT, SUPPORTED_API_VERSIONS} from './plugins/contract.js'
+export {BUILDERS_EVENT, DIGEST_LABEL, LOADERS_EVENT, SUPPORTED_API_VERSIONS} from './plugins/contract.js'
 export type {ExecOptions, ExecResult} from './exec/run.js'
 export type {ExitCodeName, KudevErrorOptions} from './output/errors.js'
 export {ExitCode, KudevError} from './output/errors.js'

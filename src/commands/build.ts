@@ -21,8 +21,8 @@ export default class Build extends KudevCommand {
     const {interruptible} = await import('../pipeline/interrupt.js')
     const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     const request = {...buildOptions(flags), logger: this.logger, oclif: this.config, project, view: this.stepView()}
-    const builder = await chooseBuilder(request)
-    const result = await interruptible((signal) => buildImage(request, builder, signal))
+    const building = await chooseBuilder(request)
+    const result = await interruptible((signal) => buildImage(request, building, signal))
     this.print(`${result.image} ${result.id}`)
     return result
   }

@@ -131,7 +131,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const builder = await attempt(
     checks,
     'builder',
-    () => chooseBuilder(choice),
+    async () => (await chooseBuilder(choice)).builder,
     (b) => b.name,
   )
   if (builder?.diagnose) checks.push(...asChecks(await builder.diagnose(), 'engine'))

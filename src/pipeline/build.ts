@@ -4,9 +4,9 @@ import type {ProjectConfig} from '../config/index.js'
 import type {HashResult} from '../hash/index.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
-import type {Builder, BuildOptions} from '../plugins/contract.js'
+import {type BuildOptions, DIGEST_LABEL} from '../plugins/contract.js'
+import type {ChosenBuilder} from './choose.js'
 
-export const DIGEST_LABEL = 'dev.kudev.digest'
 /** A file edited during the build makes kudev hash again; past this many tries the tree is too busy. */
 const MAX_ATTEMPTS = 3
 
@@ -44,7 +44,12 @@ export interface BuildResult {
  * tag never names other content: a file that changes while it is being sent aborts that build (no tag),
  * and the context is hashed and built again.
  */
-export async function buildImage(request: BuildRequest, builder: Builder, signal: AbortSignal): Promise<BuildResult> {
+export async function buildImage(
+  request: BuildRequest,
+  chosen: ChosenBuilder,
+  signal: AbortSignal,
+): Promise<BuildResult> {
+  const {builder} = chosen
   const started = performance.now()
   const {assembleBuildContext} = await import('../context/build-context.js')
   const {isContextChanged} = await import('../context/tar.js')
@@ -76,7 +81,7 @@ export async function buildImage(request: BuildRequest, builder: Builder, signal
       buildArgs: hash.inputs.buildArgs,
       dockerfile: request.project.dockerfile,
       imageName: spec.imageName,
-      labels: {},
+      labels: {[DIGEST_LABEL]: hash.digest},
       network: request.network ?? spec.network,
       noCache: request.noCache,
       // Docker's classic, BuildKit's and podman's step lines become the live view's status.
@@ -92,6 +97,7 @@ export async function buildImage(request: BuildRequest, builder: Builder, signal
     }
     try {
       const built = await builder.build(context, options, signal)
+      await checkDigestLabel(chosen, image, hash.digest, request.logger)
       view.done(`built ${image} (${built.id.slice(0, 19)}) in ${(elapsed() / 1000).toFixed(1)}s`)
       return {...summary, built: true, durationMs: elapsed(), id: built.id}
     } catch (error) {
@@ -116,4 +122,20 @@ async function hashContext(request: BuildRequest): Promise<HashResult> {
     platform: request.platform,
     target: request.target,
   }).finally(() => progress?.clear())
+}
+
+/** Plugins already warned about in this process: the warning is worth reading once, not every build. */
+const warnedPlugins = new Set<string>()
+
+/** The contract's rule (BuildOptions.labels): without the digest label, the next run cannot skip this build. */
+async function checkDigestLabel(chosen: ChosenBuilder, image: string, digest: string, logger: Logger): Promise<void> {
+  const {builder, plugin} = chosen
+  const built = await builder.inspect(image).catch((error: Error) => {
+    logger.debug(`could not check the labels of ${image}: ${error.message}`)
+  })
+  if (!built || built.labels[DIGEST_LABEL] === digest || warnedPlugins.has(plugin)) return
+  warnedPlugins.add(plugin)
+  logger.warn(
+    `builder "${builder.name}" (${plugin}) did not apply the label ${DIGEST_LABEL} kudev passed in BuildOptions.labels, so every run rebuilds ${image}; ask the plugin's author to apply every label (docs/plugins.md)`,
+  )
 }

@@ -28,6 +28,14 @@ export interface ChoiceRequest {
   loader?: string
 }
 
+export interface ChosenBuilder {
+  builder: Builder
+  /** Package of the plugin that provides it. */
+  plugin: string
+  /** Why this builder: `--builder`, `spec.builder in …`, or `the default builder`. */
+  reason: string
+}
+
 export interface ChosenLoader {
   loader: Loader
   target: LoadTarget
@@ -38,11 +46,12 @@ export interface ChosenLoader {
 }
 
 /** --builder > spec.builder > docker. */
-export async function chooseBuilder(request: ChoiceRequest): Promise<Builder> {
+export async function chooseBuilder(request: ChoiceRequest): Promise<ChosenBuilder> {
   const {collectBuilders, pickByName} = await import('../plugins/resolver.js')
   const registry = await collectBuilders(request.oclif, {logger: request.logger})
   const {name, source} = named(registry, request) ?? {name: DEFAULT_BUILDER, source: 'the default builder'}
-  return create(pickByName(registry, name, source).descriptor, request.logger)
+  const {descriptor, plugin} = pickByName(registry, name, source)
+  return {builder: await create(descriptor, request.logger), plugin: plugin.name, reason: source}
 }
 
 /**

@@ -32,7 +32,7 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
   const {chooseBuilder, chooseContextAndLoader} = await import('./choose.js')
   const {loadable, loadImage} = await import('./load-image.js')
   const {chosen, context} = await chooseContextAndLoader(request)
-  const builder = await chooseBuilder(request)
+  const {builder} = await chooseBuilder(request)
   const info = await builder.inspect(request.image)
   if (!info) {
     throw new KudevError('load', `image "${request.image}" not found by the ${builder.name} builder`, {

@@ -30,12 +30,13 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
   const {loadable, loadImage} = await import('./load-image.js')
   const {chosen, context} = await chooseContextAndLoader(request)
   request.logger.debug(`loader ${chosen.loader.name} (${chosen.plugin}), ${chosen.reason}`)
-  const builder = await chooseBuilder(request)
+  const building = await chooseBuilder(request)
 
-  const built = await buildImage(request, builder, signal)
-  const load = await loadImage(chosen, loadable(builder, built.image, built.id), request.view, request.logger, signal)
+  const built = await buildImage(request, building, signal)
+  const image = loadable(building.builder, built.image, built.id)
+  const load = await loadImage(chosen, image, request.view, request.logger, signal)
   return {
-    builder: builder.name,
+    builder: building.builder.name,
     built: built.built,
     context: context.name,
     digest: built.digest,

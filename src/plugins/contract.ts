@@ -12,6 +12,13 @@ import type {ExitCodeName, KudevErrorOptions} from '../output/errors.js'
 /** Descriptor API versions this kudev understands. A plugin states the one it was written for. */
 export const SUPPORTED_API_VERSIONS: readonly number[] = [1]
 
+/**
+ * The label that ties an image to the exact build context and inputs it was built from: its value is the
+ * context's full digest. kudev passes it to builders in `BuildOptions.labels` and skips a build only when
+ * the image under the tag carries it with the same value.
+ */
+export const DIGEST_LABEL = 'dev.kudev.digest'
+
 export const BUILDERS_EVENT = 'kudev:builders'
 export const LOADERS_EVENT = 'kudev:loaders'
 export type RegistrationEvent = typeof BUILDERS_EVENT | typeof LOADERS_EVENT
@@ -40,6 +47,12 @@ export interface BuildOptions {
   network?: string
   /** Build without the builder's layer cache (`docker build --no-cache`). */
   noCache?: boolean
+  /**
+   * Labels the image must carry, each exactly as given (`--label NAME=VALUE`). The rule every builder must
+   * follow: apply all of them. `DIGEST_LABEL` is always among them; kudev checks it after each build and
+   * skips a later build only when the image under the tag carries it, so a builder that drops it rebuilds
+   * every time (kudev warns once, naming the plugin).
+   */
   labels: Record<string, string>
   /** Every line of build output, as it comes; kudev shows it as progress (never on stdout). */
   onOutput?: (line: string) => void

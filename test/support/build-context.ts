@@ -10,7 +10,7 @@ import {pipeline, Transform} from 'node:stream'
 
 import {assembleBuildContext} from '../../src/context/build-context.js'
 import type {TarEntry} from '../../src/context/tar.js'
-import type {BuildContext, BuildOptions} from '../../src/plugins/contract.js'
+import {type BuildContext, type BuildOptions, DIGEST_LABEL} from '../../src/plugins/contract.js'
 import {uniqueName} from './docker.js'
 
 export interface FolderContext extends BuildContext {
@@ -67,7 +67,7 @@ export async function builderProject(
     buildArgs: {},
     dockerfile: dockerfile ?? path.join(dir, 'Dockerfile'),
     imageName: uniqueName(imagePrefix),
-    labels: {},
+    labels: {[DIGEST_LABEL]: context.digest},
     onOutput: (line) => lines.push(line),
     source: dir,
     tag: `kudev-${context.digest.slice(0, 8)}`,

@@ -13,7 +13,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
-import {buildCommand, DIGEST_LABEL, imageRef} from './command.js'
+import {buildCommand, imageRef} from './command.js'
 import {
   type BuilderMode,
   buildkitSetting,
@@ -96,7 +96,7 @@ export class DockerBuilder implements Builder {
       return {id: (await readFile(iidfile, 'utf8')).trim(), ref}
     } catch (error) {
       // Interrupted, failed, or the context changed while it was sent: whichever, the tag must not name this build.
-      await this.dropLeftoverTag(ref, context.digest, previous)
+      await this.dropLeftoverTag(ref, options.labels, previous)
       throw error
     } finally {
       // An unfinished tar stream holds an open file until it is destroyed.
@@ -161,12 +161,19 @@ export class DockerBuilder implements Builder {
 
   /**
    * `-t` is applied only when a build succeeds, so this normally finds nothing new. It catches a build
-   * that finished just as it was stopped, and a tag that names other content than this digest.
+   * that finished just as it was stopped, and a tag that names other content than this build's. The
+   * previous image is this build's content when it carries every label this build asked for (kudev's
+   * digest label among them).
    */
-  private async dropLeftoverTag(ref: string, digest: string, previous: ImageInfo | undefined): Promise<void> {
+  private async dropLeftoverTag(
+    ref: string,
+    labels: Record<string, string>,
+    previous: ImageInfo | undefined,
+  ): Promise<void> {
     const current = await this.inspect(ref).catch(() => undefined)
     if (current === undefined) return
-    const previousGood = previous?.labels[DIGEST_LABEL] === digest
+    const previousGood =
+      previous !== undefined && Object.entries(labels).every(([name, value]) => previous.labels[name] === value)
     if (previousGood && current.id === previous.id) return
     const args = previousGood ? ['tag', previous.id, ref] : ['image', 'rm', '--force', ref]
     const result = await this.toolkit.exec(DOCKER, args, {allowFailure: true, env: this.env})

@@ -2,9 +2,6 @@ import type {BuildContext, BuildOptions} from 'kudev'
 
 import type {BuilderMode} from './engine.js'
 
-/** The label that ties an image to the exact context it was built from; kudev skips builds by it. */
-export const DIGEST_LABEL = 'dev.kudev.digest'
-
 export function imageRef(options: Pick<BuildOptions, 'imageName' | 'tag'>): string {
   return `${options.imageName}:${options.tag}`
 }
@@ -15,7 +12,7 @@ export function imageRef(options: Pick<BuildOptions, 'imageName' | 'tag'>): stri
  * Values travel as separate arguments (never through a shell), so spaces and `=` need no escaping.
  */
 export function buildCommand(
-  context: Pick<BuildContext, 'digest' | 'dockerfile'>,
+  context: Pick<BuildContext, 'dockerfile'>,
   options: BuildOptions,
   iidfile: string,
   mode: BuilderMode,
@@ -29,10 +26,8 @@ export function buildCommand(
   if (options.platform) args.push('--platform', options.platform)
   if (options.network) args.push('--network', options.network)
   if (options.noCache) args.push('--no-cache')
-  args.push('--label', `${DIGEST_LABEL}=${context.digest}`)
-  // A label of the same name given later would win, and the digest label must name this context.
-  for (const name of sortedKeys(options.labels).filter((key) => key !== DIGEST_LABEL))
-    args.push('--label', `${name}=${options.labels[name]}`)
+  // Every label kudev asks for, its digest label among them (the contract's rule).
+  for (const name of sortedKeys(options.labels)) args.push('--label', `${name}=${options.labels[name]}`)
   args.push('-')
   return args
 }

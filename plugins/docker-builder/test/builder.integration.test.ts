@@ -18,7 +18,7 @@ import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {processes, until} from '../../../test/support/processes.js'
 import {makeTree, type TreeSpec} from '../../../test/support/tree.js'
 import {DockerBuilder} from '../src/builder.js'
-import {DIGEST_LABEL} from '../src/command.js'
+import {DIGEST_LABEL} from '../../../src/plugins/contract.js'
 
 interface BuilderCase {
   name: string
@@ -128,7 +128,7 @@ for (const builderCase of CASES) {
       })
       await builder.build(
         context,
-        {...options, labels: {'org.example.note': 'a b=c'}, target: 'first'},
+        {...options, labels: {...options.labels, 'org.example.note': 'a b=c'}, target: 'first'},
         new AbortController().signal,
       )
       expect(await imageLabels(ref)).to.deep.equal({

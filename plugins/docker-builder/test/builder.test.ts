@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {type BuildContext, type BuildOptions, KudevError} from 'kudev'
+import {type BuildContext, type BuildOptions, DIGEST_LABEL, KudevError} from 'kudev'
 import {type Answer, type Answerer, type FakeToolkit, fakeToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
@@ -8,7 +8,6 @@ import {Readable} from 'node:stream'
 import {text} from 'node:stream/consumers'
 
 import {DockerBuilder} from '../src/builder.js'
-import {DIGEST_LABEL} from '../src/command.js'
 import {engineAnswers} from './answers.js'
 import {
   BUILDKIT_FAILED_RUN,
@@ -34,7 +33,7 @@ function buildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {
     buildArgs: {},
     dockerfile: '/src/app/Dockerfile',
     imageName: 'myapp',
-    labels: {},
+    labels: {[DIGEST_LABEL]: DIGEST},
     source: '/src/app',
     tag: 'kudev-1a2b3c4d',
     ...overrides,

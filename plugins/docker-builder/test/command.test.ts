@@ -1,17 +1,18 @@
 import {expect} from 'chai'
-import type {BuildOptions} from 'kudev'
+import {type BuildOptions, DIGEST_LABEL} from 'kudev'
 
-import {buildCommand, DIGEST_LABEL, imageRef} from '../src/command.js'
+import {buildCommand, imageRef} from '../src/command.js'
 
 const DIGEST = 'ab'.repeat(32)
-const context = {digest: DIGEST, dockerfile: 'Dockerfile'}
+const context = {dockerfile: 'Dockerfile'}
 
 function options(overrides: Partial<BuildOptions> = {}): BuildOptions {
   return {
     buildArgs: {},
     dockerfile: '/src/app/Dockerfile',
     imageName: 'myapp',
-    labels: {},
+    // As kudev passes them: its digest label always among them.
+    labels: {[DIGEST_LABEL]: DIGEST},
     source: '/src/app',
     tag: 'kudev-abababab',
     ...overrides,
@@ -44,10 +45,10 @@ describe('docker build command line', () => {
 
   it('passes every option in a fixed order: build args, target, platform, network, no-cache, labels', () => {
     const args = buildCommand(
-      {digest: DIGEST, dockerfile: '.dockerfile.0123456789abcdef0123'},
+      {dockerfile: '.dockerfile.0123456789abcdef0123'},
       options({
         buildArgs: {VERSION: '1.0', ALPHA: 'a'},
-        labels: {'org.example.team': 'web', 'org.example.app': 'shop'},
+        labels: {'org.example.team': 'web', [DIGEST_LABEL]: DIGEST, 'org.example.app': 'shop'},
         network: 'none',
         noCache: true,
         platform: 'linux/arm64',
@@ -124,9 +125,15 @@ describe('docker build command line', () => {
     for (const flag of ['--target', '--platform', '--network']) expect(args).not.to.include(flag)
   })
 
-  it('never lets a user label replace the digest label', () => {
-    const args = buildCommand(context, options({labels: {[DIGEST_LABEL]: 'forged'}}), '/tmp/id', 'classic')
-    expect(args.filter((arg) => arg.startsWith(`${DIGEST_LABEL}=`))).to.deep.equal([`${DIGEST_LABEL}=${DIGEST}`])
+  it('applies every label it is given, exactly, and no other (the contract: kudev owns the digest label)', () => {
+    const args = buildCommand(
+      context,
+      options({labels: {[DIGEST_LABEL]: 'cd'.repeat(32), z: ''}}),
+      '/tmp/id',
+      'classic',
+    )
+    const labels = args.filter((_, index) => args[index - 1] === '--label')
+    expect(labels).to.deep.equal([`${DIGEST_LABEL}=${'cd'.repeat(32)}`, 'z='])
   })
 
   it('names the image name:tag', () => {

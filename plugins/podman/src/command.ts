@@ -2,9 +2,6 @@ import type {BuildContext, BuildOptions} from 'kudev'
 
 export const PODMAN = 'podman'
 
-/** The label kudev skips builds by: the full digest of the context the image was built from. */
-export const DIGEST_LABEL = 'dev.kudev.digest'
-
 export const INSTALL_HINT =
   'install podman (Debian, Ubuntu: sudo apt-get install podman; others: https://podman.io/docs/installation), and make sure `podman` is on PATH'
 
@@ -33,7 +30,7 @@ export function qualifiedName(ref: string): string {
  * are sorted, so the same options always give the same command line.
  */
 export function buildCommand(
-  context: Pick<BuildContext, 'digest' | 'dockerfile'>,
+  context: Pick<BuildContext, 'dockerfile'>,
   options: BuildOptions,
   iidfile: string,
 ): string[] {
@@ -54,11 +51,8 @@ export function buildCommand(
   if (options.platform) args.push('--platform', options.platform)
   if (options.network) args.push('--network', options.network)
   if (options.noCache) args.push('--no-cache')
-  // The digest label must name this context whatever other labels say.
-  for (const name of Object.keys(options.labels)
-    .sort()
-    .filter((key) => key !== DIGEST_LABEL))
-    args.push('--label', `${name}=${options.labels[name]}`)
-  args.push('--label', `${DIGEST_LABEL}=${context.digest}`, '-')
+  // Every label kudev asks for, its digest label among them (the contract's rule).
+  for (const name of Object.keys(options.labels).sort()) args.push('--label', `${name}=${options.labels[name]}`)
+  args.push('-')
   return args
 }

@@ -26,7 +26,8 @@ import {
   requirePodman,
 } from '../../../test/support/podman.js'
 import {PodmanBuilder} from '../src/builder.js'
-import {DIGEST_LABEL, qualifiedName} from '../src/command.js'
+import {DIGEST_LABEL} from '../../../src/plugins/contract.js'
+import {qualifiedName} from '../src/command.js'
 
 /** Podman's working containers of builds (`podman ps --external`), sorted. */
 async function externalContainers(): Promise<string[]> {
@@ -108,7 +109,7 @@ describe('podman builder (integration, real podman)', function () {
     })
     await builder.build(
       context,
-      {...options, labels: {'org.example.note': 'a b=c'}, target: 'first'},
+      {...options, labels: {...options.labels, 'org.example.note': 'a b=c'}, target: 'first'},
       new AbortController().signal,
     )
     const labels = (await builder.inspect(ref))?.labels

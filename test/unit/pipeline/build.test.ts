@@ -7,13 +7,16 @@ import {join} from 'node:path'
 import {loadConfig} from '../../../src/config/index.js'
 import {ContextChangedError} from '../../../src/context/tar.js'
 import {createLogger} from '../../../src/output/logger.js'
-import type {BuildContext, Builder, BuildOptions} from '../../../src/plugins/contract.js'
-import {buildImage, DIGEST_LABEL} from '../../../src/pipeline/build.js'
+import {type BuildContext, type Builder, type BuildOptions, DIGEST_LABEL} from '../../../src/plugins/contract.js'
+import {buildImage} from '../../../src/pipeline/build.js'
 import {chooseBuilder} from '../../../src/pipeline/choose.js'
 import {repoRoot} from '../../support/cli.js'
 
-/** A builder that records what it was asked and can fail its first builds with a "file changed" error. */
-function recordingBuilder(options: {changes: number; onChange: () => Promise<void>}) {
+/**
+ * A builder that records what it was asked and can fail its first builds with a "file changed" error. It
+ * applies the labels it is given, as the contract asks, unless told to drop them.
+ */
+function recordingBuilder(options: {changes: number; onChange: () => Promise<void>; dropLabels?: boolean}) {
   const calls: {digest: string; options: BuildOptions}[] = []
   const images = new Map<string, {id: string; labels: Record<string, string>}>()
   let changes = options.changes
@@ -27,7 +30,7 @@ function recordingBuilder(options: {changes: number; onChange: () => Promise<voi
 
       const ref = `${buildOptions.imageName}:${buildOptions.tag}`
       const id = `sha256:${context.digest}`
-      images.set(ref, {id, labels: {[DIGEST_LABEL]: context.digest}})
+      images.set(ref, {id, labels: options.dropLabels ? {} : buildOptions.labels})
       return {id, ref}
     },
     inspect: async (ref) => images.get(ref),
@@ -37,6 +40,11 @@ function recordingBuilder(options: {changes: number; onChange: () => Promise<voi
     },
   }
   return {builder, calls}
+}
+
+/** As chooseBuilder gives it: the builder and the package it came from. */
+function chosen(builder: Builder) {
+  return {builder, plugin: 'kudev-test-recording', reason: '--builder'}
 }
 
 describe('build pipeline', () => {
@@ -70,7 +78,7 @@ describe('build pipeline', () => {
 
   it('hashes again and rebuilds when a file changes while it is being sent', async () => {
     const {builder, calls} = recordingBuilder({changes: 1, onChange: () => writeFile(join(project, 'app.txt'), '22')})
-    const result = await buildImage(await request(), builder, new AbortController().signal)
+    const result = await buildImage(await request(), chosen(builder), new AbortController().signal)
     expect(calls).to.have.length(2)
     expect(calls[0]!.digest).to.not.equal(calls[1]!.digest)
     expect(result.digest).to.equal(calls[1]!.digest)
@@ -83,7 +91,7 @@ describe('build pipeline', () => {
       changes: 5,
       onChange: () => writeFile(join(project, 'app.txt'), String(n++)),
     })
-    const error = await buildImage(await request(), builder, new AbortController().signal).then(
+    const error = await buildImage(await request(), chosen(builder), new AbortController().signal).then(
       () => undefined,
       (thrown: Error) => thrown,
     )
@@ -95,7 +103,7 @@ describe('build pipeline', () => {
     const {builder, calls} = recordingBuilder({changes: 0, onChange: async () => {}})
     const first = await buildImage(
       await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}),
-      builder,
+      chosen(builder),
       new AbortController().signal,
     )
     expect(calls[0]!.options).to.deep.include({
@@ -107,11 +115,25 @@ describe('build pipeline', () => {
     })
     const second = await buildImage(
       await request({buildArgs: {B: '2'}, network: 'none', target: 'runtime'}),
-      builder,
+      chosen(builder),
       new AbortController().signal,
     )
     expect(second).to.include({built: false, id: first.id})
     expect(calls).to.have.length(1)
+  })
+
+  it('passes the digest label as the contract says, and warns once about a builder that drops it', async () => {
+    const warnings: string[] = []
+    const warned = {...logger, warn: (message: string) => warnings.push(message)}
+    const {builder, calls} = recordingBuilder({changes: 0, dropLabels: true, onChange: async () => {}})
+    const first = await buildImage(await request({logger: warned}), chosen(builder), new AbortController().signal)
+    expect(calls[0]!.options.labels).to.deep.equal({[DIGEST_LABEL]: first.digest})
+    const second = await buildImage(await request({logger: warned}), chosen(builder), new AbortController().signal)
+    expect(second).to.include({built: true, digest: first.digest})
+    expect(calls).to.have.length(2)
+    expect(warnings).to.deep.equal([
+      `builder "recording" (kudev-test-recording) did not apply the label ${DIGEST_LABEL} kudev passed in BuildOptions.labels, so every run rebuilds ${first.image}; ask the plugin's author to apply every label (docs/plugins.md)`,
+    ])
   })
 
   it('takes the network from spec.network unless a flag gives one, and passes --no-cache on', async () => {
@@ -120,10 +142,10 @@ describe('build pipeline', () => {
       'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, network: host}\n',
     )
     const {builder, calls} = recordingBuilder({changes: 0, onChange: async () => {}})
-    await buildImage(await request({noCache: false}), builder, new AbortController().signal)
+    await buildImage(await request({noCache: false}), chosen(builder), new AbortController().signal)
     await buildImage(
       await request({forceBuild: true, network: 'none', noCache: true}),
-      builder,
+      chosen(builder),
       new AbortController().signal,
     )
     expect(calls.map((call) => [call.options.network, call.options.noCache])).to.deep.equal([
@@ -134,7 +156,9 @@ describe('build pipeline', () => {
 
   it('picks the builder by --builder, else spec.builder, else docker, saying where a wrong name came from', async () => {
     const oclif = await Config.load({root: repoRoot})
-    expect((await chooseBuilder({logger, oclif, project: await loadConfig({cwd: project})})).name).to.equal('docker')
+    const chosenDocker = await chooseBuilder({logger, oclif, project: await loadConfig({cwd: project})})
+    expect(chosenDocker).to.deep.include({plugin: '@kudev/plugin-docker-builder', reason: 'the default builder'})
+    expect(chosenDocker.builder.name).to.equal('docker')
     await writeFile(
       join(project, '.kudev.yaml'),
       'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: demo/app, builder: podmn}\n',
@@ -145,7 +169,9 @@ describe('build pipeline', () => {
       (thrown: Error) => thrown,
     )
     expect(error?.message).to.equal(`no builder named "podmn" (from spec.builder in ${join(project, '.kudev.yaml')})`)
-    expect((await chooseBuilder({builder: 'docker', logger, oclif, project: projectConfig})).name).to.equal('docker')
+    expect((await chooseBuilder({builder: 'docker', logger, oclif, project: projectConfig})).builder.name).to.equal(
+      'docker',
+    )
     const flagged = await chooseBuilder({builder: 'dockr', logger, oclif, project: projectConfig}).then(
       () => undefined,
       (thrown: Error) => thrown,
