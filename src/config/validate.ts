@@ -29,7 +29,7 @@ import {
   SPEC_FIELDS,
   TOP_FIELDS,
 } from './schema.js'
-import {didYouMean} from './suggest.js'
+import {didYouMean} from './did-you-mean.js'
 
 interface Context {
   file: string

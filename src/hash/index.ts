@@ -76,7 +76,7 @@ export interface HashResult {
 
 export async function hashBuildContext(project: ProjectConfig, options: HashOptions): Promise<HashResult> {
   const started = performance.now()
-  // The racy rule (snapshot.ts) measures from before anything is read.
+  // The racy rule (folder-times.ts) measures from before anything is read.
   const walkStartedNs = BigInt(Date.now()) * 1_000_000n
   const {logger} = options
   const {spec} = project.config

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {didYouMean} from '../../../src/config/suggest.js'
+import {didYouMean} from '../../../src/config/did-you-mean.js'
 
 describe('config: did-you-mean for unknown fields', () => {
   const fields = ['imageName', 'dockerfilePath', 'namespace', 'replicas', 'env', 'localPort', 'servicePort']
