@@ -11,6 +11,7 @@ export type {
   Diagnostic,
   DockerHost,
   DockerOptions,
+  FolderContext,
   Finding,
   ImageInfo,
   ImageRef,

@@ -1,17 +1,67 @@
 import {lstat, readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import type {BuildContext} from '../plugins/contract.js'
+import type {BuildContext, FolderContext} from '../plugins/contract.js'
+import type {Entry} from './entries.js'
+import type {Mirror} from './mirror.js'
 import type {TarEntry} from './tar.js'
 import {tarContext} from './tar.js'
 
 export interface BuildContextInput {
   root: string
   /** The hashed entries, sorted, as the builder must receive them. */
-  entries: readonly TarEntry[]
+  entries: readonly Entry[]
   /** Absolute path of the Dockerfile. */
   dockerfile: string
   digest: string
+  /** Fails with a `changed` error when the context no longer hashes to `digest`. */
+  verify(): Promise<void>
+  /** Logs what the folder context did (-v). */
+  debug(message: string): void
+  env?: NodeJS.ProcessEnv
+}
+
+/** A builder's context, and what to do once the build is over. */
+export interface AssembledContext {
+  context: BuildContext
+  /** Lets the next build use the folder this one used. */
+  release(): void
+}
+
+/**
+ * The build context a builder receives: the tar, and on request the folder (src/context/mirror.ts), made
+ * at most once per build.
+ */
+export async function assembleBuildContext(input: BuildContextInput): Promise<AssembledContext> {
+  let mirror: Promise<Mirror | undefined> | undefined
+  const folder = async (): Promise<FolderContext | undefined> => {
+    mirror ??= mirrorContext(input)
+    const made = await mirror
+    return made && {dockerfile: made.dockerfile, root: made.root, verify: input.verify}
+  }
+
+  const release = () => void mirror?.then((made) => made?.release())
+  return {context: {...(await tarredContext(input)), folder}, release}
+}
+
+async function mirrorContext(input: BuildContextInput): Promise<Mirror | undefined> {
+  const {syncMirror} = await import('./mirror.js')
+  const started = performance.now()
+  const made = syncMirror({
+    dockerfile: await readFile(input.dockerfile),
+    entries: input.entries,
+    env: input.env,
+    root: input.root,
+  })
+  if (!made) input.debug('build context folder: another kudev run is building from it; sending a tar instead')
+  else {
+    const took = Math.round(performance.now() - started)
+    input.debug(
+      `build context folder ${made.root}: ${made.linked} paths linked, ${made.removed} removed, in ${took} ms`,
+    )
+  }
+
+  return made
 }
 
 /**
@@ -21,7 +71,7 @@ export interface BuildContextInput {
  * drops it from what COPY sees. The name comes from the digest, so the
  * same inputs always give the same tar.
  */
-export async function assembleBuildContext(input: BuildContextInput): Promise<BuildContext> {
+async function tarredContext(input: BuildContextInput): Promise<Omit<BuildContext, 'folder'>> {
   const relative = path.relative(input.root, input.dockerfile).split(path.sep).join('/')
   const shipped = input.entries.some((entry) => entry.path === relative && entry.type === 'file')
   if (shipped)

@@ -52,7 +52,7 @@ export async function buildImage(
   const {builder} = chosen
   const started = performance.now()
   const {assembleBuildContext} = await import('../context/build-context.js')
-  const {isContextChanged} = await import('../context/tar.js')
+  const {ContextChangedError, isContextChanged} = await import('../context/tar.js')
   const {startStep} = await import('../output/progress.js')
   const {spec} = request.project.config
   const elapsed = () => Math.round(performance.now() - started)
@@ -70,11 +70,19 @@ export async function buildImage(
       }
     }
 
-    const context = await assembleBuildContext({
+    const {context, release} = await assembleBuildContext({
+      debug: (message) => request.logger.debug(message),
       digest: hash.digest,
       dockerfile: request.project.dockerfile,
       entries: hash.entries,
       root: hash.root,
+      // A builder that read the folder (not the tar, which checks each file as it sends it) asks this
+      // before tagging: a warm hash again, cheap, and the only way to know nothing moved meanwhile.
+      async verify() {
+        const now = await hashContext({...request, view: {...request.view, silent: true}})
+        if (now.digest !== hash.digest)
+          throw new ContextChangedError(hash.root, `${hash.tag} when the build began, ${now.tag} after it`)
+      },
     })
     const view = startStep(`building ${image} with ${builder.name}`, {...request.view, prefix: 'build │ '})
     const options: BuildOptions = {
@@ -104,6 +112,8 @@ export async function buildImage(
       view.fail()
       if (!isContextChanged(error) || attempt === MAX_ATTEMPTS) throw error
       request.logger.warn(`${(error as Error).message}; hashing again (attempt ${attempt + 1} of ${MAX_ATTEMPTS})`)
+    } finally {
+      release()
     }
   }
 }

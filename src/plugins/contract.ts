@@ -68,6 +68,29 @@ export interface BuildContext {
   dockerfile: string
   /** Streams the entries as an uncompressed tar; it fails with a `changed` error when a file differs from what was hashed. */
   tar(): Readable
+  /**
+   * The same entries as a folder, for a builder that syncs a folder incrementally (BuildKit sends only what
+   * changed since its last build of that folder). Undefined when kudev cannot make one now (another kudev
+   * run is building from it); then send the tar.
+   */
+  folder(): Promise<FolderContext | undefined>
+}
+
+/**
+ * A folder kudev keeps in its cache holding exactly the hashed entries (hard links to the project's files
+ * where the file system allows), and a copy of the Dockerfile outside it. Build it as `docker build -f
+ * <dockerfile> <root>`: the empty `<dockerfile>.dockerignore` kudev writes beside the copy keeps BuildKit
+ * from applying the context's own .dockerignore (one of the entries) a second time.
+ */
+export interface FolderContext {
+  root: string
+  /** Absolute path of the Dockerfile copy. */
+  dockerfile: string
+  /**
+   * Call once the build has read the folder and before the image gets its tag: fails with a `changed`
+   * error (as `tar()` does) when a file moved since it was hashed, so a tag never names other content.
+   */
+  verify(): Promise<void>
 }
 
 /** The core services every plugin gets: kudev's logger, subprocess runner and error type, bound to this run. */
@@ -142,6 +165,8 @@ export interface PluginToolkit extends BaseToolkit {
   lastLines(text: string): string[]
   /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
   withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T>
+  /** True the first time `key` is asked on this machine: for a notice worth reading once, not on every run. */
+  firstTime(key: string): boolean
 }
 
 /** One line of `kudev doctor`: a check a plugin ran on what it depends on (a CLI, an engine, a cluster). */

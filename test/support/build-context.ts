@@ -1,29 +1,53 @@
 /**
  * A BuildContext made from a folder for builder tests, without the real walker and hasher: every entry
  * is taken (no .dockerignore), stated with lstat as the walker does, and the digest is a sha256 over
- * paths, modes and contents. The Dockerfile is placed the way kudev places it (assembleBuildContext).
+ * paths, modes and contents. The Dockerfile is placed the way kudev places it (assembleBuildContext); the
+ * folder context lives in a cache folder of this test process.
  */
 import {createHash} from 'node:crypto'
+import {rmSync} from 'node:fs'
 import {appendFile, lstat, readdir, readFile, readlink} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {pipeline, Transform} from 'node:stream'
 
 import {assembleBuildContext} from '../../src/context/build-context.js'
-import type {TarEntry} from '../../src/context/tar.js'
+import {type Entry, makeEntry} from '../../src/context/entries.js'
+import {ContextChangedError} from '../../src/context/tar.js'
 import {type BuildContext, type BuildOptions, DIGEST_LABEL} from '../../src/plugins/contract.js'
 import {uniqueName} from './docker.js'
 
-export interface FolderContext extends BuildContext {
-  entries: TarEntry[]
+export interface TestContext extends BuildContext {
+  entries: Entry[]
+  /** Lets the next build use the folder (as the pipeline does after each build). */
+  release(): void
 }
 
+/** Where this test process keeps folder contexts (KUDEV_CACHE_DIR for them); removed when it exits. */
+export const TEST_CACHE_DIR = path.join(tmpdir(), `kudev-test-cache-${process.pid}`)
+process.once('exit', () => rmSync(TEST_CACHE_DIR, {force: true, recursive: true}))
+
 /** `dockerfile` defaults to `<dir>/Dockerfile`; it may lie outside `dir`. */
-export async function contextFromFolder(
-  dir: string,
-  dockerfile = path.join(dir, 'Dockerfile'),
-): Promise<FolderContext> {
+export async function contextFromFolder(dir: string, dockerfile = path.join(dir, 'Dockerfile')): Promise<TestContext> {
   const root = path.resolve(dir)
   const entries = await walk(root, '')
+  const digest = await digestOf(root, entries, dockerfile)
+  const {context, release} = await assembleBuildContext({
+    debug: () => {},
+    digest,
+    dockerfile: path.resolve(dockerfile),
+    entries,
+    env: {KUDEV_CACHE_DIR: TEST_CACHE_DIR},
+    root,
+    async verify() {
+      if ((await digestOf(root, await walk(root, ''), dockerfile)) !== digest)
+        throw new ContextChangedError(root, 'its digest moved during the build')
+    },
+  })
+  return {...context, entries, release}
+}
+
+async function digestOf(root: string, entries: Entry[], dockerfile: string): Promise<string> {
   const hash = createHash('sha256')
   for (const entry of entries) {
     hash.update(`${entry.type} ${entry.path} ${entry.mode.toString(8)} ${entry.linkTarget ?? ''}\n`)
@@ -31,17 +55,11 @@ export async function contextFromFolder(
   }
 
   hash.update(await readFile(dockerfile))
-  const context = await assembleBuildContext({
-    digest: hash.digest('hex'),
-    dockerfile: path.resolve(dockerfile),
-    entries,
-    root,
-  })
-  return {...context, entries}
+  return hash.digest('hex')
 }
 
 export interface BuilderProject {
-  context: FolderContext
+  context: TestContext
   dir: string
   /** What the builder printed (onOutput). */
   lines: string[]
@@ -76,26 +94,19 @@ export async function builderProject(
   return {context, dir, lines, options, ref: `${options.imageName}:${options.tag}`}
 }
 
-async function walk(root: string, relative: string): Promise<TarEntry[]> {
-  const entries: TarEntry[] = []
+async function walk(root: string, relative: string): Promise<Entry[]> {
+  const entries: Entry[] = []
   const names = (await readdir(path.join(root, relative))).sort()
   for (const name of names) {
     const entryPath = relative === '' ? name : `${relative}/${name}`
     const stats = await lstat(path.join(root, entryPath), {bigint: true})
-    const mode = Number(stats.mode & 0o7777n)
     if (stats.isDirectory()) {
-      entries.push({mode, path: entryPath, size: 0, type: 'dir'})
+      entries.push(makeEntry(entryPath, 'dir', stats))
       entries.push(...(await walk(root, entryPath)))
     } else if (stats.isSymbolicLink()) {
-      entries.push({
-        linkTarget: await readlink(path.join(root, entryPath)),
-        mode,
-        path: entryPath,
-        size: 0,
-        type: 'symlink',
-      })
+      entries.push(makeEntry(entryPath, 'symlink', stats, await readlink(path.join(root, entryPath))))
     } else {
-      entries.push({mode, mtimeNs: stats.mtimeNs, path: entryPath, size: Number(stats.size), type: 'file'})
+      entries.push(makeEntry(entryPath, 'file', stats))
     }
   }
 
@@ -126,4 +137,26 @@ export function editedWhileSending(
       () => {},
     )
   return {context: {...context, tar}, edited: () => edited}
+}
+
+/**
+ * The same context, except that `file` is appended to after the build read the folder and before it asks
+ * verify(): an editor saving while BuildKit builds.
+ */
+export function editedWhileBuilding(context: BuildContext, file: string): BuildContext {
+  return {
+    ...context,
+    async folder() {
+      const folder = await context.folder()
+      return (
+        folder && {
+          ...folder,
+          async verify() {
+            await appendFile(file, 'edit')
+            await folder.verify()
+          },
+        }
+      )
+    },
+  }
 }

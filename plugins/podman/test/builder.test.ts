@@ -32,6 +32,7 @@ function context(tar = 'the context tar'): BuildContext & {destroyed: () => bool
     destroyed: () => stream?.destroyed === true,
     digest: DIGEST,
     dockerfile: 'Dockerfile',
+    folder: async () => undefined,
     root: '/src/shop',
     tar() {
       stream = Readable.from([tar])

@@ -4,14 +4,17 @@ import {lstat, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {assembleBuildContext} from '../../../src/context/build-context.js'
-import type {TarEntry} from '../../../src/context/tar.js'
+import {assembleBuildContext, type BuildContextInput} from '../../../src/context/build-context.js'
+import {type Entry, makeEntry} from '../../../src/context/entries.js'
 
 const digest = 'ab'.repeat(32)
 
-async function fileEntry(root: string, path: string): Promise<TarEntry> {
-  const stats = await lstat(join(root, path), {bigint: true})
-  return {mode: Number(stats.mode & 0o7777n), mtimeNs: stats.mtimeNs, path, size: Number(stats.size), type: 'file'}
+async function fileEntry(root: string, path: string): Promise<Entry> {
+  return makeEntry(path, 'file', await lstat(join(root, path), {bigint: true}))
+}
+
+async function assemble(input: Pick<BuildContextInput, 'digest' | 'dockerfile' | 'entries' | 'root'>) {
+  return (await assembleBuildContext({...input, debug: () => {}, verify: async () => {}})).context
 }
 
 async function listTar(context: {tar(): NodeJS.ReadableStream}): Promise<Map<string, string>> {
@@ -41,7 +44,7 @@ describe('assembling the build context for a builder', () => {
 
   it('sends a Dockerfile that is in the context as itself', async () => {
     const entries = [await fileEntry(root, 'Dockerfile'), await fileEntry(root, 'app.txt')]
-    const context = await assembleBuildContext({digest, dockerfile: join(root, 'Dockerfile'), entries, root})
+    const context = await assemble({digest, dockerfile: join(root, 'Dockerfile'), entries, root})
     expect(context.dockerfile).to.equal('Dockerfile')
     expect([...(await listTar(context)).keys()]).to.deep.equal(['Dockerfile', 'app.txt'])
   })
@@ -50,7 +53,7 @@ describe('assembling the build context for a builder', () => {
     const outside = await mkdtemp(join(tmpdir(), 'kudev-bc-df-'))
     try {
       await writeFile(join(outside, 'api.Dockerfile'), 'FROM scratch\n')
-      const context = await assembleBuildContext({
+      const context = await assemble({
         digest,
         dockerfile: join(outside, 'api.Dockerfile'),
         entries: [await fileEntry(root, 'app.txt')],
@@ -71,7 +74,7 @@ describe('assembling the build context for a builder', () => {
     await writeFile(join(root, '.dockerignore'), 'Dockerfile\n*.log')
     await mkdir(join(root, 'sub'))
     const entries = [await fileEntry(root, '.dockerignore'), await fileEntry(root, 'app.txt')]
-    const context = await assembleBuildContext({digest, dockerfile: join(root, 'Dockerfile'), entries, root})
+    const context = await assemble({digest, dockerfile: join(root, 'Dockerfile'), entries, root})
     const files = await listTar(context)
     expect(files.get('.dockerignore')).to.equal(`Dockerfile\n*.log\n.dockerfile.${digest.slice(0, 20)}`)
     expect(files.get(context.dockerfile)).to.equal('FROM scratch\nCOPY . /')

@@ -1,6 +1,6 @@
 import {Config} from '@oclif/core'
 import {expect} from 'chai'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -134,6 +134,34 @@ describe('build pipeline', () => {
     expect(warnings).to.deep.equal([
       `builder "recording" (kudev-test-recording) did not apply the label ${DIGEST_LABEL} kudev passed in BuildOptions.labels, so every run rebuilds ${first.image}; ask the plugin's author to apply every label (docs/plugins.md)`,
     ])
+  })
+
+  it('a builder that reads the folder: an edit during the build fails verify(), and kudev hashes again and rebuilds', async () => {
+    const saved = process.env.KUDEV_CACHE_DIR
+    process.env.KUDEV_CACHE_DIR = join(project, '..', `${project.split('/').pop()}-cache`)
+    try {
+      const seen: string[] = []
+      let edits = 1
+      const {builder} = recordingBuilder({changes: 0, onChange: async () => {}})
+      const folderBuilder: Builder = {
+        ...builder,
+        async build(context, options, signal) {
+          const folder = await context.folder()
+          seen.push(await readFile(join(folder!.root, 'app.txt'), 'utf8'))
+          if (edits-- > 0) await writeFile(join(project, 'app.txt'), 'edited')
+          await folder!.verify()
+          return builder.build(context, options, signal)
+        },
+      }
+      const result = await buildImage(await request(), chosen(folderBuilder), new AbortController().signal)
+      expect(seen).to.deep.equal(['1', 'edited'])
+      const again = await buildImage(await request(), chosen(folderBuilder), new AbortController().signal)
+      expect(again).to.include({built: false, digest: result.digest})
+    } finally {
+      if (saved === undefined) delete process.env.KUDEV_CACHE_DIR
+      else process.env.KUDEV_CACHE_DIR = saved
+      await rm(join(project, '..', `${project.split('/').pop()}-cache`), {force: true, recursive: true})
+    }
   })
 
   it('takes the network from spec.network unless a flag gives one, and passes --no-cache on', async () => {
