@@ -65,7 +65,8 @@ export interface FakeToolkit extends TestToolkit {
 /**
  * A toolkit whose programs are answered by `answer` (exec, execStream and what runs through them: docker(),
  * kindNodes(), execOutput(), …). It records every call and every log line. Errors are kudev's real
- * KudevError, and a non-zero exit throws as the real exec does unless `allowFailure` is set.
+ * KudevError, and a non-zero exit throws as the real exec does unless `allowFailure` is set. `firstTime()`
+ * remembers keys in memory, never in kudev's cache.
  */
 export function fakeToolkit(answer: Answerer = () => undefined): FakeToolkit {
   const calls: Call[] = []
@@ -79,7 +80,8 @@ export function fakeToolkit(answer: Answerer = () => undefined): FakeToolkit {
     return found
   }
 
-  return withSharedHelpers({
+  const asked = new Set<string>()
+  const toolkit = withSharedHelpers({
     calls,
     commands,
     error: (code, message, options) => new KudevError(code, message, options),
@@ -101,6 +103,7 @@ export function fakeToolkit(answer: Answerer = () => undefined): FakeToolkit {
     logger,
     logs: logger.logs,
   })
+  return {...toolkit, firstTime: (key) => !asked.has(key) && Boolean(asked.add(key))}
 }
 
 /** kudev's real toolkit (real programs), whose logger records instead of printing: for tests against the real tools. */

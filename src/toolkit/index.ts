@@ -11,6 +11,7 @@ import {saveImage, withTempDir} from './archive.js'
 import {docker, dockerHost} from './docker.js'
 import {normalizeRef} from './image-ref.js'
 import {kindNodes, nodesWithout, requireRunning} from './nodes.js'
+import {firstTime} from './notices.js'
 
 /** What `create()` receives: kudev's logger, subprocess runner and error type, bound to this run. */
 export function pluginToolkit(logger: Logger): PluginToolkit {
@@ -35,6 +36,7 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     diagnostic,
     docker: (args, doing, options) => docker(base, args, doing, options),
     execOutput: async (file, args, options) => untilExit(await base.execStream(file, args, options)),
+    firstTime: (key) => firstTime(key),
     dockerHost: hostOnce,
     kindNodes: (cluster) => kindNodes(base, cluster),
     lastLines: (text) => lastLines(text),

@@ -34,7 +34,11 @@ export interface DockerBuilderOptions {
   env?: NodeJS.ProcessEnv
   /** How long `docker version` may take before the daemon counts as not answering. */
   engineTimeoutMs?: number
+  /** A classic build at least this long says, once per project, that BuildKit would send only what changed. */
+  slowBuildMs?: number
 }
+
+const SLOW_BUILD_MS = 10_000
 
 /** Builds with `docker build`, fed the exact context kudev hashed as a tar on stdin. */
 export class DockerBuilder implements Builder {
@@ -43,6 +47,7 @@ export class DockerBuilder implements Builder {
   readonly dockerDaemon = true
   private readonly env: NodeJS.ProcessEnv
   private readonly engineTimeoutMs: number
+  private readonly slowBuildMs: number
   private engine?: Promise<EngineInfo>
   private mode?: Promise<BuilderMode>
 
@@ -53,6 +58,7 @@ export class DockerBuilder implements Builder {
     // Decisions (BuildKit or not, which daemon to name in errors) read the same variables docker sees.
     this.env = {...process.env, ...options.env}
     this.engineTimeoutMs = options.engineTimeoutMs ?? ENGINE_TIMEOUT_MS
+    this.slowBuildMs = options.slowBuildMs ?? SLOW_BUILD_MS
   }
 
   /** For `kudev doctor`: the CLI and engine versions, and which builder `docker build` runs. */
@@ -75,12 +81,20 @@ export class DockerBuilder implements Builder {
     const ref = imageRef(options)
     const previous = await this.inspect(ref)
     if (signal.aborted) throw this.toolkit.error('interrupted', `interrupted before building ${ref}`)
+    const folder = mode === 'buildkit' ? await context.folder() : undefined
+    this.toolkit.logger.debug(
+      folder
+        ? `build context: the folder ${folder.root} (BuildKit sends only what changed since its last build of it)`
+        : `build context: a tar on stdin (${mode === 'buildkit' ? 'its folder is in use by another kudev run' : 'the classic builder'})`,
+    )
     const scratch = await mkdtemp(path.join(tmpdir(), 'kudev-build-'))
     const iidfile = path.join(scratch, 'image-id')
     const output = new BuildOutput()
-    const tar = context.tar()
+    const started = performance.now()
+    const tar = folder ? undefined : context.tar()
     try {
-      const result = await this.toolkit.exec(DOCKER, buildCommand(context, options, iidfile, mode), {
+      const source = folder ? {dockerfile: folder.dockerfile, folder: folder.root} : {dockerfile: context.dockerfile}
+      const result = await this.toolkit.exec(DOCKER, buildCommand(source, options, iidfile, mode), {
         allowFailure: true,
         env: this.env,
         errorCode: 'build',
@@ -93,14 +107,21 @@ export class DockerBuilder implements Builder {
         signal,
       })
       if (result.exitCode !== 0) throw this.buildFailed(output, result)
-      return {id: (await readFile(iidfile, 'utf8')).trim(), ref}
+      const id = (await readFile(iidfile, 'utf8')).trim()
+      if (folder) {
+        await folder.verify()
+        await this.toolkit.exec(DOCKER, ['tag', id, ref], {env: this.env, errorCode: 'build', signal})
+      }
+
+      if (mode === 'classic' && performance.now() - started >= this.slowBuildMs) await this.classicNotice(context.root)
+      return {id, ref}
     } catch (error) {
       // Interrupted, failed, or the context changed while it was sent: whichever, the tag must not name this build.
       await this.dropLeftoverTag(ref, options.labels, previous)
       throw error
     } finally {
       // An unfinished tar stream holds an open file until it is destroyed.
-      tar.destroy()
+      tar?.destroy()
       await rm(scratch, {force: true, recursive: true})
     }
   }
@@ -147,6 +168,12 @@ export class DockerBuilder implements Builder {
     return this.mode
   }
 
+  private async classicNotice(project: string): Promise<void> {
+    if (!this.toolkit.firstTime(`docker builder: classic builds of ${project}`)) return
+    const {client} = await this.engineInfo()
+    this.toolkit.logger.info(`${CLASSIC_SENDS_ALL}: ${buildkitHow(majorVersion(client) >= 23)}`)
+  }
+
   private buildFailed(output: BuildOutput, result: ExecResult): Error {
     const engine = engineProblem(this.toolkit, result.stderr, this.env)
     if (engine) return engine
@@ -184,7 +211,14 @@ export class DockerBuilder implements Builder {
   }
 }
 
-/** Which builder runs, and what kudev's BuildKit rules mean for it. */
+const CLASSIC_SENDS_ALL =
+  'the classic builder is sent the whole build context on every build; BuildKit is sent only what changed since its last build of the project'
+
+function buildkitHow(modern: boolean): string {
+  return modern ? 'install buildx to build with BuildKit' : 'set DOCKER_BUILDKIT=1 to build with BuildKit'
+}
+
+/** Which builder runs, and what it means for rebuilds. */
 function describeMode(
   mode: BuilderMode,
   client: string,
@@ -192,21 +226,13 @@ function describeMode(
   env: NodeJS.ProcessEnv,
 ): {summary: string; hint?: string} {
   const modern = majorVersion(client) >= 23
-  if (mode === 'buildkit') {
-    return {
-      summary: `BuildKit (${modern ? 'through buildx' : 'DOCKER_BUILDKIT=1'})`,
-      ...(modern
-        ? {}
-        : {
-            hint: `BuildKit in Docker CLI ${client} applies no .dockerignore to a context sent as a tar, so a Dockerfile outside the context is visible to COPY . (docs/build-context.md); Docker 23 or later does not do that`,
-          }),
-    }
-  }
+  if (mode === 'buildkit')
+    return {summary: `BuildKit (${modern ? 'through buildx' : 'DOCKER_BUILDKIT=1'}): a rebuild sends only what changed`}
 
   let why = modern ? 'buildx is not installed' : `CLI ${client} without DOCKER_BUILDKIT=1`
   if (buildkitSetting(toolkit, env) === false) why = 'DOCKER_BUILDKIT=0'
   return {
-    hint: `kudev follows BuildKit's .dockerignore rules, and the classic builder reads a few patterns differently (docs/build-context.md, "How the classic builder differs"): ${modern ? 'install buildx' : 'set DOCKER_BUILDKIT=1'} to build with BuildKit`,
+    hint: `${CLASSIC_SENDS_ALL}: ${buildkitHow(modern)}`,
     summary: `the classic builder (${why})`,
   }
 }

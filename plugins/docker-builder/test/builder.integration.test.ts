@@ -12,7 +12,7 @@ import path from 'node:path'
 import {buffer, text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
-import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
+import {builderProject, editedWhileBuilding, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, dockerResult, isCI, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {processes, until} from '../../../test/support/processes.js'
@@ -62,6 +62,17 @@ async function imageLabels(ref: string): Promise<Record<string, string>> {
   >
 }
 
+/** A file's content in an image (FROM scratch ones too: nothing is run). */
+async function fileInImage(ref: string, file: string): Promise<string> {
+  const container = await docker(['create', ref, 'true'])
+  try {
+    const archive = await execa('docker', ['cp', `${container}:${file}`, '-'], {encoding: 'buffer'})
+    return (await execa('tar', ['-xO'], {input: archive.stdout})).stdout + '\n'
+  } finally {
+    await docker(['rm', '-f', container])
+  }
+}
+
 async function imageExists(ref: string): Promise<boolean> {
   return !(await dockerResult(['image', 'inspect', ref])).failed
 }
@@ -86,9 +97,9 @@ for (const builderCase of CASES) {
       builder = new DockerBuilder(toolkit, {env: {...builderCase.env, PATH: `${bin}:${process.env.PATH}`}})
     })
 
-    /** A project folder with `files`, its BuildContext, and build options naming a fresh image. */
-    async function project(files: TreeSpec, dockerfile?: string) {
-      const dir = await cleanup.tempDir('kudev-project-')
+    /** A project folder with `files` (in `into` when given), its BuildContext, and build options naming a fresh image. */
+    async function project(files: TreeSpec, dockerfile?: string, into?: string) {
+      const dir = into ?? (await cleanup.tempDir('kudev-project-'))
       await makeTree(dir, files)
       const made = await builderProject(dir, 'kudev-it-builder', {network: builderCase.network}, dockerfile)
       return {...made, ref: cleanup.image(made.ref)}
@@ -157,10 +168,9 @@ for (const builderCase of CASES) {
       await builder.build(context, options, new AbortController().signal)
       expect((await imageLabels(ref)).which).to.equal('outside')
       const listing = (await docker(['run', '--rm', '--network', 'none', ref, 'ls', '-A', '/ctx'])).split('\n')
-      expect(listing).to.include.members(['Dockerfile', 'data.txt'])
-      // The .dockerignore kudev makes (listing itself and the hidden Dockerfile) keeps both out of COPY with the
-      // classic builder only: BuildKit in CLI 20.10 applies no .dockerignore to a context tar read from stdin.
-      if (!builderCase.buildkit) expect(listing).to.deep.equal(['Dockerfile', 'data.txt'])
+      // The classic builder gets the tar, whose .dockerignore keeps the hidden Dockerfile out of COPY;
+      // BuildKit gets kudev's folder, which holds the hashed entries only, the copied Dockerfile beside it.
+      expect(listing).to.deep.equal(['Dockerfile', 'data.txt'])
       expect(await docker(['run', '--rm', '--network', 'none', ref, 'cat', '/ctx/Dockerfile'])).to.equal(
         'FROM scratch\nLABEL which=inside',
       )
@@ -220,7 +230,7 @@ for (const builderCase of CASES) {
       expect(error.code).to.equal('interrupted')
       expect(Date.now() - abortedAt).to.be.lessThan(8000)
       expect(await imageExists(ref)).to.equal(false)
-      expect(await processes(`docker build .*${ref}`)).to.deep.equal([])
+      expect(await processes(`docker build .*${context.digest}`)).to.deep.equal([])
       expect(
         await until(async () => (await processes(marker)).length === 0, 15_000),
         'the RUN step still runs',
@@ -257,14 +267,63 @@ for (const builderCase of CASES) {
         Dockerfile: 'FROM scratch\nCOPY big.bin /\n',
         'big.bin': Buffer.alloc(32 * 1024 * 1024, 7),
       })
-      const editing = editedWhileSending(context, path.join(dir, 'big.bin'))
+      // BuildKit takes the tar only when the folder is not to be had (another kudev run builds from it).
+      const editing = editedWhileSending({...context, folder: async () => undefined}, path.join(dir, 'big.bin'))
       const error = await rejection(builder.build(editing.context, options, new AbortController().signal))
       expect(editing.edited()).to.equal(true)
       expect(isContextChanged(error), error.message).to.equal(true)
       expect(error.message).to.match(/big\.bin changed while it was being sent to the builder/)
       expect(await imageExists(ref)).to.equal(false)
-      expect(await processes(`docker build .*${ref}`)).to.deep.equal([])
+      expect(await processes(`docker build .*${context.digest}`)).to.deep.equal([])
     })
+
+    if (builderCase.buildkit) {
+      it('builds from the folder, tagged only after it checked nothing moved; the next build sends only the change', async () => {
+        const {context, dir, options, ref} = await project({
+          Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',
+          'big.bin': Buffer.alloc(4 * 1024 * 1024, 7),
+          'app.js': 'one\n',
+        })
+        const sent = (lines: string[]) =>
+          lines.flatMap((line) => /transferring context: ([\d.]+)([kMG]?B)/.exec(line) ?? []).slice(-2)
+        const first: string[] = []
+        const image = await builder.build(
+          context,
+          {...options, onOutput: (line) => first.push(line)},
+          new AbortController().signal,
+        )
+        context.release()
+        expect(await docker(['image', 'inspect', '--format', '{{.Id}}', ref])).to.equal(image.id)
+        expect(sent(first)[1], first.join('\n')).to.equal('MB')
+
+        await makeTree(dir, {'app.js': 'two\n'})
+        const next = await project({}, undefined, dir)
+        const second: string[] = []
+        await builder.build(
+          next.context,
+          {...next.options, onOutput: (line) => second.push(line)},
+          new AbortController().signal,
+        )
+        next.context.release()
+        const [amount, unit] = sent(second)
+        expect(unit, second.join('\n')).to.equal('B')
+        expect(Number(amount)).to.be.lessThan(4096)
+        expect(await fileInImage(next.ref, '/ctx/app.js')).to.equal('two\n')
+      })
+
+      it('refuses a file edited while BuildKit builds from the folder: the context-changed error, and no tag', async () => {
+        const {context, dir, options, ref} = await project({
+          Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',
+          'app.js': 'one\n',
+        })
+        const error = await rejection(
+          builder.build(editedWhileBuilding(context, path.join(dir, 'app.js')), options, new AbortController().signal),
+        )
+        context.release()
+        expect(isContextChanged(error), error.message).to.equal(true)
+        expect(await imageExists(ref)).to.equal(false)
+      })
+    }
 
     it('says "no such image" as undefined, and saves an image as a docker save tar', async () => {
       const {context, options, ref} = await project({Dockerfile: 'FROM scratch\nCOPY a.txt /\n', 'a.txt': 'a\n'})

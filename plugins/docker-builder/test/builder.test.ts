@@ -25,7 +25,8 @@ const NEW_ID = `sha256:${'e'.repeat(64)}`
 const OLD_ID = `sha256:${'0'.repeat(64)}`
 
 function buildContext(tar = () => Readable.from([Buffer.alloc(1024)])): BuildContext {
-  return {digest: DIGEST, dockerfile: 'Dockerfile', root: '/src/app', tar}
+  // No folder: these tests are about the tar; the folder path runs against a real engine.
+  return {digest: DIGEST, dockerfile: 'Dockerfile', folder: async () => undefined, root: '/src/app', tar}
 }
 
 function buildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {
@@ -118,6 +119,19 @@ describe('DockerBuilder', () => {
       )
       expect(iidfiles).to.have.length(2)
       for (const file of iidfiles) expect(existsSync(path.dirname(file)), file).to.equal(false)
+    })
+
+    it('says once per project, after a slow classic build, that BuildKit would send only what changed', async () => {
+      const kit = fakeToolkit(engine({}))
+      const builder = new DockerBuilder(kit, {env: CLEAN_ENV, slowBuildMs: 0})
+      await builder.build(buildContext(), buildOptions(), signal)
+      await builder.build(buildContext(), buildOptions(), signal)
+      expect(kit.logs.info).to.deep.equal([
+        'the classic builder is sent the whole build context on every build; BuildKit is sent only what changed since its last build of the project: install buildx to build with BuildKit',
+      ])
+      const fast = fakeToolkit(engine({}))
+      await new DockerBuilder(fast, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal)
+      expect(fast.logs.info, 'a fast build says nothing').to.deep.equal([])
     })
 
     it('checks the engine once per builder', async () => {
