@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {mkdir, symlink, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, symlink, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import {runCli} from '../support/cli.js'
@@ -161,5 +161,93 @@ describe('build context: kudev hash --list against what Docker really copies (re
 
     const {stdout} = await dockerResult(['image', 'ls', '-q', image])
     expect(stdout.trim().split('\n')).to.have.length(2)
+  })
+})
+
+/** `spec.buildContextExclusions` are .gitignore rules, which .dockerignore reads differently. */
+const EXCLUSION_CASES: {name: string; exclusions: string[]; files: string[]}[] = [
+  {
+    exclusions: ['*.md', '!README.md'],
+    files: ['README.md', 'CHANGES.md', 'docs/notes.md', 'docs/README.md', 'app.js'],
+    name: 'exclusions: *.md at any depth, ! re-includes a name at any depth',
+  },
+  {
+    exclusions: ['build/'],
+    files: ['build/out.js', 'sub/build', 'sub/build2/x', 'app.js'],
+    name: 'exclusions: build/ is folders only, at any depth',
+  },
+  {
+    exclusions: ['logs', '!logs/keep.txt'],
+    files: ['logs/a.txt', 'logs/keep.txt', 'app.js'],
+    name: 'exclusions: nothing comes back from inside an excluded folder',
+  },
+]
+
+/**
+ * What `kudev build` puts in the image is exactly `kudev hash --list`, whatever the builder: BuildKit
+ * (Docker CLI 20.10 with DOCKER_BUILDKIT=1) builds from kudev's folder of the hashed entries, so even where
+ * BuildKit 20.10 reads .dockerignore differently (above) the image holds what the tag names; the classic
+ * builder (CLI 28) gets the tar.
+ */
+describe('build context: kudev build copies exactly kudev hash --list (real engine, both docker CLIs)', function () {
+  this.timeout(600_000)
+  const cleanup = suiteCleanup()
+  const clis = [
+    {env: {DOCKER_BUILDKIT: '1', PATH: `/usr/bin:${process.env.PATH}`}, name: 'BuildKit (CLI 20.10)', path: 'folder'},
+    {env: {}, name: 'classic builder (CLI 28)', path: 'tar on stdin'},
+  ]
+
+  before(async function () {
+    await requireDocker(this)
+  })
+
+  async function project(files: string[], ignore: string | undefined, exclusions: string[] = []) {
+    const dir = await cleanup.tempDir('kudev-diff-build-')
+    for (const file of files) {
+      await mkdir(join(dir, dirname(file)), {recursive: true})
+      await writeFile(join(dir, file), file)
+    }
+
+    await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /ctx/\n')
+    if (ignore !== undefined) await writeFile(join(dir, '.dockerignore'), `${ignore}\n.kudev.yaml\n`)
+    const image = `kudev-test/${uniqueName('diff-build')}`
+    await writeFile(
+      join(dir, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: diff}\nspec: {imageName: ${image}, buildContextExclusions: ${JSON.stringify(exclusions)}}\n`,
+    )
+    return dir
+  }
+
+  async function expectImageIsTheList(dir: string): Promise<void> {
+    const env = {KUDEV_CACHE_DIR: join(dir, '..', `${dir.split('/').pop()}-cache`)}
+    cleanup.dir(env.KUDEV_CACHE_DIR)
+    const listed = await runCli(['hash', '--list'], {cwd: dir, env})
+    expect(listed.exitCode, listed.stderr).to.equal(0)
+    for (const cli of clis) {
+      const built = await runCli(['build', '--force-build', '-v'], {cwd: dir, env: {...env, ...cli.env}})
+      expect(built.exitCode, built.stderr).to.equal(0)
+      expect(built.stderr).to.include(`build context: ${cli.path === 'folder' ? 'the folder' : 'a tar on stdin'}`)
+      const image = built.stdout.split(' ')[0]!
+      cleanup.image(image)
+      expect(await imageFiles(image), cli.name).to.deep.equal(expectedByKudev(listed.stdout))
+    }
+  }
+
+  for (const testCase of CASES) {
+    const name = testCase.name.replace(/ \(not on .*\)$/, '')
+    it(name, async () => expectImageIsTheList(await project(testCase.files, testCase.ignore)))
+  }
+
+  for (const testCase of EXCLUSION_CASES) {
+    it(testCase.name, async () => expectImageIsTheList(await project(testCase.files, undefined, testCase.exclusions)))
+  }
+
+  it('symlinks, an empty folder and an executable file', async () => {
+    const dir = await project(['target.txt', 'bin/run.sh'], '')
+    await mkdir(join(dir, 'empty'))
+    await symlink('target.txt', join(dir, 'link'))
+    await symlink('/etc/passwd', join(dir, 'outside'))
+    await chmod(join(dir, 'bin/run.sh'), 0o755)
+    await expectImageIsTheList(dir)
   })
 })
