@@ -34,13 +34,15 @@ export interface AssembledContext {
  */
 export async function assembleBuildContext(input: BuildContextInput): Promise<AssembledContext> {
   let mirror: Promise<Mirror | undefined> | undefined
+  let made: Mirror | undefined
   const folder = async (): Promise<FolderContext | undefined> => {
-    mirror ??= mirrorContext(input)
-    const made = await mirror
-    return made && {dockerfile: made.dockerfile, root: made.root, verify: input.verify}
+    mirror ??= mirrorContext(input).then((synced) => (made = synced))
+    const synced = await mirror
+    return synced && {dockerfile: synced.dockerfile, root: synced.root, verify: input.verify}
   }
 
-  const release = () => void mirror?.then((made) => made?.release())
+  // At once when the folder is made, so the lock is gone even if the process exits right after the build.
+  const release = () => (made ? made.release() : void mirror?.then((synced) => synced?.release()))
   return {context: {...(await tarredContext(input)), folder}, release}
 }
 

@@ -27,15 +27,20 @@ import path from 'node:path'
 import {cacheDir, cacheKey} from '../hash/cache-file.js'
 import type {Entry} from './entries.js'
 
-const MANIFEST_VERSION = 1
+const MANIFEST_VERSION = 2
 
-/** What a mirrored path holds: its type, permission bits, and the file it links to or the link's target. */
-type Held = [type: Entry['type'], mode: number, source: string]
+/**
+ * What a mirrored path holds, as one string to compare: its type, permission bits, and the file it links to
+ * or the link's target.
+ */
+type Held = string
 
+/** Paths and what each holds as two lists: tens of thousands of entries parse and compare fastest so. */
 interface Manifest {
   version: number
   root: string
-  held: Record<string, Held>
+  paths: string[]
+  held: Held[]
 }
 
 export interface MirrorOptions {
@@ -78,9 +83,14 @@ export function syncMirror(options: MirrorOptions): Mirror | undefined {
     // A sync cut short leaves no manifest, so the next one starts over instead of trusting a half-done folder.
     rmSync(manifestFile, {force: true})
     if (!before) rmSync(files, {force: true, recursive: true})
-    const held = before?.held ?? {}
-    const counts = apply(options, files, held)
-    writeAtomically(manifestFile, JSON.stringify({held: counts.held, root: options.root, version: MANIFEST_VERSION}))
+    const counts = apply(options, files, before ?? new Map())
+    const manifest: Manifest = {
+      held: [...counts.held.values()],
+      paths: [...counts.held.keys()],
+      root: options.root,
+      version: MANIFEST_VERSION,
+    }
+    writeAtomically(manifestFile, JSON.stringify(manifest))
     const dockerfile = writeDockerfile(path.join(folder, 'dockerfile'), options.dockerfile)
     return {
       dockerfile,
@@ -95,25 +105,28 @@ export function syncMirror(options: MirrorOptions): Mirror | undefined {
   }
 }
 
-function apply(options: MirrorOptions, files: string, before: Record<string, Held>) {
-  const held: Record<string, Held> = {}
+function apply(options: MirrorOptions, files: string, before: ReadonlyMap<string, Held>) {
+  const held = new Map<string, Held>()
   let linked = 0
   mkdirSync(files, {recursive: true})
   // A folder the project keeps closed to its owner (say 0555) is open to kudev while it syncs, then closed again.
   const closed = (mode: number) => (mode & 0o700) !== 0o700
-  for (const [relative, [type, mode]] of Object.entries(before)) {
+  for (const [relative, had] of before) {
+    if (!had.startsWith('dir ')) continue
+    const mode = Number.parseInt(had.slice(4), 8)
     const folder = path.join(files, relative)
-    if (type === 'dir' && closed(mode) && existsSync(folder)) chmodSync(folder, mode | 0o700)
+    if (closed(mode) && existsSync(folder)) chmodSync(folder, mode | 0o700)
   }
 
   for (const entry of options.entries) {
+    const want = wanted(entry)
+    held.set(entry.path, want)
+    const had = before.get(entry.path)
+    if (had === want) continue
     const target = path.join(files, entry.path)
     const source = path.join(options.root, entry.path)
-    const want = wanted(entry)
-    held[entry.path] = want
-    const had = before[entry.path]
-    if (had && had[0] === want[0] && had[1] === want[1] && had[2] === want[2]) continue
-    if (had && !(had[0] === 'dir' && want[0] === 'dir')) rmSync(target, {force: true, recursive: true})
+    if (had !== undefined && !(had.startsWith('dir ') && entry.type === 'dir'))
+      rmSync(target, {force: true, recursive: true})
     if (entry.type === 'dir') {
       mkdirSync(target, {recursive: true})
       chmodSync(target, entry.mode | 0o700)
@@ -123,9 +136,7 @@ function apply(options: MirrorOptions, files: string, before: Record<string, Hel
   }
 
   // Deepest first, so a folder is empty by the time it goes (rmSync copes either way).
-  const gone = Object.keys(before)
-    .filter((relative) => !(relative in held))
-    .sort((a, b) => b.length - a.length)
+  const gone = [...before.keys()].filter((relative) => !held.has(relative)).sort((a, b) => b.length - a.length)
   for (const relative of gone) rmSync(path.join(files, relative), {force: true, recursive: true})
   for (const entry of options.entries)
     if (entry.type === 'dir' && closed(entry.mode)) chmodSync(path.join(files, entry.path), entry.mode)
@@ -137,9 +148,9 @@ function apply(options: MirrorOptions, files: string, before: Record<string, Hel
  * the same content (a copy must follow an edit in place; a link already has).
  */
 function wanted(entry: Entry): Held {
-  if (entry.type === 'symlink') return ['symlink', 0, entry.linkTarget!]
-  if (entry.type === 'dir') return ['dir', entry.mode, '']
-  return ['file', entry.mode, `${entry.dev}:${entry.ino}:${entry.mtimeNs}:${entry.size}`]
+  if (entry.type === 'symlink') return `symlink ${entry.linkTarget!}`
+  if (entry.type === 'dir') return `dir ${entry.mode.toString(8)}`
+  return `file ${entry.mode.toString(8)} ${entry.dev}:${entry.ino}:${entry.mtimeNs}:${entry.size}`
 }
 
 function linkOrCopy(source: string, target: string, mode: number): void {
@@ -166,10 +177,11 @@ function writeDockerfile(folder: string, bytes: Buffer): string {
   return file
 }
 
-function readManifest(file: string, root: string): Manifest | undefined {
+function readManifest(file: string, root: string): Map<string, Held> | undefined {
   try {
     const manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest
-    return manifest.version === MANIFEST_VERSION && manifest.root === root ? manifest : undefined
+    if (manifest.version !== MANIFEST_VERSION || manifest.root !== root) return undefined
+    return new Map(manifest.paths.map((relative, i) => [relative, manifest.held[i]!]))
   } catch {
     return undefined
   }

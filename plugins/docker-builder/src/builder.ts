@@ -79,9 +79,12 @@ export class DockerBuilder implements Builder {
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
     const mode = await this.builderMode()
     const ref = imageRef(options)
-    const previous = await this.inspect(ref)
-    if (signal.aborted) throw this.toolkit.error('interrupted', `interrupted before building ${ref}`)
+    // Asked while the context folder syncs (synchronous work): what the tag named before, for dropLeftoverTag.
+    const asking = this.inspect(ref)
+    asking.catch(() => {})
     const folder = mode === 'buildkit' ? await context.folder() : undefined
+    const previous = await asking
+    if (signal.aborted) throw this.toolkit.error('interrupted', `interrupted before building ${ref}`)
     this.toolkit.logger.debug(
       folder
         ? `build context: the folder ${folder.root} (BuildKit sends only what changed since its last build of it)`
