@@ -19,8 +19,11 @@ export function webappCorpus(): string {
     run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], {cwd: dir})
   }
 
+  // An app as the issues describe it: its dependencies in one layer, its small source in the next.
+  mkdirSync(join(dir, 'src'), {recursive: true})
+  if (!existsSync(join(dir, 'src', 'app.js'))) writeFileSync(join(dir, 'src', 'app.js'), "console.log('app')\n")
   writeFileSync(join(dir, '.dockerignore'), '.git\n')
-  writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY node_modules /app/node_modules\nCOPY src /app/src\n')
   writeFileSync(
     join(dir, '.kudev.yaml'),
     'apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: webapp}\nspec: {imageName: kudev-bench/webapp}\n',
