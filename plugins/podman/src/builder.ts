@@ -8,12 +8,20 @@ import type {
   ImageRef,
   PluginToolkit,
 } from 'kudev'
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
-import {buildCommand, imageRef, INSTALL_HINT, PODMAN, qualifiedName} from './command.js'
+import {
+  buildCommand,
+  type ContextSource,
+  IGNORE_NOTHING,
+  imageRef,
+  INSTALL_HINT,
+  PODMAN,
+  qualifiedName,
+} from './command.js'
 import {BuildOutput} from './output.js'
 
 /** Where podman would put its temporary files: $TMPDIR, else /var/tmp (on disk, unlike a /tmp that may live in memory). */
@@ -23,7 +31,10 @@ function podmanTempRoot(): string {
 
 const INFO_FORMAT = '{{.Version.Version}}\t{{.Store.GraphDriverName}}\t{{.Store.GraphRoot}}'
 
-/** Builds with `podman build`, fed the exact context kudev hashed as a tar on stdin. */
+/**
+ * Builds with `podman build`, from kudev's folder of the hashed entries, which podman reads in place; or,
+ * when another kudev run holds that folder, from the context as a tar on stdin, which podman unpacks first.
+ */
 export class PodmanBuilder implements Builder {
   readonly name = 'podman'
   /** Images stay in podman's own store: loaders get them through save(), never from the Docker daemon. */
@@ -44,14 +55,33 @@ export class PodmanBuilder implements Builder {
 
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
     const ref = imageRef(options)
+    // Asked while the context folder syncs (synchronous work): what the tag named before, for dropLeftoverTag.
+    const asking = this.inspect(ref)
+    asking.catch(() => {})
+    const folder = await context.folder()
+    const previous = await asking
+    if (signal.aborted) throw this.toolkit.error('interrupted', `interrupted before building ${ref}`)
+    this.toolkit.logger.debug(
+      folder
+        ? `build context: the folder ${folder.root} (podman reads it in place instead of unpacking a tar of it first)`
+        : 'build context: a tar on stdin (its folder is in use by another kudev run)',
+    )
     const scratch = await mkdtemp(path.join(podmanTempRoot(), 'kudev-podman-'))
     const iidfile = path.join(scratch, 'image-id')
     const output = new BuildOutput()
-    const tar = context.tar()
+    const tar = folder ? undefined : context.tar()
     try {
-      // Podman unpacks all of stdin before it builds, and kudev kills it before the tar ends when a file
-      // changes while it is sent: no tag can name content other than what was hashed.
-      const result = await this.toolkit.exec(PODMAN, buildCommand(context, options, iidfile), {
+      let source: ContextSource = {dockerfile: context.dockerfile}
+      if (folder) {
+        const ignorefile = path.join(scratch, 'ignore')
+        await writeFile(ignorefile, IGNORE_NOTHING)
+        source = {dockerfile: folder.dockerfile, folder: {ignorefile, root: folder.root}}
+      }
+
+      // From the tar, podman unpacks all of stdin before it builds, and kudev kills it before the tar ends
+      // when a file changes while it is sent. From the folder, the build is untagged until verify() passed.
+      // Either way no tag names content other than what was hashed.
+      const result = await this.toolkit.exec(PODMAN, buildCommand(source, options, iidfile), {
         allowFailure: true,
         // Podman unpacks the context and runs steps in TMPDIR and leaves them there when it is stopped: the scratch folder goes in any case.
         env: {TMPDIR: scratch},
@@ -66,10 +96,26 @@ export class PodmanBuilder implements Builder {
         signal,
       })
       if (result.exitCode !== 0) throw this.buildFailed(output, result)
-      return {id: (await readFile(iidfile, 'utf8')).trim(), ref}
+      const id = (await readFile(iidfile, 'utf8')).trim()
+      if (folder) {
+        await folder.verify()
+        const tagged = await this.toolkit.exec(PODMAN, ['tag', id, qualifiedName(ref)], {
+          allowFailure: true,
+          errorCode: 'engine',
+          notFoundHint: INSTALL_HINT,
+          signal,
+        })
+        if (tagged.exitCode !== 0) throw this.failed(tagged, `tag the image ${ref}`)
+      }
+
+      return {id, ref}
+    } catch (error) {
+      // Interrupted, failed, or the context changed while podman read it: whichever, the tag must not name this build.
+      await this.dropLeftoverTag(ref, options.labels, previous)
+      throw error
     } finally {
       // An unfinished tar stream holds an open file until it is destroyed.
-      tar.destroy()
+      tar?.destroy()
       await this.removeLeftovers(scratch)
       await rm(scratch, {force: true, recursive: true})
     }
@@ -126,6 +172,30 @@ export class PodmanBuilder implements Builder {
           `podman left the working container ${id.slice(0, 12)} of the stopped build, and could not remove it: ${reasons(removed.stderr).at(-1)}; podman rm --force ${id.slice(0, 12)} removes it`,
         )
     }
+  }
+
+  /**
+   * A folder build is tagged only after verify(), and a tar build only once podman read all of the tar, so
+   * this normally finds nothing new. It catches a build that finished just as it was stopped. The previous
+   * image is this build's content when it carries every label this build asked for (kudev's digest label
+   * among them): the tag goes back to it; otherwise the tag goes.
+   */
+  private async dropLeftoverTag(
+    ref: string,
+    labels: Record<string, string>,
+    previous: ImageInfo | undefined,
+  ): Promise<void> {
+    const current = await this.inspect(ref).catch(() => undefined)
+    if (current === undefined) return
+    const previousGood =
+      previous !== undefined && Object.entries(labels).every(([name, value]) => previous.labels[name] === value)
+    if (previousGood && current.id === previous.id) return
+    const name = qualifiedName(ref)
+    const result = await this.podman(previousGood ? ['tag', previous.id, name] : ['untag', name, name])
+    if (result.exitCode !== 0)
+      this.toolkit.logger.warn(
+        `could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${reasons(result.stderr).at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`,
+      )
   }
 
   private podman(args: string[]): Promise<ExecResult> {

@@ -1,4 +1,4 @@
-import type {BuildContext, BuildOptions} from 'kudev'
+import type {BuildOptions} from 'kudev'
 
 export const PODMAN = 'podman'
 
@@ -24,27 +24,40 @@ export function qualifiedName(ref: string): string {
 }
 
 /**
- * The `podman build` arguments. The context is the tar kudev hashed, on stdin (`-`): podman unpacks it
- * before building, and `-f` names the Dockerfile inside it. `--format docker` keeps what the OCI format
- * drops (HEALTHCHECK, SHELL), so a Dockerfile means what it means to `docker build`. Build args and labels
- * are sorted, so the same options always give the same command line.
+ * Where `podman build` takes the context from: a tar on stdin, where `dockerfile` names the Dockerfile
+ * inside the tar, or kudev's folder of the hashed entries (podman reads it in place), with the
+ * Dockerfile's absolute path and an ignore file that excludes nothing.
  */
-export function buildCommand(
-  context: Pick<BuildContext, 'dockerfile'>,
-  options: BuildOptions,
-  iidfile: string,
-): string[] {
-  const args = [
-    'build',
-    '--format',
-    'docker',
-    '-f',
-    context.dockerfile,
-    '-t',
-    qualifiedName(imageRef(options)),
-    '--iidfile',
-    iidfile,
-  ]
+export interface ContextSource {
+  dockerfile: string
+  folder?: {root: string; ignorefile: string}
+}
+
+/**
+ * The ignore file a folder build is given. Podman 4.3.1 reads an ignore file without patterns (empty, or
+ * only comments) as none given, and then looks for one: beside a Dockerfile named by its absolute path
+ * (`Dockerfile.dockerignore`, which kudev writes empty), else in the context, whose .containerignore or
+ * .dockerignore are in kudev's folder hashed entries like any other, not rules. A file with a pattern is
+ * used alone, whatever the podman; an exception is a pattern that excludes nothing.
+ */
+export const IGNORE_NOTHING =
+  '# Written by kudev: the folder holds exactly the files kudev hashed. Podman reads a file without patterns\n' +
+  "# as none and applies the folder's .containerignore or .dockerignore; an exception excludes nothing.\n" +
+  '!*\n'
+
+/**
+ * The `podman build` arguments. From a tar on stdin (`-`), podman unpacks it before building, and `-f`
+ * names the Dockerfile inside it. From a folder, `--ignorefile` keeps podman from applying the folder's own
+ * ignore files, and no `-t` is given: the image is tagged only once kudev checked that nothing moved while
+ * podman read the folder. `--format docker` keeps what the OCI format drops (HEALTHCHECK, SHELL), so a
+ * Dockerfile means what it means to `docker build`. Build args and labels are sorted, so the same options
+ * always give the same command line.
+ */
+export function buildCommand(source: ContextSource, options: BuildOptions, iidfile: string): string[] {
+  const args = ['build', '--format', 'docker', '-f', source.dockerfile]
+  if (source.folder) args.push('--ignorefile', source.folder.ignorefile)
+  else args.push('-t', qualifiedName(imageRef(options)))
+  args.push('--iidfile', iidfile)
   for (const name of Object.keys(options.buildArgs).sort())
     args.push('--build-arg', `${name}=${options.buildArgs[name]}`)
   if (options.target) args.push('--target', options.target)
@@ -53,6 +66,6 @@ export function buildCommand(
   if (options.noCache) args.push('--no-cache')
   // Every label kudev asks for, its digest label among them (the contract's rule).
   for (const name of Object.keys(options.labels).sort()) args.push('--label', `${name}=${options.labels[name]}`)
-  args.push('-')
+  args.push(source.folder?.root ?? '-')
   return args
 }

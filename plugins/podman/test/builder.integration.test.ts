@@ -11,7 +11,7 @@ import path from 'node:path'
 import {text} from 'node:stream/consumers'
 
 import {isContextChanged} from '../../../src/context/tar.js'
-import {builderProject, editedWhileSending} from '../../../test/support/build-context.js'
+import {builderProject, editedWhileBuilding, editedWhileSending} from '../../../test/support/build-context.js'
 import {docker, requireDocker, suiteCleanup, uniqueName} from '../../../test/support/docker.js'
 import {BUSYBOX_BASE, ensureBusyboxBase} from '../../../test/support/images.js'
 import {processes, until} from '../../../test/support/processes.js'
@@ -191,12 +191,63 @@ describe('podman builder (integration, real podman)', function () {
       Dockerfile: 'FROM scratch\nCOPY big.bin /\n',
       'big.bin': Buffer.alloc(32 * 1024 * 1024, 7),
     })
-    const editing = editedWhileSending(context, path.join(dir, 'big.bin'))
+    // The tar is sent only when the folder is not to be had (another kudev run builds from it).
+    const editing = editedWhileSending({...context, folder: async () => undefined}, path.join(dir, 'big.bin'))
     const error = await rejection(builder.build(editing.context, options, new AbortController().signal))
     expect(editing.edited()).to.equal(true)
     expect(isContextChanged(error), error.message).to.equal(true)
     expect(await podmanImageExists(qualifiedName(ref))).to.equal(false)
     expect(await processes(`podman build .*${options.imageName}`)).to.deep.equal([])
+  })
+
+  it('builds from the folder, tagged only after it checked nothing moved; a rebuild after an edit too', async () => {
+    const {context, dir, options, ref} = await project({
+      // Entries like any other in kudev's folder: podman must not apply them.
+      '.containerignore': 'app.js\n',
+      '.dockerignore': 'big.bin\n',
+      Dockerfile: `FROM ${BUSYBOX_BASE}\nCOPY . /ctx/\n`,
+      'app.js': 'one\n',
+      'big.bin': Buffer.alloc(4 * 1024 * 1024, 7),
+    })
+    const first = await builder.build(context, options, new AbortController().signal)
+    context.release()
+    expect((await builder.inspect(ref))?.id).to.equal(first.id)
+
+    await makeTree(dir, {'app.js': 'two\n'})
+    const next = await builderProject(dir, 'kudev-it-podman')
+    cleanup.add(`podman image ${next.ref}`, () => removePodmanImage(qualifiedName(next.ref)))
+    const toolkit = realToolkit()
+    const second = await new PodmanBuilder(toolkit).build(next.context, next.options, new AbortController().signal)
+    next.context.release()
+    expect(toolkit.logs.debug.filter((line) => line.startsWith('build context: '))).to.have.length(1)
+    expect(toolkit.logs.debug.find((line) => line.startsWith('build context: '))).to.match(
+      /^build context: the folder \S+\/files \(podman reads it in place/,
+    )
+    expect(second.id).to.not.equal(first.id)
+    expect((await builder.inspect(next.ref))?.id).to.equal(second.id)
+    await intoDocker(next.ref)
+    const run = (command: string) => docker(['run', '--rm', '--network', 'none', next.ref, 'sh', '-c', command])
+    expect((await run('ls -A /ctx')).split('\n')).to.deep.equal([
+      '.containerignore',
+      '.dockerignore',
+      'Dockerfile',
+      'app.js',
+      'big.bin',
+    ])
+    expect(await run('cat /ctx/app.js')).to.equal('two')
+  })
+
+  it('refuses a file edited while podman builds from the folder: the context-changed error, and no tag', async () => {
+    const {context, dir, options, ref} = await project({
+      Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',
+      'app.js': 'one\n',
+    })
+    const error = await rejection(
+      builder.build(editedWhileBuilding(context, path.join(dir, 'app.js')), options, new AbortController().signal),
+    )
+    context.release()
+    expect(isContextChanged(error), error.message).to.equal(true)
+    expect(await podmanImageExists(qualifiedName(ref))).to.equal(false)
   })
 
   it('answers undefined for an image podman does not have, and fails the save stream of one', async () => {

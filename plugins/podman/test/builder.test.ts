@@ -1,15 +1,15 @@
 import {expect} from 'chai'
-import {type BuildContext, type BuildOptions, KudevError} from 'kudev'
-import {type Answer, type Answerer, fakeToolkit, realToolkit, rejection} from 'kudev/testing'
+import {type BuildContext, type BuildOptions, DIGEST_LABEL, type FolderContext, KudevError} from 'kudev'
+import {type Answer, type Answerer, type FakeToolkit, fakeToolkit, realToolkit, rejection} from 'kudev/testing'
 import {existsSync} from 'node:fs'
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 import {buffer, text} from 'node:stream/consumers'
 
 import {PodmanBuilder} from '../src/builder.js'
-import {INSTALL_HINT} from '../src/command.js'
+import {IGNORE_NOTHING, INSTALL_HINT} from '../src/command.js'
 import {BuildOutput} from '../src/output.js'
 
 const DIGEST = 'cd'.repeat(32)
@@ -26,18 +26,46 @@ const RUN_FAILED = [
 const NO_DOCKERFILE = ['Error: stat /var/tmp/buildah306739982/Nope: no such file or directory']
 const NOT_KNOWN = 'Error: inspecting object: docker.io/library/shop:none: image not known\n'
 
-function context(tar = 'the context tar'): BuildContext & {destroyed: () => boolean} {
+const FOLDER = {
+  dockerfile: '/cache/context/0f0f/dockerfile/Dockerfile',
+  root: '/cache/context/0f0f/files',
+}
+
+interface TestContext extends BuildContext {
+  destroyed: () => boolean
+  /** How often tar() was called. */
+  tars: () => number
+}
+
+/** A context whose folder() answers undefined (another kudev run holds it), or `folder` when given. */
+function context(folder?: FolderContext, tar = 'the context tar'): TestContext {
   let stream: Readable | undefined
+  let tars = 0
   return {
     destroyed: () => stream?.destroyed === true,
     digest: DIGEST,
     dockerfile: 'Dockerfile',
-    folder: async () => undefined,
+    folder: async () => folder,
     root: '/src/shop',
     tar() {
+      tars += 1
       stream = Readable.from([tar])
       return stream
     },
+    tars: () => tars,
+  }
+}
+
+/** A folder whose verify() records that it ran, and fails with `fails` when given. */
+function folderContext(fails?: Error): FolderContext & {verified: () => number} {
+  let verified = 0
+  return {
+    ...FOLDER,
+    async verify() {
+      verified += 1
+      if (fails) throw fails
+    },
+    verified: () => verified,
   }
 }
 
@@ -46,48 +74,195 @@ function options(lines: string[] = []): BuildOptions {
     buildArgs: {},
     dockerfile: '/src/shop/Dockerfile',
     imageName: 'shop',
-    labels: {},
+    labels: {[DIGEST_LABEL]: DIGEST},
     onOutput: (line) => lines.push(line),
     source: '/src/shop',
     tag: 'kudev-cdcdcdcd',
   }
 }
 
-/** Answers `podman build` as a successful build would: reads the tar, writes the iidfile, prints the steps. */
-function builds(received: string[]): Answerer {
+/** Answers `podman build` as a successful build would: reads the tar (if any), writes the iidfile, prints the steps. */
+function builds(received: string[] = []): Answerer {
   return async (command, exec) => {
-    received.push(await text(exec.input as Readable))
+    if (exec.input) received.push(await text(exec.input as Readable))
     await writeFile(command[command.indexOf('--iidfile') + 1]!, `sha256:${ID}`)
     return {stdout: ['STEP 1/2: FROM scratch', 'STEP 2/2: COPY . /', `COMMIT ${NAME}`, ID].join('\n')}
   }
 }
 
+/** An image as `podman image inspect` prints it: the bare ID. */
+interface Stored {
+  id: string
+  labels: Record<string, string>
+}
+
+const OLD_ID = '0a'.repeat(32)
+const GOOD: Stored = {id: OLD_ID, labels: {[DIGEST_LABEL]: DIGEST}}
+
+/**
+ * Podman as a build meets it: the tag names `before` until `podman build` ran and `after` from then on
+ * (no image when undefined); `build` answers the build itself, `tag`, `untag` and `rm` the other commands.
+ */
+function podmanAnswers(answers: {
+  before?: Stored
+  after?: Stored
+  build?: Answerer
+  tag?: Answer
+  untag?: Answer
+  rm?: Answer
+}): Answerer {
+  let built = false
+  return async (command, exec) => {
+    const [, sub, question] = command
+    const stored = built ? answers.after : answers.before
+    if (sub === 'image' && question === 'exists') return {exitCode: stored ? 0 : 1}
+    if (sub === 'image' && question === 'inspect')
+      return {stdout: JSON.stringify([{Id: stored!.id, Labels: stored!.labels}])}
+    if (sub === 'build') {
+      built = true
+      return (answers.build ?? builds())(command, exec)
+    }
+
+    if (sub === 'tag') return answers.tag ?? {}
+    if (sub === 'untag') return answers.untag ?? {}
+    if (sub === 'rm') return answers.rm ?? {}
+    return undefined
+  }
+}
+
+/** The arguments of each command a toolkit ran. */
+function argsOf(toolkit: FakeToolkit): string[][] {
+  return toolkit.calls.map((call) => call.args)
+}
+
 describe('podman builder', () => {
-  describe('build', () => {
-    it('sends the context tar on stdin and answers the ID from the iidfile, showing every line', async () => {
+  const signal = new AbortController().signal
+
+  describe('build from the folder', () => {
+    it('builds the folder untagged, ignoring nothing; verifies, then tags the ID from the iidfile', async () => {
+      let ignored = ''
+      const toolkit = fakeToolkit(
+        podmanAnswers({
+          async build(command, exec) {
+            ignored = await readFile(command[command.indexOf('--ignorefile') + 1]!, 'utf8')
+            return builds()(command, exec)
+          },
+        }),
+      )
+      const lines: string[] = []
+      const folder = folderContext()
+      const ctx = context(folder)
+      const image = await new PodmanBuilder(toolkit).build(ctx, options(lines), signal)
+      expect(image).to.deep.equal({id: `sha256:${ID}`, ref: 'shop:kudev-cdcdcdcd'})
+      expect(ctx.tars()).to.equal(0)
+      expect(folder.verified()).to.equal(1)
+      expect(lines).to.deep.equal(['STEP 1/2: FROM scratch', 'STEP 2/2: COPY . /', `COMMIT ${NAME}`, ID])
+      const [exists, build, tag] = toolkit.calls
+      expect(exists!.args).to.deep.equal(['image', 'exists', NAME])
+      const iidfile = build!.args[build!.args.indexOf('--iidfile') + 1]!
+      const scratch = path.dirname(iidfile)
+      expect(build!.args).to.deep.equal([
+        'build',
+        '--format',
+        'docker',
+        '-f',
+        FOLDER.dockerfile,
+        '--ignorefile',
+        path.join(scratch, 'ignore'),
+        '--iidfile',
+        iidfile,
+        '--label',
+        `${DIGEST_LABEL}=${DIGEST}`,
+        FOLDER.root,
+      ])
+      expect(build!.options.input).to.equal(undefined)
+      expect(build!.options.env).to.deep.equal({TMPDIR: scratch})
+      expect(ignored).to.equal(IGNORE_NOTHING)
+      expect(tag!.args).to.deep.equal(['tag', `sha256:${ID}`, NAME])
+      expect(tag!.options.signal).to.equal(signal)
+      expect(toolkit.calls).to.have.length(3)
+      expect(existsSync(scratch)).to.equal(false)
+      expect(toolkit.logs.debug).to.deep.equal([
+        `build context: the folder ${FOLDER.root} (podman reads it in place instead of unpacking a tar of it first)`,
+      ])
+    })
+
+    it('tags nothing when the context changed during the build, and rethrows that error', async () => {
+      const changed = new KudevError('build', 'app.js changed while it was being sent to the builder', {
+        data: {changed: 'app.js'},
+      })
+      const toolkit = fakeToolkit(podmanAnswers({}))
+      const error = await rejection(
+        new PodmanBuilder(toolkit).build(context(folderContext(changed)), options(), signal),
+      )
+      expect(error).to.equal(changed)
+      expect(argsOf(toolkit).map((args) => args[0])).to.deep.equal(['image', 'build', 'image'])
+    })
+
+    it('does not verify or tag after a failed build', async () => {
+      const folder = folderContext()
+      const toolkit = fakeToolkit(podmanAnswers({build: () => ({exitCode: 3, stdout: RUN_FAILED.join('\n')})}))
+      const error = await rejection(new PodmanBuilder(toolkit).build(context(folder), options(), signal))
+      expect(error.code).to.equal('build')
+      expect(folder.verified()).to.equal(0)
+      expect(argsOf(toolkit).some((args) => args[0] === 'tag')).to.equal(false)
+    })
+
+    it("fails as an engine error with podman's reason when the tag cannot be applied", async () => {
+      const toolkit = fakeToolkit(
+        podmanAnswers({tag: {exitCode: 125, stderr: 'Error: tag docker.io/library/shop:x: disk full\n'}}),
+      )
+      const error = await rejection(new PodmanBuilder(toolkit).build(context(folderContext()), options(), signal))
+      expect(error.code).to.equal('engine')
+      expect(error.message).to.equal(
+        'could not tag the image shop:kudev-cdcdcdcd: tag docker.io/library/shop:x: disk full',
+      )
+    })
+
+    it('is interrupted before building when stopped while the folder syncs', async () => {
+      const controller = new AbortController()
+      const ctx = context()
+      ctx.folder = async () => {
+        controller.abort()
+        return folderContext()
+      }
+
+      const toolkit = fakeToolkit(podmanAnswers({}))
+      const error = await rejection(new PodmanBuilder(toolkit).build(ctx, options(), controller.signal))
+      expect(error.code).to.equal('interrupted')
+      expect(argsOf(toolkit)).to.deep.equal([['image', 'exists', NAME]])
+    })
+  })
+
+  describe('build from a tar (the folder is in use by another kudev run)', () => {
+    it('sends the context tar on stdin, tagged by podman, and answers the ID from the iidfile, showing every line', async () => {
       const received: string[] = []
-      const toolkit = fakeToolkit(builds(received))
+      const toolkit = fakeToolkit(podmanAnswers({build: builds(received)}))
       const lines: string[] = []
       const ctx = context()
-      const image = await new PodmanBuilder(toolkit).build(ctx, options(lines), new AbortController().signal)
+      const image = await new PodmanBuilder(toolkit).build(ctx, options(lines), signal)
       expect(image).to.deep.equal({id: `sha256:${ID}`, ref: 'shop:kudev-cdcdcdcd'})
       expect(received).to.deep.equal(['the context tar'])
       expect(lines).to.deep.equal(['STEP 1/2: FROM scratch', 'STEP 2/2: COPY . /', `COMMIT ${NAME}`, ID])
-      const [call] = toolkit.calls
-      expect(call!.args.slice(0, 7)).to.deep.equal(['build', '--format', 'docker', '-f', 'Dockerfile', '-t', NAME])
-      expect(call!.options).to.include({allowFailure: true, errorCode: 'engine', notFoundHint: INSTALL_HINT})
+      expect(argsOf(toolkit).map((args) => args[0])).to.deep.equal(['image', 'build'])
+      const call = toolkit.calls[1]!
+      expect(call.args.slice(0, 7)).to.deep.equal(['build', '--format', 'docker', '-f', 'Dockerfile', '-t', NAME])
+      expect(call.args.at(-1)).to.equal('-')
+      expect(call.args).to.not.include('--ignorefile')
+      expect(call.options).to.include({allowFailure: true, errorCode: 'engine', notFoundHint: INSTALL_HINT})
       expect(ctx.destroyed()).to.equal(true)
       // Podman's temporary files go in the iidfile's folder, which is gone once the build is over.
-      const scratch = path.dirname(call!.args[call!.args.indexOf('--iidfile') + 1]!)
-      expect(call!.options.env).to.deep.equal({TMPDIR: scratch})
+      const scratch = path.dirname(call.args[call.args.indexOf('--iidfile') + 1]!)
+      expect(call.options.env).to.deep.equal({TMPDIR: scratch})
       expect(existsSync(scratch)).to.equal(false)
+      expect(toolkit.logs.debug).to.deep.equal([
+        'build context: a tar on stdin (its folder is in use by another kudev run)',
+      ])
     })
 
     it("names the failing step and podman's reason, with its last lines, as a build error", async () => {
-      const toolkit = fakeToolkit(() => ({exitCode: 3, stdout: RUN_FAILED.join('\n')}))
-      const error = await rejection(
-        new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
-      )
+      const toolkit = fakeToolkit(podmanAnswers({build: () => ({exitCode: 3, stdout: RUN_FAILED.join('\n')})}))
+      const error = await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
       expect(error).to.be.instanceOf(KudevError)
       expect(error.code).to.equal('build')
       expect(error.exitCode).to.equal(6)
@@ -100,10 +275,8 @@ describe('podman builder', () => {
     })
 
     it("gives podman's reason when it fails before any step", async () => {
-      const toolkit = fakeToolkit(() => ({exitCode: 125, stderr: NO_DOCKERFILE.join('\n')}))
-      const error = await rejection(
-        new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
-      )
+      const toolkit = fakeToolkit(podmanAnswers({build: () => ({exitCode: 125, stderr: NO_DOCKERFILE.join('\n')})}))
+      const error = await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
       expect(error.message).to.equal(
         'podman build failed: stat /var/tmp/buildah306739982/Nope: no such file or directory',
       )
@@ -111,11 +284,63 @@ describe('podman builder', () => {
     })
 
     it('names the step podman was on and its exit code when it dies without a reason', async () => {
-      const toolkit = fakeToolkit(() => ({exitCode: 137, stdout: 'STEP 1/2: FROM scratch\nSTEP 2/2: COPY big /'}))
-      const error = await rejection(
-        new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal),
+      const toolkit = fakeToolkit(
+        podmanAnswers({build: () => ({exitCode: 137, stdout: 'STEP 1/2: FROM scratch\nSTEP 2/2: COPY big /'})}),
       )
+      const error = await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
       expect(error.message).to.equal('podman build failed at step "COPY big /" with exit code 137')
+    })
+  })
+
+  describe('leaves no tag naming other content after a failed or stopped build', () => {
+    const failing = () => ({exitCode: 143, stdout: 'STEP 2/2: RUN sleep 30'})
+
+    it('does nothing more when the tag names no image', async () => {
+      const toolkit = fakeToolkit(podmanAnswers({build: failing}))
+      await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
+      expect(argsOf(toolkit)).to.deep.equal([
+        ['image', 'exists', NAME],
+        toolkit.calls[1]!.args,
+        ['image', 'exists', NAME],
+      ])
+    })
+
+    it('leaves a previous image of this digest alone', async () => {
+      const toolkit = fakeToolkit(podmanAnswers({after: GOOD, before: GOOD, build: failing}))
+      await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
+      expect(argsOf(toolkit).at(-1)).to.deep.equal(['image', 'inspect', NAME])
+    })
+
+    it('removes a tag the stopped build applied', async () => {
+      const toolkit = fakeToolkit(podmanAnswers({after: {...GOOD, id: ID}, build: failing}))
+      await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
+      expect(argsOf(toolkit).at(-1)).to.deep.equal(['untag', NAME, NAME])
+    })
+
+    it('puts the tag back on the previous image of this digest when the stopped build moved it', async () => {
+      const toolkit = fakeToolkit(podmanAnswers({after: {...GOOD, id: ID}, before: GOOD, build: failing}))
+      await rejection(new PodmanBuilder(toolkit).build(context(folderContext()), options(), signal))
+      expect(argsOf(toolkit).at(-1)).to.deep.equal(['tag', `sha256:${OLD_ID}`, NAME])
+    })
+
+    it('removes a tag that names an image of another digest', async () => {
+      const other = {id: OLD_ID, labels: {[DIGEST_LABEL]: 'f'.repeat(64)}}
+      const toolkit = fakeToolkit(podmanAnswers({after: other, before: other, build: failing}))
+      await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
+      expect(argsOf(toolkit).at(-1)).to.deep.equal(['untag', NAME, NAME])
+    })
+
+    it('warns, and still reports the build failure, when the tag cannot be removed', async () => {
+      const toolkit = fakeToolkit(
+        podmanAnswers({
+          after: {id: ID, labels: {}},
+          build: failing,
+          untag: {exitCode: 125, stderr: 'Error: image is in use\n'},
+        }),
+      )
+      const error = await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
+      expect(error.code).to.equal('build')
+      expect(toolkit.logs.warn).to.deep.equal(['could not remove the tag shop:kudev-cdcdcdcd: image is in use'])
     })
   })
 
@@ -124,31 +349,33 @@ describe('podman builder', () => {
 
     /** Answers `podman build` as a podman killed during a RUN step: its step bundle stays in TMPDIR. */
     function stopsDuringRun(rm: Answer): Answerer {
-      return async ([, sub], exec) => {
-        if (sub === 'rm') return rm
-        const bundle = path.join(exec.env!.TMPDIR!, 'buildah1934765835')
-        await mkdir(path.join(bundle, 'run'), {recursive: true})
-        await writeFile(
-          path.join(bundle, 'run', '.containerenv'),
-          `engine="buildah-1.28.2"\nname="busybox-working-container"\nid="${CONTAINER}"\n`,
-        )
-        // This test's own process: not in the bundle's cgroup, so it must not be signalled.
-        await writeFile(path.join(bundle, 'pid'), String(process.pid))
-        await mkdir(path.join(exec.env!.TMPDIR!, 'buildah3713858577'))
-        return {exitCode: 143, stdout: 'STEP 2/2: RUN sleep 30'}
-      }
+      return podmanAnswers({
+        async build(_command, exec) {
+          const bundle = path.join(exec.env!.TMPDIR!, 'buildah1934765835')
+          await mkdir(path.join(bundle, 'run'), {recursive: true})
+          await writeFile(
+            path.join(bundle, 'run', '.containerenv'),
+            `engine="buildah-1.28.2"\nname="busybox-working-container"\nid="${CONTAINER}"\n`,
+          )
+          // This test's own process: not in the bundle's cgroup, so it must not be signalled.
+          await writeFile(path.join(bundle, 'pid'), String(process.pid))
+          await mkdir(path.join(exec.env!.TMPDIR!, 'buildah3713858577'))
+          return {exitCode: 143, stdout: 'STEP 2/2: RUN sleep 30'}
+        },
+        rm,
+      })
     }
 
     it('removes the working container podman left, named in the step bundle it left in TMPDIR', async () => {
       const toolkit = fakeToolkit(stopsDuringRun({}))
-      await rejection(new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal))
-      expect(toolkit.calls.map((call) => call.args).slice(1)).to.deep.equal([['rm', '--force', CONTAINER]])
+      await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
+      expect(argsOf(toolkit).filter((args) => args[0] === 'rm')).to.deep.equal([['rm', '--force', CONTAINER]])
       expect(toolkit.logs.warn).to.deep.equal([])
     })
 
     it('says how to remove it when podman cannot', async () => {
       const toolkit = fakeToolkit(stopsDuringRun({exitCode: 125, stderr: 'Error: container is in use\n'}))
-      await rejection(new PodmanBuilder(toolkit).build(context(), options(), new AbortController().signal))
+      await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
       expect(toolkit.logs.warn).to.deep.equal([
         'podman left the working container bfbfbfbfbfbf of the stopped build, and could not remove it: container is in use; podman rm --force bfbfbfbfbfbf removes it',
       ])

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {type BuildOptions, DIGEST_LABEL} from 'kudev'
 
-import {buildCommand, imageRef, qualifiedName} from '../src/command.js'
+import {buildCommand, IGNORE_NOTHING, imageRef, qualifiedName} from '../src/command.js'
 
 const DIGEST = 'ab'.repeat(32)
 
@@ -43,6 +43,29 @@ describe('podman command lines', () => {
       `${DIGEST_LABEL}=${DIGEST}`,
       '-',
     ])
+  })
+
+  it('builds from a folder untagged, the Dockerfile by its path, with an ignore file that excludes nothing', () => {
+    const folder = {ignorefile: '/var/tmp/kudev-podman-1/ignore', root: '/cache/context/0f0f/files'}
+    expect(
+      buildCommand({dockerfile: '/cache/context/0f0f/dockerfile/Dockerfile', folder}, options(), '/tmp/x/image-id'),
+    ).to.deep.equal([
+      'build',
+      '--format',
+      'docker',
+      '-f',
+      '/cache/context/0f0f/dockerfile/Dockerfile',
+      '--ignorefile',
+      '/var/tmp/kudev-podman-1/ignore',
+      '--iidfile',
+      '/tmp/x/image-id',
+      '--label',
+      `${DIGEST_LABEL}=${DIGEST}`,
+      '/cache/context/0f0f/files',
+    ])
+    // Podman reads an ignore file without patterns as none (and applies the folder's own): this one has one.
+    const patterns = IGNORE_NOTHING.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    expect(patterns).to.deep.equal(['!*'])
   })
 
   it('passes every build option, build args and labels sorted, values as single arguments', () => {
