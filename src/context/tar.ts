@@ -3,6 +3,7 @@ import path from 'node:path'
 import {Readable} from 'node:stream'
 
 import {KudevError} from '../output/errors.js'
+import {END_OF_ARCHIVE, padding, tarHeader} from '../util/tar.js'
 
 /** One entry of the build context as the builder receives it. */
 export interface TarEntry {
@@ -20,7 +21,6 @@ export interface TarEntry {
   content?: Buffer
 }
 
-const BLOCK = 512
 const CHUNK = 1 << 20
 
 /**
@@ -53,13 +53,12 @@ async function* tarBlocks(root: string, entries: Iterable<TarEntry>): AsyncGener
     const name = entry.type === 'dir' ? `${entry.path}/` : entry.path
     const mtimeSeconds = entry.mtimeNs === undefined ? 0 : Number(entry.mtimeNs / 1_000_000_000n)
     const size = entry.type === 'file' ? entry.size : 0
-    yield* header({linkTarget: entry.linkTarget, mode: entry.mode, mtimeSeconds, name, size, type: entry.type})
-    if (entry.type === 'file' && entry.content)
-      yield* [entry.content, Buffer.alloc((BLOCK - (entry.size % BLOCK)) % BLOCK)]
+    yield* tarHeader({linkTarget: entry.linkTarget, mode: entry.mode, mtimeSeconds, name, size, type: entry.type})
+    if (entry.type === 'file' && entry.content) yield* [entry.content, padding(entry.size)]
     else if (entry.type === 'file') yield* fileBlocks(entry.source ?? path.join(root, entry.path), entry)
   }
 
-  yield Buffer.alloc(BLOCK * 2)
+  yield END_OF_ARCHIVE
 }
 
 async function* fileBlocks(file: string, entry: TarEntry): AsyncGenerator<Buffer> {
@@ -83,8 +82,7 @@ async function* fileBlocks(file: string, entry: TarEntry): AsyncGenerator<Buffer
 
     const after = await handle.stat({bigint: true})
     checkUnchanged(file, entry, after.size, after.mtimeNs)
-    const padding = (BLOCK - (entry.size % BLOCK)) % BLOCK
-    if (padding > 0) yield Buffer.alloc(padding)
+    yield padding(entry.size)
   } finally {
     await handle.close()
   }
@@ -94,131 +92,4 @@ function checkUnchanged(file: string, entry: TarEntry, size: bigint, mtimeNs: bi
   if (size !== BigInt(entry.size)) throw new ContextChangedError(file, `size ${entry.size} → ${size}`)
   if (entry.mtimeNs !== undefined && mtimeNs !== entry.mtimeNs)
     throw new ContextChangedError(file, 'modification time moved')
-}
-
-interface Header {
-  name: string
-  type: TarEntry['type']
-  mode: number
-  size: number
-  mtimeSeconds: number
-  linkTarget?: string
-}
-
-const TYPE_FLAG = {dir: '5', file: '0', symlink: '2'} as const
-
-function* header(entry: Header): Generator<Buffer> {
-  const pax: Record<string, string> = {}
-  let name = entry.name
-  let prefix = ''
-  if (!fitsUstar(name, 100)) {
-    const split = splitName(name)
-    if (split) [prefix, name] = split
-    else {
-      pax.path = entry.name
-      name = asciiStub(entry.name, 100)
-    }
-  }
-
-  let linkname = entry.linkTarget ?? ''
-  if (!fitsUstar(linkname, 100)) {
-    pax.linkpath = linkname
-    linkname = asciiStub(linkname, 100)
-  }
-
-  // Octal size fields hold up to 8 GiB; bigger files carry their size in a PAX record.
-  const bigFile = entry.size >= 8 * 1024 ** 3
-  if (bigFile) pax.size = String(entry.size)
-  if (Object.keys(pax).length > 0) {
-    const body = Buffer.from(
-      Object.entries(pax)
-        .map(([key, value]) => paxRecord(key, value))
-        .join(''),
-      'utf8',
-    )
-    yield ustar({
-      linkname: '',
-      mode: 0o644,
-      mtimeSeconds: entry.mtimeSeconds,
-      name: asciiStub(`PaxHeaders/${entry.name}`, 100),
-      prefix: '',
-      size: body.length,
-      typeflag: 'x',
-    })
-    yield body
-    const padding = (BLOCK - (body.length % BLOCK)) % BLOCK
-    if (padding > 0) yield Buffer.alloc(padding)
-  }
-
-  yield ustar({
-    linkname,
-    mode: entry.mode,
-    mtimeSeconds: entry.mtimeSeconds,
-    name,
-    prefix,
-    size: bigFile ? 0 : entry.size,
-    typeflag: TYPE_FLAG[entry.type],
-  })
-}
-
-function ustar(fields: {
-  name: string
-  prefix: string
-  mode: number
-  size: number
-  mtimeSeconds: number
-  typeflag: string
-  linkname: string
-}): Buffer {
-  const block = Buffer.alloc(BLOCK)
-  block.write(fields.name, 0, 100, 'utf8')
-  block.write(octal(fields.mode & 0o7777, 8), 100, 'ascii')
-  block.write(octal(0, 8), 108, 'ascii')
-  block.write(octal(0, 8), 116, 'ascii')
-  block.write(octal(fields.size, 12), 124, 'ascii')
-  block.write(octal(Math.max(0, fields.mtimeSeconds), 12), 136, 'ascii')
-  block.write('        ', 148, 'ascii')
-  block.write(fields.typeflag, 156, 'ascii')
-  block.write(fields.linkname, 157, 100, 'utf8')
-  block.write('ustar\u000000', 257, 'ascii')
-  block.write(fields.prefix, 345, 155, 'utf8')
-  let sum = 0
-  for (const byte of block) sum += byte
-  block.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 'ascii')
-  return block
-}
-
-function octal(value: number, width: number): string {
-  return `${value.toString(8).padStart(width - 1, '0')}\u0000`
-}
-
-/** PAX records count their own length, digits included. */
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`
-  const bytes = Buffer.byteLength(body)
-  let length = bytes + String(bytes).length
-  if (String(length).length !== String(bytes).length) length = bytes + String(length).length
-  return `${length}${body}`
-}
-
-function fitsUstar(text: string, max: number): boolean {
-  // eslint-disable-next-line no-control-regex
-  return text.length <= max && /^[\u0001-\u007F]*$/.test(text)
-}
-
-/** ustar's prefix field holds up to 155 more bytes of a long path, split at a slash. */
-function splitName(name: string): [string, string] | undefined {
-  // eslint-disable-next-line no-control-regex
-  if (!/^[\u0001-\u007F]*$/.test(name) || name.length > 256) return undefined
-  for (let cut = name.indexOf('/'); cut !== -1; cut = name.indexOf('/', cut + 1)) {
-    const prefix = name.slice(0, cut)
-    const rest = name.slice(cut + 1)
-    if (prefix.length <= 155 && rest.length <= 100 && rest.length > 0) return [prefix, rest]
-  }
-
-  return undefined
-}
-
-function asciiStub(text: string, max: number): string {
-  return text.replaceAll(/[^\u0020-\u007E]/g, '_').slice(-max)
 }

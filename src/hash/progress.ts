@@ -4,7 +4,7 @@
  * are synchronous in Node), because the walk calls it from synchronous loops.
  */
 import type {LogStream} from '../output/logger.js'
-import {formatBytes} from './report.js'
+import {formatBytes} from '../output/units.js'
 import type {Progress} from './collect.js'
 
 const DELAY_MS = 1000

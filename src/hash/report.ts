@@ -2,6 +2,7 @@
 import path from 'node:path'
 
 import {printable} from '../context/walk.js'
+import {formatBytes, formatCount} from '../output/units.js'
 import type {HashResult} from './index.js'
 
 /** Folders that are rarely meant to be in an image and make contexts big and hashes slow. */
@@ -12,22 +13,6 @@ const HEAVY_FOLDERS: Record<string, string> = {
   node_modules: 'the image should install its own dependencies',
 }
 const LARGEST_SHOWN = 10
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000
-    unit++
-  }
-
-  return `${unit === 0 || value >= 10 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`
-}
-
-export function formatCount(count: number, singular: string, plural = `${singular}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? singular : plural}`
-}
 
 /** `--list`: one entry per line, folders with a trailing `/`; names with control characters JSON-quoted. */
 export function listLines(result: HashResult): string[] {

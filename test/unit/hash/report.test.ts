@@ -2,7 +2,8 @@ import {expect} from 'chai'
 import {join} from 'node:path'
 
 import {hashBuildContext} from '../../../src/hash/index.js'
-import {explain, formatBytes, listLines, renderExplanation} from '../../../src/hash/report.js'
+import {explain, listLines, renderExplanation} from '../../../src/hash/report.js'
+import {formatBytes} from '../../../src/output/units.js'
 import {createLogger} from '../../../src/output/logger.js'
 import {makeTree, projectConfig, tempFolder, type TreeSpec} from '../../support/tree.js'
 

@@ -1,0 +1,212 @@
+/**
+ * toolkit.loadIntoNodes against kind-style node containers running a real containerd with overlayfs on a
+ * volume, as kind runs them: one save, then each node gets only the layers it lacks; a node is trusted
+ * only once containerd lists the image complete and unpacked under its name.
+ */
+import {expect} from 'chai'
+import {execa} from 'execa'
+import {randomBytes} from 'node:crypto'
+import {mkdir, readdir, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import type {BaseToolkit, LoadableImage, NodeLoad, PluginToolkit} from '../../src/plugins/contract.js'
+import {realToolkit, rejection} from '../../src/testing/index.js'
+import {withSharedHelpers} from '../../src/toolkit/index.js'
+import {docker, requireDocker, suiteCleanup} from '../support/docker.js'
+import {
+  createKindCluster,
+  ensureNodeImage,
+  hostImageId,
+  nodeImageIds,
+  removeAll,
+  type TestCluster,
+} from '../support/nodes.js'
+import {requirePodman} from '../support/podman.js'
+import {processes, waitFor} from '../support/processes.js'
+
+const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
+const MB = 1024 * 1024
+
+describe('loading into kind-style nodes, each sent only the layers it lacks (integration: containerd, overlayfs on a volume)', function () {
+  this.timeout(300_000)
+  const cleanup = suiteCleanup()
+  let cluster: TestCluster
+  let tmp: string
+
+  before(async function () {
+    await requireDocker(this)
+    await ensureNodeImage()
+    tmp = await cleanup.tempDir('kudev-node-load-test-')
+    cluster = await createKindCluster(`nl${suffix}`, {workers: 1})
+  })
+
+  after(async function () {
+    this.timeout(120_000)
+    await removeAll()
+  })
+
+  /** An app: a big dependency layer (`base` MB, kept between builds of `name`) and a small layer that changes. */
+  async function buildApp(name: string, version: string, base = 4): Promise<LoadableImage> {
+    const dir = path.join(tmp, name)
+    await mkdir(dir, {recursive: true})
+    await writeFile(path.join(dir, 'deps.bin'), randomBytes(base * MB), {flag: 'wx'}).catch(() => {})
+    await writeFile(path.join(dir, 'app.txt'), `${name} ${version}\n`)
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY deps.bin /\nCOPY app.txt /\n')
+    const ref = cleanup.image(`kudev-test/node-load-${name}:${version}-${suffix}`)
+    await docker(['build', '-q', '-t', ref, dir], {timeout: 120_000})
+    return {
+      id: await hostImageId(ref),
+      inDockerDaemon: true,
+      ref,
+      save: () => Promise.reject(new Error('not expected')),
+    }
+  }
+
+  const load = (
+    image: LoadableImage,
+    toolkit: PluginToolkit = realToolkit(),
+    options: {full?: boolean; signal?: AbortSignal} = {},
+  ) => toolkit.loadIntoNodes(image, cluster.nodes, {signal: options.signal ?? new AbortController().signal, ...options})
+
+  /** What the node's containerd says of the name: complete and unpacked for overlayfs, and the file's content. */
+  async function expectRunnable(node: string, image: LoadableImage, content: string): Promise<void> {
+    const name = `docker.io/${image.ref}`
+    const check = await docker(['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'check', '-q', `name==${name}`])
+    expect(check.split('\n'), `${node}: complete and unpacked`).to.include(name)
+    expect(await nodeImageIds(node), node).to.include(image.id)
+    const mount = `/tmp/mnt-${suffix}`
+    await docker(['exec', node, 'mkdir', '-p', mount])
+    await docker(['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'mount', name, mount])
+    try {
+      expect(await docker(['exec', node, 'cat', `${mount}/app.txt`]), `${node}: the unpacked file`).to.equal(content)
+    } finally {
+      await docker(['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'unmount', '--rm', mount])
+    }
+  }
+
+  it('sends a first load whole (the nodes hold none of its layers), and after an edit only the changed layer; each node then runs the new image', async () => {
+    const first = await buildApp('edit', 'v1')
+    const whole = await load(first)
+    expect(whole.map((node) => [node.node, node.mode, node.reason])).to.deep.equal(
+      cluster.nodes.map((node) => [node, 'full', 'the node holds none of its layers']),
+    )
+    for (const node of whole) expect(node.bytesSent).to.be.greaterThan(4 * MB)
+
+    const second = await buildApp('edit', 'v2')
+    const trimmed = await load(second)
+    for (const node of trimmed) {
+      expect(node.mode, node.node).to.equal('trimmed')
+      expect(node.blobsSkipped, node.node).to.equal(1)
+      expect(node.bytesSkipped, node.node).to.be.greaterThan(4 * MB)
+      expect(node.bytesSent, node.node).to.be.lessThan(64 * 1024)
+      expect(node.blobsSent, node.node).to.equal(3) // the new layer, the config, the manifest
+      await expectRunnable(node.node, second, `edit v2`)
+    }
+  })
+
+  it('a layer containerd drops between the listing and the import (its garbage collection) ends in a full load that repairs the node', async () => {
+    const first = await buildApp('race', 'v1')
+    await load(first)
+    const second = await buildApp('race', 'v2')
+    const [depsLayer] = JSON.parse(
+      await docker(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', second.ref]),
+    ) as string[]
+    const [victim] = cluster.nodes as [string]
+    const real = realToolkit()
+    // The blob goes just before the import into one node, as the collector may take it after the listing.
+    const racing = withSharedHelpers<BaseToolkit>({
+      ...real,
+      exec: async (file, args, options) => {
+        if (args.includes('import') && args.includes(victim))
+          await real.exec('docker', ['exec', victim, 'ctr', '-n', 'k8s.io', 'content', 'rm', depsLayer!])
+        return real.exec(file, args, options)
+      },
+    })
+    const loads = await load(second, racing)
+    const byNode = new Map(loads.map((node) => [node.node, node]))
+    expect(byNode.get(victim)!.mode).to.equal('full')
+    expect(byNode.get(victim)!.reason).to.match(
+      /^the trimmed load failed: ctr exited 0, but the node's .* is not complete/,
+    )
+    expect(byNode.get(cluster.nodes[1]!)!.mode).to.equal('trimmed')
+    for (const node of cluster.nodes) await expectRunnable(node, second, 'race v2')
+  })
+
+  it('--full-load sends every node the whole image, saying why', async () => {
+    await load(await buildApp('full', 'v1'))
+    const loads = await load(await buildApp('full', 'v2'), undefined, {full: true})
+    expect(loads.map((node: NodeLoad) => [node.mode, node.reason])).to.deep.equal(
+      cluster.nodes.map(() => ['full', 'asked for (--full-load)']),
+    )
+  })
+
+  it('reads an OCI layout archive (podman save --format oci-archive) and trims it the same way', async function () {
+    await requirePodman(this)
+    const dir = path.join(tmp, 'oci')
+    await mkdir(dir, {recursive: true})
+    await writeFile(path.join(dir, 'deps.bin'), randomBytes(4 * MB))
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY deps.bin /\nCOPY app.txt /\n')
+    const podmanImage = async (version: string): Promise<LoadableImage> => {
+      await writeFile(path.join(dir, 'app.txt'), `oci ${version}\n`)
+      const ref = `localhost/kudev-test/node-load-oci:${version}-${suffix}`
+      cleanup.add(`podman image ${ref}`, () => execa('podman', ['rmi', '-f', ref], {reject: false}).then(() => {}))
+      const id = (await execa('podman', ['build', '-q', '-t', ref, dir])).stdout.trim().split('\n').at(-1)!
+      return {
+        id: `sha256:${id}`,
+        inDockerDaemon: false,
+        ref,
+        save: () => Promise.resolve(execa('podman', ['save', '--format', 'oci-archive', ref]).stdout!),
+      }
+    }
+
+    await load(await podmanImage('v1'))
+    const second = await podmanImage('v2')
+    const loads = await load(second)
+    for (const node of loads) {
+      expect(node.mode, node.node).to.equal('trimmed')
+      expect(node.blobsSkipped, node.node).to.equal(1)
+      expect(await nodeImageIds(node.node), node.node).to.include(second.id)
+    }
+  })
+
+  it('an abort during the imports stops them, leaves no temporary folder, and no node names a broken image', async () => {
+    const before = (await readdir(tmpdir())).filter((entry) => entry.startsWith('kudev-load-'))
+    const image = await buildApp('abort', 'v1', 64)
+    const controller = new AbortController()
+    const loading = load(image, undefined, {signal: controller.signal})
+    await waitFor(async () => (await processes(`docker exec -i ${cluster.name}`)).length > 0)
+    controller.abort()
+    const error = await rejection(loading)
+    expect(error.code).to.equal('interrupted')
+    expect(await processes(`docker (save|exec -i) .*${cluster.name}`)).to.deep.equal([])
+    const after = (await readdir(tmpdir())).filter((entry) => entry.startsWith('kudev-load-'))
+    expect(after).to.deep.equal(before)
+    for (const node of cluster.nodes) {
+      const listed = await docker([
+        'exec',
+        node,
+        'ctr',
+        '-n',
+        'k8s.io',
+        'images',
+        'ls',
+        '-q',
+        `name==docker.io/${image.ref}`,
+      ])
+      if (listed === '') continue
+      const check = await docker([
+        'exec',
+        node,
+        'ctr',
+        '-n',
+        'k8s.io',
+        'images',
+        'check',
+        '-q',
+        `name==docker.io/${image.ref}`,
+      ])
+      expect(check, `${node} names ${image.ref}: it must be complete`).to.include(image.ref)
+    }
+  })
+})
