@@ -34,22 +34,23 @@ export const NODE_MARKER_LABEL = 'kudev-test.node'
 
 const RECIPE_LABEL = 'kudev-test.node-recipe'
 /** Bump when the recipe below changes in a way the input files do not show. */
-const RECIPE_VERSION = '1'
+const RECIPE_VERSION = '2'
 
 /**
- * containerd's CRI plugin (what kind's `containerd config dump` check reads) is set to the native
- * snapshotter, and plain `ctr` calls (minikube's import passes no --snapshotter) default to it through
- * CONTAINERD_SNAPSHOTTER: native works on any filesystem, overlayfs inside a container may not.
+ * containerd's CRI plugin (what kind's `containerd config dump` check reads) uses overlayfs, as in kind's
+ * node image. overlayfs cannot stack on Docker's overlay2, so each node gets a volume on
+ * /var/lib/containerd, as kind gives its nodes (without it only the native snapshotter works, which copies
+ * every parent layer for each new one and makes every load timing wrong).
  */
 const CONTAINERD_CONFIG = `version = 2
 
 [plugins."io.containerd.grpc.v1.cri".containerd]
-  snapshotter = "native"
+  snapshotter = "overlayfs"
 `
 
 const DOCKERFILE = `FROM scratch
 COPY rootfs/ /
-ENV PATH=/usr/local/bin:/usr/bin:/bin CONTAINERD_SNAPSHOTTER=native
+ENV PATH=/usr/local/bin:/usr/bin:/bin
 CMD ["/usr/bin/containerd"]
 `
 
@@ -203,6 +204,8 @@ async function startNode(spec: NodeSpec): Promise<void> {
     // these machines refuse --privileged and have no bridge network (shared/test-environment.md)
     '--network',
     'none',
+    '--volume',
+    '/var/lib/containerd',
     '--cap-add',
     'SYS_ADMIN',
     '--security-opt',
