@@ -20,7 +20,11 @@ export type {
   Loader,
   LoaderDescriptor,
   LoadersHook,
+  LoadOptions,
+  LoadReport,
   LoadTarget,
+  NodeLoad,
+  NodeLoadOptions,
   PluginToolkit,
   RegistrationOptions,
 } from './plugins/contract.js'

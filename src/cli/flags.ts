@@ -46,6 +46,15 @@ export const kubeContextFlag = {
   }),
 }
 
+/** How the image reaches the cluster: shared by `kudev load` and `kudev up`. */
+export const loadFlags = {
+  'full-load': Flags.boolean({
+    description:
+      "Send every node the whole image, as the cluster's own CLI does (kind load, …), instead of only the layers it lacks.",
+  }),
+  loader: Flags.string({description: 'Loader to use (overrides spec.loader and detection).', helpValue: 'NAME'}),
+}
+
 /** What goes into the hash besides the files: shared by `kudev hash`, `kudev build` and `kudev up`. */
 export const buildInputFlags = {
   'build-arg': Flags.string({

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {configFlags, kubeContextFlag} from '../cli/flags.js'
+import {configFlags, kubeContextFlag, loadFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Load extends KudevCommand {
@@ -20,7 +20,7 @@ export default class Load extends KudevCommand {
       description: 'Where the image lives: the builder that made it (default docker).',
       helpValue: 'NAME',
     }),
-    loader: Flags.string({description: 'Loader to use (overrides spec.loader and detection).', helpValue: 'NAME'}),
+    ...loadFlags,
   }
 
   static override summary = 'Load an existing local image into the cluster'
@@ -44,6 +44,7 @@ export default class Load extends KudevCommand {
           builder: flags.builder,
           image: args.image,
           kubeContext: flags['kube-context'],
+          fullLoad: flags['full-load'],
           loader: flags.loader,
           logger: this.logger,
           oclif: this.config,

@@ -1,6 +1,4 @@
-import {Flags} from '@oclif/core'
-
-import {buildFlags, buildOptions, configFlags, kubeContextFlag} from '../cli/flags.js'
+import {buildFlags, buildOptions, configFlags, kubeContextFlag, loadFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Up extends KudevCommand {
@@ -16,7 +14,7 @@ export default class Up extends KudevCommand {
     ...configFlags,
     ...buildFlags,
     ...kubeContextFlag,
-    loader: Flags.string({description: 'Loader to use (overrides spec.loader and detection).', helpValue: 'NAME'}),
+    ...loadFlags,
   }
 
   static override summary = 'Build the image and load it into the local cluster'
@@ -32,6 +30,7 @@ export default class Up extends KudevCommand {
         {
           ...buildOptions(flags),
           kubeContext: flags['kube-context'],
+          fullLoad: flags['full-load'],
           loader: flags.loader,
           logger: this.logger,
           oclif: this.config,

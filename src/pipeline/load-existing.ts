@@ -4,6 +4,7 @@ import type {ProjectConfig} from '../config/index.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
+import type {LoadReport} from '../plugins/contract.js'
 
 export interface LoadRequest {
   oclif: Config
@@ -15,6 +16,8 @@ export interface LoadRequest {
   loader?: string
   /** Where the image lives (default docker). */
   builder?: string
+  /** --full-load */
+  fullLoad?: boolean
   view: Omit<StepViewOptions, 'prefix'>
 }
 
@@ -25,6 +28,8 @@ export interface LoadResult {
   loader: string
   context: string
   durationMs: number
+  /** How the loader loaded and what each node was sent (null when nothing was loaded). */
+  sent: LoadReport | null
 }
 
 /** kudev load IMAGE: an image that already exists locally, into the cluster of the kube context. */
@@ -46,8 +51,7 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
   const result = await loadImage(
     chosen,
     loadable(builder, request.image, info.id),
-    request.view,
-    request.logger,
+    {full: request.fullLoad, logger: request.logger, view: request.view},
     signal,
   )
   return {
@@ -57,5 +61,6 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
     image: request.image,
     loaded: result.loaded,
     loader: chosen.loader.name,
+    sent: result.sent,
   }
 }

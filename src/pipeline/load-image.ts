@@ -1,26 +1,35 @@
 import type {Logger} from '../output/logger.js'
+import {formatBytes, formatCount} from '../output/units.js'
 import type {StepViewOptions} from '../output/progress.js'
-import type {Builder, LoadableImage} from '../plugins/contract.js'
+import type {Builder, LoadableImage, LoadReport, NodeLoad} from '../plugins/contract.js'
 import type {ChosenLoader} from './choose.js'
 
 export interface LoadStepResult {
   loaded: boolean
   durationMs: number
+  /** How the loader loaded and what each node was sent; null when nothing was loaded or the loader does not say. */
+  sent: LoadReport | null
+}
+
+export interface LoadStepOptions {
+  view: Omit<StepViewOptions, 'prefix'>
+  logger: Logger
+  /** --full-load */
+  full?: boolean
 }
 
 /** Loads unless every node already has this image ID. */
 export async function loadImage(
   chosen: ChosenLoader,
   image: LoadableImage,
-  view: Omit<StepViewOptions, 'prefix'>,
-  logger: Logger,
+  {full, logger, view}: LoadStepOptions,
   signal: AbortSignal,
 ): Promise<LoadStepResult> {
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
   if (await chosen.loader.has(image, chosen.target)) {
     logger.info(`${image.ref} is already in ${chosen.target.context}`)
-    return {durationMs: elapsed(), loaded: false}
+    return {durationMs: elapsed(), loaded: false, sent: null}
   }
 
   const {startStep} = await import('../output/progress.js')
@@ -28,15 +37,36 @@ export async function loadImage(
     ...view,
     prefix: 'load │ ',
   })
+  let sent: LoadReport | null
   try {
-    await chosen.loader.load(image, chosen.target, signal)
+    sent = (await chosen.loader.load(image, chosen.target, signal, {full})) ?? null
   } catch (error) {
     step.fail()
     throw error
   }
 
-  step.done(`loaded ${image.ref} into ${chosen.target.context} in ${(elapsed() / 1000).toFixed(1)}s`)
-  return {durationMs: elapsed(), loaded: true}
+  for (const node of sent?.nodes ?? []) logger.debug(describeNodeLoad(node))
+  const how = sent === null ? '' : ` (${summary(sent)})`
+  step.done(`loaded ${image.ref} into ${chosen.target.context} in ${(elapsed() / 1000).toFixed(1)}s${how}`)
+  return {durationMs: elapsed(), loaded: true, sent}
+}
+
+/** "kind-worker: trimmed, sent 3 blobs (4 kB), left out 1 layer it holds (663 MB), 0.9s" */
+export function describeNodeLoad(node: NodeLoad): string {
+  const sent = `sent ${formatCount(node.blobsSent, 'blob')} (${formatBytes(node.bytesSent)})`
+  const skipped =
+    node.mode === 'trimmed'
+      ? `, left out ${formatCount(node.blobsSkipped, 'layer')} it holds (${formatBytes(node.bytesSkipped)})`
+      : ` (${node.reason ?? 'whole image'})`
+  return `${node.node}: ${node.mode}, ${sent}${skipped}, ${(node.durationMs / 1000).toFixed(1)}s`
+}
+
+function summary(report: LoadReport): string {
+  if (report.nodes.length === 0) return report.method
+  const bytes = report.nodes.reduce((sum, node) => sum + node.bytesSent, 0)
+  const full = report.nodes.filter((node) => node.mode === 'full').length
+  const whole = full === report.nodes.length ? 'whole image' : `${full} whole`
+  return `${full === 0 ? 'trimmed' : whole}: ${formatBytes(bytes)} sent to ${formatCount(report.nodes.length, 'node')}`
 }
 
 export function loadable(builder: Builder, ref: string, id: string): LoadableImage {

@@ -1,3 +1,4 @@
+import type {LoadReport} from '../plugins/contract.js'
 import type {BuildRequest} from './build.js'
 
 export interface UpRequest extends BuildRequest {
@@ -5,6 +6,8 @@ export interface UpRequest extends BuildRequest {
   kubeContext?: string
   /** --loader */
   loader?: string
+  /** --full-load */
+  fullLoad?: boolean
 }
 
 export interface UpResult {
@@ -13,6 +16,8 @@ export interface UpResult {
   digest: string
   built: boolean
   loaded: boolean
+  /** How the loader loaded and what each node was sent (null when nothing was loaded). */
+  sent: LoadReport | null
   builder: string
   loader: string
   context: string
@@ -34,7 +39,12 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
 
   const built = await buildImage(request, building, signal)
   const image = loadable(building.builder, built.image, built.id)
-  const load = await loadImage(chosen, image, request.view, request.logger, signal)
+  const load = await loadImage(
+    chosen,
+    image,
+    {full: request.fullLoad, logger: request.logger, view: request.view},
+    signal,
+  )
   return {
     builder: building.builder.name,
     built: built.built,
@@ -45,5 +55,6 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
     image: built.image,
     loaded: load.loaded,
     loader: chosen.loader.name,
+    sent: load.sent,
   }
 }

@@ -163,6 +163,12 @@ export interface PluginToolkit extends BaseToolkit {
   diagnostic(name: string, check: () => Promise<Finding>): Promise<Diagnostic>
   /** The last lines of a program's output (where tools say why they failed), without terminal colour codes, for an error's details. */
   lastLines(text: string): string[]
+  /**
+   * Loads the image into nodes that are containers running containerd (kind-style): saves it once, sends
+   * each node only the layers it lacks (the whole image when `full`, or when a trimmed load fails), and
+   * checks each node lists it complete and unpacked. `platform`: save and import that platform only.
+   */
+  loadIntoNodes(image: LoadableImage, nodes: readonly string[], options: NodeLoadOptions): Promise<NodeLoad[]>
   /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
   withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T>
   /** True the first time `key` is asked on this machine: for a notice worth reading once, not on every run. */
@@ -229,8 +235,51 @@ export interface Loader {
   diagnose?(target: LoadTarget): Promise<Diagnostic[]>
   /** Is this image ID already on every node of the target cluster? */
   has(image: ImageRef, target: LoadTarget): Promise<boolean>
-  /** Makes the image available on every node; verifies it, and fails clearly when it is not there afterwards. */
-  load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void>
+  /**
+   * Makes the image available on every node; verifies it, and fails clearly when it is not there
+   * afterwards. Returns what was sent, for `--json` and `-v` (optional: older loaders return nothing).
+   */
+  load(image: LoadableImage, target: LoadTarget, signal: AbortSignal, options?: LoadOptions): Promise<LoadReport | void>
+}
+
+export interface LoadOptions {
+  /** --full-load: send every node the whole image, the way the cluster's own CLI does. */
+  full?: boolean
+}
+
+/** How a load ran, and what each node was sent. */
+export interface LoadReport {
+  /** e.g. "trimmed per node", "kind load docker-image", "minikube image load". */
+  method: string
+  /** Per node, when the loader sends to nodes itself; empty when a CLI did it. */
+  nodes: NodeLoad[]
+}
+
+export interface NodeLoadOptions {
+  signal: AbortSignal
+  /** Send every node the whole image (--full-load). */
+  full?: boolean
+  /**
+   * Import this platform only, and save only it from Docker's containerd image store, whose archives list
+   * every platform but hold only the content Docker has (kind#3795); else every platform.
+   */
+  platform?: string
+}
+
+/** What one node was sent. */
+export interface NodeLoad {
+  node: string
+  /** `trimmed`: an OCI layout without the layers the node held. `full`: the whole image. */
+  mode: 'full' | 'trimmed'
+  /** Bytes streamed into the node. */
+  bytesSent: number
+  blobsSent: number
+  /** Layers left out because the node held them, and their size. */
+  blobsSkipped: number
+  bytesSkipped: number
+  /** Why the node got the whole image. */
+  reason?: string
+  durationMs: number
 }
 
 export interface BuilderDescriptor {

@@ -10,6 +10,7 @@ import type {BaseToolkit, DockerHost, PluginToolkit} from '../plugins/contract.j
 import {saveImage, withTempDir} from './archive.js'
 import {docker, dockerHost} from './docker.js'
 import {normalizeRef} from './image-ref.js'
+import {loadIntoNodes} from './node-load.js'
 import {kindNodes, nodesWithout, requireRunning} from './nodes.js'
 import {firstTime} from './notices.js'
 
@@ -40,6 +41,8 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     dockerHost: hostOnce,
     kindNodes: (cluster) => kindNodes(base, cluster),
     lastLines: (text) => lastLines(text),
+    loadIntoNodes: (image, nodes, options) =>
+      loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveImage(base, ...args)),
     nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),
     normalizeRef,
     requireRunning: (nodes, what, hint) => requireRunning(base, nodes, what, hint),

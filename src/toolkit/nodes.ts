@@ -57,6 +57,22 @@ async function nodeContent(toolkit: BaseToolkit, node: string, digest: string): 
   return JSON.parse(stdout) as Manifest
 }
 
+/** The digest `ref` points at in the node's `k8s.io` namespace (ctr's DIGEST column), undefined when absent. */
+export async function nameTarget(toolkit: BaseToolkit, node: string, ref: string): Promise<string | undefined> {
+  const {stdout} = await docker(
+    toolkit,
+    ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'ls', `name==${normalizeRef(ref)}`],
+    `list the images in node "${node}"`,
+    {errorCode: 'load'},
+  )
+  // REF TYPE DIGEST SIZE PLATFORMS LABELS; the first three columns never contain spaces.
+  return stdout
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/)[2])
+    .find(Boolean)
+}
+
 /**
  * Does `ref` name one of `ids` in the node? An ID is the config digest (`docker image inspect .Id` with
  * the classic image store, crictl's image ID) or the digest the name points at (`.Id` with Docker's
@@ -70,18 +86,7 @@ async function nodeHas(
   ids: ReadonlySet<string>,
   host: () => Promise<DockerHost>,
 ): Promise<boolean> {
-  const {stdout} = await docker(
-    toolkit,
-    ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'ls', `name==${normalizeRef(ref)}`],
-    `list the images in node "${node}"`,
-    {errorCode: 'load'},
-  )
-  // REF TYPE DIGEST SIZE PLATFORMS LABELS; the first three columns never contain spaces.
-  const target = stdout
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/)[2])
-    .find(Boolean)
+  const target = await nameTarget(toolkit, node, ref)
   if (target === undefined) return false
   if (ids.has(target)) return true
   let manifest = await nodeContent(toolkit, node, target)

@@ -7,7 +7,7 @@ import type {LoadResult} from '../../src/pipeline/load-existing.js'
 import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
-import {buildUniqueImage} from '../support/images.js'
+import {buildUniqueImage, ensureBusyboxBase} from '../support/images.js'
 import {createKindCluster, createMinikubeProfile, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
 
 /** `kudev up --json` prints the UpResult. */
@@ -149,6 +149,34 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     expect(after.id).to.not.equal(before.id)
     expect(after).to.include({built: true, loaded: true})
     for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(after.id)
+    // One layer, all of it new: the nodes hold none of it.
+    expect(after.sent!.nodes.map((node) => [node.mode, node.reason])).to.deep.equal(
+      kind.nodes.map(() => ['full', 'the node holds none of its layers']),
+    )
+    expect((await up()).sent, 'nothing loaded, nothing sent').to.equal(null)
+  })
+
+  it('after an edit, sends each node only the layer that changed; -v says so node by node', async () => {
+    const dockerfile = join(project, 'Dockerfile')
+    await writeFile(dockerfile, `FROM ${await ensureBusyboxBase()}\nCOPY . /app/\n`)
+    try {
+      await up()
+      await writeFile(join(project, 'index.html'), `v3 ${Date.now()}\n`)
+      const after = await up()
+      // Each node held the base layer, so it was sent only the new one, the config and the manifest.
+      expect(after.sent!.method).to.equal('trimmed per node')
+      expect(after.sent!.nodes.map((node) => [node.node, node.mode, node.blobsSent, node.blobsSkipped])).to.deep.equal(
+        kind.nodes.map((node) => [node, 'trimmed', 3, 1]),
+      )
+      for (const node of after.sent!.nodes) expect(node.bytesSkipped).to.be.greaterThan(node.bytesSent)
+      await writeFile(join(project, 'index.html'), `v4 ${Date.now()}\n`)
+      const shown = await runCli(['up', '-v'], {cwd: project, env: {...env, NO_COLOR: '1'}})
+      for (const node of kind.nodes)
+        expect(shown.stderr).to.match(new RegExp(`${node}: trimmed, sent 3 blobs \\(.*\\), left out 1 layer it holds`))
+      expect(shown.stderr).to.match(/loaded .* \(trimmed: .* sent to 2 nodes\)/)
+    } finally {
+      await writeFile(dockerfile, 'FROM scratch\nCOPY . /app/\n')
+    }
   })
 
   it('loads into a minikube profile found by its kubeconfig extension, and reports a load minikube silently dropped', async () => {
@@ -227,29 +255,34 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     expect(result.stderr).to.not.include('building')
   })
 
-  it('stops on SIGINT during a load: exit 130 and no kind, docker save or docker exec process left', async () => {
-    await writeFile(join(project, 'big.bin'), Buffer.alloc(64 * 1024 * 1024, 1))
-    const child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'up', '-v'], {
-      cwd: project,
-      env: {...env, NO_COLOR: '1'},
-      reject: false,
+  const interruptions: [string, string[], RegExp][] = [
+    ['sending each node what it lacks', [], /\$ docker exec -i \S+ ctr --namespace=k8s.io images import/],
+    ['with --full-load (kind load)', ['--full-load'], /\$ kind load/],
+  ]
+  for (const [what, flags, started] of interruptions) {
+    it(`stops on SIGINT during a load ${what}: exit 130 and no kind, docker save or docker exec process left`, async () => {
+      await writeFile(join(project, 'big.bin'), Buffer.alloc(64 * 1024 * 1024, flags.length + 1))
+      const child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'up', '-v', ...flags], {
+        cwd: project,
+        env: {...env, NO_COLOR: '1'},
+        reject: false,
+      })
+      let output = ''
+      child.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+      })
+      const deadline = Date.now() + 120_000
+      while (!started.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+      child.kill('SIGINT')
+      const result = await child
+      expect(result.exitCode, output).to.equal(130)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const left = await execa('pgrep', ['-af', `kind load|docker save|docker exec -i ${kindName}|images import`], {
+        reject: false,
+      })
+      expect(
+        left.stdout.split('\n').filter((line) => line.includes(kindName) || line.includes(imageName)),
+      ).to.deep.equal([])
     })
-    let output = ''
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-    })
-    const deadline = Date.now() + 120_000
-    while (!/\$ kind load/.test(output) && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    child.kill('SIGINT')
-    const result = await child
-    expect(result.exitCode, output).to.equal(130)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    const left = await execa('pgrep', ['-af', `kind load|docker save|docker exec -i ${kindName}|images import`], {
-      reject: false,
-    })
-    expect(left.stdout.split('\n').filter((line) => line.includes(kindName) || line.includes(imageName))).to.deep.equal(
-      [],
-    )
-  })
+  }
 })

@@ -1,6 +1,14 @@
-import type {ClusterNode, Diagnostic, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
-import {createReadStream} from 'node:fs'
-import path from 'node:path'
+import type {
+  ClusterNode,
+  Diagnostic,
+  ImageRef,
+  LoadableImage,
+  Loader,
+  LoadOptions,
+  LoadReport,
+  LoadTarget,
+  PluginToolkit,
+} from 'kudev'
 
 /** Docker Desktop's kind-based cluster (Desktop ≥ 4.38) is the kind cluster `desktop`: desktop-control-plane, desktop-worker, … */
 const DESKTOP_CLUSTER = 'desktop'
@@ -34,37 +42,28 @@ export class DockerDesktopLoader implements Loader {
     return (await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))).length === 0
   }
 
-  async load(image: LoadableImage, _target: LoadTarget, signal: AbortSignal): Promise<void> {
+  /**
+   * kind mode: each node that lacks the image gets only the layers it lacks (toolkit.loadIntoNodes, which
+   * checks every node afterwards), for the nodes' platform only: with Docker's containerd image store, which
+   * Desktop's kind mode requires, `docker save` lists every platform of an image but holds only the content
+   * Docker has, and an import of every platform fails on the rest (kind#3795).
+   */
+  async load(
+    image: LoadableImage,
+    _target: LoadTarget,
+    signal: AbortSignal,
+    options: LoadOptions = {},
+  ): Promise<LoadReport> {
     const nodes = await this.kindNodes()
     if (nodes.length === 0) {
       await this.loadIntoDaemon(image, signal)
-      return
+      return {method: image.inDockerDaemon ? 'none: the node is the Docker daemon' : 'docker load', nodes: []}
     }
 
     const {platform} = await this.toolkit.dockerHost()
-    await this.toolkit.withTempDir('kudev-desktop-', async (archiveDir) => {
-      const archive = path.join(archiveDir, 'image.tar')
-      await this.toolkit.saveImage(image, archive, signal)
-      // Every import runs to its end before the archive goes away; the first failure is reported.
-      const imports = await Promise.allSettled(
-        nodes.map((node) => this.importInto(node.name, archive, image, platform, signal)),
-      )
-      const failed = imports.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-      if (failed) throw failed.reason
-    })
-
-    const missing = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
-    if (missing.length > 0) {
-      const names = missing.map((node) => `"${node}"`).join(', ')
-      throw this.toolkit.error(
-        'load',
-        `imported ${image.ref}, but ${missing.length === 1 ? `node ${names}` : `nodes ${names}`} of Docker Desktop's cluster ${missing.length === 1 ? 'does' : 'do'} not have it as ${image.id}`,
-        {
-          data: {id: image.id, image: image.ref, nodes: missing},
-          hint: `rerun with -v to see ctr's output; the node lists its images with: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
-        },
-      )
-    }
+    const lacking = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
+    const loads = await this.toolkit.loadIntoNodes(image, lacking, {full: options.full, platform, signal})
+    return {method: options.full ? 'whole image per node' : 'trimmed per node', nodes: loads}
   }
 
   /** The kind-based cluster's nodes; none in kubeadm mode. */
@@ -119,91 +118,4 @@ export class DockerDesktopLoader implements Loader {
     })
     return result.exitCode === 0 ? result.stdout.trim() : undefined
   }
-
-  /**
-   * `docker save | ctr import` into one node, as kind does it but for the node's platform only: with
-   * Docker's containerd image store (which Desktop's kind mode requires) `docker save` lists every platform
-   * of an image but holds only the content Docker has, and `--all-platforms` fails on the rest
-   * (kind#3795). The name then points at what Docker calls the image ID.
-   */
-  private async importInto(
-    node: string,
-    archive: string,
-    image: ImageRef,
-    platform: string,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const snapshotter = await this.snapshotter(node)
-    const args = [
-      'exec',
-      '-i',
-      node,
-      'ctr',
-      '--namespace=k8s.io',
-      'images',
-      'import',
-      '--platform',
-      platform,
-      '--digests',
-      ...(snapshotter === undefined ? [] : [`--snapshotter=${snapshotter}`]),
-      '-',
-    ]
-    const input = createReadStream(archive)
-    try {
-      const result = await this.toolkit.docker(args, `import ${image.ref} into node "${node}"`, {
-        accept: () => true,
-        errorCode: 'load',
-        input,
-        onLine: (line) => this.toolkit.logger.debug(`${node}: ${line}`),
-        signal,
-      })
-      if (result.exitCode !== 0) {
-        const lines = result.stderr
-          .split('\n')
-          .map((line) => line.trim())
-          .filter(Boolean)
-        throw this.toolkit.error(
-          'load',
-          `could not import ${image.ref} into node "${node}": ${lines.at(-1) ?? `exit code ${result.exitCode}`}`,
-          {
-            details: lines.slice(-10, -1),
-            hint: /image might be filtered out/.test(result.stderr)
-              ? `the image is not built for the nodes' platform: build it for ${platform}`
-              : `the line above is ctr's reason; the command was: ${result.command}`,
-          },
-        )
-      }
-    } finally {
-      input.destroy()
-    }
-  }
-
-  /**
-   * The snapshotter the node's CRI uses, which the import must unpack for (kind's getSnapshotter). When
-   * the config names none, CRI and ctr both use containerd's default, so the import passes none either.
-   */
-  private async snapshotter(node: string): Promise<string | undefined> {
-    const {stdout} = await this.toolkit.docker(
-      ['exec', node, 'containerd', 'config', 'dump'],
-      `read the containerd configuration of node "${node}"`,
-      {errorCode: 'load'},
-    )
-    return parseSnapshotter(stdout)
-  }
-}
-
-/** Config version 2 keeps it in plugins."io.containerd.grpc.v1.cri".containerd; 3 and later (containerd 2) in plugins."io.containerd.cri.v1.images". */
-export function parseSnapshotter(toml: string): string | undefined {
-  const version = Number(/^version\s*=\s*(\d+)/m.exec(toml)?.[1] ?? 1)
-  const table =
-    version >= 3 ? 'plugins."io.containerd.cri.v1.images"' : 'plugins."io.containerd.grpc.v1.cri".containerd'
-  let current = ''
-  for (const line of toml.split('\n').map((raw) => raw.trim())) {
-    const header = /^\[([^[\]]+)\]$/.exec(line)
-    if (header) current = header[1]!.trim()
-    const value = /^snapshotter\s*=\s*"([^"]*)"/.exec(line)?.[1]
-    if (value && current === table) return value
-  }
-
-  return undefined
 }

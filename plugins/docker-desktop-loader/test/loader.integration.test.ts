@@ -96,7 +96,7 @@ describe('Docker Desktop loader (integration: real engine, containerd node)', fu
 
   describe('kind mode (desktop-control-plane)', () => {
     let cluster: TestCluster | undefined
-    const leftovers = async () => (await readdir(tmpdir())).filter((entry) => entry.startsWith('kudev-desktop-'))
+    const leftovers = async () => (await readdir(tmpdir())).filter((entry) => entry.startsWith('kudev-load-'))
 
     before(async function () {
       if (await desktopNodeExists()) this.skip()

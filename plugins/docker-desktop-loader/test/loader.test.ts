@@ -1,18 +1,14 @@
 import {expect} from 'chai'
 import type {LoadableImage} from 'kudev'
-import {type Answer, fakeToolkit, rejection} from 'kudev/testing'
-import {existsSync, writeFileSync} from 'node:fs'
-import path from 'node:path'
+import {fakeToolkit, rejection} from 'kudev/testing'
 import {Readable} from 'node:stream'
 
-import {DockerDesktopLoader, parseSnapshotter} from '../src/loader.js'
+import {DockerDesktopLoader} from '../src/loader.js'
 
 const ID = `sha256:${'c'.repeat(64)}`
 const INDEX = `sha256:${'i'.repeat(64)}`
 const target = {context: 'docker-desktop', params: {}}
 const signal = new AbortController().signal
-const CONFIG_V2 =
-  'version = 2\n\n[plugins]\n  [plugins."io.containerd.grpc.v1.cri".containerd]\n    default_runtime_name = "runc"\n    snapshotter = "overlayfs"\n'
 
 function image(more: Partial<LoadableImage> = {}): LoadableImage {
   return {
@@ -32,10 +28,7 @@ function desktop(
   options: {
     nodes?: Record<string, string | undefined>
     daemon?: string
-    loads?: string
-    importAnswer?: Answer
     afterLoad?: string
-    config?: Answer
   } = {},
 ) {
   const nodes = options.nodes ?? {}
@@ -59,17 +52,6 @@ function desktop(
     if (line === 'docker load') {
       daemon = options.afterLoad
       return {stdout: 'Loaded image: app:1\n'}
-    }
-
-    if (line.startsWith('docker save -o ')) {
-      writeFileSync(command[3]!, 'docker save output')
-      return {}
-    }
-    if (/^docker exec \S+ containerd config dump$/.test(line)) return options.config ?? {stdout: CONFIG_V2}
-    const imported = /^docker exec -i (\S+) ctr --namespace=k8s.io images import /.exec(line)
-    if (imported) {
-      nodes[imported[1]!] = options.loads
-      return options.importAnswer ?? {stdout: 'unpacking docker.io/library/app:1 (sha256:…)...done\n'}
     }
 
     const ls = /^docker exec (\S+) ctr --namespace=k8s.io images ls name==(\S+)$/.exec(line)
@@ -133,100 +115,27 @@ describe('Docker Desktop loader (commands)', () => {
   })
 
   describe('kind mode (desktop-control-plane exists)', () => {
-    const nodes = () => ({'desktop-control-plane': undefined, 'desktop-worker': undefined})
-
-    it('saves once and imports into every node for their platform, with their snapshotter, then checks them', async () => {
-      const toolkit = desktop({loads: INDEX, nodes: nodes()})
-      await new DockerDesktopLoader(toolkit).load(image({id: INDEX}), target, signal)
-      const save = toolkit.commands.find((c) => c[1] === 'save')!
-      expect(save).to.deep.equal(['docker', 'save', '-o', save[3], 'app:1'])
-      for (const node of ['desktop-control-plane', 'desktop-worker']) {
-        expect(toolkit.commands).to.deep.include([
-          'docker',
-          'exec',
-          '-i',
-          node,
-          'ctr',
-          '--namespace=k8s.io',
-          'images',
-          'import',
-          '--platform',
-          'linux/arm64',
-          '--digests',
-          '--snapshotter=overlayfs',
-          '-',
-        ])
+    it("sends each node that lacks the image what it lacks, for the nodes' platform only (kind#3795), and reports it", async () => {
+      const toolkit = desktop({nodes: {'desktop-control-plane': INDEX, 'desktop-worker': undefined}})
+      const calls: unknown[] = []
+      toolkit.loadIntoNodes = async (image, nodes, options) => {
+        calls.push([image.ref, nodes, options.platform, options.full])
+        return []
       }
 
-      expect(toolkit.commands.filter((c) => c[1] === 'save')).to.have.length(1)
-      expect(existsSync(path.dirname(save[3]!)), 'temporary folder removed').to.equal(false)
-      expect(await new DockerDesktopLoader(toolkit).has(image({id: INDEX}))).to.equal(true)
-    })
-
-    it('takes an image that is not in the Docker daemon from its builder', async () => {
-      const toolkit = desktop({loads: INDEX, nodes: {'desktop-control-plane': undefined}})
-      let saved = 0
-      await new DockerDesktopLoader(toolkit).load(
-        image({
-          id: INDEX,
-          inDockerDaemon: false,
-          save: async () => {
-            saved++
-            return Readable.from(['podman save output'])
-          },
-        }),
-        target,
-        signal,
-      )
-      expect(saved).to.equal(1)
-      expect(toolkit.commands.some((c) => c[1] === 'save')).to.equal(false)
-    })
-
-    it("passes no snapshotter when the node's configuration names none (containerd's default for both)", async () => {
-      const toolkit = desktop({
-        config: {stdout: 'version = 2\n'},
-        loads: INDEX,
-        nodes: {'desktop-control-plane': undefined},
+      const loader = new DockerDesktopLoader(toolkit)
+      expect(await loader.load(image({id: INDEX}), target, signal)).to.deep.equal({
+        method: 'trimmed per node',
+        nodes: [],
       })
-      await new DockerDesktopLoader(toolkit).load(image({id: INDEX}), target, signal)
-      const imported = toolkit.commands.find((c) => c.includes('import'))!
-      expect(imported.some((arg) => arg.startsWith('--snapshotter'))).to.equal(false)
-    })
-
-    it('explains an import that failed, with a platform hint when ctr filtered the image out', async () => {
-      const importAnswer = {exitCode: 1, stderr: 'ctr: image might be filtered out\n'}
-      const error = await rejection(
-        new DockerDesktopLoader(desktop({importAnswer, nodes: nodes()})).load(image(), target, signal),
-      )
-      expect(error.code).to.equal('load')
-      expect(error.message).to.equal(
-        'could not import app:1 into node "desktop-control-plane": ctr: image might be filtered out',
-      )
-      expect(error.hint).to.equal("the image is not built for the nodes' platform: build it for linux/arm64")
-      const other = await rejection(
-        new DockerDesktopLoader(desktop({importAnswer: {exitCode: 1, stderr: 'ctr: broken\n'}, nodes: nodes()})).load(
-          image(),
-          target,
-          signal,
-        ),
-      )
-      expect(other.hint).to.match(
-        /^the line above is ctr's reason; the command was: docker exec -i desktop-control-plane ctr/,
-      )
-    })
-
-    it('fails, naming the node, when a node does not have the image afterwards', async () => {
-      const error = await rejection(
-        new DockerDesktopLoader(desktop({loads: `sha256:${'e'.repeat(64)}`, nodes: nodes()})).load(
-          image({id: INDEX}),
-          target,
-          signal,
-        ),
-      )
-      expect(error.code).to.equal('load')
-      expect(error.message).to.equal(
-        `imported app:1, but nodes "desktop-control-plane", "desktop-worker" of Docker Desktop's cluster do not have it as ${INDEX}`,
-      )
+      expect(await loader.load(image({id: INDEX}), target, signal, {full: true})).to.deep.equal({
+        method: 'whole image per node',
+        nodes: [],
+      })
+      expect(calls).to.deep.equal([
+        ['app:1', ['desktop-worker'], 'linux/arm64', undefined],
+        ['app:1', ['desktop-worker'], 'linux/arm64', true],
+      ])
     })
 
     it('refuses stopped nodes', async () => {
@@ -239,17 +148,5 @@ describe('Docker Desktop loader (commands)', () => {
       )
       expect(error.hint).to.equal('start it in Docker Desktop: Settings → Kubernetes')
     })
-  })
-
-  it('reads the CRI snapshotter from containerd 1.x and 2.x configurations', () => {
-    expect(parseSnapshotter(CONFIG_V2)).to.equal('overlayfs')
-    expect(
-      parseSnapshotter(
-        'version = 3\n[plugins."io.containerd.cri.v1.images"]\n  snapshotter = "native"\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  snapshotter = "zfs"\n',
-      ),
-    ).to.equal('native')
-    expect(
-      parseSnapshotter('version = 2\n[plugins."io.containerd.snapshotter.v1.native"]\n  snapshotter = "x"\n'),
-    ).to.equal(undefined)
   })
 })

@@ -5,6 +5,8 @@ import type {
   ImageRef,
   LoadableImage,
   Loader,
+  LoadOptions,
+  LoadReport,
   LoadTarget,
   PluginToolkit,
 } from 'kudev'
@@ -20,12 +22,19 @@ export class KindLoader implements Loader {
 
   constructor(private readonly toolkit: PluginToolkit) {}
 
-  /** For `kudev doctor`: the kind CLI's version, and the cluster's nodes. */
+  /** For `kudev doctor`: the kind CLI's version (needed only for --full-load), and the cluster's nodes. */
   async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
     return Promise.all([
-      this.toolkit.diagnostic('kind', async () =>
-        (await this.toolkit.exec(KIND, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})).stdout.trim(),
-      ),
+      this.toolkit.diagnostic('kind', async () => {
+        const result = await this.toolkit
+          .exec(KIND, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})
+          .catch((error: {data?: {notFound?: boolean}}) => {
+            if (error.data?.notFound) return undefined
+            throw error
+          })
+        // kudev loads into the nodes itself; only --full-load runs the kind CLI.
+        return result?.stdout.trim() ?? {hint: INSTALL_HINT, summary: 'not installed: needed only for --full-load'}
+      }),
       this.toolkit.diagnostic('cluster', async () => {
         const {cluster, nodes} = await this.nodes(target)
         return `kind cluster "${cluster}": ${describeNodes(nodes.map((node) => node.name))} running`
@@ -38,10 +47,28 @@ export class KindLoader implements Loader {
     return (await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))).length === 0
   }
 
-  async load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
+  /**
+   * Sends each node that lacks the image only the layers it lacks (toolkit.loadIntoNodes), which checks
+   * every node afterwards. With --full-load, runs the kind CLI as kind users know it, and checks after it.
+   */
+  async load(
+    image: LoadableImage,
+    target: LoadTarget,
+    signal: AbortSignal,
+    options: LoadOptions = {},
+  ): Promise<LoadReport> {
     const {cluster, nodes} = await this.nodes(target)
+    const host = image.inDockerDaemon ? await this.toolkit.dockerHost() : undefined
+    // kind#3795: with Docker's containerd image store, `docker save` lists every platform of an image but holds
+    // only the content Docker has, and an import of every platform fails on the rest. One platform works.
+    const platform = host?.containerdStore ? host.platform : undefined
+    if (!options.full) {
+      const lacking = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
+      return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, lacking, {platform, signal})}
+    }
+
     const ids = new Set([image.id])
-    const viaArchive = (platform?: string) =>
+    const viaArchive = () =>
       this.toolkit.withTempDir('kudev-kind-', async (dir) => {
         const archive = path.join(dir, 'image.tar')
         await this.toolkit.saveImage(image, archive, signal, platform)
@@ -49,18 +76,10 @@ export class KindLoader implements Loader {
         if (platform !== undefined) for (const digest of await archiveTargets(this.toolkit, archive)) ids.add(digest)
         return this.kind(['load', 'image-archive', archive, '--name', cluster], target, signal)
       })
-
-    let loaded: ExecResult
-    if (image.inDockerDaemon) {
-      const {containerdStore, platform} = await this.toolkit.dockerHost()
-      // kind#3795: with Docker's containerd image store, `docker save` lists every platform of an image but holds
-      // only the content Docker has, and kind's `ctr import --all-platforms` fails on the rest. One platform works.
-      loaded = containerdStore
-        ? await viaArchive(platform)
-        : await this.kind(['load', 'docker-image', image.ref, '--name', cluster], target, signal)
-    } else {
-      loaded = await viaArchive()
-    }
+    const fromDaemon = image.inDockerDaemon && platform === undefined
+    const loaded = fromDaemon
+      ? await this.kind(['load', 'docker-image', image.ref, '--name', cluster], target, signal)
+      : await viaArchive()
 
     const missing = await this.toolkit.nodesWithout(nodes, image.ref, ids)
     if (missing.length > 0) {
@@ -73,6 +92,11 @@ export class KindLoader implements Loader {
           hint: `kind's output is above; each node must list it: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
         },
       )
+    }
+
+    return {
+      method: `kind load ${loaded.command.includes('docker-image') ? 'docker-image' : 'image-archive'}`,
+      nodes: [],
     }
   }
 

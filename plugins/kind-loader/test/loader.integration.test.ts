@@ -26,6 +26,8 @@ import {KindLoader} from '../src/loader.js'
 import {processes, waitFor} from '../../../test/support/processes.js'
 import {buildUniqueImage} from '../../../test/support/images.js'
 
+/** --full-load: the kind CLI (the stand-in), as kind users know it. */
+const FULL = {full: true}
 const suffix = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
 
 describe('kind loader (integration: stand-in kind, containerd nodes)', function () {
@@ -69,11 +71,25 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     await removeAll()
   })
 
+  it('by default loads without the kind CLI, each node sent what it lacks, and reports it per node', async () => {
+    const image = await buildImage('trimmed')
+    const loader = new KindLoader(toolkit)
+    const before = (await kindRuns()).length
+    const report = await loader.load(image, target(two), new AbortController().signal)
+    expect(report.method).to.equal('trimmed per node')
+    expect(report.nodes.map((node) => node.node)).to.deep.equal(two.nodes)
+    for (const node of two.nodes) expect(await nodeImageIds(node), node).to.include(image.id)
+    expect(await loader.has(image, target(two))).to.equal(true)
+    expect((await kindRuns()).length, 'kind never ran').to.equal(before)
+    const again = await loader.load(image, target(two), new AbortController().signal)
+    expect(again.nodes, 'a node that has it is skipped').to.deep.equal([])
+  })
+
   it('loads into a single node with kind load docker-image; has() is false before and true after', async () => {
     const image = await buildImage('single')
     const loader = new KindLoader(toolkit)
     expect(await loader.has(image, target(one))).to.equal(false)
-    await loader.load(image, target(one), new AbortController().signal)
+    await loader.load(image, target(one), new AbortController().signal, FULL)
     expect(await nodeImageIds(one.nodes[0]!)).to.include(image.id)
     expect(await loader.has(image, target(one))).to.equal(true)
     expect(await kindRuns()).to.deep.include(['load', 'docker-image', image.ref, '--name', one.name, '-v', '1'])
@@ -83,7 +99,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     const image = await buildImage('two-nodes')
     const loader = new KindLoader(toolkit)
     const before = (await kindRuns()).length
-    await loader.load(image, target(two), new AbortController().signal)
+    await loader.load(image, target(two), new AbortController().signal, FULL)
     for (const node of two.nodes) expect(await nodeImageIds(node), node).to.include(image.id)
     expect(await loader.has(image, target(two))).to.equal(true)
     expect((await kindRuns()).length - before).to.equal(1)
@@ -103,7 +119,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
         return stdout
       },
     }
-    await new KindLoader(toolkit).load(fromBuilder, target(two), new AbortController().signal)
+    await new KindLoader(toolkit).load(fromBuilder, target(two), new AbortController().signal, FULL)
     expect(saves).to.equal(1)
     for (const node of two.nodes) expect(await nodeImageIds(node), node).to.include(image.id)
     const run = (await kindRuns()).at(-1)!
@@ -130,7 +146,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     process.env.PATH = saved.path
     try {
       const error = await rejection(
-        new KindLoader(toolkit).load(await buildImage('no-kind'), target(one), new AbortController().signal),
+        new KindLoader(toolkit).load(await buildImage('no-kind'), target(one), new AbortController().signal, FULL),
       )
       expect(error.code).to.equal('load')
       expect(error.message).to.equal('kind is not installed (not found on PATH)')
@@ -141,7 +157,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     }
   })
 
-  it("diagnose: kind's version and the running nodes; a cluster without nodes and a missing kind fail their rows with the hints of kudev up", async () => {
+  it("diagnose: kind's version and the running nodes; a cluster without nodes fails its row with the hint of kudev up; a missing kind is only needed for --full-load", async () => {
     const loader = new KindLoader(toolkit)
     expect(await loader.diagnose(target(two))).to.deep.equal([
       {name: 'kind', ok: true, summary: (await execa('kind', ['version'])).stdout},
@@ -166,7 +182,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     process.env.PATH = path.join(tmp, 'no-such-bin')
     try {
       const [missing] = await loader.diagnose(target(one))
-      expect(missing).to.include({name: 'kind', ok: false, summary: 'kind is not installed (not found on PATH)'})
+      expect(missing).to.include({name: 'kind', ok: true, summary: 'not installed: needed only for --full-load'})
       expect(missing!.hint).to.include('go install sigs.k8s.io/kind@latest')
     } finally {
       process.env.PATH = standInEnv().PATH
@@ -181,7 +197,9 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     process.env.PATH = `${bin}${path.delimiter}${saved.path}`
     try {
       const image = await buildImage('unverified')
-      const error = await rejection(new KindLoader(toolkit).load(image, target(two), new AbortController().signal))
+      const error = await rejection(
+        new KindLoader(toolkit).load(image, target(two), new AbortController().signal, FULL),
+      )
       expect(error.code).to.equal('load')
       expect(error.message).to.equal(
         `kind load docker-image ${image.ref} --name ${two.name} -v 1 exited 0, but nodes "${two.nodes[0]}", "${two.nodes[1]}" of cluster "${two.name}" do not have ${image.ref} (${image.id})`,
@@ -195,7 +213,7 @@ describe('kind loader (integration: stand-in kind, containerd nodes)', function 
     const image = await buildImage('aborted', 48 * 1024 * 1024)
     const kindTemp = await leftovers('images-tar')
     const controller = new AbortController()
-    const loading = new KindLoader(toolkit).load(image, target(two), controller.signal)
+    const loading = new KindLoader(toolkit).load(image, target(two), controller.signal, FULL)
     // Abort once kind's own `docker save` or `docker exec … ctr import` runs: killing kind alone would leave it.
     await waitFor(async () => (await processes(`docker (save|exec -i) .*`)).length > 0)
     controller.abort()

@@ -13,6 +13,8 @@ const INDEX = `sha256:${'i'.repeat(64)}`
 const ARM_MANIFEST = `sha256:${'a'.repeat(64)}`
 const target = {context: 'kind-dev', params: {cluster: 'dev'}}
 const signal = new AbortController().signal
+/** --full-load: the kind CLI, as kind users know it. */
+const FULL = {full: true}
 const CLASSIC_INFO = 'linux\tx86_64\t[["Backing Filesystem","extfs"],["Supports d_type","true"]]'
 const CONTAINERD_INFO = 'linux\taarch64\t[["driver-type","io.containerd.snapshotter.v1"]]'
 
@@ -93,6 +95,41 @@ function cluster(
 }
 
 describe('kind loader (commands)', () => {
+  it('by default sends only the nodes that lack the image, through toolkit.loadIntoNodes, and reports what each was sent', async () => {
+    const {toolkit} = cluster({nodes: {'dev-control-plane': MANIFEST, 'dev-worker': undefined}})
+    const calls: unknown[] = []
+    const sent = {
+      blobsSent: 3,
+      blobsSkipped: 1,
+      bytesSent: 4096,
+      bytesSkipped: 1e8,
+      durationMs: 5,
+      mode: 'trimmed' as const,
+    }
+    toolkit.loadIntoNodes = async (image, nodes, options) => {
+      calls.push([image.ref, nodes, options.platform, options.full])
+      return nodes.map((node) => ({...sent, node}))
+    }
+
+    const report = await new KindLoader(toolkit).load(image(), target, signal)
+    expect(calls).to.deep.equal([['app:1', ['dev-worker'], undefined, undefined]])
+    expect(report).to.deep.equal({method: 'trimmed per node', nodes: [{...sent, node: 'dev-worker'}]})
+    expect(toolkit.commands.some((c) => c[0] === 'kind')).to.equal(false)
+  })
+
+  it("with Docker's containerd image store, the trimmed load is for the nodes' platform only (kind#3795)", async () => {
+    const {toolkit} = cluster({info: CONTAINERD_INFO})
+    const platforms: (string | undefined)[] = []
+    toolkit.loadIntoNodes = async (_image, _nodes, options) => {
+      platforms.push(options.platform)
+      return []
+    }
+
+    await new KindLoader(toolkit).load(image(), target, signal)
+    await new KindLoader(toolkit).load(image({inDockerDaemon: false}), target, signal)
+    expect(platforms).to.deep.equal(['linux/arm64', undefined])
+  })
+
   it('has() is true only when the name points at the image ID on every control-plane and worker node', async () => {
     const some = cluster({nodes: {'dev-control-plane': MANIFEST, 'dev-worker': undefined}})
     expect(await new KindLoader(some.toolkit).has(image(), target)).to.equal(false)
@@ -119,7 +156,7 @@ describe('kind loader (commands)', () => {
 
   it('loads from the Docker daemon with kind load docker-image, then checks every node', async () => {
     const {toolkit} = cluster({loads: MANIFEST})
-    await new KindLoader(toolkit).load(image(), target, signal)
+    await new KindLoader(toolkit).load(image(), target, signal, FULL)
     const lines = toolkit.commands.map((c) => c.join(' '))
     expect(lines).to.include('kind load docker-image app:1 --name dev -v 1')
     expect(lines.filter((l) => l.startsWith('docker exec') && l.includes('images ls'))).to.have.length(2)
@@ -130,7 +167,7 @@ describe('kind loader (commands)', () => {
 
   it("with Docker's containerd image store, saves the nodes' platform and loads the archive (kind#3795), accepting what the archive names", async () => {
     const {toolkit} = cluster({info: CONTAINERD_INFO, loads: ARM_MANIFEST})
-    await new KindLoader(toolkit).load(image({id: INDEX}), target, signal)
+    await new KindLoader(toolkit).load(image({id: INDEX}), target, signal, FULL)
     const save = toolkit.commands.find((c) => c[1] === 'save')!
     const archive = save.at(-2)!
     expect(save).to.deep.equal(['docker', 'save', '--platform', 'linux/arm64', '-o', archive, 'app:1'])
@@ -153,6 +190,7 @@ describe('kind loader (commands)', () => {
       }),
       target,
       signal,
+      FULL,
     )
     expect(saved).to.equal(1)
     const kind = toolkit.commands.find((c) => c[0] === 'kind')!
@@ -175,6 +213,7 @@ describe('kind loader (commands)', () => {
         image({inDockerDaemon: false, save: async () => endless}),
         target,
         controller.signal,
+        FULL,
       ),
     )
     expect(error.code).to.equal('interrupted')
@@ -191,7 +230,7 @@ describe('kind loader (commands)', () => {
       },
     })
     const error = await rejection(
-      new KindLoader(toolkit).load(image({inDockerDaemon: false, save: async () => failing}), target, signal),
+      new KindLoader(toolkit).load(image({inDockerDaemon: false, save: async () => failing}), target, signal, FULL),
     )
     expect(error.message).to.equal('podman save failed')
   })
@@ -203,7 +242,7 @@ describe('kind loader (commands)', () => {
       if (file === 'kind') nodes['dev-worker'] = undefined
       return result
     })(toolkit.exec)
-    const error = await rejection(new KindLoader(toolkit).load(image(), target, signal))
+    const error = await rejection(new KindLoader(toolkit).load(image(), target, signal, FULL))
     expect(error.code).to.equal('load')
     expect(error.message).to.equal(
       `kind load docker-image app:1 --name dev -v 1 exited 0, but node "dev-worker" of cluster "dev" does not have app:1 (${CONFIG})`,
@@ -214,7 +253,7 @@ describe('kind loader (commands)', () => {
   it('explains a cluster without nodes, before running kind', async () => {
     const {toolkit} = cluster()
     const error = await rejection(
-      new KindLoader(toolkit).load(image(), {context: 'kind-gone', params: {cluster: 'gone'}}, signal),
+      new KindLoader(toolkit).load(image(), {context: 'kind-gone', params: {cluster: 'gone'}}, signal, FULL),
     )
     expect(error.code).to.equal('load')
     expect(error.message).to.equal('no kind nodes found for cluster "gone" (context kind-gone)')
@@ -294,7 +333,7 @@ describe('kind loader (commands)', () => {
   for (const [what, stderr, message, hint] of failures) {
     it(`explains kind's failure: ${what}`, async () => {
       const {toolkit} = cluster({kind: {exitCode: 1, stderr}})
-      const error = await rejection(new KindLoader(toolkit).load(image(), target, signal))
+      const error = await rejection(new KindLoader(toolkit).load(image(), target, signal, FULL))
       expect(error.code).to.equal('load')
       expect(error.message).to.equal(message)
       expect(error.hint).to.include(hint)

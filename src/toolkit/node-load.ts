@@ -1,0 +1,265 @@
+/**
+ * Loading an image into nodes that are containers with their own containerd (kind, Docker Desktop's kind
+ * mode): one save, then per node, in parallel, an OCI layout holding only the layers the node lacks,
+ * streamed into the `ctr images import` kind runs. A node is trusted only once containerd lists the image
+ * under its name, complete and unpacked; a trimmed load that fails that is followed by a full one.
+ */
+import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
+import path from 'node:path'
+import type {Readable} from 'node:stream'
+
+import {lastLines} from '../exec/run.js'
+import {formatBytes} from '../output/units.js'
+import type {BaseToolkit, DockerHost, LoadableImage, NodeLoad, NodeLoadOptions} from '../plugins/contract.js'
+import {withTempDir} from './archive.js'
+import {docker} from './docker.js'
+import {layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
+import {normalizeRef} from './image-ref.js'
+import {nameTarget, nodesWithout} from './nodes.js'
+
+/** A node as the load found it: its snapshotter, and what the image's name pointed at before. */
+interface Target {
+  node: string
+  snapshotter: string | undefined
+  before: string | undefined
+}
+
+interface Run {
+  toolkit: BaseToolkit
+  image: LoadableImage
+  file: string
+  /** Undefined when kudev could not read the saved archive: then every node gets it whole. */
+  archive?: ImageArchive
+  unreadable?: string
+  ids: ReadonlySet<string>
+  options: NodeLoadOptions
+  host: () => Promise<DockerHost>
+}
+
+/**
+ * Loads `image` into each of `nodes` (container names) and returns what each was sent. Saves to a temp
+ * folder removed on every exit; on failure, waits for every node before throwing the first node's error.
+ */
+export async function loadIntoNodes(
+  toolkit: BaseToolkit,
+  image: LoadableImage,
+  nodes: readonly string[],
+  options: NodeLoadOptions,
+  host: () => Promise<DockerHost>,
+  save: (image: LoadableImage, file: string, signal: AbortSignal, platform?: string) => Promise<void>,
+): Promise<NodeLoad[]> {
+  if (nodes.length === 0) return []
+  return withTempDir('kudev-load-', async (dir) => {
+    const file = path.join(dir, 'image.tar')
+    // Saved for one platform only where Docker's containerd image store needs it (kind#3795): older engines refuse --platform.
+    const onePlatform = options.platform !== undefined && image.inDockerDaemon && (await host()).containerdStore
+    await save(image, file, options.signal, onePlatform ? options.platform : undefined)
+    const run: Run = {file, host, ids: new Set([image.id]), image, options, toolkit}
+    try {
+      run.archive = await readImageArchive(file)
+      // Saved for one platform, the names may point at that platform's manifest rather than the ID Docker reports.
+      run.ids = new Set([image.id, ...run.archive.targets])
+    } catch (error) {
+      run.unreadable = (error as Error).message
+      toolkit.logger.debug(`cannot read the saved archive, every node gets it whole: ${run.unreadable}`)
+    }
+
+    const results = await Promise.allSettled(nodes.map((node) => loadNode(run, node)))
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    if (failed) throw failed.reason
+    return results.map((result) => (result as PromiseFulfilledResult<NodeLoad>).value)
+  })
+}
+
+async function loadNode(run: Run, node: string): Promise<NodeLoad> {
+  const started = performance.now()
+  const [snapshotter, before] = await Promise.all([
+    nodeSnapshotter(run.toolkit, node),
+    nameTarget(run.toolkit, node, run.image.ref),
+  ])
+  const target: Target = {before, node, snapshotter}
+  try {
+    return await sendTo(run, target, started)
+  } catch (error) {
+    // Stopped after ctr named the image but before it unpacked it: the name must not stay.
+    if (run.options.signal.aborted) await removeBrokenName(run, target).catch(() => {})
+    throw error
+  }
+}
+
+async function sendTo(run: Run, target: Target, started: number): Promise<NodeLoad> {
+  const {node} = target
+  if (run.options.full) return fullLoad(run, target, started, 'asked for (--full-load)')
+  if (run.archive === undefined)
+    return fullLoad(run, target, started, `kudev could not read the saved image (${run.unreadable})`)
+  const held = await heldBlobs(run.toolkit, node)
+  const omit = new Set(run.archive.blobs.filter((blob) => blob.layer && held.has(blob.digest)).map((b) => b.digest))
+  if (omit.size === 0) return fullLoad(run, target, started, 'the node holds none of its layers')
+  const size = layoutSize(run.archive, omit)
+  run.toolkit.logger.debug(
+    `${node}: sending ${size.blobsSent} blobs (${formatBytes(size.bytes)}), leaving out ${size.blobsSkipped} layers it holds (${formatBytes(size.bytesSkipped)})`,
+  )
+  const failure = await importAndCheck(run, target, layoutStream(run.archive, omit))
+  if (failure === undefined) {
+    const {blobsSent, blobsSkipped, bytes: bytesSent, bytesSkipped} = size
+    const durationMs = Math.round(performance.now() - started)
+    return {blobsSent, blobsSkipped, bytesSent, bytesSkipped, durationMs, mode: 'trimmed', node}
+  }
+
+  run.toolkit.logger.info(`${node}: the trimmed load failed (${failure}); loading the whole image`)
+  return fullLoad(run, target, started, `the trimmed load failed: ${failure}`)
+}
+
+async function fullLoad(run: Run, target: Target, started: number, reason: string): Promise<NodeLoad> {
+  const {node} = target
+  run.toolkit.logger.debug(`${node}: sending the whole image (${reason})`)
+  const failure = await importAndCheck(run, target, createReadStream(run.file))
+  if (failure !== undefined) {
+    await removeBrokenName(run, target)
+    const ref = normalizeRef(run.image.ref)
+    throw run.toolkit.error('load', `could not load ${run.image.ref} into node "${node}": ${failure}`, {
+      data: {image: run.image.ref, node, reason},
+      hint: /image might be filtered out/.test(failure)
+        ? `the image is not built for the nodes' platform: build it for theirs (${(await run.host()).platform} is the Docker engine's)`
+        : `the node must list it, complete and unpacked: docker exec ${node} ctr --namespace=k8s.io images check name==${ref}`,
+    })
+  }
+
+  return {
+    blobsSent: run.archive?.blobs.length ?? 0,
+    blobsSkipped: 0,
+    bytesSent: (await stat(run.file)).size,
+    bytesSkipped: 0,
+    durationMs: Math.round(performance.now() - started),
+    mode: 'full',
+    node,
+    reason,
+  }
+}
+
+/** Streams `input` into the node's `ctr images import`; undefined when the node then has the image, else why not. */
+async function importAndCheck(run: Run, {node, snapshotter}: Target, input: Readable): Promise<string | undefined> {
+  const platform = run.options.platform === undefined ? ['--all-platforms'] : ['--platform', run.options.platform]
+  const withSnapshotter = snapshotter === undefined ? [] : [`--snapshotter=${snapshotter}`]
+  try {
+    const result = await docker(
+      run.toolkit,
+      [
+        'exec',
+        '-i',
+        node,
+        'ctr',
+        '--namespace=k8s.io',
+        'images',
+        'import',
+        ...platform,
+        '--digests',
+        ...withSnapshotter,
+        '-',
+      ],
+      `import ${run.image.ref} into node "${node}"`,
+      {
+        accept: () => true,
+        errorCode: 'load',
+        input,
+        onLine: (line) => run.toolkit.logger.debug(`${node}: ${line}`),
+        signal: run.options.signal,
+      },
+    )
+    if (result.exitCode !== 0) return lastLines(result.stderr).at(-1) ?? `ctr exited ${result.exitCode}`
+  } finally {
+    input.destroy()
+  }
+
+  if ((await nodesWithout(run.toolkit, [{name: node, state: 'running'}], run.image.ref, run.ids, run.host)).length > 0)
+    return `ctr exited 0, but the node does not list ${run.image.ref} as ${run.image.id}`
+  if (!(await complete(run.toolkit, node, run.image.ref, snapshotter)))
+    return `ctr exited 0, but the node's ${run.image.ref} is not complete and unpacked`
+  return undefined
+}
+
+/** `ctr images check -q` prints a name only when all its content is there and unpacked for the snapshotter. */
+async function complete(toolkit: BaseToolkit, node: string, ref: string, snapshotter: string | undefined) {
+  const name = normalizeRef(ref)
+  const {stdout} = await docker(
+    toolkit,
+    [
+      'exec',
+      node,
+      'ctr',
+      '--namespace=k8s.io',
+      'images',
+      'check',
+      '-q',
+      ...(snapshotter ? [`--snapshotter=${snapshotter}`] : []),
+      `name==${name}`,
+    ],
+    `check ${ref} in node "${node}"`,
+    {errorCode: 'load'},
+  )
+  return stdout.split('\n').some((line) => line.trim() === name)
+}
+
+/**
+ * containerd ≤ 1.7 writes the name before it unpacks, so a failed import can leave the name pointing at an
+ * image that cannot run. Removed when this load moved it and it is not complete; left alone otherwise.
+ */
+async function removeBrokenName(run: Run, {before, node, snapshotter}: Target): Promise<void> {
+  const now = await nameTarget(run.toolkit, node, run.image.ref)
+  if (now === undefined || now === before || (await complete(run.toolkit, node, run.image.ref, snapshotter))) return
+  const name = normalizeRef(run.image.ref)
+  run.toolkit.logger.debug(`${node}: removing ${name}, which points at an image that did not load`)
+  await docker(
+    run.toolkit,
+    ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'rm', name],
+    `remove ${name} in node "${node}"`,
+    {errorCode: 'load'},
+  )
+}
+
+/** The digests of every blob in the node's content store. */
+async function heldBlobs(toolkit: BaseToolkit, node: string): Promise<Set<string>> {
+  const {stdout} = await docker(
+    toolkit,
+    ['exec', node, 'ctr', '--namespace=k8s.io', 'content', 'ls', '-q'],
+    `list the content of node "${node}"`,
+    {errorCode: 'load'},
+  )
+  return new Set(
+    stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean),
+  )
+}
+
+/**
+ * The snapshotter the node's CRI uses, which the import must unpack for (kind's getSnapshotter). When the
+ * config names none, CRI and ctr both use containerd's default, so the import passes none either.
+ */
+async function nodeSnapshotter(toolkit: BaseToolkit, node: string): Promise<string | undefined> {
+  const {stdout} = await docker(
+    toolkit,
+    ['exec', node, 'containerd', 'config', 'dump'],
+    `read the containerd configuration of node "${node}"`,
+    {errorCode: 'load'},
+  )
+  return parseSnapshotter(stdout)
+}
+
+/** Config version 2 keeps it in plugins."io.containerd.grpc.v1.cri".containerd; 3 and later (containerd 2) in plugins."io.containerd.cri.v1.images". */
+export function parseSnapshotter(toml: string): string | undefined {
+  const version = Number(/^version\s*=\s*(\d+)/m.exec(toml)?.[1] ?? 1)
+  const table =
+    version >= 3 ? 'plugins."io.containerd.cri.v1.images"' : 'plugins."io.containerd.grpc.v1.cri".containerd'
+  let current = ''
+  for (const line of toml.split('\n').map((raw) => raw.trim())) {
+    const header = /^\[([^[\]]+)\]$/.exec(line)
+    if (header) current = header[1]!.trim()
+    const value = /^snapshotter\s*=\s*"([^"]*)"/.exec(line)?.[1]
+    if (value && current === table) return value
+  }
+
+  return undefined
+}
