@@ -18,11 +18,13 @@ import {layoutSize, layoutStream, readImageArchive, type ImageArchive} from './i
 import {normalizeRef} from './image-ref.js'
 import {nameTarget, nodesWithout} from './nodes.js'
 
-/** A node as the load found it: its snapshotter, and what the image's name pointed at before. */
+/** A node as the load found it: its snapshotter, what the image's name pointed at, and the blobs it held. */
 interface Target {
   node: string
   snapshotter: string | undefined
   before: string | undefined
+  /** Not asked with --full-load. */
+  held?: ReadonlySet<string>
 }
 
 interface Run {
@@ -50,6 +52,9 @@ export async function loadIntoNodes(
   save: (image: LoadableImage, file: string, signal: AbortSignal, platform?: string) => Promise<void>,
 ): Promise<NodeLoad[]> {
   if (nodes.length === 0) return []
+  // Each node is asked what it has while the image is saved.
+  const targets = nodes.map((node) => inspectNode(toolkit, node, image.ref, !options.full))
+  for (const target of targets) target.catch(() => {})
   return withTempDir('kudev-load-', async (dir) => {
     const file = path.join(dir, 'image.tar')
     // Saved for one platform only where Docker's containerd image store needs it (kind#3795): older engines refuse --platform.
@@ -65,22 +70,25 @@ export async function loadIntoNodes(
       toolkit.logger.debug(`cannot read the saved archive, every node gets it whole: ${run.unreadable}`)
     }
 
-    const results = await Promise.allSettled(nodes.map((node) => loadNode(run, node)))
+    const results = await Promise.allSettled(targets.map(async (target) => loadNode(run, await target)))
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
     return results.map((result) => (result as PromiseFulfilledResult<NodeLoad>).value)
   })
 }
 
-async function loadNode(run: Run, node: string): Promise<NodeLoad> {
-  const started = performance.now()
-  const [snapshotter, before] = await Promise.all([
-    nodeSnapshotter(run.toolkit, node),
-    nameTarget(run.toolkit, node, run.image.ref),
+async function inspectNode(toolkit: BaseToolkit, node: string, ref: string, trimming: boolean): Promise<Target> {
+  const [snapshotter, before, held] = await Promise.all([
+    nodeSnapshotter(toolkit, node),
+    nameTarget(toolkit, node, ref),
+    trimming ? heldBlobs(toolkit, node) : undefined,
   ])
-  const target: Target = {before, node, snapshotter}
+  return {before, held, node, snapshotter}
+}
+
+async function loadNode(run: Run, target: Target): Promise<NodeLoad> {
   try {
-    return await sendTo(run, target, started)
+    return await sendTo(run, target, performance.now())
   } catch (error) {
     // Stopped after ctr named the image but before it unpacked it: the name must not stay.
     if (run.options.signal.aborted) await removeBrokenName(run, target).catch(() => {})
@@ -93,7 +101,7 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
   if (run.options.full) return fullLoad(run, target, started, 'asked for (--full-load)')
   if (run.archive === undefined)
     return fullLoad(run, target, started, `kudev could not read the saved image (${run.unreadable})`)
-  const held = await heldBlobs(run.toolkit, node)
+  const {held = new Set()} = target
   const omit = new Set(run.archive.blobs.filter((blob) => blob.layer && held.has(blob.digest)).map((b) => b.digest))
   if (omit.size === 0) return fullLoad(run, target, started, 'the node holds none of its layers')
   const size = layoutSize(run.archive, omit)

@@ -36,6 +36,7 @@ function node(options: {importAnswer: Answer; names: [string | undefined, string
     }
 
     if (line === 'docker exec n1 containerd config dump') return {stdout: 'version = 2\n'}
+    if (line === 'docker exec n1 ctr --namespace=k8s.io content ls -q') return {stdout: `${ID}\n`}
     if (line.startsWith('docker exec -i n1 ctr --namespace=k8s.io images import ')) {
       imported = true
       return options.importAnswer
