@@ -1,8 +1,41 @@
-import type {Diagnostic, ExecResult, ImageRef, LoadableImage, Loader, LoadTarget, PluginToolkit} from 'kudev'
+import type {
+  ClusterNode,
+  Diagnostic,
+  ExecResult,
+  ImageRef,
+  LoadableImage,
+  Loader,
+  LoadOptions,
+  LoadReport,
+  LoadTarget,
+  PluginToolkit,
+} from 'kudev'
 import path from 'node:path'
 
 const MINIKUBE = 'minikube'
 const INSTALL_HINT = 'install minikube: https://minikube.sigs.k8s.io/docs/start/'
+/** minikube's container drivers (driver.IsKIC, pkg/minikube/driver/driver.go): each node is a container. */
+const CONTAINER_DRIVERS = new Set(['docker', 'podman'])
+/** On every container minikube's kic driver creates (oci.CreatedByLabelKey, pkg/drivers/kic/oci/types.go). */
+const CREATED_BY_LABEL = 'created_by.minikube.sigs.k8s.io'
+
+/**
+ * One profile of `minikube profile list -o json` (config.Profile and config.ClusterConfig,
+ * pkg/minikube/config/types.go, marshalled with Go's field names): only what the loader reads.
+ */
+interface ListedProfile {
+  Name: string
+  Config?: {
+    Name?: string
+    Driver?: string
+    KubernetesConfig?: {ContainerRuntime?: string}
+    /** The primary node first; its Name is "" (config.Node). */
+    Nodes?: {Name: string}[] | null
+  } | null
+}
+
+/** The profile's node containers, when kudev can load into them itself; else why not. */
+type Route = {nodes: ClusterNode[]} | {reason: string}
 
 /** One node of `minikube status --output json` (an object for one node, an array for several). */
 interface NodeStatus {
@@ -18,8 +51,11 @@ interface ListedImage {
 }
 
 /**
- * Loads with `minikube image load`, and trusts only `minikube image ls` afterwards: minikube exits 0
- * when a load fails (minikube#23023, "live pushes are not considered a failure").
+ * On the docker and podman drivers with the containerd runtime, whose nodes are containers running
+ * containerd, loads into the nodes itself, each sent only the layers it lacks (toolkit.loadIntoNodes,
+ * which checks every node afterwards). Elsewhere (VM drivers, the docker or cri-o runtime) and with
+ * --full-load, loads with `minikube image load`, and trusts only `minikube image ls` afterwards:
+ * minikube exits 0 when a load fails (minikube#23023, "live pushes are not considered a failure").
  */
 export class MinikubeLoader implements Loader {
   readonly name = 'minikube'
@@ -46,7 +82,119 @@ export class MinikubeLoader implements Loader {
     return listed(await this.images(target), image, this.toolkit.normalizeRef)
   }
 
-  async load(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
+  async load(
+    image: LoadableImage,
+    target: LoadTarget,
+    signal: AbortSignal,
+    options: LoadOptions = {},
+  ): Promise<LoadReport> {
+    if (!options.full) {
+      const route = await this.route(target, signal)
+      if ('nodes' in route) {
+        const host = image.inDockerDaemon ? await this.toolkit.dockerHost() : undefined
+        // kind#3795 holds here too: with Docker's containerd image store, only the nodes' platform can be saved whole.
+        const platform = host?.containerdStore ? host.platform : undefined
+        const lacking = await this.toolkit.nodesWithout(route.nodes, image.ref, new Set([image.id]))
+        return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, lacking, {platform, signal})}
+      }
+
+      this.toolkit.logger.debug(
+        `minikube profile "${profileOf(target)}": ${route.reason}, so minikube image load loads it`,
+      )
+    }
+
+    await this.imageLoad(image, target, signal)
+    return {method: 'minikube image load', nodes: []}
+  }
+
+  /**
+   * Whether kudev can load into the profile's nodes itself, from `minikube profile list -o json --light`,
+   * which reads only the profiles' config.json (cmd/minikube/cmd/config/profile_list.go: --light skips
+   * asking every cluster its status; minikube's own test wants it under 3 s). The profile's Driver and
+   * KubernetesConfig.ContainerRuntime say whether its nodes are containers running containerd; its Nodes
+   * name them as config.MachineName does (pkg/minikube/config/profile.go): `<profile>` for the primary
+   * node (Name ""), `<profile>-m02`, … for the others, which the kic driver gives its containers
+   * (pkg/drivers/kic/kic.go). The nodes must be containers `docker` sees: podman's are only when `docker`
+   * talks to podman. As minikube's own load (machine.DoLoadImages), stopped nodes are left out.
+   */
+  private async route(target: LoadTarget, signal: AbortSignal): Promise<Route> {
+    const profile = profileOf(target)
+    const listed = await this.toolkit.exec(MINIKUBE, ['profile', 'list', '--output', 'json', '--light'], {
+      allowFailure: true,
+      errorCode: 'load',
+      notFoundHint: INSTALL_HINT,
+      signal,
+    })
+    const profiles = listed.exitCode === 0 ? validProfiles(listed.stdout) : undefined
+    if (!profiles) {
+      const said = this.toolkit.lastLines(`${listed.stderr}\n${listed.stdout}`).at(-1)
+      return {reason: `${listed.command} gave no profile list (exit code ${listed.exitCode}${said ? `: ${said}` : ''})`}
+    }
+
+    const config = profiles.find((entry) => entry.Name === profile)?.Config
+    if (!config) return {reason: `${listed.command} does not list it`}
+    const driver = config.Driver ?? ''
+    if (!CONTAINER_DRIVERS.has(driver)) return {reason: `its driver "${driver}" does not run its nodes as containers`}
+    const runtime = config.KubernetesConfig?.ContainerRuntime ?? ''
+    if (runtime !== 'containerd') return {reason: `its container runtime is "${runtime}", not containerd`}
+    const nodes = config.Nodes ?? []
+    if (nodes.length === 0) return {reason: `${listed.command} lists no nodes for it`}
+    const cluster = config.Name || profile
+    const machines = nodes.map((node) =>
+      (nodes.length === 1 && nodes[0]!.Name === node.Name) || node.Name === '' ? cluster : `${cluster}-${node.Name}`,
+    )
+
+    let containers: Map<string, string>
+    try {
+      const {stdout} = await this.toolkit.docker(
+        ['ps', '-a', '--filter', `label=${CREATED_BY_LABEL}=true`, '--format', '{{.Names}}\t{{.State}}'],
+        "list minikube's node containers",
+        {errorCode: 'load', signal},
+      )
+      containers = new Map(
+        stdout
+          .split('\n')
+          .map((line) => line.trim().split('\t'))
+          .filter(([name]) => name)
+          .map(([name = '', state = '']) => [name, state]),
+      )
+    } catch (error) {
+      if (signal.aborted) throw error
+      return {reason: `docker cannot list its node containers (${(error as Error).message})`}
+    }
+
+    const unseen = machines.filter((machine) => !containers.has(machine))
+    if (unseen.length > 0) {
+      return {
+        reason:
+          driver === 'podman'
+            ? `docker does not see its node containers (podman driver: ${unseen.join(', ')})`
+            : `docker does not see its node ${unseen.length === 1 ? 'container' : 'containers'} ${unseen.join(', ')}`,
+      }
+    }
+
+    const all = machines.map((name) => ({name, state: containers.get(name) ?? ''}))
+    const running = all.filter((node) => node.state === 'running')
+    if (running.length === 0) {
+      this.toolkit.requireRunning(
+        all,
+        `minikube profile "${profile}" is not running`,
+        `start it: minikube start -p ${profile}`,
+      )
+    }
+
+    for (const node of all) {
+      if (node.state !== 'running')
+        this.toolkit.logger.debug(
+          `minikube node "${node.name}" is ${node.state}: not loaded, as minikube image load leaves it`,
+        )
+    }
+
+    return {nodes: running}
+  }
+
+  /** `minikube image load`, then `minikube image ls` must list it: minikube exits 0 when a load fails. */
+  private async imageLoad(image: LoadableImage, target: LoadTarget, signal: AbortSignal): Promise<void> {
     const profile = profileOf(target)
     let loaded: ExecResult
     if (image.inDockerDaemon) {
@@ -159,6 +307,24 @@ export class MinikubeLoader implements Loader {
       hint: "the lines above are the end of minikube's output; rerun with -v to see all of it",
     })
   }
+}
+
+/**
+ * The `valid` profiles of `minikube profile list -o json`, which writes its document last, without a
+ * newline (printProfilesJSON); in JSON mode minikube's other messages are JSON lines of their own.
+ */
+function validProfiles(stdout: string): ListedProfile[] | undefined {
+  for (const line of stdout.split('\n').reverse()) {
+    if (!line.trimStart().startsWith('{')) continue
+    try {
+      const valid = (JSON.parse(line) as {valid?: unknown}).valid
+      if (Array.isArray(valid)) return valid as ListedProfile[]
+    } catch {
+      // not the document
+    }
+  }
+
+  return undefined
 }
 
 function profileOf(target: LoadTarget): string {
