@@ -291,6 +291,66 @@ describe('kind and minikube stand-ins (integration)', function () {
       expect(result.stdout).to.include(`To start a cluster, run: "minikube start -p none${suffix}"`)
     })
 
+    /** One valid profile of `minikube profile list -o json`, as the loader reads it. */
+    interface ListedProfile {
+      Name: string
+      Status: string
+      Active: boolean
+      ActiveKubeContext: boolean
+      Config: {
+        Name: string
+        Driver: string
+        KubernetesConfig: {ContainerRuntime: string; ClusterName: string}
+        Nodes: {Name: string; ControlPlane: boolean; Worker: boolean; ContainerRuntime: string}[]
+      }
+    }
+
+    const listed = (stdout: string) =>
+      (JSON.parse(stdout) as {invalid: unknown[]; valid: ListedProfile[]}).valid.find((p) => p.Name === profile)
+
+    it('`minikube profile list -o json --light`: the profile, docker driver, containerd, both nodes; no newline after it', async () => {
+      const result = await runStandIn('minikube', ['profile', 'list', '-o', 'json', '--light'])
+      expect(result.exitCode, result.stderr).to.equal(0)
+      expect(result.stderr).to.equal('')
+      expect(result.stdout).to.match(/^\{"invalid":\[\],"valid":\[.*\]\}$/s)
+      const entry = listed(result.stdout)!
+      expect(entry).to.include({ActiveKubeContext: false, Name: profile, Status: 'Skipped'})
+      expect(entry.Config).to.include({Driver: 'docker', Name: profile})
+      expect(entry.Config.KubernetesConfig).to.include({ClusterName: profile, ContainerRuntime: 'containerd'})
+      expect(entry.Config.Nodes.map((n) => [n.Name, n.ControlPlane, n.Worker, n.ContainerRuntime])).to.deep.equal([
+        ['', true, true, 'containerd'],
+        ['m02', false, true, 'containerd'],
+      ])
+      const names = (JSON.parse(result.stdout) as {valid: ListedProfile[]}).valid.map((p) => p.Name)
+      expect(names, 'the second node is no profile of its own').not.to.include(`${profile}-m02`)
+    })
+
+    it('`minikube profile list -o json` without --light: status OK, the active profile and kube context; KUDEV_FAKE_MINIKUBE_DRIVER and _RUNTIME change what it reports', async () => {
+      const kubeconfig = path.join(tmp, `${uniqueName('kubeconfig')}.yaml`)
+      await writeFile(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: ${profile}\n`)
+      const result = await runStandIn('minikube', ['profile', 'list', '--output=json'], {
+        env: {
+          KUBECONFIG: kubeconfig,
+          KUDEV_FAKE_MINIKUBE_DRIVER: 'kvm2',
+          KUDEV_FAKE_MINIKUBE_RUNTIME: 'docker',
+          MINIKUBE_PROFILE: profile,
+        },
+      })
+      expect(result.exitCode, result.stderr).to.equal(0)
+      const entry = listed(result.stdout)!
+      expect(entry).to.include({Active: true, ActiveKubeContext: true, Status: 'OK'})
+      expect(entry.Config.Driver).to.equal('kvm2')
+      expect(entry.Config.KubernetesConfig.ContainerRuntime).to.equal('docker')
+    })
+
+    it('`minikube profile list` with another output format: exit 64 (MK_USAGE)', async () => {
+      const result = await runStandIn('minikube', ['profile', 'list', '-o', 'yaml'])
+      expect(result.exitCode).to.equal(64)
+      expect(result.stderr).to.include(
+        "Exiting due to MK_USAGE: invalid output format: yaml. Valid values: 'table', 'json'",
+      )
+    })
+
     it('`minikube image load` imports the image into both nodes', async () => {
       const log = logFile('minikube')
       const result = await runStandIn('minikube', ['-p', profile, 'image', 'load', image], {
