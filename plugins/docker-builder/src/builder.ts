@@ -141,7 +141,11 @@ export class DockerBuilder implements Builder {
     }
 
     // The daemon says "no such image" for a malformed name too (20.10): that one is not an absent image.
-    if (/no such image/i.test(result.stderr) && !/invalid reference format/i.test(result.stderr)) return undefined
+    if (/invalid reference format/i.test(result.stderr))
+      throw this.toolkit.error('usage', `"${ref}" is not an image name Docker accepts (invalid reference format)`, {
+        hint: 'an image name looks like name[:tag], lowercase, e.g. myapp:kudev-1a2b3c4d (docker image ls lists them)',
+      })
+    if (/no such image/i.test(result.stderr)) return undefined
     throw (
       engineProblem(this.toolkit, result.stderr, this.env) ??
       this.toolkit.error('engine', `docker image inspect ${ref} failed: ${lastLine(result.stderr)}`, {

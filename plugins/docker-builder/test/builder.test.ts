@@ -326,11 +326,12 @@ describe('DockerBuilder', () => {
       })
     }
 
-    it('fails for a malformed name instead of calling it absent', async () => {
+    it('fails for a malformed name, as a usage error, instead of calling it absent', async () => {
       const kit = fakeToolkit((command) => engineAnswers(command) ?? {exitCode: 1, stderr: STDERR_INVALID_REFERENCE})
       const error = await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).inspect('BAD::x'))
-      expect(error.code).to.equal('engine')
-      expect(error.message).to.equal(`docker image inspect BAD::x failed: ${STDERR_INVALID_REFERENCE}`)
+      expect(error.code).to.equal('usage')
+      expect(error.message).to.equal('"BAD::x" is not an image name Docker accepts (invalid reference format)')
+      expect(error.hint).to.match(/^an image name looks like name\[:tag\]/)
     })
 
     it('tells an engine failure from an absent image', async () => {
