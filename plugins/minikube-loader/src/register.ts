@@ -9,7 +9,8 @@ const register: LoadersHook = async function () {
       const {MinikubeLoader} = await import('./loader.js')
       return new MinikubeLoader(toolkit)
     },
-    description: 'Loads images into minikube profiles (contexts minikube wrote) with minikube image load',
+    description:
+      'Loads images into minikube profiles (contexts minikube wrote): into their node containers on the docker/podman drivers with containerd, else with minikube image load',
     detect: detectMinikube,
     name: 'minikube',
   }
