@@ -21,7 +21,11 @@ export async function saveImage(
 ): Promise<void> {
   if (image.inDockerDaemon) {
     const args = ['save', ...(platform === undefined ? [] : ['--platform', platform]), '-o', file, image.ref]
-    await docker(toolkit, args, `save ${image.ref}`, {signal})
+    const saved = await docker(toolkit, args, `save ${image.ref}`, {accept: gone, signal})
+    if (saved.exitCode !== 0)
+      throw toolkit.error('load', `${image.ref} is no longer in Docker: it went between the build and the load`, {
+        hint: 'build it again (kudev up builds what is missing), then load it',
+      })
     return
   }
 
@@ -35,6 +39,9 @@ export async function saveImage(
     throw error
   }
 }
+
+/** `docker save` of an image Docker does not have (removed, or its tag moved to nothing). */
+const gone = (result: {stderr: string}) => /no such image|reference does not exist/i.test(result.stderr)
 
 /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
 export async function withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T> {

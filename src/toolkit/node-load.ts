@@ -124,13 +124,11 @@ async function fullLoad(run: Run, target: Target, started: number, reason: strin
   run.toolkit.logger.debug(`${node}: sending the whole image (${reason})`)
   const failure = await importAndCheck(run, target, createReadStream(run.file))
   if (failure !== undefined) {
-    await removeBrokenName(run, target)
-    const ref = normalizeRef(run.image.ref)
+    // The node may be gone too (stopped mid-load): what failed is the news, not that the cleanup could not run.
+    await removeBrokenName(run, target).catch((error: Error) => run.toolkit.logger.debug(`${node}: ${error.message}`))
     throw run.toolkit.error('load', `could not load ${run.image.ref} into node "${node}": ${failure}`, {
       data: {image: run.image.ref, node, reason},
-      hint: /image might be filtered out/.test(failure)
-        ? `the image is not built for the nodes' platform: build it for theirs (${(await run.host()).platform} is the Docker engine's)`
-        : `the node must list it, complete and unpacked: docker exec ${node} ctr --namespace=k8s.io images check name==${ref}`,
+      hint: await failureHint(run, node, failure),
     })
   }
 
@@ -144,6 +142,17 @@ async function fullLoad(run: Run, target: Target, started: number, reason: strin
     node,
     reason,
   }
+}
+
+/** What to do about a node that could not be loaded. */
+async function failureHint(run: Run, node: string, failure: string): Promise<string> {
+  if (/image might be filtered out/.test(failure))
+    return `the image is not built for the nodes' platform: build it for theirs (${(await run.host()).platform} is the Docker engine's)`
+  if (/no space left on device/i.test(failure))
+    return `node "${node}" is out of disk space: remove images it no longer needs (docker exec ${node} crictl rmi --prune), or free space where Docker keeps its volumes`
+  if (/is not running|No such container/i.test(failure))
+    return `node "${node}" stopped during the load: start it (docker start ${node}) and run the command again`
+  return `the node must list it, complete and unpacked: docker exec ${node} ctr --namespace=k8s.io images check name==${normalizeRef(run.image.ref)}`
 }
 
 /** Streams `input` into the node's `ctr images import`; undefined when the node then has the image, else why not. */

@@ -21,6 +21,7 @@ import {
   nodeImageIds,
   removeAll,
   type TestCluster,
+  waitForContainerd,
 } from '../support/nodes.js'
 import {requirePodman} from '../support/podman.js'
 import {processes, waitFor} from '../support/processes.js'
@@ -167,6 +168,71 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
       expect(node.mode, node.node).to.equal('trimmed')
       expect(node.blobsSkipped, node.node).to.equal(1)
       expect(await nodeImageIds(node.node), node.node).to.include(second.id)
+    }
+  })
+
+  it('a node that stops during the load: an error naming it and how to start it, the other node loaded', async () => {
+    const image = await buildApp('stopped', 'v1', 32)
+    const [, worker] = cluster.nodes as [string, string]
+    const real = realToolkit()
+    // The worker stops as its import starts, as a node does when Docker restarts or the host sleeps.
+    const stopping = withSharedHelpers<BaseToolkit>({
+      ...real,
+      exec: async (file, args, options) => {
+        if (args.includes('import') && args.includes(worker)) await docker(['stop', '--time', '0', worker])
+        return real.exec(file, args, options)
+      },
+    })
+    try {
+      const error = await rejection(load(image, stopping))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.match(new RegExp(`^could not load ${image.ref} into node "${worker}": `))
+      expect(error.hint).to.equal(
+        `node "${worker}" stopped during the load: start it (docker start ${worker}) and run the command again`,
+      )
+      expect(await nodeImageIds(cluster.nodes[0]!)).to.include(image.id)
+    } finally {
+      await docker(['start', worker])
+      await waitForContainerd(worker)
+    }
+  })
+
+  it('an image removed from Docker between the build and the load: a load error that says to build it again', async () => {
+    const image = await buildApp('removed', 'v1')
+    await docker(['image', 'rm', image.ref])
+    const error = await rejection(load(image))
+    expect(error.code).to.equal('load')
+    expect(error.message).to.equal(`${image.ref} is no longer in Docker: it went between the build and the load`)
+    expect(error.hint).to.equal('build it again (kudev up builds what is missing), then load it')
+  })
+
+  it('a node whose disk is full: an error naming it and what to free, and no name pointing at a broken image', async () => {
+    const small = await createKindCluster(`nlfull${suffix}`, {diskMib: 24})
+    try {
+      const image = await buildApp('disk', 'v1', 32)
+      const [node] = small.nodes as [string]
+      const error = await rejection(
+        realToolkit().loadIntoNodes(image, small.nodes, {signal: new AbortController().signal}),
+      )
+      expect(error.code).to.equal('load')
+      expect(error.message).to.match(
+        new RegExp(`^could not load ${image.ref} into node "${node}": .*no space left on device`),
+      )
+      expect(error.hint).to.match(new RegExp(`^node "${node}" is out of disk space: `))
+      const listed = await docker([
+        'exec',
+        node,
+        'ctr',
+        '-n',
+        'k8s.io',
+        'images',
+        'ls',
+        '-q',
+        `name==docker.io/${image.ref}`,
+      ])
+      expect(listed, 'no name left').to.equal('')
+    } finally {
+      await small.remove()
     }
   })
 

@@ -172,6 +172,8 @@ const created = new Set<string>()
 interface NodeSpec {
   name: string
   labels: Record<string, string>
+  /** A tmpfs of this many MiB on /var/lib/containerd instead of a volume: a node whose disk fills up. */
+  diskMib?: number
 }
 
 /** Starts the node containers in parallel and waits until each one's containerd answers. */
@@ -204,8 +206,9 @@ async function startNode(spec: NodeSpec): Promise<void> {
     // these machines refuse --privileged and have no bridge network (shared/test-environment.md)
     '--network',
     'none',
-    '--volume',
-    '/var/lib/containerd',
+    ...(spec.diskMib === undefined
+      ? ['--volume', '/var/lib/containerd']
+      : ['--mount', `type=tmpfs,destination=/var/lib/containerd,tmpfs-size=${spec.diskMib}m`]),
     '--cap-add',
     'SYS_ADMIN',
     '--security-opt',
@@ -262,10 +265,15 @@ export function kindNodeNames(name: string, workers = 0): string[] {
 /**
  * A kind cluster's nodes: `<name>-control-plane` and `workers` × `<name>-worker`, `<name>-worker2`, …,
  * labelled io.x-k8s.kind.cluster=<name> and io.x-k8s.kind.role=control-plane|worker as kind does.
+ * `diskMib`: containerd's storage is a tmpfs that size, to fill up.
  */
-export async function createKindCluster(name: string, options: {workers?: number} = {}): Promise<TestCluster> {
+export async function createKindCluster(
+  name: string,
+  options: {workers?: number; diskMib?: number} = {},
+): Promise<TestCluster> {
   const names = kindNodeNames(name, options.workers ?? 0)
   const specs = names.map((node, i) => ({
+    diskMib: options.diskMib,
     name: node,
     labels: {'io.x-k8s.kind.cluster': name, 'io.x-k8s.kind.role': i === 0 ? 'control-plane' : 'worker'},
   }))
