@@ -189,10 +189,12 @@ async function importAndCheck(run: Run, {node, snapshotter}: Target, input: Read
     input.destroy()
   }
 
-  if ((await nodesWithout(run.toolkit, [{name: node, state: 'running'}], run.image.ref, run.ids, run.host)).length > 0)
-    return `ctr exited 0, but the node does not list ${run.image.ref} as ${run.image.id}`
-  if (!(await complete(run.toolkit, node, run.image.ref, snapshotter)))
-    return `ctr exited 0, but the node's ${run.image.ref} is not complete and unpacked`
+  const [lacking, whole] = await Promise.all([
+    nodesWithout(run.toolkit, [{name: node, state: 'running'}], run.image.ref, run.ids, run.host),
+    complete(run.toolkit, node, run.image.ref, snapshotter),
+  ])
+  if (lacking.length > 0) return `ctr exited 0, but the node does not list ${run.image.ref} as ${run.image.id}`
+  if (!whole) return `ctr exited 0, but the node's ${run.image.ref} is not complete and unpacked`
   return undefined
 }
 

@@ -36,10 +36,15 @@ export class DockerDesktopLoader implements Loader {
     ]
   }
 
+  /** has()'s answer in kind mode, for the load() that follows it in the same run. */
+  private checked?: {image: ImageRef; lacking: string[]}
+
   async has(image: ImageRef): Promise<boolean> {
     const nodes = await this.kindNodes()
     if (nodes.length === 0) return (await this.daemonId(image.ref)) === image.id
-    return (await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))).length === 0
+    const lacking = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
+    this.checked = {image, lacking}
+    return lacking.length === 0
   }
 
   /**
@@ -60,8 +65,11 @@ export class DockerDesktopLoader implements Loader {
       return {method: image.inDockerDaemon ? 'none: the node is the Docker daemon' : 'docker load', nodes: []}
     }
 
-    const {platform} = await this.toolkit.dockerHost()
-    const lacking = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
+    const checked = this.checked?.image.ref === image.ref && this.checked.image.id === image.id
+    const [{platform}, lacking] = await Promise.all([
+      this.toolkit.dockerHost(),
+      checked ? this.checked!.lacking : this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id])),
+    ])
     const loads = await this.toolkit.loadIntoNodes(image, lacking, {full: options.full, platform, signal})
     return {method: options.full ? 'whole image per node' : 'trimmed per node', nodes: loads}
   }

@@ -117,6 +117,24 @@ describe('kind loader (commands)', () => {
     expect(toolkit.commands.some((c) => c[0] === 'kind')).to.equal(false)
   })
 
+  it('load() after has() of the same image asks the nodes once, not twice', async () => {
+    const {toolkit} = cluster({nodes: {'dev-control-plane': MANIFEST, 'dev-worker': undefined}})
+    const sent: string[][] = []
+    toolkit.loadIntoNodes = async (_image, nodes) => {
+      sent.push([...nodes])
+      return []
+    }
+
+    const loader = new KindLoader(toolkit)
+    expect(await loader.has(image(), target)).to.equal(false)
+    await loader.load(image(), target, signal)
+    const listings = toolkit.commands.filter((c) => c.includes('images') && c.includes('ls'))
+    expect(listings).to.have.length(2) // one per node, by has()
+    await loader.load(image({id: `sha256:${'d'.repeat(64)}`}), target, signal)
+    expect(toolkit.commands.filter((c) => c.includes('images') && c.includes('ls'))).to.have.length(4)
+    expect(sent).to.deep.equal([['dev-worker'], ['dev-control-plane', 'dev-worker']])
+  })
+
   it("with Docker's containerd image store, the trimmed load is for the nodes' platform only (kind#3795)", async () => {
     const {toolkit} = cluster({info: CONTAINERD_INFO})
     const platforms: (string | undefined)[] = []
