@@ -198,26 +198,24 @@ async function importAndCheck(run: Run, {node, snapshotter}: Target, input: Read
   return undefined
 }
 
-/** `ctr images check -q` prints a name only when all its content is there and unpacked for the snapshotter. */
-async function complete(toolkit: BaseToolkit, node: string, ref: string, snapshotter: string | undefined) {
+/**
+ * Is all the image's content in the node, and unpacked for the snapshotter? Read from `ctr images check`'s
+ * table (REF TYPE DIGEST STATUS SIZE UNPACKED): its `-q` lists complete images even when they are not
+ * unpacked (containerd 1.6), whatever its help says.
+ */
+export async function complete(toolkit: BaseToolkit, node: string, ref: string, snapshotter: string | undefined) {
   const name = normalizeRef(ref)
+  const withSnapshotter = snapshotter ? [`--snapshotter=${snapshotter}`] : []
   const {stdout} = await docker(
     toolkit,
-    [
-      'exec',
-      node,
-      'ctr',
-      '--namespace=k8s.io',
-      'images',
-      'check',
-      '-q',
-      ...(snapshotter ? [`--snapshotter=${snapshotter}`] : []),
-      `name==${name}`,
-    ],
+    ['exec', node, 'ctr', '--namespace=k8s.io', 'images', 'check', ...withSnapshotter, `name==${name}`],
     `check ${ref} in node "${node}"`,
     {errorCode: 'load'},
   )
-  return stdout.split('\n').some((line) => line.trim() === name)
+  return stdout.split('\n').some((line) => {
+    const columns = line.trim().split(/\s+/)
+    return columns[0] === name && columns[3] === 'complete' && columns.at(-1) === 'true'
+  })
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   nodeImageIds,
   removeAll,
   type TestCluster,
+  nodeImageReady,
   waitForContainerd,
 } from '../support/nodes.js'
 import {requirePodman} from '../support/podman.js'
@@ -73,8 +74,7 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
   /** What the node's containerd says of the name: complete and unpacked for overlayfs, and the file's content. */
   async function expectRunnable(node: string, image: LoadableImage, content: string): Promise<void> {
     const name = `docker.io/${image.ref}`
-    const check = await docker(['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'check', '-q', `name==${name}`])
-    expect(check.split('\n'), `${node}: complete and unpacked`).to.include(name)
+    expect(await nodeImageReady(node, name), `${node}: complete and unpacked`).to.equal(true)
     expect(await nodeImageIds(node), node).to.include(image.id)
     const mount = `/tmp/mnt-${suffix}`
     await docker(['exec', node, 'mkdir', '-p', mount])
@@ -236,6 +236,23 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
     }
   })
 
+  it('a node whose CRI uses another snapshotter (native) is loaded for that one, as kind reads it', async () => {
+    const native = await createKindCluster(`nlnat${suffix}`, {snapshotter: 'native'})
+    try {
+      const [node] = native.nodes as [string]
+      const signal = new AbortController().signal
+      await realToolkit().loadIntoNodes(await buildApp('native', 'v1'), native.nodes, {signal})
+      const second = await buildApp('native', 'v2')
+      const [sent] = await realToolkit().loadIntoNodes(second, native.nodes, {signal})
+      expect(sent!.mode).to.equal('trimmed')
+      const name = `docker.io/${second.ref}`
+      expect(await nodeImageReady(node, name, 'native'), 'unpacked for native').to.equal(true)
+      expect(await nodeImageReady(node, name, 'overlayfs'), 'not for overlayfs').to.equal(false)
+    } finally {
+      await native.remove()
+    }
+  })
+
   it('an abort during the imports stops them, leaves no temporary folder, and no node names a broken image', async () => {
     const before = (await readdir(tmpdir())).filter((entry) => entry.startsWith('kudev-load-'))
     const image = await buildApp('abort', 'v1', 64)
@@ -261,18 +278,10 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
         `name==docker.io/${image.ref}`,
       ])
       if (listed === '') continue
-      const check = await docker([
-        'exec',
-        node,
-        'ctr',
-        '-n',
-        'k8s.io',
-        'images',
-        'check',
-        '-q',
-        `name==docker.io/${image.ref}`,
-      ])
-      expect(check, `${node} names ${image.ref}: it must be complete`).to.include(image.ref)
+      expect(
+        await nodeImageReady(node, `docker.io/${image.ref}`),
+        `${node} names ${image.ref}: it must be ready`,
+      ).to.equal(true)
     }
   })
 })

@@ -174,6 +174,8 @@ interface NodeSpec {
   labels: Record<string, string>
   /** A tmpfs of this many MiB on /var/lib/containerd instead of a volume: a node whose disk fills up. */
   diskMib?: number
+  /** Another snapshotter for CRI than overlayfs (e.g. native), through a containerd config mounted over the image's. */
+  snapshotter?: string
 }
 
 /** Starts the node containers in parallel and waits until each one's containerd answers. */
@@ -196,6 +198,10 @@ async function startNode(spec: NodeSpec): Promise<void> {
   ])
   created.add(spec.name)
   cleanup.container(spec.name) // removed after all tests even if the suite forgets
+  const config =
+    spec.snapshotter === undefined
+      ? []
+      : ['--volume', `${await snapshotterConfig(spec.snapshotter)}:/etc/containerd/config.toml:ro`]
   await docker([
     'run',
     '-d',
@@ -209,6 +215,7 @@ async function startNode(spec: NodeSpec): Promise<void> {
     ...(spec.diskMib === undefined
       ? ['--volume', '/var/lib/containerd']
       : ['--mount', `type=tmpfs,destination=/var/lib/containerd,tmpfs-size=${spec.diskMib}m`]),
+    ...config,
     '--cap-add',
     'SYS_ADMIN',
     '--security-opt',
@@ -219,6 +226,15 @@ async function startNode(spec: NodeSpec): Promise<void> {
     NODE_IMAGE,
   ])
   await waitForContainerd(spec.name)
+}
+
+/** A containerd config file like the node image's, naming another snapshotter; removed after all tests. */
+async function snapshotterConfig(snapshotter: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kudev-node-config-'))
+  cleanup.dir(dir)
+  const file = path.join(dir, 'config.toml')
+  await writeFile(file, CONTAINERD_CONFIG.replace('"overlayfs"', JSON.stringify(snapshotter)))
+  return file
 }
 
 /** Polls `ctr -n k8s.io images ls` in the node until containerd answers (30 s). */
@@ -265,15 +281,16 @@ export function kindNodeNames(name: string, workers = 0): string[] {
 /**
  * A kind cluster's nodes: `<name>-control-plane` and `workers` × `<name>-worker`, `<name>-worker2`, …,
  * labelled io.x-k8s.kind.cluster=<name> and io.x-k8s.kind.role=control-plane|worker as kind does.
- * `diskMib`: containerd's storage is a tmpfs that size, to fill up.
+ * `diskMib`: containerd's storage is a tmpfs that size, to fill up. `snapshotter`: CRI's, instead of overlayfs.
  */
 export async function createKindCluster(
   name: string,
-  options: {workers?: number; diskMib?: number} = {},
+  options: {workers?: number; diskMib?: number; snapshotter?: string} = {},
 ): Promise<TestCluster> {
   const names = kindNodeNames(name, options.workers ?? 0)
   const specs = names.map((node, i) => ({
     diskMib: options.diskMib,
+    snapshotter: options.snapshotter,
     name: node,
     labels: {'io.x-k8s.kind.cluster': name, 'io.x-k8s.kind.role': i === 0 ? 'control-plane' : 'worker'},
   }))
@@ -457,4 +474,27 @@ export async function readStandInLog(file: string): Promise<StandInLogEntry[]> {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as StandInLogEntry)
+}
+
+/**
+ * Whether the node holds all of `name`'s content, unpacked for `snapshotter` (default overlayfs), read from
+ * `ctr images check`'s table: its `-q` lists complete images even when they are not unpacked (containerd 1.6).
+ */
+export async function nodeImageReady(node: string, name: string, snapshotter = 'overlayfs'): Promise<boolean> {
+  const table = await docker([
+    'exec',
+    node,
+    'ctr',
+    '-n',
+    'k8s.io',
+    'images',
+    'check',
+    '--snapshotter',
+    snapshotter,
+    `name==${name}`,
+  ])
+  return table.split('\n').some((line) => {
+    const columns = line.trim().split(/\s+/)
+    return columns[0] === name && columns[3] === 'complete' && columns.at(-1) === 'true'
+  })
 }

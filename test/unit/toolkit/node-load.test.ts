@@ -23,9 +23,9 @@ const image: LoadableImage = {
 
 /**
  * A node `n1` whose docker.io/library/app:1 points at `names[0]` before the import and `names[1]` after
- * it; `checked` is what `images check -q` lists; the saved archive is not an image archive.
+ * it; `unpacked` is what `images check` says of it (absent: not listed); the saved archive is not an image archive.
  */
-function node(options: {importAnswer: Answer; names: [string | undefined, string | undefined]; checked?: string}) {
+function node(options: {importAnswer: Answer; names: [string | undefined, string | undefined]; unpacked?: boolean}) {
   let imported = false
   return fakeToolkit((command) => {
     const line = command.join(' ')
@@ -48,8 +48,12 @@ function node(options: {importAnswer: Answer; names: [string | undefined, string
       return {stdout: `REF TYPE DIGEST SIZE PLATFORMS LABELS\n${row}`}
     }
 
-    if (line.startsWith('docker exec n1 ctr --namespace=k8s.io images check -q '))
-      return {stdout: options.checked ?? ''}
+    if (line.startsWith('docker exec n1 ctr --namespace=k8s.io images check ')) {
+      const header = 'REF TYPE DIGEST STATUS SIZE UNPACKED\n'
+      if (options.unpacked === undefined) return {stdout: header}
+      const row = `docker.io/library/app:1 application/x ${ID} complete (2/2) 3.2 KiB/3.2 KiB ${options.unpacked}\n`
+      return {stdout: header + row}
+    }
     if (line.startsWith('docker exec n1 ctr --namespace=k8s.io content get ')) return {stdout: '{"config":{}}'}
     if (line === 'docker exec n1 ctr --namespace=k8s.io images rm docker.io/library/app:1') return {}
     return undefined
@@ -64,7 +68,7 @@ describe('toolkit.loadIntoNodes (commands)', () => {
   })
 
   it('sends the saved file whole when kudev cannot read it as an image archive, with every platform and no snapshotter the config does not name', async () => {
-    const toolkit = node({importAnswer: {}, names: [undefined, ID], checked: 'docker.io/library/app:1\n'})
+    const toolkit = node({importAnswer: {}, names: [undefined, ID], unpacked: true})
     const [load] = await toolkit.loadIntoNodes(image, ['n1'], {signal})
     expect(load).to.include({mode: 'full', node: 'n1', bytesSent: 'not a tar'.length})
     expect(load!.reason).to.match(/^kudev could not read the saved image \(.* is not a tar archive/)
@@ -95,6 +99,14 @@ describe('toolkit.loadIntoNodes (commands)', () => {
     const error = await rejection(toolkit.loadIntoNodes(image, ['n1'], {signal}))
     expect(error.message).to.equal('could not load app:1 into node "n1": ctr: no space left on device')
     expect(toolkit.commands.some((c) => c.includes('rm'))).to.equal(false)
+  })
+
+  it('takes an image whose content is all there but not unpacked for the snapshotter as not loaded', async () => {
+    const toolkit = node({importAnswer: {}, names: [undefined, ID], unpacked: false})
+    const error = await rejection(toolkit.loadIntoNodes(image, ['n1'], {signal}))
+    expect(error.message).to.equal(
+      'could not load app:1 into node "n1": ctr exited 0, but the node\'s app:1 is not complete and unpacked',
+    )
   })
 
   it('says ctr exited 0 but the node does not list the image, when that is so', async () => {
