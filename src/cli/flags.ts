@@ -53,6 +53,11 @@ export const loadFlags = {
       "Send every node the whole image, as the cluster's own CLI does (kind load, …), instead of only the layers it lacks.",
   }),
   loader: Flags.string({description: 'Loader to use (overrides spec.loader and detection).', helpValue: 'NAME'}),
+  registry: Flags.string({
+    description:
+      'Push the image to this registry, which the cluster pulls from, instead of loading it into the nodes (overrides spec.registry).',
+    helpValue: 'HOST[/PATH]',
+  }),
 }
 
 /** What goes into the hash besides the files: shared by `kudev hash`, `kudev build` and `kudev up`. */

@@ -46,6 +46,7 @@ export default class Load extends KudevCommand {
           kubeContext: flags['kube-context'],
           fullLoad: flags['full-load'],
           loader: flags.loader,
+          registry: flags.registry,
           logger: this.logger,
           oclif: this.config,
           project,
@@ -54,7 +55,8 @@ export default class Load extends KudevCommand {
         signal,
       ),
     )
-    this.print(`${result.image} ${result.id}`)
+    // The name to put in manifests: with a registry, the pushed one.
+    this.print(`${result.clusterRef ?? result.image} ${result.id}`)
     return result
   }
 }

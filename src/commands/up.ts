@@ -32,6 +32,7 @@ export default class Up extends KudevCommand {
           kubeContext: flags['kube-context'],
           fullLoad: flags['full-load'],
           loader: flags.loader,
+          registry: flags.registry,
           logger: this.logger,
           oclif: this.config,
           project,
@@ -44,7 +45,8 @@ export default class Up extends KudevCommand {
     this.logger.info(
       `${result.built ? 'built' : 'up to date'} (${seconds(result.durationsMs.build)}), ${result.loaded ? 'loaded' : 'already loaded'} into ${result.context} with ${result.loader} (${seconds(result.durationsMs.load)}); total ${seconds(result.durationsMs.total)}`,
     )
-    this.print(`${result.image} ${result.id}`)
+    // The name to put in manifests: with a registry, the pushed one.
+    this.print(`${result.clusterRef ?? result.image} ${result.id}`)
     return result
   }
 }

@@ -122,6 +122,19 @@ export function checkPluginName(value: string): string | undefined {
     : `${quote(value)} is not a plugin name: use lowercase letters, digits and '-', starting with a letter`
 }
 
+// distribution/reference: a domain (or IPv4, or [IPv6]) with an optional port, then lowercase path components.
+const REGISTRY =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
+
+/** A registry to push to, as Docker names one: `host[:port][/path]`, no scheme. */
+export function checkRegistry(value: string): string | undefined {
+  if (/^[a-z]+:\/\//i.test(value))
+    return `${quote(value)} is not a registry: write host[:port][/path] without ${value.slice(0, value.indexOf('//') + 2)}`
+  return REGISTRY.test(value)
+    ? undefined
+    : `${quote(value)} is not a registry: write host[:port][/path], e.g. localhost:5001 or registry.example.com/team`
+}
+
 const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 export function checkNetwork(value: string): string | undefined {

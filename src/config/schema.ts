@@ -30,6 +30,8 @@ export interface KudevSpec {
   builder?: string
   loader?: string
   network?: string
+  /** `host[:port][/path]`: push the image there instead of loading it into the nodes. */
+  registry?: string
 }
 
 /** A validated `.kudev.yaml` with every default filled in. */
@@ -80,5 +82,6 @@ export const SPEC_FIELDS = [
   'builder',
   'loader',
   'network',
+  'registry',
 ] as const
 export const ENV_FIELDS = ['name', 'value'] as const

@@ -81,5 +81,7 @@ spec:
   # loader: kind
   # Network for RUN steps during the build (docker build --network).
   # network: none
+  # Registry the cluster pulls from: push the image there instead of loading it into the nodes.
+  # registry: localhost:5001
 `
 }

@@ -11,6 +11,7 @@ import {
   checkImageName,
   checkKubeContext,
   checkNetwork,
+  checkRegistry,
   checkPlatform,
   checkPluginName,
   checkTarget,
@@ -399,6 +400,7 @@ async function validateTree(root: MapNode, file: string): Promise<{problems: Pro
   const builder = readString(ctx, spec, 'builder', {example: 'docker', check: checkPluginName})
   const loader = readString(ctx, spec, 'loader', {example: 'kind', check: checkPluginName})
   const network = readString(ctx, spec, 'network', {example: 'none', check: checkNetwork})
+  const registry = readString(ctx, spec, 'registry', {example: 'localhost:5001', check: checkRegistry})
 
   const absoluteFile = path.resolve(file)
   const dir = path.dirname(absoluteFile)
@@ -450,6 +452,7 @@ async function validateTree(root: MapNode, file: string): Promise<{problems: Pro
       ...(builder === undefined ? {} : {builder}),
       ...(loader === undefined ? {} : {loader}),
       ...(network === undefined ? {} : {network}),
+      ...(registry === undefined ? {} : {registry}),
     },
   }
   return {problems: [], project: {file: absoluteFile, dir, config, buildContext: contextDir, dockerfile}}

@@ -15,6 +15,8 @@ import type {
 import type {Registration, Registry} from '../plugins/resolver.js'
 
 const DEFAULT_BUILDER = 'docker'
+/** The loader that pushes to a registry, chosen when the user names one. */
+const REGISTRY_LOADER = 'registry'
 
 /** What picks a builder or loader: the flag, else the field in .kudev.yaml. */
 export interface ChoiceRequest {
@@ -26,6 +28,8 @@ export interface ChoiceRequest {
   builder?: string
   /** --loader */
   loader?: string
+  /** --registry */
+  registry?: string
 }
 
 export interface ChosenBuilder {
@@ -63,12 +67,21 @@ export async function chooseLoader(request: ChoiceRequest, context: KubeContext)
   const registry = await collectLoaders(request.oclif, {logger: request.logger})
   const info = contextInfo(context)
   const asked = named(registry, request)
+  const pushTo = await registryOf(request)
 
   let chosen: {registration: Registration<LoaderDescriptor>; target: LoadTarget; reason: string}
   if (asked) {
     const registration = pickByName(registry, asked.name, asked.source)
-    const target = (await detect(registration, info, true)) ?? {context: info.name, params: {}}
+    const target = (await detect(registration, info, true, pushTo?.value)) ?? {context: info.name, params: {}}
     chosen = {reason: asked.source, registration, target}
+  } else if (pushTo) {
+    // A registry the user named: the image is pushed there, whatever the cluster (shared, remote, CI).
+    const registration = pickByName(registry, REGISTRY_LOADER, pushTo.source)
+    const target = (await detect(registration, info, true, pushTo.value)) ?? {
+      context: info.name,
+      params: {registry: pushTo.value},
+    }
+    chosen = {reason: pushTo.source, registration, target}
   } else {
     const claims = await claimsFor(registry, info)
     if (claims.length === 0) throw notLocal(info.name, registry)
@@ -133,15 +146,29 @@ async function claimsFor(registry: Registry<LoaderDescriptor>, info: KubeContext
   return claims
 }
 
+/** --registry > spec.registry, checked; undefined when neither is set. */
+async function registryOf(request: ChoiceRequest): Promise<{value: string; source: string} | undefined> {
+  if (request.registry !== undefined) {
+    const {checkRegistry} = await import('../config/rules.js')
+    const problem = checkRegistry(request.registry)
+    if (problem) throw new KudevError('usage', `--registry: ${problem}`, {hint: 'e.g. --registry localhost:5001'})
+    return {source: '--registry', value: request.registry}
+  }
+
+  const configured = request.project?.config.spec.registry
+  return configured === undefined ? undefined : {source: `spec.registry in ${request.project!.file}`, value: configured}
+}
+
 async function detect(
   registration: Registration<LoaderDescriptor>,
   info: KubeContextInfo,
   forced: boolean,
+  registry?: string,
 ): Promise<LoadTarget | undefined> {
   const {descriptor, plugin} = registration
   if (!descriptor.detect) return undefined
   try {
-    return await descriptor.detect(info, {forced})
+    return await descriptor.detect(info, registry === undefined ? {forced} : {forced, registry})
   } catch (error) {
     if (isKudevError(error)) throw error
     throw new KudevError(
@@ -162,7 +189,7 @@ function notLocal(context: string, registry: Registry<LoaderDescriptor>): KudevE
     {
       hint:
         names.length > 0
-          ? `pass --loader with one of: ${names.join(', ')} (kudev never loads into a cluster it does not recognise unless told to)`
+          ? `push to a registry the cluster pulls from (--registry HOST[/PATH], or spec.registry), or pass --loader with one of: ${names.join(', ')} (kudev never loads into a cluster it does not recognise unless told to)`
           : 'no loaders are registered: reinstall kudev, or install a loader plugin with `kudev plugins install NAME`',
     },
   )

@@ -18,6 +18,8 @@ export interface LoadRequest {
   builder?: string
   /** --full-load */
   fullLoad?: boolean
+  /** --registry */
+  registry?: string
   view: Omit<StepViewOptions, 'prefix'>
 }
 
@@ -30,6 +32,8 @@ export interface LoadResult {
   durationMs: number
   /** How the loader loaded and what each node was sent (null when nothing was loaded). */
   sent: LoadReport | null
+  /** The name pods must use when it is not `image` (the pushed name, with a registry); else null. */
+  clusterRef: string | null
 }
 
 /** kudev load IMAGE: an image that already exists locally, into the cluster of the kube context. */
@@ -48,13 +52,15 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
     })
   }
 
+  const image = loadable(builder, request.image, info.id)
   const result = await loadImage(
     chosen,
-    loadable(builder, request.image, info.id),
+    image,
     {full: request.fullLoad, logger: request.logger, view: request.view},
     signal,
   )
   return {
+    clusterRef: chosen.loader.clusterRef?.(image, chosen.target) ?? null,
     context: context.name,
     durationMs: result.durationMs,
     id: info.id,

@@ -8,6 +8,8 @@ export interface UpRequest extends BuildRequest {
   loader?: string
   /** --full-load */
   fullLoad?: boolean
+  /** --registry */
+  registry?: string
 }
 
 export interface UpResult {
@@ -18,6 +20,8 @@ export interface UpResult {
   loaded: boolean
   /** How the loader loaded and what each node was sent (null when nothing was loaded). */
   sent: LoadReport | null
+  /** The name pods must use when it is not `image` (the pushed name, with a registry); else null. */
+  clusterRef: string | null
   builder: string
   loader: string
   context: string
@@ -56,5 +60,6 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
     loaded: load.loaded,
     loader: chosen.loader.name,
     sent: load.sent,
+    clusterRef: chosen.loader.clusterRef?.(image, chosen.target) ?? null,
   }
 }

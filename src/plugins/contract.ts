@@ -227,6 +227,8 @@ export interface LoadableImage extends ImageRef {
 export interface DetectOptions {
   /** The user chose this loader with --loader or spec.loader: return the best target for the context, or throw a clear error, instead of declining. */
   forced: boolean
+  /** The registry the user named (--registry, spec.registry): `host[:port][/path]`. */
+  registry?: string
 }
 
 export interface Loader {
@@ -235,6 +237,8 @@ export interface Loader {
   diagnose?(target: LoadTarget): Promise<Diagnostic[]>
   /** Is this image ID already on every node of the target cluster? */
   has(image: ImageRef, target: LoadTarget): Promise<boolean>
+  /** The name pods must use when it is not the image's local name: e.g. the name a registry loader pushes. */
+  clusterRef?(image: ImageRef, target: LoadTarget): string
   /**
    * Makes the image available on every node; verifies it, and fails clearly when it is not there
    * afterwards. Returns what was sent, for `--json` and `-v` (optional: older loaders return nothing).

@@ -1,6 +1,13 @@
 import {expect} from 'chai'
 
-import {checkExclusion, checkImageName, checkPlatform, toEnvName, withoutTag} from '../../../src/config/rules.js'
+import {
+  checkExclusion,
+  checkImageName,
+  checkPlatform,
+  checkRegistry,
+  toEnvName,
+  withoutTag,
+} from '../../../src/config/rules.js'
 
 describe('config: value rules', () => {
   describe('image repository names', () => {
@@ -40,6 +47,20 @@ describe('config: value rules', () => {
       expect(withoutTag('localhost:5000/app')).to.equal('localhost:5000/app')
       expect(withoutTag('localhost:5000/app:dev@sha256:00')).to.equal('localhost:5000/app')
     })
+  })
+
+  it('accepts registries as host[:port][/path] without a scheme, with a lowercase path', () => {
+    for (const valid of [
+      'localhost:5001',
+      '127.0.0.1:5001',
+      'registry.example.com',
+      'ghcr.io/team/sub',
+      '[::1]:5000',
+      'r-1.io/a_b',
+    ])
+      expect(checkRegistry(valid), valid).to.equal(undefined)
+    for (const invalid of ['https://ghcr.io', 'ghcr.io/Team', 'ghcr.io/', 'host:port', 'a b', '-bad.io', 'ghcr.io//x'])
+      expect(checkRegistry(invalid), invalid).to.be.a('string')
   })
 
   it('accepts platforms as os/arch[/variant] only', () => {

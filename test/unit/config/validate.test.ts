@@ -133,6 +133,20 @@ describe('config: validation', () => {
       example: 'kind',
     },
     {line: '  network: -net', path: 'spec.network', col: 12, message: '"-net" is not a network name', example: 'none'},
+    {
+      line: '  registry: http://localhost:5001',
+      path: 'spec.registry',
+      col: 13,
+      message: 'write host[:port][/path] without http://',
+      example: 'localhost:5001',
+    },
+    {
+      line: '  registry: Registry.example.com/Team',
+      path: 'spec.registry',
+      col: 13,
+      message: '"Registry.example.com/Team" is not a registry',
+      example: 'localhost:5001',
+    },
     {line: '  env: {LOG_LEVEL: debug}', path: 'spec.env', col: 8, message: 'must be a list, got a mapping'},
     {
       line: '  env: ["LOG_LEVEL=debug"]',
