@@ -1,0 +1,382 @@
+import {expect} from 'chai'
+import type {LoadableImage, LoadTarget} from 'kudev'
+import {type Answer, type FakeToolkit, fakeToolkit, rejection} from 'kudev/testing'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {Readable} from 'node:stream'
+
+import {RegistryLoader} from '../src/loader.js'
+
+const ID = `sha256:${'c'.repeat(64)}`
+const OTHER = `sha256:${'d'.repeat(64)}`
+const AMD64 = `sha256:${'2'.repeat(64)}`
+const ARM64 = `sha256:${'3'.repeat(64)}`
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+const signal = new AbortController().signal
+
+function image(more: Partial<LoadableImage> = {}): LoadableImage {
+  return {
+    id: ID,
+    inDockerDaemon: true,
+    ref: 'kudev-test/app:kudev-1a2b3c4d',
+    save: () => Promise.resolve(Readable.from([])),
+    ...more,
+  }
+}
+
+const target = (registry: string | undefined): LoadTarget => ({
+  context: 'dev',
+  params: registry === undefined ? {} : {registry},
+})
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void
+
+/** A registry stand-in on 127.0.0.1 (answers a real registry cannot be made to give: 401, 500, another digest). */
+class StandIn {
+  requests: {url: string; accept: string | undefined}[] = []
+  handler: Handler = (_request, response) => response.writeHead(404).end()
+  private server?: Server
+
+  async start(): Promise<string> {
+    this.server = createServer((request, response) => {
+      this.requests.push({accept: request.headers.accept, url: request.url ?? ''})
+      this.handler(request, response)
+    })
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
+    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections()
+    await new Promise((resolve) => this.server?.close(resolve))
+  }
+
+  /** Serves `manifests` by path (`/v2/<repo>/manifests/<ref>`): JSON bodies with their media type; 404 otherwise. */
+  serve(manifests: Record<string, object>): void {
+    this.handler = (request, response) => {
+      const body = manifests[request.url ?? '']
+      if (body === undefined) response.writeHead(404, {'content-type': 'application/json'}).end('{"errors":[]}')
+      else
+        response
+          .writeHead(200, {'content-type': String((body as {mediaType?: string}).mediaType ?? OCI_MANIFEST)})
+          .end(JSON.stringify(body))
+    }
+  }
+
+  status(code: number, body = ''): void {
+    this.handler = (_request, response) => response.writeHead(code).end(body)
+  }
+}
+
+const manifest = (config: string, mediaType = OCI_MANIFEST) => ({config: {digest: config}, mediaType, schemaVersion: 2})
+const TAG_PATH = '/v2/kudev-test/app/manifests/kudev-1a2b3c4d'
+
+/** docker as the loader runs it: tag, push (answered by `push`), image rm, info (an amd64 engine). */
+function docker(push: (options: {signal?: AbortSignal}) => Answer | Promise<Answer> = () => ({})): FakeToolkit {
+  return fakeToolkit((command, options) => {
+    const [program, verb] = command
+    if (program !== 'docker') return undefined
+    if (verb === 'info') return {stdout: 'linux\tx86_64\tnull'}
+    if (verb === 'tag') return {}
+    if (verb === 'push') return push(options)
+    if (verb === 'image' && command[2] === 'rm') return {stdout: `Untagged: ${command[3]}`}
+    return undefined
+  })
+}
+
+describe('registry loader', () => {
+  const standIn = new StandIn()
+  let host: string
+  beforeEach(async () => {
+    standIn.requests = []
+    standIn.handler = (_request, response) => response.writeHead(404).end()
+    host = await standIn.start()
+  })
+  afterEach(() => standIn.stop())
+
+  describe('clusterRef', () => {
+    const loader = new RegistryLoader(fakeToolkit())
+    const table: [string, string, string][] = [
+      ['kudev-test/app:kudev-1a2b3c4d', '127.0.0.1:5001', '127.0.0.1:5001/kudev-test/app:kudev-1a2b3c4d'],
+      ['app:1', 'registry.example.com/team', 'registry.example.com/team/app:1'],
+      ['app:1', 'registry.example.com/team/sub', 'registry.example.com/team/sub/app:1'],
+      ['localhost:5000/app:1', '127.0.0.1:5001', '127.0.0.1:5001/app:1'],
+      ['registry.example.com/team/app:kudev-1', 'localhost:5001', 'localhost:5001/team/app:kudev-1'],
+      ['docker.io/library/app:1', 'localhost', 'localhost/library/app:1'],
+      ['app', '[::1]:5000', '[::1]:5000/app:latest'],
+      ['app:1@sha256:' + 'a'.repeat(64), 'r.example.com', 'r.example.com/app:1'],
+    ]
+    for (const [ref, registry, expected] of table) {
+      it(`${ref} + ${registry} → ${expected}`, () => {
+        expect(loader.clusterRef(image({ref}), target(registry))).to.equal(expected)
+      })
+    }
+  })
+
+  describe('a registry that is missing or malformed', () => {
+    const bad: [string, RegExp][] = [
+      ['http://127.0.0.1:5001', /without a scheme/],
+      ['registry.example.com/Team', /not of that form/],
+      ['registry.example.com/team/', /not of that form/],
+      ['127.0.0.1:99999', /port 99999 is out of range/],
+      ['myregistry/team', /Docker Hub account/],
+      ['registry example.com', /not of that form/],
+    ]
+    for (const [value, reason] of bad) {
+      it(`fails with a usage error naming "${value}" and the form expected`, async () => {
+        const toolkit = docker()
+        const loader = new RegistryLoader(toolkit)
+        for (const attempt of [loader.has(image(), target(value)), loader.load(image(), target(value), signal)]) {
+          const error = await rejection(attempt)
+          expect(error.code).to.equal('usage')
+          expect(error.message).to.include(`invalid registry "${value}"`).and.match(reason)
+          expect(error.hint).to.include('HOST[:PORT][/PATH]')
+        }
+
+        expect(toolkit.commands).to.deep.equal([])
+      })
+    }
+
+    it('without any, says the loader needs one and where to name it', async () => {
+      const error = await rejection(new RegistryLoader(fakeToolkit()).has(image(), target(undefined)))
+      expect(error.code).to.equal('usage')
+      expect(error.message).to.equal('the registry loader needs a registry to push to')
+      expect(error.hint).to.include('--registry').and.include('spec.registry')
+    })
+  })
+
+  describe('has()', () => {
+    it('asks GET /v2/<repo>/manifests/<tag> over plain HTTP for a loopback registry, accepting manifests and indexes', async () => {
+      standIn.serve({[TAG_PATH]: manifest(ID)})
+      expect(await new RegistryLoader(docker()).has(image(), target(host))).to.equal(true)
+      expect(standIn.requests.map((request) => request.url)).to.deep.equal([TAG_PATH])
+      const accept = standIn.requests[0]!.accept!
+      for (const type of [
+        OCI_MANIFEST,
+        DOCKER_MANIFEST,
+        OCI_INDEX,
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+      ])
+        expect(accept).to.include(type)
+    })
+
+    it('puts the registry path in front of the repository', async () => {
+      standIn.serve({'/v2/team/kudev-test/app/manifests/kudev-1a2b3c4d': manifest(ID, DOCKER_MANIFEST)})
+      expect(await new RegistryLoader(docker()).has(image(), target(`${host}/team`))).to.equal(true)
+    })
+
+    it('is false when the registry has no such tag (404)', async () => {
+      expect(await new RegistryLoader(docker()).has(image(), target(host))).to.equal(false)
+    })
+
+    it('is false when the tag names an image with another config digest', async () => {
+      standIn.serve({[TAG_PATH]: manifest(OTHER)})
+      expect(await new RegistryLoader(docker()).has(image(), target(host))).to.equal(false)
+    })
+
+    it("is true when the manifest's own digest is the image ID (Docker's containerd image store)", async () => {
+      standIn.handler = (_request, response) =>
+        response
+          .writeHead(200, {'content-type': OCI_INDEX, 'docker-content-digest': ID})
+          .end(JSON.stringify({manifests: [], mediaType: OCI_INDEX, schemaVersion: 2}))
+      expect(await new RegistryLoader(docker()).has(image(), target(host))).to.equal(true)
+    })
+
+    it("reads an index's entry for the Docker engine's platform", async () => {
+      const index = {
+        manifests: [
+          {digest: ARM64, mediaType: OCI_MANIFEST, platform: {architecture: 'arm64', os: 'linux'}},
+          {digest: AMD64, mediaType: OCI_MANIFEST, platform: {architecture: 'amd64', os: 'linux'}},
+        ],
+        mediaType: OCI_INDEX,
+        schemaVersion: 2,
+      }
+      standIn.serve({
+        [TAG_PATH]: index,
+        [`/v2/kudev-test/app/manifests/${AMD64}`]: manifest(ID),
+        [`/v2/kudev-test/app/manifests/${ARM64}`]: manifest(OTHER),
+      })
+      const toolkit = docker()
+      expect(await new RegistryLoader(toolkit).has(image(), target(host))).to.equal(true)
+      expect(standIn.requests.map((request) => request.url)).to.deep.equal([
+        TAG_PATH,
+        `/v2/kudev-test/app/manifests/${AMD64}`,
+      ])
+      expect(toolkit.commands.map((command) => command.slice(0, 2))).to.deep.equal([['docker', 'info']])
+
+      standIn.serve({[TAG_PATH]: {...index, manifests: index.manifests.slice(0, 1)}})
+      expect(await new RegistryLoader(docker()).has(image(), target(host))).to.equal(false)
+    })
+
+    const failures: [number, RegExp, (host: string) => string][] = [
+      [401, /wants credentials .*401/, (host) => `docker login ${host}`],
+      [403, /denied access .*403/, (host) => `docker login ${host}`],
+      [500, /failed .*500/, () => "the registry's own log"],
+      [503, /failed .*503/, () => "the registry's own log"],
+      [400, /refused plain HTTP .*400/, () => 'serves HTTPS'],
+      [418, /answered GET .* with 418/, (host) => `curl http://${host}/v2/`],
+    ]
+    for (const [status, message, hint] of failures) {
+      it(`fails clearly on ${status}, naming the registry and the next step`, async () => {
+        standIn.status(status)
+        const error = await rejection(new RegistryLoader(docker()).has(image(), target(host)))
+        expect(error.code).to.equal('load')
+        expect(error.message).to.include(`registry ${host} `).and.match(message)
+        expect(error.hint).to.include(hint(host))
+      })
+    }
+
+    it('fails clearly when the answer is not a manifest', async () => {
+      standIn.status(200, '<html>hello</html>')
+      const error = await rejection(new RegistryLoader(docker()).has(image(), target(host)))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.include('not a manifest (not JSON)')
+    })
+
+    it('fails clearly when nothing listens: is the registry running?', async () => {
+      await standIn.stop()
+      const error = await rejection(new RegistryLoader(docker()).has(image(), target(host)))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.equal(`cannot reach registry ${host}: ECONNREFUSED (GET http://${host}${TAG_PATH})`)
+      expect(error.hint).to.equal(`is the registry running? curl http://${host}/v2/ should answer`)
+    })
+
+    it('gives up after its time-out when the registry does not answer', async () => {
+      standIn.handler = () => undefined
+      const started = Date.now()
+      const error = await rejection(new RegistryLoader(docker(), {timeoutMs: 200}).has(image(), target(host)))
+      expect(Date.now() - started).to.be.lessThan(2000)
+      expect(error.code).to.equal('load')
+      expect(error.message).to.include(`registry ${host} did not answer within 0.2 s`)
+      expect(error.hint).to.include('is the registry running?')
+    })
+
+    it('talks HTTPS to a registry that is not on loopback', async () => {
+      const error = await rejection(
+        new RegistryLoader(docker(), {timeoutMs: 2000}).has(image(), target('registry.invalid')),
+      )
+      expect(error.code).to.equal('load')
+      expect(error.message).to.equal('cannot reach registry registry.invalid: no host named registry.invalid')
+      expect(error.data?.url).to.equal(`https://registry.invalid${TAG_PATH}`)
+    })
+  })
+
+  describe('load()', () => {
+    const CLUSTER_REF = () => `${host}/kudev-test/app:kudev-1a2b3c4d`
+
+    it('tags, pushes, verifies and reports the ref pods must use', async () => {
+      const toolkit = docker(() => {
+        standIn.serve({[TAG_PATH]: manifest(ID)})
+        return {stdout: 'abc: Pushed\nkudev-1a2b3c4d: digest: sha256:… size: 528'}
+      })
+      const report = await new RegistryLoader(toolkit).load(image(), target(host), signal)
+      expect(report).to.deep.equal({clusterRef: CLUSTER_REF(), method: 'docker push', nodes: []})
+      expect(toolkit.commands).to.deep.equal([
+        ['docker', 'tag', 'kudev-test/app:kudev-1a2b3c4d', CLUSTER_REF()],
+        ['docker', 'push', CLUSTER_REF()],
+      ])
+      expect(toolkit.calls[1]!.options.signal).to.equal(signal)
+      expect(toolkit.logs.debug).to.include('docker push: abc: Pushed')
+    })
+
+    it('refuses an image that is not in the Docker daemon, saying why', async () => {
+      const toolkit = docker()
+      const error = await rejection(
+        new RegistryLoader(toolkit).load(image({inDockerDaemon: false}), target(host), signal),
+      )
+      expect(error.code).to.equal('load')
+      expect(error.message).to.equal(
+        'the registry loader pushes with docker, and kudev-test/app:kudev-1a2b3c4d is not in the Docker daemon (its builder is not docker)',
+      )
+      expect(toolkit.commands).to.deep.equal([])
+    })
+
+    const pushFailures: [string, string, (host: string) => string][] = [
+      [
+        'plain HTTP to an HTTPS client',
+        `Get "https://${'HOST'}/v2/": http: server gave HTTP response to HTTPS client`,
+        (host) => `add "${host}" to "insecure-registries"`,
+      ],
+      ['unauthorized', 'unauthorized: authentication required', (host) => `docker login ${host}`],
+      ['denied', 'denied: requested access to the resource is denied', (host) => `docker login ${host}`],
+      [
+        'connection refused',
+        `Get "http://HOST/v2/": dial tcp HOST: connect: connection refused`,
+        (host) => `is the registry running? curl http://${host}/v2/`,
+      ],
+      ['certificate', 'x509: certificate signed by unknown authority', (host) => `/etc/docker/certs.d/${host}/ca.crt`],
+    ]
+    for (const [what, stderr, hint] of pushFailures) {
+      it(`maps a failed push (${what}) to a clear error and removes the tag it made`, async () => {
+        const toolkit = docker(() => ({exitCode: 1, stderr: stderr.replaceAll('HOST', host)}))
+        const error = await rejection(new RegistryLoader(toolkit).load(image(), target(host), signal))
+        expect(error.code).to.equal('load')
+        expect(error.message).to.equal(`docker push ${CLUSTER_REF()} failed: ${stderr.replaceAll('HOST', host)}`)
+        expect(error.hint).to.include(hint(host))
+        expect(toolkit.commands.at(-1)).to.deep.equal(['docker', 'image', 'rm', CLUSTER_REF()])
+      })
+    }
+
+    it('fails when the registry accepted the push but serves another image, and removes the tag', async () => {
+      const toolkit = docker(() => {
+        standIn.serve({[TAG_PATH]: manifest(OTHER)})
+        return {}
+      })
+      const error = await rejection(new RegistryLoader(toolkit).load(image(), target(host), signal))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.equal(
+        `the registry ${host} accepted the push of ${CLUSTER_REF()} but serves ${OTHER}, not ${ID}`,
+      )
+      expect(toolkit.commands.at(-1)).to.deep.equal(['docker', 'image', 'rm', CLUSTER_REF()])
+    })
+
+    it('stops on Ctrl-C during the push and leaves no tag behind', async () => {
+      const controller = new AbortController()
+      const toolkit: FakeToolkit = docker(
+        (options) =>
+          new Promise((_resolve, reject) => {
+            options.signal?.addEventListener('abort', () =>
+              reject(toolkit.error('interrupted', `interrupted: docker push ${CLUSTER_REF()}`)),
+            )
+            setTimeout(() => controller.abort(), 10)
+          }),
+      )
+      const error = await rejection(new RegistryLoader(toolkit).load(image(), target(host), controller.signal))
+      expect(error.code).to.equal('interrupted')
+      expect(toolkit.commands.at(-1)).to.deep.equal(['docker', 'image', 'rm', CLUSTER_REF()])
+      expect(standIn.requests).to.deep.equal([])
+    })
+
+    it('neither tags nor untags an image already named in the registry', async () => {
+      const ref = `${host}/kudev-test/app:kudev-1a2b3c4d`
+      const toolkit = docker(() => ({exitCode: 1, stderr: 'unauthorized: authentication required'}))
+      await rejection(new RegistryLoader(toolkit).load(image({ref}), target(host), signal))
+      expect(toolkit.commands).to.deep.equal([['docker', 'push', ref]])
+    })
+  })
+
+  describe('diagnose()', () => {
+    it('reports that the registry answers GET /v2/', async () => {
+      standIn.status(200, '{}')
+      const rows = await new RegistryLoader(docker()).diagnose(target(host))
+      expect(rows).to.deep.equal([{name: 'registry', ok: true, summary: `${host} answers (registry API v2)`}])
+      expect(standIn.requests.map((request) => request.url)).to.deep.equal(['/v2/'])
+    })
+
+    it('reports a registry that does not answer, with the hint', async () => {
+      await standIn.stop()
+      const [row] = await new RegistryLoader(docker()).diagnose(target(host))
+      expect(row).to.include({name: 'registry', ok: false})
+      expect(row!.summary).to.include(`cannot reach registry ${host}`)
+      expect(row!.hint).to.include('is the registry running?')
+    })
+
+    it('reports a malformed registry', async () => {
+      const [row] = await new RegistryLoader(docker()).diagnose(target('http://x'))
+      expect(row).to.include({name: 'registry', ok: false})
+      expect(row!.hint).to.include('HOST[:PORT][/PATH]')
+    })
+  })
+})
