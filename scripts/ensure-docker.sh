@@ -4,10 +4,11 @@
 # Usage: scripts/ensure-docker.sh [--pid-file FILE] [--log FILE] [--timeout SECONDS] [--no-install]
 #
 # - If `docker info` already works, nothing is started (the pid file is left empty, nothing is printed on stdout);
-#   as root, busybox-static and podman are still installed when missing.
+#   as root, busybox-static, podman and docker-registry are still installed when missing.
 # - Otherwise, as root on Debian/Ubuntu, the missing packages among docker.io (dockerd, /usr/bin/docker),
-#   busybox-static (/bin/busybox, used for offline test base images) and podman (the podman builder plugin's
-#   tests) are installed with one `apt-get update` and one `apt-get install`, then
+#   busybox-static (/bin/busybox, used for offline test base images), podman (the podman builder plugin's
+#   tests) and docker-registry (/usr/bin/docker-registry, the registry loader's tests) are installed with one
+#   `apt-get update` and one `apt-get install`, then
 #   `dockerd --iptables=false --bridge=none` is started in the background (own session, so Ctrl-C in the
 #   calling terminal does not reach it; its log goes to --log FILE, else to a new temp file).
 # - When it started dockerd, the pid is written to the --pid-file (as soon as it is spawned, so a caller's trap can
@@ -102,22 +103,25 @@ wait_for_engine() { # $1 = deadline (SECONDS), $2 = pid to watch (optional)
 t_start=$SECONDS
 if engine_answers; then
   log "Docker engine already answers (server $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')); nothing started"
-  # Keep the offline test base and podman available where we may install them; not fatal when we may not.
+  # Keep the offline test base, podman and the registry available where we may install them; not fatal when we may not.
   extras=()
   if [ ! -x /bin/busybox ]; then extras+=(busybox-static); fi
   if ! command -v podman >/dev/null 2>&1; then extras+=(podman); fi
+  if [ ! -x /usr/bin/docker-registry ]; then extras+=(docker-registry); fi
   if [ "$(id -u)" = 0 ] && [ ${#extras[@]} -gt 0 ]; then
-    apt_install_missing "${extras[@]}" || log "warning: missing ${extras[*]}; integration tests need /bin/busybox and podman"
+    apt_install_missing "${extras[@]}" || log "warning: missing ${extras[*]}; integration tests need /bin/busybox, podman and /usr/bin/docker-registry"
   fi
   exit 0
 fi
 
 # The engine does not answer. Ensure the binaries (dockerd from docker.io only when there is no dockerd at all,
-# so an existing docker-ce install is never replaced), plus busybox-static for test base images and podman.
+# so an existing docker-ce install is never replaced), plus busybox-static for test base images, podman and
+# docker-registry (a real registry on loopback for the registry loader's tests).
 want=()
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then want+=(docker.io); fi
 if [ ! -x /bin/busybox ]; then want+=(busybox-static); fi
 if ! command -v podman >/dev/null 2>&1; then want+=(podman); fi
+if [ ! -x /usr/bin/docker-registry ]; then want+=(docker-registry); fi
 if [ ${#want[@]} -gt 0 ]; then
   if ! apt_install_missing "${want[@]}"; then
     command -v dockerd >/dev/null 2>&1 || die "no dockerd available"
