@@ -166,7 +166,8 @@ export interface PluginToolkit extends BaseToolkit {
   /**
    * Loads the image into nodes that are containers running containerd (kind-style): saves it once, sends
    * each node only the layers it lacks (the whole image when `full`, or when a trimmed load fails), and
-   * checks each node lists it complete and unpacked. `platform`: save and import that platform only.
+   * checks each node lists it complete and unpacked. From Docker's containerd image store, only the
+   * engine's platform is saved (kind#3795).
    */
   loadIntoNodes(image: LoadableImage, nodes: readonly string[], options: NodeLoadOptions): Promise<NodeLoad[]>
   /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
@@ -263,11 +264,6 @@ export interface NodeLoadOptions {
   signal: AbortSignal
   /** Send every node the whole image (--full-load). */
   full?: boolean
-  /**
-   * Import this platform only, and save only it from Docker's containerd image store, whose archives list
-   * every platform but hold only the content Docker has (kind#3795); else every platform.
-   */
-  platform?: string
 }
 
 /** What one node was sent. */

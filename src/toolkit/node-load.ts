@@ -57,9 +57,11 @@ export async function loadIntoNodes(
   for (const target of targets) target.catch(() => {})
   return withTempDir('kudev-load-', async (dir) => {
     const file = path.join(dir, 'image.tar')
-    // Saved for one platform only where Docker's containerd image store needs it (kind#3795): older engines refuse --platform.
-    const onePlatform = options.platform !== undefined && image.inDockerDaemon && (await host()).containerdStore
-    await save(image, file, options.signal, onePlatform ? options.platform : undefined)
+    // kind#3795: Docker's containerd image store saves an archive that lists every platform of an image but
+    // holds only the content Docker has, and an import of every platform fails on the rest. The nodes are the
+    // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
+    const {containerdStore, platform} = await host()
+    await save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined)
     const run: Run = {file, host, ids: new Set([image.id]), image, options, toolkit}
     try {
       run.archive = await readImageArchive(file)
@@ -157,7 +159,6 @@ async function failureHint(run: Run, node: string, failure: string): Promise<str
 
 /** Streams `input` into the node's `ctr images import`; undefined when the node then has the image, else why not. */
 async function importAndCheck(run: Run, {node, snapshotter}: Target, input: Readable): Promise<string | undefined> {
-  const platform = run.options.platform === undefined ? ['--all-platforms'] : ['--platform', run.options.platform]
   const withSnapshotter = snapshotter === undefined ? [] : [`--snapshotter=${snapshotter}`]
   try {
     const result = await docker(
@@ -170,7 +171,7 @@ async function importAndCheck(run: Run, {node, snapshotter}: Target, input: Read
         '--namespace=k8s.io',
         'images',
         'import',
-        ...platform,
+        '--all-platforms',
         '--digests',
         ...withSnapshotter,
         '-',

@@ -49,9 +49,8 @@ export class DockerDesktopLoader implements Loader {
 
   /**
    * kind mode: each node that lacks the image gets only the layers it lacks (toolkit.loadIntoNodes, which
-   * checks every node afterwards), for the nodes' platform only: with Docker's containerd image store, which
-   * Desktop's kind mode requires, `docker save` lists every platform of an image but holds only the content
-   * Docker has, and an import of every platform fails on the rest (kind#3795).
+   * checks every node afterwards, and saves only the engine's platform from Docker's containerd image store,
+   * which Desktop's kind mode requires: kind#3795).
    */
   async load(
     image: LoadableImage,
@@ -66,11 +65,10 @@ export class DockerDesktopLoader implements Loader {
     }
 
     const checked = this.checked?.image.ref === image.ref && this.checked.image.id === image.id
-    const [{platform}, lacking] = await Promise.all([
-      this.toolkit.dockerHost(),
-      checked ? this.checked!.lacking : this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id])),
-    ])
-    const loads = await this.toolkit.loadIntoNodes(image, lacking, {full: options.full, platform, signal})
+    const lacking = checked
+      ? this.checked!.lacking
+      : await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
+    const loads = await this.toolkit.loadIntoNodes(image, lacking, {full: options.full, signal})
     return {method: options.full ? 'whole image per node' : 'trimmed per node', nodes: loads}
   }
 

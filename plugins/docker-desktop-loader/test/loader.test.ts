@@ -115,11 +115,11 @@ describe('Docker Desktop loader (commands)', () => {
   })
 
   describe('kind mode (desktop-control-plane exists)', () => {
-    it("sends each node that lacks the image what it lacks, for the nodes' platform only (kind#3795), and reports it", async () => {
+    it('sends each node that lacks the image what it lacks, and reports it', async () => {
       const toolkit = desktop({nodes: {'desktop-control-plane': INDEX, 'desktop-worker': undefined}})
       const calls: unknown[] = []
       toolkit.loadIntoNodes = async (image, nodes, options) => {
-        calls.push([image.ref, nodes, options.platform, options.full])
+        calls.push([image.ref, nodes, options.full])
         return []
       }
 
@@ -133,8 +133,8 @@ describe('Docker Desktop loader (commands)', () => {
         nodes: [],
       })
       expect(calls).to.deep.equal([
-        ['app:1', ['desktop-worker'], 'linux/arm64', undefined],
-        ['app:1', ['desktop-worker'], 'linux/arm64', true],
+        ['app:1', ['desktop-worker'], undefined],
+        ['app:1', ['desktop-worker'], true],
       ])
     })
 

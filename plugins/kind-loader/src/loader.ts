@@ -72,7 +72,7 @@ export class KindLoader implements Loader {
     // only the content Docker has, and an import of every platform fails on the rest. One platform works.
     const platform = host?.containerdStore ? host.platform : undefined
     if (known !== undefined)
-      return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, known, {platform, signal})}
+      return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, known, {signal})}
 
     const ids = new Set([image.id])
     const viaArchive = () =>

@@ -107,12 +107,12 @@ describe('kind loader (commands)', () => {
       mode: 'trimmed' as const,
     }
     toolkit.loadIntoNodes = async (image, nodes, options) => {
-      calls.push([image.ref, nodes, options.platform, options.full])
+      calls.push([image.ref, nodes, options.full])
       return nodes.map((node) => ({...sent, node}))
     }
 
     const report = await new KindLoader(toolkit).load(image(), target, signal)
-    expect(calls).to.deep.equal([['app:1', ['dev-worker'], undefined, undefined]])
+    expect(calls).to.deep.equal([['app:1', ['dev-worker'], undefined]])
     expect(report).to.deep.equal({method: 'trimmed per node', nodes: [{...sent, node: 'dev-worker'}]})
     expect(toolkit.commands.some((c) => c[0] === 'kind')).to.equal(false)
   })
@@ -133,19 +133,6 @@ describe('kind loader (commands)', () => {
     await loader.load(image({id: `sha256:${'d'.repeat(64)}`}), target, signal)
     expect(toolkit.commands.filter((c) => c.includes('images') && c.includes('ls'))).to.have.length(4)
     expect(sent).to.deep.equal([['dev-worker'], ['dev-control-plane', 'dev-worker']])
-  })
-
-  it("with Docker's containerd image store, the trimmed load is for the nodes' platform only (kind#3795)", async () => {
-    const {toolkit} = cluster({info: CONTAINERD_INFO})
-    const platforms: (string | undefined)[] = []
-    toolkit.loadIntoNodes = async (_image, _nodes, options) => {
-      platforms.push(options.platform)
-      return []
-    }
-
-    await new KindLoader(toolkit).load(image(), target, signal)
-    await new KindLoader(toolkit).load(image({inDockerDaemon: false}), target, signal)
-    expect(platforms).to.deep.equal(['linux/arm64', undefined])
   })
 
   it('has() is true only when the name points at the image ID on every control-plane and worker node', async () => {

@@ -91,11 +91,8 @@ export class MinikubeLoader implements Loader {
     if (!options.full) {
       const route = await this.route(target, signal)
       if ('nodes' in route) {
-        const host = image.inDockerDaemon ? await this.toolkit.dockerHost() : undefined
-        // kind#3795 holds here too: with Docker's containerd image store, only the nodes' platform can be saved whole.
-        const platform = host?.containerdStore ? host.platform : undefined
         const lacking = await this.toolkit.nodesWithout(route.nodes, image.ref, new Set([image.id]))
-        return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, lacking, {platform, signal})}
+        return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, lacking, {signal})}
       }
 
       this.toolkit.logger.debug(

@@ -213,7 +213,7 @@ function profile(
   })
   const loads: unknown[] = []
   toolkit.loadIntoNodes = async (loading, nodes, options) => {
-    loads.push([loading.ref, nodes, options.platform, options.full])
+    loads.push([loading.ref, nodes, options.full])
     return nodes.map((node) => ({...SENT, node}))
   }
 
@@ -232,7 +232,7 @@ describe('minikube loader (which path)', () => {
         {...SENT, node: 'dev-mk-m02'},
       ],
     })
-    expect(loads).to.deep.equal([['app:1', ['dev-mk', 'dev-mk-m02'], undefined, undefined]])
+    expect(loads).to.deep.equal([['app:1', ['dev-mk', 'dev-mk-m02'], undefined]])
     expect(lines()).to.include.members([
       'minikube profile list --output json --light',
       'docker ps -a --filter label=created_by.minikube.sigs.k8s.io=true --format {{.Names}}\t{{.State}}',
@@ -243,11 +243,11 @@ describe('minikube loader (which path)', () => {
   it('leaves out a node that already has the image, and one that is stopped (as minikube image load does)', async () => {
     const has = profile({holding: ['dev-mk']})
     await new MinikubeLoader(has.toolkit).load(image(), target, signal)
-    expect(has.loads).to.deep.equal([['app:1', ['dev-mk-m02'], undefined, undefined]])
+    expect(has.loads).to.deep.equal([['app:1', ['dev-mk-m02'], undefined]])
 
     const stopped = profile({containers: {'dev-mk': 'running', 'dev-mk-m02': 'exited'}})
     await new MinikubeLoader(stopped.toolkit).load(image(), target, signal)
-    expect(stopped.loads).to.deep.equal([['app:1', ['dev-mk'], undefined, undefined]])
+    expect(stopped.loads).to.deep.equal([['app:1', ['dev-mk'], undefined]])
     expect(stopped.toolkit.logs.debug).to.include(
       'minikube node "dev-mk-m02" is exited: not loaded, as minikube image load leaves it',
     )
@@ -266,20 +266,13 @@ describe('minikube loader (which path)', () => {
   it("names the nodes as config.MachineName does: a single node is the profile's, whatever its Name", async () => {
     const {loads, toolkit} = profile({nodes: ['m01'], containers: {'dev-mk': 'running'}})
     await new MinikubeLoader(toolkit).load(image(), target, signal)
-    expect(loads).to.deep.equal([['app:1', ['dev-mk'], undefined, undefined]])
+    expect(loads).to.deep.equal([['app:1', ['dev-mk'], undefined]])
     const three = profile({
       nodes: ['', 'm02', 'm03'],
       containers: {'dev-mk': 'running', 'dev-mk-m02': 'running', 'dev-mk-m03': 'running'},
     })
     await new MinikubeLoader(three.toolkit).load(image(), target, signal)
-    expect(three.loads).to.deep.equal([['app:1', ['dev-mk', 'dev-mk-m02', 'dev-mk-m03'], undefined, undefined]])
-  })
-
-  it("with Docker's containerd image store, loads the nodes' platform only (kind#3795)", async () => {
-    const {loads, toolkit} = profile({info: CONTAINERD_INFO})
-    await new MinikubeLoader(toolkit).load(image(), target, signal)
-    await new MinikubeLoader(toolkit).load(image({inDockerDaemon: false}), target, signal)
-    expect(loads.map((load) => (load as unknown[])[2])).to.deep.equal(['linux/arm64', undefined])
+    expect(three.loads).to.deep.equal([['app:1', ['dev-mk', 'dev-mk-m02', 'dev-mk-m03'], undefined]])
   })
 
   it('on the podman driver, loads into the nodes when docker sees their containers', async () => {
@@ -364,6 +357,6 @@ describe('minikube loader (which path)', () => {
     const notice = JSON.stringify({data: {message: 'a notice'}, type: 'io.k8s.sigs.minikube.warning'})
     const {loads, toolkit} = profile({containers: {'dev-mk': 'running'}, list: {stdout: `${notice}\n${list}`}})
     await new MinikubeLoader(toolkit).load(image(), target, signal)
-    expect(loads).to.deep.equal([['app:1', ['dev-mk'], undefined, undefined]])
+    expect(loads).to.deep.equal([['app:1', ['dev-mk'], undefined]])
   })
 })

@@ -25,13 +25,18 @@ const image: LoadableImage = {
  * A node `n1` whose docker.io/library/app:1 points at `names[0]` before the import and `names[1]` after
  * it; `unpacked` is what `images check` says of it (absent: not listed); the saved archive is not an image archive.
  */
-function node(options: {importAnswer: Answer; names: [string | undefined, string | undefined]; unpacked?: boolean}) {
+function node(options: {
+  importAnswer: Answer
+  names: [string | undefined, string | undefined]
+  unpacked?: boolean
+  info?: string
+}) {
   let imported = false
   return fakeToolkit((command) => {
     const line = command.join(' ')
-    if (line.startsWith('docker info')) return {stdout: 'linux\tx86_64\tnull\n'}
-    if (line.startsWith('docker save -o ')) {
-      writeFileSync(command[3]!, 'not a tar')
+    if (line.startsWith('docker info')) return {stdout: options.info ?? 'linux\tx86_64\tnull\n'}
+    if (line.startsWith('docker save ')) {
+      writeFileSync(command.at(-2)!, 'not a tar')
       return {}
     }
 
@@ -117,19 +122,31 @@ describe('toolkit.loadIntoNodes (commands)', () => {
     )
   })
 
-  it('gives a platform hint when ctr filtered the image out, and imports the one platform asked for', async () => {
+  it('gives a platform hint when ctr filtered the image out; saves every platform from the classic image store', async () => {
     const toolkit = node({
       importAnswer: {exitCode: 1, stderr: 'ctr: image might be filtered out\n'},
       names: [undefined, undefined],
     })
-    const error = await rejection(toolkit.loadIntoNodes(image, ['n1'], {platform: 'linux/arm64', signal}))
+    const error = await rejection(toolkit.loadIntoNodes(image, ['n1'], {signal}))
     expect(error.hint).to.equal(
       "the image is not built for the nodes' platform: build it for theirs (linux/amd64 is the Docker engine's)",
     )
     const imported = toolkit.commands.find((c) => c.includes('import'))!
-    expect(imported.slice(8)).to.deep.equal(['--platform', 'linux/arm64', '--digests', '-'])
+    expect(imported.slice(8)).to.deep.equal(['--all-platforms', '--digests', '-'])
     // Docker's classic image store: the save is for every platform (older engines refuse --platform).
     expect(toolkit.commands.find((c) => c[1] === 'save')).to.not.include('--platform')
+  })
+
+  it("saves only the engine's platform from Docker's containerd image store (kind#3795)", async () => {
+    const containerd = 'linux\taarch64\t[["driver-type","io.containerd.snapshotter.v1"]]\n'
+    const toolkit = node({importAnswer: {}, info: containerd, names: [undefined, ID], unpacked: true})
+    await toolkit.loadIntoNodes(image, ['n1'], {signal})
+    expect(toolkit.commands.find((c) => c[1] === 'save')!.slice(0, 4)).to.deep.equal([
+      'docker',
+      'save',
+      '--platform',
+      'linux/arm64',
+    ])
   })
 })
 
