@@ -8,6 +8,7 @@ import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {buildUniqueImage, ensureBusyboxBase} from '../support/images.js'
+import {requireRegistry, startRegistry} from '../support/registry.js'
 import {createKindCluster, createMinikubeProfile, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
 
 /** `kudev up --json` prints the UpResult. */
@@ -254,8 +255,31 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     expect(result.stderr).to.include(
       'Error: kube context "gke_proj_zone_prod" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)',
     )
+    expect(result.stderr).to.include(
+      'push to a registry the cluster pulls from (--registry HOST[/PATH], or spec.registry)',
+    )
     expect(result.stderr).to.include('pass --loader with one of: docker-desktop, kind, minikube')
     expect(result.stderr).to.not.include('building')
+  })
+
+  it('with --registry, pushes to it for any kube context, prints the name pods must use, and skips the push next time', async function () {
+    await requireRegistry(this)
+    const registry = await startRegistry(cleanup)
+    const args = ['--kube-context', 'gke_proj_zone_prod', '--registry', registry.host]
+    const first = await up(...args)
+    expect(first).to.include({loader: 'registry', loaded: true})
+    expect(first.clusterRef).to.equal(`${registry.host}/${first.image}`)
+    cleanup.image(first.clusterRef!)
+    expect(first.sent!.method).to.equal(`docker push ${first.clusterRef}`)
+    const again = await runCli(['up', ...args], {cwd: project, env})
+    expect(again.exitCode, again.stderr).to.equal(0)
+    expect(again.stdout).to.equal(`${first.clusterRef} ${first.id}`)
+    expect(again.stderr).to.include(`is already in gke_proj_zone_prod`)
+    const bad = await runCli(['up', '--registry', 'https://x.io'], {cwd: project, env})
+    expect(bad.exitCode).to.equal(2)
+    expect(bad.stderr).to.include(
+      '--registry: "https://x.io" is not a registry: write host[:port][/path] without https://',
+    )
   })
 
   const interruptions: [string, string[], RegExp][] = [

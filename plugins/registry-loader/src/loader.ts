@@ -13,9 +13,6 @@ import {createHash} from 'node:crypto'
 
 import {clusterRefFor, parseRegistry, type Registry, REGISTRY_FORM, registryRepository} from './reference.js'
 
-/** LoadReport as the core reads it once it knows registries: `clusterRef` is the name pods must use. */
-export type RegistryLoadReport = LoadReport & {clusterRef: string}
-
 /** How long one registry API request may take. */
 export const REQUEST_TIMEOUT_MS = 5000
 
@@ -96,7 +93,7 @@ export class RegistryLoader implements Loader {
     target: LoadTarget,
     signal: AbortSignal,
     _options: LoadOptions = {},
-  ): Promise<RegistryLoadReport> {
+  ): Promise<LoadReport> {
     const registry = this.registry(target)
     const clusterRef = clusterRefFor(registry, image.ref)
     if (!image.inDockerDaemon) {
@@ -141,7 +138,7 @@ export class RegistryLoader implements Loader {
       throw error
     }
 
-    return {clusterRef, method: 'docker push', nodes: []}
+    return {method: `docker push ${clusterRef}`, nodes: []}
   }
 
   /** The target's registry, or a usage error naming the value and the form it must have. */

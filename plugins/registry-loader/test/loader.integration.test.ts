@@ -52,7 +52,8 @@ describe('registry loader (integration: docker-registry on loopback, docker push
 
     const report = await load(loader, image)
     const clusterRef = `${registry.host}/${REPOSITORY}:one-${suffix}`
-    expect(report).to.deep.equal({clusterRef, method: 'docker push', nodes: []})
+    expect(report).to.deep.equal({method: `docker push ${clusterRef}`, nodes: []})
+    expect(loader.clusterRef(image, target())).to.equal(clusterRef)
     expect(await loader.has(image, target())).to.equal(true)
     expect(await new RegistryLoader(realToolkit()).has(image, target())).to.equal(true)
     expect(await hostImageId(clusterRef)).to.equal(image.id)
@@ -90,7 +91,9 @@ describe('registry loader (integration: docker-registry on loopback, docker push
 
   it('pushes what a kind-style node with host networking pulls with its own containerd', async () => {
     const image = await buildUniqueImage({cleanup, dir: path.join(tmp, 'pull'), ref: `${REPOSITORY}:pull-${suffix}`})
-    const {clusterRef} = await load(new RegistryLoader(toolkit), image)
+    const loader = new RegistryLoader(toolkit)
+    await load(loader, image)
+    const clusterRef = loader.clusterRef(image, target())
 
     await ensureNodeImage()
     const node = cleanup.container(uniqueName('kudev-registry-node'))

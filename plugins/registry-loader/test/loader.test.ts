@@ -272,7 +272,7 @@ describe('registry loader', () => {
         return {stdout: 'abc: Pushed\nkudev-1a2b3c4d: digest: sha256:… size: 528'}
       })
       const report = await new RegistryLoader(toolkit).load(image(), target(host), signal)
-      expect(report).to.deep.equal({clusterRef: CLUSTER_REF(), method: 'docker push', nodes: []})
+      expect(report).to.deep.equal({method: `docker push ${CLUSTER_REF()}`, nodes: []})
       expect(toolkit.commands).to.deep.equal([
         ['docker', 'tag', 'kudev-test/app:kudev-1a2b3c4d', CLUSTER_REF()],
         ['docker', 'push', CLUSTER_REF()],
