@@ -6,6 +6,9 @@
 //    per node (`docker save` once, then `ctr images import` of it in every node, in parallel). Goal ≤ 0.3×.
 //    And against the floor of the trimmed path, measured here: `docker save` + an import per node of a
 //    layout without the layers the node holds (its listing untimed). Goal ≤ 1.3×.
+//  - the registry path after the same edit: `kudev load --registry` (a local registry, Debian's
+//    docker-registry: push, then check what it serves) against the whole image per node. Goal ≤ 0.05×.
+//    And the no-op `kudev up --registry` (the registry has the image) against the no-op classic build. ≤ 0.05×.
 // Each of the three ways loads into a cluster of its own, so each starts from the same state: the nodes hold
 // the previous image, not this one. Usage: npm run bench:up [-- --runs N]
 import {spawn} from 'node:child_process'
@@ -15,7 +18,9 @@ import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {layoutStream, readImageArchive} from '../src/toolkit/image-archive.js'
+import {CleanupRegistry} from '../test/support/docker.js'
 import {createKindCluster, removeAll, standInEnv, type TestCluster} from '../test/support/nodes.js'
+import {startRegistry} from '../test/support/registry.js'
 import {kudevBin, machine, median, run, timeProcess, webappCorpus} from './bench/corpus.js'
 
 const runsFlag = process.argv.indexOf('--runs')
@@ -107,7 +112,9 @@ const clusters = await Promise.all(
   ['kb-kudev', 'kb-whole', 'kb-floor'].map((name) => createKindCluster(name, {workers: 1})),
 )
 const [forKudev, forWhole, forFloor] = clusters as [TestCluster, TestCluster, TestCluster]
+const cleanup = new CleanupRegistry()
 try {
+  const registry = (await startRegistry(cleanup)).host
   const env = standInEnv({KUBECONFIG: kubeconfig(clusters), NO_COLOR: '1'})
   const buildEnv = {...env, DOCKER_BUILDKIT: '1', PATH: `/usr/bin:${env.PATH}`}
   process.stderr.write('first up and docker build (not timed)…\n')
@@ -124,13 +131,22 @@ try {
   // kudev build prints "<ref> <id>".
   const build = () => run(process.execPath, [kudevBin, 'build', '-q'], {cwd: dir, env: buildEnv}).split(' ')[0]!
   let image = build()
-  process.stderr.write('the image whole into the other two clusters (not timed)…\n')
+  process.stderr.write('the image whole into the other two clusters, and pushed to the registry (not timed)…\n')
   for (const cluster of [forWhole, forFloor])
     run(process.execPath, [kudevBin, 'load', image, '--kube-context', `kind-${cluster.name}`], {cwd: dir, env})
+  const pushTo = ['--registry', registry]
+  run(process.execPath, [kudevBin, 'load', image, ...pushTo], {cwd: dir, env})
+  const registryNoop: number[] = []
+  const noopAgain: number[] = []
+  for (let i = 0; i < runs; i++) {
+    registryNoop.push(timeProcess(process.execPath, [kudevBin, 'up', '-q', ...pushTo], {cwd: dir, env: buildEnv}))
+    noopAgain.push(timeProcess('docker', ['build', '-q', '-t', 'kudev-bench/webapp:docker', '.'], {cwd: dir, env}))
+  }
 
   const kudevMs: number[] = []
   const wholeMs: number[] = []
   const floorMs: number[] = []
+  const registryMs: number[] = []
   const sentBytes: number[] = []
   for (let i = 0; i < runs; i++) {
     appendFileSync(join(dir, 'src', 'app.js'), `console.log('edit ${Date.now()} ${i}')\n`)
@@ -154,6 +170,7 @@ try {
       },
       async () => wholeMs.push(await wholeImage(image, forWhole.nodes)),
       async () => floorMs.push(await trimmedFloor(image, forFloor.nodes)),
+      async () => registryMs.push(timeProcess(process.execPath, [kudevBin, 'load', image, ...pushTo], {cwd: dir, env})),
     ]
     for (let j = 0; j < ways.length; j++) await ways[(i + j) % ways.length]!()
   }
@@ -177,6 +194,20 @@ try {
     row('nothing changed: `kudev up`', '`docker build .` (classic)', noopDocker, noopKudev, 0.05),
     row('load after a one-line edit: `kudev load`', 'whole image per node (kind)', wholeMs, kudevMs, 0.3),
     row('load after a one-line edit: `kudev load`', 'save + trimmed imports (floor)', floorMs, kudevMs, 1.3),
+    row(
+      'registry, after a one-line edit: `kudev load --registry`',
+      'whole image per node (kind)',
+      wholeMs,
+      registryMs,
+      0.05,
+    ),
+    row(
+      'registry, nothing changed: `kudev up --registry`',
+      '`docker build .` (classic)',
+      noopAgain,
+      registryNoop,
+      0.05,
+    ),
   ]
   console.log(
     `\nBytes sent per node by kudev's trimmed loads: median ${median(sentBytes).toFixed(0)}, max ${Math.max(...sentBytes)} (the whole image: ${run('docker', ['image', 'inspect', '-f', '{{.Size}}', image]).trim()} bytes)`,
@@ -184,4 +215,5 @@ try {
   process.exitCode = met.every(Boolean) ? 0 : 1
 } finally {
   await removeAll()
+  await cleanup.run()
 }

@@ -14,7 +14,6 @@ const signal = new AbortController().signal
 /** --full-load: minikube image load, whatever the driver. */
 const FULL = {full: true}
 const CLASSIC_INFO = 'linux\tx86_64\t[["Backing Filesystem","extfs"],["Supports d_type","true"]]'
-const CONTAINERD_INFO = 'linux\taarch64\t[["driver-type","io.containerd.snapshotter.v1"]]'
 
 function image(more: Partial<LoadableImage> = {}): LoadableImage {
   return {
@@ -154,7 +153,6 @@ function profile(
     nodes?: string[]
     containers?: Record<string, string>
     holding?: string[]
-    info?: string
     list?: Answer
     docker?: Answer
   } = {},
@@ -193,7 +191,7 @@ function profile(
       )
     }
 
-    if (line.startsWith('docker info')) return {stdout: `${options.info ?? CLASSIC_INFO}\n`}
+    if (line.startsWith('docker info')) return {stdout: `${CLASSIC_INFO}\n`}
     const ls = /^docker exec (\S+) ctr --namespace=k8s.io images ls name==(\S+)$/.exec(line)
     if (ls) {
       const header = 'REF TYPE DIGEST SIZE PLATFORMS LABELS\n'
