@@ -80,6 +80,7 @@ async function tarredContext(input: BuildContextInput): Promise<Omit<BuildContex
     return {
       digest: input.digest,
       dockerfile: relative,
+      hiddenInTar: [],
       root: input.root,
       tar: () => tarContext(input.root, input.entries),
     }
@@ -108,5 +109,11 @@ async function tarredContext(input: BuildContextInput): Promise<Omit<BuildContex
     type: 'file',
   }
   const entries = [...input.entries.filter((entry) => entry !== existing), dockerfileEntry, ignoreEntry]
-  return {digest: input.digest, dockerfile: name, root: input.root, tar: () => tarContext(input.root, entries)}
+  return {
+    digest: input.digest,
+    dockerfile: name,
+    hiddenInTar: existing ? [name] : [name, '.dockerignore'],
+    root: input.root,
+    tar: () => tarContext(input.root, entries),
+  }
 }

@@ -69,6 +69,13 @@ export interface BuildContext {
   /** Streams the entries as an uncompressed tar; it fails with a `changed` error when a file differs from what was hashed. */
   tar(): Readable
   /**
+   * Paths the tar carries for the builder that COPY must not see: a Dockerfile from outside the context,
+   * and the `.dockerignore` kudev made to hide it (listed only when the context has none of its own). The
+   * tar's `.dockerignore` hides them from `docker build`; a builder that reads another ignore file (podman
+   * prefers `.containerignore`) must exclude exactly these instead.
+   */
+  hiddenInTar: string[]
+  /**
    * The same entries as a folder, for a builder that syncs a folder incrementally (BuildKit sends only what
    * changed since its last build of that folder). Undefined when kudev cannot make one now (another kudev
    * run is building from it); then send the tar.

@@ -37,8 +37,7 @@ describe('build context: kudev build --builder podman copies exactly kudev hash 
     cleanup.add('images podman left untagged', () => removeNewDanglingImages(danglingBefore))
   })
 
-  /** `tarMissing`: what the tar path is known to leave out (below). */
-  async function expectImageIsTheList(dir: string, tarMissing: string[] = []): Promise<void> {
+  async function expectImageIsTheList(dir: string): Promise<void> {
     const env = {KUDEV_CACHE_DIR: join(dir, '..', `${dir.split('/').pop()}-cache`), KUDEV_DATA_DIR: dataDir}
     cleanup.dir(env.KUDEV_CACHE_DIR)
     const listed = await runCli(['hash', '--list'], {cwd: dir, env})
@@ -63,10 +62,7 @@ describe('build context: kudev build --builder podman copies exactly kudev hash 
       cleanup.add(`podman image ${image}`, () => removePodmanImage(qualifiedName(image)))
       cleanup.image(image)
       await execa('sh', ['-c', `podman save --format docker-archive ${qualifiedName(image)} | docker load -q`])
-      const expected = expectedByKudev(listed.stdout).filter(
-        (path) => from === 'the folder' || !tarMissing.includes(path),
-      )
-      expect(await imageFiles(image), from).to.deep.equal(expected)
+      expect(await imageFiles(image), from).to.deep.equal(expectedByKudev(listed.stdout))
     }
   }
 
@@ -90,12 +86,18 @@ describe('build context: kudev build --builder podman copies exactly kudev hash 
     await expectImageIsTheList(dir)
   })
 
-  // Podman applies a context's .containerignore rather than its .dockerignore. kudev's folder builds give
-  // podman an ignore file of their own, so neither applies; from the tar, podman applies the project's
-  // .containerignore (kudev hashes by .dockerignore only): a known gap of the tar path.
-  it('a .containerignore is an entry like any other (from the folder; the tar path applies it)', async () => {
+  // Podman applies a context's .containerignore rather than its .dockerignore, which kudev hashes by. kudev
+  // gives podman an ignore file of its own, from the folder and from the tar, so the project's applies to neither.
+  // A Dockerfile left out of the context travels in the tar under a hidden name, with a .dockerignore that
+  // hides it (kudev's own when the context has none): kudev's ignore file for podman must hide exactly those.
+  it('a Dockerfile the context leaves out, by its .dockerignore or by buildContextExclusions, is not copied', async () => {
+    await expectImageIsTheList(await differentialProject(cleanup, ['app.js', 'lib/x.js'], 'Dockerfile'))
+    await expectImageIsTheList(await differentialProject(cleanup, ['app.js', 'lib/x.js'], undefined, ['Dockerfile']))
+  })
+
+  it('a .containerignore is an entry like any other, from the folder and from the tar', async () => {
     const dir = await differentialProject(cleanup, ['.containerignore', 'app.js', 'notes.md'], '*.md')
     await writeFile(join(dir, '.containerignore'), 'app.js\n')
-    await expectImageIsTheList(dir, ['app.js'])
+    await expectImageIsTheList(dir)
   })
 })

@@ -26,7 +26,14 @@ const OLD_ID = `sha256:${'0'.repeat(64)}`
 
 function buildContext(tar = () => Readable.from([Buffer.alloc(1024)])): BuildContext {
   // No folder: these tests are about the tar; the folder path runs against a real engine.
-  return {digest: DIGEST, dockerfile: 'Dockerfile', folder: async () => undefined, root: '/src/app', tar}
+  return {
+    digest: DIGEST,
+    dockerfile: 'Dockerfile',
+    folder: async () => undefined,
+    hiddenInTar: [],
+    root: '/src/app',
+    tar,
+  }
 }
 
 function buildOptions(overrides: Partial<BuildOptions> = {}): BuildOptions {

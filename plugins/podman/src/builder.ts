@@ -17,6 +17,7 @@ import {
   buildCommand,
   type ContextSource,
   IGNORE_NOTHING,
+  ignoreOnly,
   imageRef,
   INSTALL_HINT,
   PODMAN,
@@ -71,12 +72,13 @@ export class PodmanBuilder implements Builder {
     const output = new BuildOutput()
     const tar = folder ? undefined : context.tar()
     try {
-      let source: ContextSource = {dockerfile: context.dockerfile}
-      if (folder) {
-        const ignorefile = path.join(scratch, 'ignore')
-        await writeFile(ignorefile, IGNORE_NOTHING)
-        source = {dockerfile: folder.dockerfile, folder: {ignorefile, root: folder.root}}
-      }
+      // An ignore file of kudev's either way: podman would apply the context's .containerignore, which kudev
+      // does not hash by. From the tar it excludes only what the tar carries for the builder alone.
+      const ignorefile = path.join(scratch, 'ignore')
+      await writeFile(ignorefile, folder ? IGNORE_NOTHING : ignoreOnly(context.hiddenInTar))
+      const source: ContextSource = folder
+        ? {dockerfile: folder.dockerfile, folder: {root: folder.root}, ignorefile}
+        : {dockerfile: context.dockerfile, ignorefile}
 
       // From the tar, podman unpacks all of stdin before it builds, and kudev kills it before the tar ends
       // when a file changes while it is sent. From the folder, the build is untagged until verify() passed.

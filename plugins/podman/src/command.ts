@@ -30,7 +30,9 @@ export function qualifiedName(ref: string): string {
  */
 export interface ContextSource {
   dockerfile: string
-  folder?: {root: string; ignorefile: string}
+  folder?: {root: string}
+  /** kudev's ignore file, used instead of the context's own .containerignore or .dockerignore. */
+  ignorefile: string
 }
 
 /**
@@ -46,17 +48,24 @@ export const IGNORE_NOTHING =
   '!*\n'
 
 /**
- * The `podman build` arguments. From a tar on stdin (`-`), podman unpacks it before building, and `-f`
- * names the Dockerfile inside it. From a folder, `--ignorefile` keeps podman from applying the folder's own
- * ignore files, and no `-t` is given: the image is tagged only once kudev checked that nothing moved while
+ * An ignore file that excludes only `paths` (what a tar context carries for the builder alone). Patterns are
+ * anchored at the context's root as in .dockerignore; podman 4.3.1 does not strip a leading `/`, so none is written.
+ */
+export function ignoreOnly(paths: readonly string[]): string {
+  return `${IGNORE_NOTHING}${paths.map((entry) => `${entry}\n`).join('')}`
+}
+
+/**
+ * The `podman build` arguments. `--ignorefile` keeps podman from applying the context's own ignore files,
+ * which are entries like any other. From a tar on stdin (`-`), podman unpacks it before building, and `-f`
+ * names the Dockerfile inside it. From a folder, no `-t` is given: the image is tagged only once kudev checked that nothing moved while
  * podman read the folder. `--format docker` keeps what the OCI format drops (HEALTHCHECK, SHELL), so a
  * Dockerfile means what it means to `docker build`. Build args and labels are sorted, so the same options
  * always give the same command line.
  */
 export function buildCommand(source: ContextSource, options: BuildOptions, iidfile: string): string[] {
-  const args = ['build', '--format', 'docker', '-f', source.dockerfile]
-  if (source.folder) args.push('--ignorefile', source.folder.ignorefile)
-  else args.push('-t', qualifiedName(imageRef(options)))
+  const args = ['build', '--format', 'docker', '-f', source.dockerfile, '--ignorefile', source.ignorefile]
+  if (!source.folder) args.push('-t', qualifiedName(imageRef(options)))
   args.push('--iidfile', iidfile)
   for (const name of Object.keys(options.buildArgs).sort())
     args.push('--build-arg', `${name}=${options.buildArgs[name]}`)

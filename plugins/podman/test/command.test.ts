@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {type BuildOptions, DIGEST_LABEL} from 'kudev'
 
-import {buildCommand, IGNORE_NOTHING, imageRef, qualifiedName} from '../src/command.js'
+import {buildCommand, IGNORE_NOTHING, ignoreOnly, imageRef, qualifiedName} from '../src/command.js'
 
 const DIGEST = 'ab'.repeat(32)
 
@@ -28,13 +28,15 @@ describe('podman command lines', () => {
     expect(qualifiedName('registry.example.com/team/app:kudev-1')).to.equal('registry.example.com/team/app:kudev-1')
   })
 
-  it('builds from the tar on stdin in Docker format, with the iidfile and the digest label', () => {
-    expect(buildCommand({dockerfile: 'Dockerfile'}, options(), '/tmp/x/image-id')).to.deep.equal([
+  it("builds from the tar on stdin in Docker format, with kudev's ignore file, the iidfile and the digest label", () => {
+    expect(buildCommand({dockerfile: 'Dockerfile', ignorefile: '/i'}, options(), '/tmp/x/image-id')).to.deep.equal([
       'build',
       '--format',
       'docker',
       '-f',
       'Dockerfile',
+      '--ignorefile',
+      '/i',
       '-t',
       'docker.io/library/shop-api:kudev-abababab',
       '--iidfile',
@@ -46,10 +48,12 @@ describe('podman command lines', () => {
   })
 
   it('builds from a folder untagged, the Dockerfile by its path, with an ignore file that excludes nothing', () => {
-    const folder = {ignorefile: '/var/tmp/kudev-podman-1/ignore', root: '/cache/context/0f0f/files'}
-    expect(
-      buildCommand({dockerfile: '/cache/context/0f0f/dockerfile/Dockerfile', folder}, options(), '/tmp/x/image-id'),
-    ).to.deep.equal([
+    const source = {
+      dockerfile: '/cache/context/0f0f/dockerfile/Dockerfile',
+      folder: {root: '/cache/context/0f0f/files'},
+      ignorefile: '/var/tmp/kudev-podman-1/ignore',
+    }
+    expect(buildCommand(source, options(), '/tmp/x/image-id')).to.deep.equal([
       'build',
       '--format',
       'docker',
@@ -68,9 +72,18 @@ describe('podman command lines', () => {
     expect(patterns).to.deep.equal(['!*'])
   })
 
+  it("a tar's ignore file excludes exactly what the tar carries for the builder alone, from the root", () => {
+    const patterns = (paths: string[]) =>
+      ignoreOnly(paths)
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    expect(patterns([])).to.deep.equal(['!*'])
+    expect(patterns(['.dockerfile.0123', '.dockerignore'])).to.deep.equal(['!*', '.dockerfile.0123', '.dockerignore'])
+  })
+
   it('passes every build option, build args and labels sorted, values as single arguments', () => {
     const args = buildCommand(
-      {dockerfile: '.dockerfile.0123'},
+      {dockerfile: '.dockerfile.0123', ignorefile: '/i'},
       options({
         buildArgs: {ZED: 'last', ALPHA: 'a b=c "q"', EMPTY: ''},
         labels: {'org.example.b': '2', [DIGEST_LABEL]: DIGEST, 'org.example.a': 'x y'},
@@ -81,7 +94,7 @@ describe('podman command lines', () => {
       }),
       '/tmp/x/image-id',
     )
-    expect(args.slice(9)).to.deep.equal([
+    expect(args.slice(11)).to.deep.equal([
       '--build-arg',
       'ALPHA=a b=c "q"',
       '--build-arg',
@@ -108,7 +121,7 @@ describe('podman command lines', () => {
 
   it('applies every label it is given, exactly, and no other (the contract: kudev owns the digest label)', () => {
     const args = buildCommand(
-      {dockerfile: 'Dockerfile'},
+      {dockerfile: 'Dockerfile', ignorefile: '/i'},
       options({labels: {[DIGEST_LABEL]: 'cd'.repeat(32), z: ''}}),
       '/i',
     )
