@@ -367,7 +367,7 @@ describe('kudev CLI (real processes)', function () {
       expect(exitCode).to.equal(1) // no .kudev.yaml in the project folder
       expect(stdout).to.match(/^✓ kube context +kind-dev \(cluster kind-dev/m)
       expect(stdout).to.match(
-        /^✓ loaders +another-loader \(kudev-fixture-good\), docker-desktop \(@kudev\/plugin-docker-desktop-loader\), fixture-loader \(kudev-fixture-good\), kind \(@kudev\/plugin-kind-loader\), minikube \(@kudev\/plugin-minikube-loader\)$/m,
+        /^✓ loaders +another-loader \(kudev-fixture-good\), docker-desktop \(@kudev\/plugin-docker-desktop-loader\), fixture-loader \(kudev-fixture-good\), kind \(@kudev\/plugin-kind-loader\), minikube \(@kudev\/plugin-minikube-loader\), registry \(@kudev\/plugin-registry-loader\)$/m,
       )
       expect(stdout).to.match(/^✓ loader +kind \(@kudev\/plugin-kind-loader\), detected from kube context "kind-dev"$/m)
       expect(stdout).to.include('! plugin kudev-fixture-hangs did not answer kudev:builders within 1000 ms')

@@ -13,7 +13,7 @@ import {type CliResult, dataDirWithPlugins, fixtures, runCli} from '../support/c
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 
 const KIND_DEV = join(fixtures, 'kubeconfig', 'kind-dev.yaml')
-const BUNDLED_LOADERS = ['docker-desktop', 'kind', 'minikube']
+const BUNDLED_LOADERS = ['docker-desktop', 'kind', 'minikube', 'registry']
 
 interface FailureCase {
   name: string

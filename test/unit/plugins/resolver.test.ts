@@ -41,6 +41,7 @@ describe('plugin resolver', () => {
         'fixture-loader',
         'kind',
         'minikube',
+        'registry',
       ])
       expect(loaders.entries[0]!.plugin).to.deep.equal({name: 'kudev-fixture-good', type: 'link'})
       expect(loaders.entries[1]!.plugin).to.deep.equal({name: '@kudev/plugin-docker-desktop-loader', type: 'core'})
@@ -99,6 +100,7 @@ describe('plugin resolver', () => {
         'fixture-loader',
         'kind',
         'minikube',
+        'registry',
       ])
     } finally {
       await remove()
