@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {configFlags, kubeContextFlag} from '../cli/flags.js'
+import {configFlags, kubeContextFlag, loadFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 import {ExitCode} from '../output/errors.js'
 import {painter} from '../output/logger.js'
@@ -17,6 +17,7 @@ export default class Doctor extends KudevCommand {
       description: 'Check this loader instead of spec.loader or the detected one.',
       helpValue: 'NAME',
     }),
+    registry: loadFlags.registry,
   }
   static override summary = 'Check that kudev can work here'
 
@@ -32,6 +33,7 @@ export default class Doctor extends KudevCommand {
       loader: flags.loader,
       logger: this.logger,
       oclif: this.config,
+      registry: flags.registry,
     })
 
     const p = painter(this.logger.color)

@@ -46,6 +46,8 @@ export interface DoctorOptions {
   kubeContext?: string
   builder?: string
   loader?: string
+  /** --registry: check pushing there. */
+  registry?: string
 }
 
 /**

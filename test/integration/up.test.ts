@@ -275,6 +275,13 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     expect(again.exitCode, again.stderr).to.equal(0)
     expect(again.stdout).to.equal(`${first.clusterRef} ${first.id}`)
     expect(again.stderr).to.include(`is already in gke_proj_zone_prod`)
+    const doctor = await runCli(['doctor', '--json', ...args], {cwd: project, env})
+    const checks = (JSON.parse(doctor.stdout) as {checks: {name: string; ok: boolean; summary: string}[]}).checks
+    expect(checks.find((check) => check.name === 'loader')).to.include({
+      ok: true,
+      summary: 'registry (@kudev/plugin-registry-loader), --registry',
+    })
+    expect(checks.find((check) => check.name === 'registry')).to.include({ok: true})
     const bad = await runCli(['up', '--registry', 'https://x.io'], {cwd: project, env})
     expect(bad.exitCode).to.equal(2)
     expect(bad.stderr).to.include(
