@@ -60,7 +60,7 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
     signal,
   )
   return {
-    clusterRef: chosen.loader.clusterRef?.(image, chosen.target) ?? null,
+    clusterRef: result.clusterRef,
     context: context.name,
     durationMs: result.durationMs,
     id: info.id,

@@ -9,6 +9,8 @@ export interface LoadStepResult {
   durationMs: number
   /** How the loader loaded and what each node was sent; null when nothing was loaded or the loader does not say. */
   sent: LoadReport | null
+  /** The name pods must use when it is not the image's (the pushed name, with a registry); else null. */
+  clusterRef: string | null
 }
 
 export interface LoadStepOptions {
@@ -27,9 +29,10 @@ export async function loadImage(
 ): Promise<LoadStepResult> {
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
+  const clusterRef = chosen.loader.clusterRef?.(image, chosen.target) ?? null
   if (await chosen.loader.has(image, chosen.target)) {
     logger.info(`${image.ref} is already in ${chosen.target.context}`)
-    return {durationMs: elapsed(), loaded: false, sent: null}
+    return {clusterRef, durationMs: elapsed(), loaded: false, sent: null}
   }
 
   const {startStep} = await import('../output/progress.js')
@@ -48,7 +51,7 @@ export async function loadImage(
   for (const node of sent?.nodes ?? []) logger.debug(describeNodeLoad(node))
   const how = sent === null ? '' : ` (${summary(sent)})`
   step.done(`loaded ${image.ref} into ${chosen.target.context} in ${(elapsed() / 1000).toFixed(1)}s${how}`)
-  return {durationMs: elapsed(), loaded: true, sent}
+  return {clusterRef, durationMs: elapsed(), loaded: true, sent}
 }
 
 /** "kind-worker: trimmed, sent 3 blobs (4 kB), left out 1 layer it holds (663 MB), 0.9s" */

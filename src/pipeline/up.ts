@@ -60,6 +60,6 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
     loaded: load.loaded,
     loader: chosen.loader.name,
     sent: load.sent,
-    clusterRef: chosen.loader.clusterRef?.(image, chosen.target) ?? null,
+    clusterRef: load.clusterRef,
   }
 }

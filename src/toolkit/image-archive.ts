@@ -219,6 +219,11 @@ function layoutEntries(archive: ImageArchive, omit: ReadonlySet<string>): {name:
   ]
 }
 
+/** The archive's layers among `held` (a node's blobs): what a layout for that node leaves out. */
+export function heldLayers(archive: ImageArchive, held: ReadonlySet<string>): Set<string> {
+  return new Set(archive.blobs.filter((blob) => blob.layer && held.has(blob.digest)).map((blob) => blob.digest))
+}
+
 /** How big the layout without `omit` is, and what it leaves out, before anything is sent. */
 export function layoutSize(archive: ImageArchive, omit: ReadonlySet<string>): LayoutSize {
   const entries = layoutEntries(archive, omit)

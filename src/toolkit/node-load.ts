@@ -14,7 +14,7 @@ import {formatBytes} from '../output/units.js'
 import type {BaseToolkit, DockerHost, LoadableImage, NodeLoad, NodeLoadOptions} from '../plugins/contract.js'
 import {withTempDir} from './archive.js'
 import {docker} from './docker.js'
-import {layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
+import {heldLayers, layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
 import {normalizeRef} from './image-ref.js'
 import {nameTarget, nodesWithout} from './nodes.js'
 
@@ -31,6 +31,8 @@ interface Run {
   toolkit: BaseToolkit
   image: LoadableImage
   file: string
+  /** The saved archive's size: what a full load sends. */
+  bytes: number
   /** Undefined when kudev could not read the saved archive: then every node gets it whole. */
   archive?: ImageArchive
   unreadable?: string
@@ -62,7 +64,7 @@ export async function loadIntoNodes(
     // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
     const {containerdStore, platform} = await host()
     await save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined)
-    const run: Run = {file, host, ids: new Set([image.id]), image, options, toolkit}
+    const run: Run = {bytes: (await stat(file)).size, file, host, ids: new Set([image.id]), image, options, toolkit}
     try {
       run.archive = await readImageArchive(file)
       // Saved for one platform, the names may point at that platform's manifest rather than the ID Docker reports.
@@ -103,8 +105,7 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
   if (run.options.full) return fullLoad(run, target, started, 'asked for (--full-load)')
   if (run.archive === undefined)
     return fullLoad(run, target, started, `kudev could not read the saved image (${run.unreadable})`)
-  const {held = new Set()} = target
-  const omit = new Set(run.archive.blobs.filter((blob) => blob.layer && held.has(blob.digest)).map((b) => b.digest))
+  const omit = heldLayers(run.archive, target.held ?? new Set())
   if (omit.size === 0) return fullLoad(run, target, started, 'the node holds none of its layers')
   const size = layoutSize(run.archive, omit)
   run.toolkit.logger.debug(
@@ -137,7 +138,7 @@ async function fullLoad(run: Run, target: Target, started: number, reason: strin
   return {
     blobsSent: run.archive?.blobs.length ?? 0,
     blobsSkipped: 0,
-    bytesSent: (await stat(run.file)).size,
+    bytesSent: run.bytes,
     bytesSkipped: 0,
     durationMs: Math.round(performance.now() - started),
     mode: 'full',
