@@ -130,9 +130,13 @@ const REGISTRY =
 export function checkRegistry(value: string): string | undefined {
   if (/^[a-z]+:\/\//i.test(value))
     return `${quote(value)} is not a registry: write host[:port][/path] without ${value.slice(0, value.indexOf('//') + 2)}`
-  return REGISTRY.test(value)
+  if (!REGISTRY.test(value))
+    return `${quote(value)} is not a registry: write host[:port][/path], e.g. localhost:5001 or registry.example.com/team`
+  // Docker reads a first component as a registry only with a dot, a port, or as localhost (distribution/reference).
+  const host = value.split('/')[0]!
+  return /[.:[]/.test(host) || host === 'localhost'
     ? undefined
-    : `${quote(value)} is not a registry: write host[:port][/path], e.g. localhost:5001 or registry.example.com/team`
+    : `${quote(value)} is not a registry: Docker would read "${host}" as a Docker Hub account; add its port or domain`
 }
 
 const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/

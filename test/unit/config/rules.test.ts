@@ -59,7 +59,17 @@ describe('config: value rules', () => {
       'r-1.io/a_b',
     ])
       expect(checkRegistry(valid), valid).to.equal(undefined)
-    for (const invalid of ['https://ghcr.io', 'ghcr.io/Team', 'ghcr.io/', 'host:port', 'a b', '-bad.io', 'ghcr.io//x'])
+    for (const invalid of [
+      'https://ghcr.io',
+      'ghcr.io/Team',
+      'ghcr.io/',
+      'host:port',
+      'a b',
+      '-bad.io',
+      'ghcr.io//x',
+      'myregistry',
+      'myregistry/team',
+    ])
       expect(checkRegistry(invalid), invalid).to.be.a('string')
   })
 
