@@ -146,7 +146,7 @@ export class RegistryLoader implements Loader {
     const value = target.params.registry
     if (!value) {
       throw this.toolkit.error('usage', 'the registry loader needs a registry to push to', {
-        hint: `name it with --registry ${REGISTRY_FORM.split(',')[0]} or spec.registry in kudev.yaml`,
+        hint: `name it with --registry ${REGISTRY_FORM.split(',')[0]} or spec.registry in .kudev.yaml`,
       })
     }
 
