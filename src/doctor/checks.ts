@@ -139,6 +139,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   if (builder?.diagnose) checks.push(...asChecks(await builder.diagnose(), 'engine'))
 
   if (context) {
+    checks.push(await advertisedRegistryCheck(context))
     const chosen = await attempt(
       checks,
       'loader',
@@ -151,6 +152,27 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   if (project) checks.push(await hashCacheCheck(project.buildContext))
   report.ok = checks.every((check) => check.ok)
   return report
+}
+
+/** The registry the cluster advertises, asked afresh (what kudev up remembers is replaced by this answer). */
+async function advertisedRegistryCheck(context: KubeContext): Promise<Check> {
+  const {advertisedRegistry, HOSTING_CONFIGMAP} = await import('../kube/registry-hosting.js')
+  const answer = await advertisedRegistry(context, {fresh: true})
+  const name = 'cluster registry'
+  if (answer.hosting !== undefined) {
+    const {host, hostFromContainerRuntime} = answer.hosting
+    const pulled = hostFromContainerRuntime ? ` (nodes pull it as ${hostFromContainerRuntime})` : ''
+    return {
+      name,
+      ok: true,
+      summary: `${host}${pulled}, advertised in ConfigMap ${HOSTING_CONFIGMAP}: kudev up pushes there`,
+    }
+  }
+
+  const why = answer.notes.join('; ')
+  return answer.source === 'unknown'
+    ? {hint: 'kudev up asks again on each run until the API server answers', name, ok: true, summary: `unknown: ${why}`}
+    : {name, ok: true, summary: `none: ${why}`}
 }
 
 /** Where the tree snapshot lives and whether folder times can vouch for listings: why repeat runs are fast or not. */

@@ -12,6 +12,8 @@ export interface KubeContext {
   cluster?: string
   /** From the cluster entry; undefined when it has no server or the cluster entry is missing (see clusterDefined). */
   server?: string
+  /** The cluster entry's identity (KubeconfigClusterEntry.identity); undefined when the entry is missing. */
+  clusterIdentity?: string
   /**
    * False when no kubeconfig file defines the context's cluster. kubectl still reads such a context (it fails only
    * when it connects), so kudev returns it too and leaves the decision to the caller.
@@ -69,6 +71,7 @@ export function selectKubeContext(kubeconfig: Kubeconfig, choice: KubeContextCho
     name,
     cluster: context.cluster,
     server: cluster?.server,
+    clusterIdentity: cluster?.identity,
     clusterDefined: cluster !== undefined,
     namespace: context.namespace,
     user: context.user,

@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import {getSystemErrorMap} from 'node:util'
 
@@ -21,6 +22,11 @@ export interface KubeconfigContextEntry {
 export interface KubeconfigClusterEntry {
   name: string
   server?: string
+  /**
+   * A digest of what makes the cluster that cluster (server, certificate authority, TLS settings): a cluster
+   * deleted and created again under the same name gets a new CA and port, so a new identity.
+   */
+  identity: string
   extensions: KubeExtensions
   file: string
 }
@@ -172,6 +178,7 @@ async function parseKubeconfig(text: string, file: string, home: string): Promis
       return {
         name,
         server: optionalString(cluster.server, [...at, 'server'], fail),
+        identity: identity(cluster),
         extensions: extensions(cluster.extensions, [...at, 'extensions'], fail),
         file,
       }
@@ -251,4 +258,10 @@ function namedList(
 function extensions(value: unknown, at: YamlPath, fail: Fail): KubeExtensions {
   // fromEntries defines own properties, so an extension named "__proto__" cannot touch the prototype.
   return Object.fromEntries(namedList(value, at, 'extension', fail).map(({name, body}) => [name, body]))
+}
+
+function identity(cluster: Record<string, unknown>): string {
+  const fields = ['server', 'certificate-authority-data', 'certificate-authority', 'insecure-skip-tls-verify']
+  const text = JSON.stringify(fields.map((field) => cluster[field] ?? null))
+  return createHash('sha256').update(text).digest('hex').slice(0, 32)
 }

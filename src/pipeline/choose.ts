@@ -6,6 +6,7 @@ import {isKudevError, KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {
   Builder,
+  DetectOptions,
   KubeContextInfo,
   Loader,
   LoaderDescriptor,
@@ -67,21 +68,25 @@ export async function chooseLoader(request: ChoiceRequest, context: KubeContext)
   const registry = await collectLoaders(request.oclif, {logger: request.logger})
   const info = contextInfo(context)
   const asked = named(registry, request)
-  const pushTo = await registryOf(request)
+  // A loader named by the user is used as named; only the registry loader needs the cluster's registry.
+  const pushTo =
+    (await registryOf(request)) ??
+    (asked === undefined || asked.name === REGISTRY_LOADER ? await advertised(context, request.logger) : undefined)
 
   let chosen: {registration: Registration<LoaderDescriptor>; target: LoadTarget; reason: string}
   if (asked) {
     const registration = pickByName(registry, asked.name, asked.source)
-    const target = (await detect(registration, info, true, pushTo?.value)) ?? {context: info.name, params: {}}
+    const target = (await detect(registration, info, true, pushTo)) ?? {context: info.name, params: {}}
     chosen = {reason: asked.source, registration, target}
   } else if (pushTo) {
-    // A registry the user named: the image is pushed there, whatever the cluster (shared, remote, CI).
+    // A registry the user named or the cluster advertises: the image is pushed there, whatever the cluster.
     const registration = pickByName(registry, REGISTRY_LOADER, pushTo.source)
-    const target = (await detect(registration, info, true, pushTo.value)) ?? {
+    const target = (await detect(registration, info, true, pushTo)) ?? {
       context: info.name,
       params: {registry: pushTo.value},
     }
     chosen = {reason: pushTo.source, registration, target}
+    if (pushTo.advertised) await announce(context, pushTo, await claimsFor(registry, info), request.logger)
   } else {
     const claims = await claimsFor(registry, info)
     if (claims.length === 0) throw notLocal(info.name, registry)
@@ -146,8 +151,48 @@ async function claimsFor(registry: Registry<LoaderDescriptor>, info: KubeContext
   return claims
 }
 
+/** A registry to push to, and where it came from. */
+interface PushTo {
+  value: string
+  /** For reasons and errors: `--registry`, `spec.registry in …`, or the ConfigMap that advertises it. */
+  source: string
+  /** KEP-1755's hostFromContainerRuntime, when the cluster advertised the registry. */
+  pullRegistry?: string
+  advertised?: boolean
+}
+
+/** The registry the context's cluster advertises (KEP-1755), remembered per cluster; notes go to -v. */
+async function advertised(context: KubeContext, logger: Logger): Promise<PushTo | undefined> {
+  const {advertisedRegistry, HOSTING_CONFIGMAP} = await import('../kube/registry-hosting.js')
+  const answer = await advertisedRegistry(context)
+  for (const note of answer.notes) logger.debug(`kube context "${context.name}": ${note}`)
+  if (answer.hosting === undefined) return undefined
+  const {host, hostFromContainerRuntime} = answer.hosting
+  return {
+    advertised: true,
+    pullRegistry: hostFromContainerRuntime,
+    source: `the registry the cluster advertises (ConfigMap ${HOSTING_CONFIGMAP})`,
+    value: host,
+  }
+}
+
+/** Why kudev pushes instead of side-loading: said once per cluster and registry, then only under -v. */
+async function announce(
+  context: KubeContext,
+  pushTo: PushTo,
+  claims: {registration: Registration<LoaderDescriptor>}[],
+  logger: Logger,
+): Promise<void> {
+  const {firstTime} = await import('../toolkit/notices.js')
+  if (!firstTime(`advertised-registry\0${context.name}\0${context.clusterIdentity ?? ''}\0${pushTo.value}`)) return
+  const sideLoad = claims.map(({registration}) => `--loader ${registration.descriptor.name}`).join(' or ')
+  logger.info(
+    `kube context "${context.name}" advertises the registry ${pushTo.value}: kudev pushes there instead of loading into nodes${sideLoad ? ` (${sideLoad} to side-load)` : ''}`,
+  )
+}
+
 /** --registry > spec.registry, checked; undefined when neither is set. */
-async function registryOf(request: ChoiceRequest): Promise<{value: string; source: string} | undefined> {
+async function registryOf(request: ChoiceRequest): Promise<PushTo | undefined> {
   if (request.registry !== undefined) {
     const {checkRegistry} = await import('../config/rules.js')
     const problem = checkRegistry(request.registry)
@@ -163,12 +208,15 @@ async function detect(
   registration: Registration<LoaderDescriptor>,
   info: KubeContextInfo,
   forced: boolean,
-  registry?: string,
+  pushTo?: PushTo,
 ): Promise<LoadTarget | undefined> {
   const {descriptor, plugin} = registration
   if (!descriptor.detect) return undefined
+  const options: DetectOptions = {forced}
+  if (pushTo !== undefined) options.registry = pushTo.value
+  if (pushTo?.pullRegistry !== undefined) options.pullRegistry = pushTo.pullRegistry
   try {
-    return await descriptor.detect(info, registry === undefined ? {forced} : {forced, registry})
+    return await descriptor.detect(info, options)
   } catch (error) {
     if (isKudevError(error)) throw error
     throw new KudevError(

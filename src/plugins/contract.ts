@@ -181,6 +181,12 @@ export interface PluginToolkit extends BaseToolkit {
   withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T>
   /** True the first time `key` is asked on this machine: for a notice worth reading once, not on every run. */
   firstTime(key: string): boolean
+  /**
+   * The distinct platforms (`linux/amd64`) of the nodes of the kube context's cluster, read from its API
+   * server; undefined when they cannot be read (RBAC, unreachable: said under -v). Costs a request: for
+   * loaders whose nodes pull (a registry), before they push.
+   */
+  nodePlatforms(context: string): Promise<string[] | undefined>
 }
 
 /** One line of `kudev doctor`: a check a plugin ran on what it depends on (a CLI, an engine, a cluster). */
@@ -235,8 +241,13 @@ export interface LoadableImage extends ImageRef {
 export interface DetectOptions {
   /** The user chose this loader with --loader or spec.loader: return the best target for the context, or throw a clear error, instead of declining. */
   forced: boolean
-  /** The registry the user named (--registry, spec.registry): `host[:port][/path]`. */
+  /** The registry to push to, named by the user (--registry, spec.registry) or advertised by the cluster: `host[:port][/path]`. */
   registry?: string
+  /**
+   * The name the cluster's nodes pull that registry by, when it is not `registry` (KEP-1755's
+   * `hostFromContainerRuntime`, e.g. `kind-registry:5000` for `localhost:5001`): the name pods must use.
+   */
+  pullRegistry?: string
 }
 
 export interface Loader {

@@ -44,9 +44,22 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     loadIntoNodes: (image, nodes, options) =>
       loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveImage(base, ...args)),
     nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),
+    nodePlatforms: (context) => clusterPlatforms(base, context),
     normalizeRef,
     requireRunning: (nodes, what, hint) => requireRunning(base, nodes, what, hint),
     saveImage: (image, file, signal, platform) => saveImage(base, image, file, signal, platform),
     withTempDir,
   }
+}
+
+/** The platforms of the context's nodes from its API server; undefined (said under -v) when they cannot be read. */
+async function clusterPlatforms(toolkit: BaseToolkit, context: string): Promise<string[] | undefined> {
+  const {resolveKubeContext} = await import('../kube/index.js')
+  const {nodePlatforms} = await import('../kube/node-platforms.js')
+  const found = await nodePlatforms(await resolveKubeContext({flag: context}))
+  if ('platforms' in found) return found.platforms
+  toolkit.logger.debug(
+    `kube context "${context}": ${found.unknown}; the image's platform is not checked against the nodes'`,
+  )
+  return undefined
 }
