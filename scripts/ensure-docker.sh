@@ -4,10 +4,11 @@
 # Usage: scripts/ensure-docker.sh [--pid-file FILE] [--log FILE] [--timeout SECONDS] [--no-install]
 #
 # - If `docker info` already works, nothing is started (the pid file is left empty, nothing is printed on stdout);
-#   as root, busybox-static, podman and docker-registry are still installed when missing.
+#   as root, busybox-static, podman, docker-registry, openssl and apache2-utils are still installed when missing.
 # - Otherwise, as root on Debian/Ubuntu, the missing packages among docker.io (dockerd, /usr/bin/docker),
 #   busybox-static (/bin/busybox, used for offline test base images), podman (the podman builder plugin's
-#   tests) and docker-registry (/usr/bin/docker-registry, the registry loader's tests) are installed with one
+#   tests), docker-registry (/usr/bin/docker-registry, the registry loader's tests), openssl and apache2-utils
+#   (certificates and bcrypt htpasswd lines for the registry loader's TLS and login tests) are installed with one
 #   `apt-get update` and one `apt-get install`, then
 #   `dockerd --iptables=false --bridge=none` is started in the background (own session, so Ctrl-C in the
 #   calling terminal does not reach it; its log goes to --log FILE, else to a new temp file).
@@ -108,20 +109,25 @@ if engine_answers; then
   if [ ! -x /bin/busybox ]; then extras+=(busybox-static); fi
   if ! command -v podman >/dev/null 2>&1; then extras+=(podman); fi
   if [ ! -x /usr/bin/docker-registry ]; then extras+=(docker-registry); fi
+  if ! command -v openssl >/dev/null 2>&1; then extras+=(openssl); fi
+  if ! command -v htpasswd >/dev/null 2>&1; then extras+=(apache2-utils); fi
   if [ "$(id -u)" = 0 ] && [ ${#extras[@]} -gt 0 ]; then
-    apt_install_missing "${extras[@]}" || log "warning: missing ${extras[*]}; integration tests need /bin/busybox, podman and /usr/bin/docker-registry"
+    apt_install_missing "${extras[@]}" || log "warning: missing ${extras[*]}; integration tests need /bin/busybox, podman, /usr/bin/docker-registry, openssl and htpasswd"
   fi
   exit 0
 fi
 
 # The engine does not answer. Ensure the binaries (dockerd from docker.io only when there is no dockerd at all,
-# so an existing docker-ce install is never replaced), plus busybox-static for test base images, podman and
-# docker-registry (a real registry on loopback for the registry loader's tests).
+# so an existing docker-ce install is never replaced), plus busybox-static for test base images, podman,
+# docker-registry (a real registry on loopback for the registry loader's tests), openssl and apache2-utils
+# (its TLS and login tests).
 want=()
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then want+=(docker.io); fi
 if [ ! -x /bin/busybox ]; then want+=(busybox-static); fi
 if ! command -v podman >/dev/null 2>&1; then want+=(podman); fi
 if [ ! -x /usr/bin/docker-registry ]; then want+=(docker-registry); fi
+if ! command -v openssl >/dev/null 2>&1; then want+=(openssl); fi
+if ! command -v htpasswd >/dev/null 2>&1; then want+=(apache2-utils); fi
 if [ ${#want[@]} -gt 0 ]; then
   if ! apt_install_missing "${want[@]}"; then
     command -v dockerd >/dev/null 2>&1 || die "no dockerd available"

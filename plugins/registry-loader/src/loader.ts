@@ -10,8 +10,22 @@ import type {
   PluginToolkit,
 } from 'kudev'
 import {createHash} from 'node:crypto'
+import type {SecureContext} from 'node:tls'
 
+import {type Manifest, samePlatform, type Served, servedFromInspect} from './manifest.js'
 import {clusterRefFor, parseRegistry, type Registry, REGISTRY_FORM, registryRepository} from './reference.js'
+import {type Answer, bearerChallenge, type Endpoint, get, header, RequestFailure} from './transport.js'
+import {
+  defaultCertsDir,
+  dockerSecurity,
+  isLoopback,
+  readCertsDir,
+  type RegistryConfig,
+  secureContextFor,
+  type Security,
+} from './trust.js'
+
+export type {Served} from './manifest.js'
 
 /** How long one registry API request may take. */
 export const REQUEST_TIMEOUT_MS = 5000
@@ -27,39 +41,58 @@ const ACCEPT = [
 ].join(', ')
 /** A manifest is a few kB; an answer this large is not one. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+const PODMAN = 'podman'
 
-interface Descriptor {
-  digest?: unknown
-  platform?: {architecture?: unknown; os?: unknown; variant?: unknown}
+export interface RegistryLoaderOptions {
+  timeoutMs?: number
+  /** Docker's certs.d folder (default: KUDEV_DOCKER_CERTS_D, else Docker's own; see trust.ts). */
+  certsDir?: string
+  /** Treat every registry so instead of following Docker's rules (tests: 'secure' verifies a loopback registry's certificate). */
+  security?: Security
 }
 
-interface Manifest {
-  mediaType?: unknown
-  config?: Descriptor
-  manifests?: Descriptor[]
+/** How kudev reaches one registry: Docker's verdict, the endpoints it implies, the one that answered. */
+interface Connection {
+  security: Security
+  endpoints: Endpoint[]
+  /** The endpoint that gave an HTTP answer: later requests go there only. */
+  answered?: Endpoint
+  /** Why HTTPS failed before plain HTTP was tried (an insecure registry's first endpoint). */
+  httpsFailure?: RequestFailure
+  /** A secure registry without certs.d files: the context with the system's CA bundle, made on a certificate failure. */
+  systemTrust?: () => Promise<SecureContext>
 }
 
-/** What the registry serves under an image's tag: the manifest's digest and its config digest (for the engine's platform). */
-export interface Served {
-  manifest: string
-  config?: string
-}
+/** What the registry answered for a manifest. */
+type ManifestAnswer =
+  | {kind: 'credentials'; answer: Answer}
+  | {kind: 'manifest'; manifest: Manifest; digest: string; contentType: string}
+  | {kind: 'missing'}
 
 /**
- * Pushes with `docker push` to the registry the user named, and checks through the registry's API (v2)
- * that it serves the image: the manifest's config digest (or, with Docker's containerd image store, the
- * manifest's own digest) must be the image ID.
+ * Pushes to the registry the user named — with `docker push` from the Docker daemon, with `podman push`
+ * from podman's store — and checks through the registry's API (v2) that it serves the image: the
+ * manifest's config digest (or, with Docker's containerd image store, the manifest's own digest) must be
+ * the image ID. The API is read as Docker reads it (trust.ts); a registry that wants credentials is read
+ * through `docker manifest inspect`, with the credentials `docker login` stored: kudev never reads them.
  */
 export class RegistryLoader implements Loader {
   readonly name = 'registry'
 
   private readonly timeoutMs: number
+  private readonly certsDir: string
+  private readonly connections = new Map<string, Promise<Connection>>()
+  /** The same, once known (for errors, which are made synchronously). */
+  private readonly resolved = new Map<string, Connection>()
+  private readonly tokens = new Map<string, Promise<string | undefined>>()
+  private registryConfig?: Promise<RegistryConfig>
 
   constructor(
     private readonly toolkit: PluginToolkit,
-    options: {timeoutMs?: number} = {},
+    private readonly options: RegistryLoaderOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS
+    this.certsDir = options.certsDir ?? defaultCertsDir()
   }
 
   /** The name pods must use: `<registry>/<image name without any registry host>:<tag>`. */
@@ -72,20 +105,25 @@ export class RegistryLoader implements Loader {
     return [
       await this.toolkit.diagnostic('registry', async () => {
         const registry = this.registry(target)
-        const response = await this.request(registry, '/v2/', 'application/json')
-        await response.body?.cancel()
-        if (response.ok) return `${registry.name} answers (registry API v2)`
-        throw this.statusError(registry, response, `${registry.base}/v2/`)
+        const answer = await this.read(registry, '/v2/', 'application/json', undefined)
+        if (answer.status >= 200 && answer.status < 300) return `${registry.name} answers (registry API v2)`
+        if (answer.status === 401)
+          return {
+            hint: `kudev reads it through docker manifest inspect, with the credentials of docker login ${registry.host}`,
+            summary: `${registry.name} answers (registry API v2) and wants credentials`,
+          }
+        throw this.statusError(registry, answer)
       }),
     ]
   }
 
   async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
-    return matches(await this.served(image, this.registry(target)), image)
+    const registry = this.registry(target)
+    return matches(await this.served(image, registry), image)
   }
 
   /**
-   * Tags the image `<clusterRef>` in Docker and pushes it (Docker sends only the layers the registry
+   * Tags the image `<clusterRef>` and pushes it (Docker and podman send only the layers the registry
    * lacks), then checks the registry serves it. The tag it made goes again when anything fails.
    */
   async load(
@@ -96,31 +134,27 @@ export class RegistryLoader implements Loader {
   ): Promise<LoadReport> {
     const registry = this.registry(target)
     const clusterRef = clusterRefFor(registry, image.ref)
-    if (!image.inDockerDaemon) {
+    // Known before pushing: podman's TLS flag depends on it, and so do the hints of a failed push.
+    await this.connection(registry)
+    const engine = image.inDockerDaemon ? 'docker' : await this.podmanHolds(image)
+    if (engine === undefined) {
       throw this.toolkit.error(
         'load',
-        `the registry loader pushes with docker, and ${image.ref} is not in the Docker daemon (its builder is not docker)`,
+        `the registry loader pushes with docker or podman, and ${image.ref} (${image.id}) is neither in the Docker daemon nor in podman's image store`,
         {
           data: {image: image.ref, registry: registry.name},
-          hint: 'build with --builder docker to push to a registry; pushing from other builders is not supported yet',
+          hint: 'build with --builder docker or --builder podman to push to a registry',
         },
       )
     }
 
     const tagged = clusterRef !== image.ref
     try {
-      if (tagged)
-        await this.toolkit.docker(['tag', image.ref, clusterRef], `tag ${image.ref} as ${clusterRef}`, {
-          errorCode: 'load',
-          signal,
-        })
-      const pushed = await this.toolkit.docker(['push', clusterRef], `push ${clusterRef}`, {
-        accept: () => true,
-        errorCode: 'load',
-        onLine: (line) => this.toolkit.logger.debug(`docker push: ${line}`),
-        signal,
-      })
-      if (pushed.exitCode !== 0) throw this.pushFailed(registry, clusterRef, pushed)
+      const pushed =
+        engine === 'docker'
+          ? await this.dockerPush(image, clusterRef, tagged, signal)
+          : await this.podmanPush(image, registry, clusterRef, tagged, signal)
+      if (pushed.exitCode !== 0) throw this.pushFailed(engine, registry, clusterRef, pushed)
       const served = await this.served(image, registry, signal)
       if (!matches(served, image)) {
         const what = served === undefined ? 'nothing under that tag' : (served.config ?? `manifest ${served.manifest}`)
@@ -134,11 +168,81 @@ export class RegistryLoader implements Loader {
         )
       }
     } catch (error) {
-      if (tagged) await this.untag(clusterRef)
+      if (tagged) await this.untag(engine, image, clusterRef)
       throw error
     }
 
-    return {method: `docker push ${clusterRef}`, nodes: []}
+    return {method: `${engine} push ${clusterRef}`, nodes: []}
+  }
+
+  private async dockerPush(
+    image: LoadableImage,
+    clusterRef: string,
+    tag: boolean,
+    signal: AbortSignal,
+  ): Promise<ExecResult> {
+    if (tag)
+      await this.toolkit.docker(['tag', image.ref, clusterRef], `tag ${image.ref} as ${clusterRef}`, {
+        errorCode: 'load',
+        signal,
+      })
+    return this.toolkit.docker(['push', clusterRef], `push ${clusterRef}`, {
+      accept: () => true,
+      errorCode: 'load',
+      onLine: (line) => this.toolkit.logger.debug(`docker push: ${line}`),
+      signal,
+    })
+  }
+
+  /**
+   * `podman push`, with `--tls-verify=false` for the registries Docker treats as insecure: podman has no
+   * such default for loopback (it refuses a plain-HTTP or self-signed 127.0.0.1 registry without the flag).
+   * Podman reads its own login (`podman login`), and Docker's config.json when it has none.
+   */
+  private async podmanPush(
+    image: LoadableImage,
+    registry: Registry,
+    clusterRef: string,
+    tag: boolean,
+    signal: AbortSignal,
+  ): Promise<ExecResult> {
+    if (tag) {
+      const tagged = await this.podman(['tag', podmanId(image), clusterRef], signal)
+      if (tagged.exitCode !== 0)
+        throw this.toolkit.error(
+          'load',
+          `could not tag ${image.ref} as ${clusterRef} in podman: ${this.toolkit.lastLines(tagged.stderr).at(-1) ?? `exit code ${tagged.exitCode}`}`,
+          {hint: 'rerun with -v to see every command kudev runs'},
+        )
+    }
+
+    const {security} = await this.connection(registry)
+    return this.podman(
+      ['push', ...(security === 'insecure' ? ['--tls-verify=false'] : []), clusterRef],
+      signal,
+      (line) => this.toolkit.logger.debug(`podman push: ${line}`),
+    )
+  }
+
+  /** 'podman' when podman's store holds an image with this ID (the podman builder's, or buildah's); else undefined. */
+  private async podmanHolds(image: LoadableImage): Promise<'podman' | undefined> {
+    try {
+      const result = await this.podman(['image', 'exists', podmanId(image)])
+      return result.exitCode === 0 ? 'podman' : undefined
+    } catch (error) {
+      this.toolkit.logger.debug(`podman cannot be asked for ${image.ref}: ${(error as Error).message}`)
+      return undefined
+    }
+  }
+
+  private podman(args: string[], signal?: AbortSignal, onLine?: (line: string) => void): Promise<ExecResult> {
+    return this.toolkit.exec(PODMAN, args, {
+      allowFailure: true,
+      errorCode: 'load',
+      notFoundHint: 'install podman (https://podman.io/docs/installation), or put podman on PATH',
+      onLine,
+      signal,
+    })
   }
 
   /** The target's registry, or a usage error naming the value and the form it must have. */
@@ -165,7 +269,8 @@ export class RegistryLoader implements Loader {
   private async served(image: ImageRef, registry: Registry, signal?: AbortSignal): Promise<Served | undefined> {
     const {repository, tag} = registryRepository(registry, image.ref)
     const top = await this.manifest(registry, repository, tag, signal)
-    if (top === undefined) return undefined
+    if (top.kind === 'missing') return undefined
+    if (top.kind === 'credentials') return this.servedThroughDocker(registry, image, top.answer, signal)
     let {manifest} = top
     if (
       INDEX_TYPES.has(typeof manifest.mediaType === 'string' ? manifest.mediaType : top.contentType) ||
@@ -175,7 +280,8 @@ export class RegistryLoader implements Loader {
       const entry = manifest.manifests?.find((descriptor) => samePlatform(descriptor, platform))
       if (typeof entry?.digest !== 'string') return {manifest: top.digest}
       const child = await this.manifest(registry, repository, entry.digest, signal)
-      if (child === undefined) return {manifest: top.digest}
+      if (child.kind === 'credentials') return this.servedThroughDocker(registry, image, child.answer, signal)
+      if (child.kind === 'missing') return {manifest: top.digest}
       manifest = child.manifest
     }
 
@@ -183,60 +289,325 @@ export class RegistryLoader implements Loader {
     return {config: typeof config === 'string' ? config : undefined, manifest: top.digest}
   }
 
-  /** `GET /v2/<repository>/manifests/<reference>`: undefined on 404, an error on any other failure. */
+  /** `GET /v2/<repository>/manifests/<reference>`: missing on 404, credentials on 401/403, an error on any other failure. */
   private async manifest(
     registry: Registry,
     repository: string,
     reference: string,
     signal?: AbortSignal,
-  ): Promise<{manifest: Manifest; digest: string; contentType: string} | undefined> {
-    const path = `/v2/${repository}/manifests/${reference}`
-    const response = await this.request(registry, path, ACCEPT, signal)
-    if (response.status === 404) {
-      await response.body?.cancel()
-      return undefined
+  ): Promise<ManifestAnswer> {
+    const answer = await this.read(registry, `/v2/${repository}/manifests/${reference}`, ACCEPT, repository, signal)
+    if (answer.status === 404) {
+      if (fromRegistry(answer)) return {kind: 'missing'}
+      // A 404 without a registry's marks: is anything there a registry at all? It answers /v2/ with 200 or 401.
+      const base = await this.read(registry, '/v2/', 'application/json', undefined, signal)
+      if (base.status === 200 || base.status === 401) return {kind: 'missing'}
+      throw this.toolkit.error(
+        'load',
+        `${registry.host} does not answer as a registry: GET ${answer.url} answered ${statusLine(answer)}, and GET ${base.url} ${statusLine(base)}`,
+        {
+          data: {registry: registry.name, status: base.status, url: base.url},
+          hint: `check the host and port in --registry or spec.registry: a registry's ${this.curl(registry)} answers 200 or 401`,
+        },
+      )
     }
 
-    if (!response.ok) throw this.statusError(registry, response, `${registry.base}${path}`)
-    const body = Buffer.from(await response.arrayBuffer())
-    const url = `${registry.base}${path}`
-    if (body.length > MAX_MANIFEST_BYTES) throw this.badAnswer(registry, url, `${body.length} bytes`)
+    if (answer.status === 401 || answer.status === 403) return {answer, kind: 'credentials'}
+    if (answer.status !== 200) throw this.statusError(registry, answer)
     let manifest: Manifest
     try {
-      manifest = JSON.parse(body.toString('utf8')) as Manifest
+      manifest = JSON.parse(answer.body.toString('utf8')) as Manifest
     } catch {
-      throw this.badAnswer(registry, url, 'not JSON')
+      throw this.badAnswer(registry, answer.url, 'not JSON')
     }
 
-    if (manifest === null || typeof manifest !== 'object') throw this.badAnswer(registry, url, 'not a manifest')
+    if (manifest === null || typeof manifest !== 'object') throw this.badAnswer(registry, answer.url, 'not a manifest')
     const digest =
-      response.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`
-    const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim()
-    return {contentType, digest, manifest}
+      header(answer, 'docker-content-digest') ?? `sha256:${createHash('sha256').update(answer.body).digest('hex')}`
+    const contentType = (header(answer, 'content-type') ?? '').split(';')[0]!.trim()
+    return {contentType, digest, kind: 'manifest', manifest}
   }
 
-  /** One API request, 5 s at most; a registry that cannot be reached is an error that says what to check. */
-  private async request(registry: Registry, path: string, accept: string, signal?: AbortSignal): Promise<Response> {
-    const url = `${registry.base}${path}`
-    const timeout = AbortSignal.timeout(this.timeoutMs)
-    this.toolkit.logger.debug(`GET ${url}`)
+  /**
+   * Asks Docker, which holds the credentials of `docker login` (in its config or a credential helper), for
+   * what the registry serves: `docker manifest inspect --verbose` (`--insecure` where Docker's rules make
+   * the registry insecure, which the CLI does not know by itself). The docker CLI talks to the registry
+   * itself, not the daemon. Experimental before CLI 20.10, hence the variable; 20.10 and later ignore it.
+   */
+  private async servedThroughDocker(
+    registry: Registry,
+    image: ImageRef,
+    answer: Answer,
+    signal?: AbortSignal,
+  ): Promise<Served | undefined> {
+    const clusterRef = clusterRefFor(registry, image.ref)
+    const {security} = await this.connection(registry)
+    this.toolkit.logger.debug(
+      `registry ${registry.name} answered GET ${answer.url} with ${answer.status}: asking docker, which has the credentials of docker login`,
+    )
+    const result = await this.toolkit.docker(
+      ['manifest', 'inspect', ...(security === 'insecure' ? ['--insecure'] : []), '--verbose', clusterRef],
+      `read the manifest of ${clusterRef} through docker`,
+      {accept: () => true, env: {DOCKER_CLI_EXPERIMENTAL: 'enabled'}, errorCode: 'load', signal},
+    )
+    if (result.exitCode === 0) {
+      const {platform} = await this.toolkit.dockerHost()
+      const served = servedFromInspect(result.stdout, platform)
+      if (served === undefined)
+        throw this.toolkit.error(
+          'load',
+          `docker manifest inspect ${clusterRef} printed something kudev cannot read (no manifest for ${platform})`,
+          {data: {clusterRef, registry: registry.name}, hint: `run docker manifest inspect --verbose ${clusterRef}`},
+        )
+      return served
+    }
+
+    const said = this.toolkit.lastLines(result.stderr).at(-1) ?? `exit code ${result.exitCode}`
+    const data = {clusterRef, registry: registry.name, status: answer.status, url: answer.url}
+    // The CLI says so both when the tag is not there and when docker login's password is wrong (it gets a 401 either way).
+    if (/no such manifest/i.test(result.stderr)) return undefined
+    if (/denied/i.test(result.stderr))
+      return this.deniedError(registry, answer, `docker manifest inspect: ${said}`, data)
+    if (
+      /no basic auth credentials|unauthorized|authentication required|401/i.test(result.stderr) ||
+      answer.status === 401
+    )
+      throw this.toolkit.error(
+        'load',
+        `registry ${registry.name} wants credentials (GET ${answer.url}: ${statusLine(answer)}), and docker has none that work for it (docker manifest inspect: ${said})`,
+        {
+          data,
+          hint: `log in once: docker login ${registry.host} (kudev asks docker; it never reads credentials itself)`,
+        },
+      )
+    return this.deniedError(registry, answer, `docker manifest inspect: ${said}`, data)
+  }
+
+  private deniedError(registry: Registry, answer: Answer, said: string, data: Record<string, unknown>): never {
+    throw this.toolkit.error(
+      'load',
+      `registry ${registry.name} denied access (GET ${answer.url}: ${statusLine(answer)}; ${said})`,
+      {
+        data,
+        hint: `log in with an account allowed to read it: docker login ${registry.host}`,
+      },
+    )
+  }
+
+  /**
+   * A GET as Docker would make it, anonymous: on `401` with a Bearer challenge, an anonymous token from
+   * the challenge's realm (registries like Docker Hub, ghcr.io and GitLab's give them for public
+   * repositories) and the request again with it. The answer whatever its status; an error when no
+   * endpoint answered.
+   */
+  private async read(
+    registry: Registry,
+    path: string,
+    accept: string,
+    repository: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<Answer> {
+    const answer = await this.request(registry, path, {accept}, signal)
+    if (answer.status !== 401) return answer
+    const challenge = bearerChallenge(header(answer, 'www-authenticate'))
+    if (challenge === undefined) return answer
+    const token = await this.anonymousToken(registry, challenge, repository, signal)
+    if (token === undefined) return answer
+    return this.request(registry, path, {accept, authorization: `Bearer ${token}`}, signal)
+  }
+
+  /** A token the realm gives without credentials for pulling `repository`, or undefined when it gives none. */
+  private anonymousToken(
+    registry: Registry,
+    challenge: Record<string, string>,
+    repository: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    let realm: URL
     try {
-      return await fetch(url, {
-        headers: {accept},
-        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      realm = new URL(challenge.realm!)
+    } catch {
+      return Promise.resolve(undefined)
+    }
+
+    if (challenge.service !== undefined) realm.searchParams.set('service', challenge.service)
+    const scope = challenge.scope ?? (repository === undefined ? undefined : `repository:${repository}:pull`)
+    if (scope !== undefined) realm.searchParams.set('scope', scope)
+    const key = realm.toString()
+    let token = this.tokens.get(key)
+    if (token === undefined) {
+      token = this.fetchToken(registry, realm, signal)
+      this.tokens.set(key, token)
+    }
+
+    return token
+  }
+
+  private async fetchToken(registry: Registry, realm: URL, signal?: AbortSignal): Promise<string | undefined> {
+    // The realm is often another host (auth.docker.io): verified with the system's CAs; on the registry's
+    // own host, reached as the registry is.
+    const connection = await this.connection(registry)
+    const own =
+      realm.host === registry.host ? connection.endpoints.find((e) => e.base.startsWith(realm.protocol)) : undefined
+    const endpoint: Endpoint = own ?? {base: realm.origin, verify: true}
+    this.toolkit.logger.debug(`GET ${realm.toString()} (an anonymous token)`)
+    try {
+      const answer = await get(endpoint, `${realm.pathname}${realm.search}`, {
+        headers: {accept: 'application/json'},
+        maxBytes: MAX_MANIFEST_BYTES,
+        signal,
+        timeoutMs: this.timeoutMs,
       })
+      if (answer.status !== 200) {
+        this.toolkit.logger.debug(`no anonymous token: ${answer.status} from ${realm.origin}${realm.pathname}`)
+        return undefined
+      }
+
+      const body = JSON.parse(answer.body.toString('utf8')) as {token?: unknown; access_token?: unknown}
+      const token = body.token ?? body.access_token
+      return typeof token === 'string' && token !== '' ? token : undefined
     } catch (error) {
-      if (signal?.aborted) throw this.toolkit.error('interrupted', `interrupted: GET ${url}`)
-      throw this.unreachable(registry, url, error)
+      if (error instanceof RequestFailure && error.kind === 'aborted')
+        throw this.toolkit.error('interrupted', error.message)
+      this.toolkit.logger.debug(`no anonymous token from ${realm.origin}${realm.pathname}: ${(error as Error).message}`)
+      return undefined
     }
   }
 
-  private unreachable(registry: Registry, url: string, error: unknown): Error {
-    const cause = (error as {cause?: {code?: unknown; message?: unknown}}).cause
-    const code = typeof cause?.code === 'string' ? cause.code : undefined
+  /** One GET, 5 s at most, through the registry's endpoints in Docker's order; an error that says what to check when none answers. */
+  private async request(
+    registry: Registry,
+    path: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Answer> {
+    const connection = await this.connection(registry)
+    const endpoints = connection.answered === undefined ? connection.endpoints : [connection.answered]
+    for (let index = 0; index < endpoints.length; index++) {
+      const endpoint = endpoints[index]!
+      this.toolkit.logger.debug(`GET ${endpoint.base}${path}`)
+      try {
+        const answer = await get(endpoint, path, {
+          headers,
+          maxBytes: MAX_MANIFEST_BYTES,
+          signal,
+          timeoutMs: this.timeoutMs,
+        })
+        connection.answered = endpoint
+        return answer
+      } catch (error) {
+        if (!(error instanceof RequestFailure)) throw error
+        if (error.kind === 'aborted') throw this.toolkit.error('interrupted', error.message)
+        if (error.kind === 'too-large') throw this.badAnswer(registry, error.url, error.message)
+        if (error.certificate && connection.systemTrust !== undefined) {
+          const trust = connection.systemTrust
+          connection.systemTrust = undefined
+          this.toolkit.logger.debug(
+            `${error.url}: ${error.code} with Node's CAs; again with the system's CA bundle too, which Docker trusts`,
+          )
+          endpoint.secureContext = await trust()
+          index--
+          continue
+        }
+
+        if (index < endpoints.length - 1 && error.protocolLevel) {
+          this.toolkit.logger.debug(
+            `${error.url}: ${error.code ?? error.message}; trying plain HTTP, as Docker does for an insecure registry`,
+          )
+          connection.httpsFailure = error
+          continue
+        }
+
+        throw this.unreachable(registry, connection, error)
+      }
+    }
+
+    throw new Error('a registry without endpoints')
+  }
+
+  /** How to reach the registry, worked out once per registry (Docker's rules: trust.ts). */
+  private connection(registry: Registry): Promise<Connection> {
+    let connection = this.connections.get(registry.host)
+    if (connection === undefined) {
+      connection = this.connect(registry).then((known) => {
+        this.resolved.set(registry.host, known)
+        return known
+      })
+      this.connections.set(registry.host, connection)
+    }
+
+    return connection
+  }
+
+  private async connect(registry: Registry): Promise<Connection> {
+    const security =
+      this.options.security ??
+      (isLoopback(registry.hostname)
+        ? 'insecure'
+        : await dockerSecurity(registry.host, await this.dockerRegistryConfig()))
+    if (security === 'insecure') {
+      this.toolkit.logger.debug(
+        `registry ${registry.host} is insecure to Docker: HTTPS without verifying its certificate, then plain HTTP`,
+      )
+      return {
+        endpoints: [
+          {base: `https://${registry.host}`, verify: false},
+          {base: `http://${registry.host}`, verify: false},
+        ],
+        security,
+      }
+    }
+
+    try {
+      const content = await readCertsDir(this.certsDir, registry.host)
+      if (content.caFiles.length === 0 && content.client === undefined) {
+        // Node's own CAs first: building a context with the system's bundle as well costs about 0.1 s, worth
+        // paying only for a certificate they do not cover (a CA added with update-ca-certificates).
+        return {
+          endpoints: [{base: `https://${registry.host}`, verify: true}],
+          security,
+          systemTrust: () => secureContextFor(content),
+        }
+      }
+
+      this.toolkit.logger.debug(
+        `registry ${registry.host}: trusting ${[...content.caFiles, content.client?.certFile].filter(Boolean).join(', ')} as well`,
+      )
+      const secureContext = await secureContextFor(content)
+      return {endpoints: [{base: `https://${registry.host}`, secureContext, verify: true}], security}
+    } catch (error) {
+      throw this.toolkit.error(
+        'load',
+        `cannot use the certificates for registry ${registry.name}: ${(error as Error).message}`,
+        {
+          data: {certsDir: this.certsDir, registry: registry.name},
+          hint: `${this.certsDir}/${registry.host}/ holds CAs as *.crt and a client certificate as NAME.cert with NAME.key, as Docker reads them`,
+        },
+      )
+    }
+  }
+
+  /** The daemon's insecure registries (`docker info`), once per run; none when Docker cannot be asked. */
+  private dockerRegistryConfig(): Promise<RegistryConfig> {
+    this.registryConfig ??= this.toolkit
+      .docker(['info', '--format', '{{json .RegistryConfig}}'], "ask Docker for its registries' settings")
+      .then(
+        (result) => parseRegistryConfig(result.stdout),
+        (error: Error) => {
+          this.toolkit.logger.debug(
+            `Docker's insecure registries are unknown (${error.message}): only loopback ones are`,
+          )
+          return {}
+        },
+      )
+    return this.registryConfig
+  }
+
+  private unreachable(registry: Registry, connection: Connection, failure: RequestFailure): Error {
+    const {code, url} = failure
     const data = {code, registry: registry.name, url}
-    const running = `is the registry running? curl ${registry.base}/v2/ should answer`
-    if ((error as Error).name === 'TimeoutError') {
+    const running = `is the registry running? ${this.curl(registry)} should answer`
+    if (failure.kind === 'timeout') {
       return this.toolkit.error(
         'load',
         `registry ${registry.name} did not answer within ${this.timeoutMs / 1000} s (GET ${url})`,
@@ -247,70 +618,103 @@ export class RegistryLoader implements Loader {
       )
     }
 
-    const reason = typeof cause?.message === 'string' ? cause.message : (error as Error).message
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      return this.toolkit.error('load', `cannot reach registry ${registry.name}: no host named ${registry.hostname}`, {
+        data,
+        hint: 'check the registry name in --registry or spec.registry',
+      })
+    }
+
+    if (failure.certificate) {
+      const hints: Record<string, string> = {
+        CERT_HAS_EXPIRED: 'its certificate has expired: the registry needs a new one',
+        ERR_TLS_CERT_ALTNAME_INVALID: `the certificate does not name ${registry.hostname}: name the registry as its certificate does, or have one issued for ${registry.hostname}`,
+      }
+      const hint =
+        hints[code ?? ''] ??
+        `if the registry's certificate comes from a private CA, put that CA in ${this.certsDir}/${registry.host}/ca.crt (Docker reads it there too)`
       return this.toolkit.error(
         'load',
-        `cannot reach registry ${registry.name}: no host named ${registry.host.replace(/:\d+$/, '')}`,
+        `cannot trust registry ${registry.name}: ${failure.message} (${code}, GET ${url})`,
         {
           data,
-          hint: 'check the registry name in --registry or spec.registry',
+          hint,
         },
       )
     }
 
-    if (code !== undefined && /CERT|SSL|TLS|SELF_SIGNED|ISSUER/.test(code)) {
-      const plain = /WRONG_VERSION_NUMBER|PACKET_LENGTH|HTTP_REQUEST/.test(code)
-      return this.toolkit.error('load', `cannot reach registry ${registry.name} over HTTPS: ${reason}`, {
+    if (failure.clientCertificate) {
+      return this.toolkit.error(
+        'load',
+        `registry ${registry.name} wants a client certificate it accepts (${code}, GET ${url})`,
+        {
+          data,
+          hint: `put the client certificate and its key in ${this.certsDir}/${registry.host}/ as NAME.cert and NAME.key, as Docker reads them`,
+        },
+      )
+    }
+
+    if (url.startsWith('https:') && failure.protocolLevel && connection.security === 'secure') {
+      const plain = /wrong version number|packet length|http request/i.test(failure.message)
+      return this.toolkit.error('load', `cannot reach registry ${registry.name} over HTTPS: ${failure.message}`, {
         data,
         hint: plain
-          ? `it seems to serve plain HTTP: kudev and Docker use plain HTTP only for loopback registries (add ${registry.host} to Docker's insecure-registries for docker push); serve it over HTTPS`
-          : "kudev trusts the system's certificate authorities only (registries with a private CA are not supported yet)",
+          ? `it seems to serve plain HTTP: Docker and kudev use plain HTTP only for insecure registries; add "${registry.host}" to "insecure-registries" in Docker's daemon.json and restart Docker (kudev reads that list from docker info), or serve it over HTTPS`
+          : running,
       })
     }
 
-    return this.toolkit.error('load', `cannot reach registry ${registry.name}: ${code ?? reason} (GET ${url})`, {
-      data,
-      hint: running,
-    })
+    return this.toolkit.error(
+      'load',
+      `cannot reach registry ${registry.name}: ${code ?? failure.message} (GET ${url})`,
+      {
+        data,
+        hint: running,
+      },
+    )
   }
 
-  /** A clear error for an HTTP status other than 200 and 404. */
-  private statusError(registry: Registry, response: Response, url: string): Error {
-    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`
-    const data = {registry: registry.name, status: response.status, url}
-    if (response.status === 401) {
-      return this.toolkit.error('load', `registry ${registry.name} wants credentials (GET ${url}: ${status})`, {
-        data,
-        hint: `kudev reads registries without credentials for now: allow anonymous pulls (docker login ${registry.host} is enough for docker push only)`,
-      })
-    }
-
-    if (response.status === 403) {
+  /** A clear error for an HTTP status other than 200, 404, and the 401/403 docker answers for. */
+  private statusError(registry: Registry, answer: Answer): Error {
+    const status = statusLine(answer)
+    const {url} = answer
+    const data = {registry: registry.name, status: answer.status, url}
+    if (answer.status === 403) {
       return this.toolkit.error('load', `registry ${registry.name} denied access (GET ${url}: ${status})`, {
         data,
-        hint: `log in with an account allowed to read it: docker login ${registry.host} (kudev reads without credentials for now)`,
+        hint: `log in with an account allowed to read it: docker login ${registry.host}`,
       })
     }
 
-    if (response.status >= 500) {
+    if (answer.status >= 500) {
       return this.toolkit.error('load', `registry ${registry.name} failed (GET ${url}: ${status})`, {
         data,
         hint: "the registry's own log says why (its storage, its configuration); try again once it answers kudev doctor",
       })
     }
 
-    if (response.status === 400 && registry.base.startsWith('http:')) {
+    if (answer.status === 400 && url.startsWith('http:')) {
       return this.toolkit.error('load', `registry ${registry.name} refused plain HTTP (GET ${url}: ${status})`, {
         data,
-        hint: 'it probably serves HTTPS: kudev talks plain HTTP to loopback registries and TLS there is not supported yet',
+        hint: `it serves HTTPS, which failed first: ${this.httpsFailureOf(registry) ?? 'see -v'}`,
       })
     }
 
     return this.toolkit.error('load', `registry ${registry.name} answered GET ${url} with ${status}`, {
       data,
-      hint: `is ${registry.host} a registry (API v2)? curl ${registry.base}/v2/ should answer 200 or 401`,
+      hint: `is ${registry.host} a registry (API v2)? ${this.curl(registry)} should answer 200 or 401`,
     })
+  }
+
+  private httpsFailureOf(registry: Registry): string | undefined {
+    return this.resolved.get(registry.host)?.httpsFailure?.message
+  }
+
+  /** The curl that shows what the registry's base endpoint answers, as kudev reaches it. */
+  private curl(registry: Registry): string {
+    return this.resolved.get(registry.host)?.security === 'insecure'
+      ? `curl -k https://${registry.host}/v2/ (or curl http://${registry.host}/v2/)`
+      : `curl https://${registry.host}/v2/`
   }
 
   private badAnswer(registry: Registry, url: string, what: string): Error {
@@ -319,72 +723,112 @@ export class RegistryLoader implements Loader {
       `registry ${registry.name} answered GET ${url} with something that is not a manifest (${what})`,
       {
         data: {registry: registry.name, url},
-        hint: `is ${registry.host} a registry (API v2)? curl ${registry.base}/v2/ should answer`,
+        hint: `is ${registry.host} a registry (API v2)? ${this.curl(registry)} should answer`,
       },
     )
   }
 
-  /** docker push's failures, each with what to do about it. */
-  private pushFailed(registry: Registry, clusterRef: string, result: ExecResult): Error {
+  /** docker push's and podman push's failures, each with what to do about it. */
+  private pushFailed(engine: Engine, registry: Registry, clusterRef: string, result: ExecResult): Error {
     const lines = this.toolkit.lastLines(`${result.stderr}\n${result.stdout}`)
     const output = lines.join('\n')
     const reason = this.toolkit.lastLines(result.stderr).at(-1) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
     const hint =
-      KNOWN_PUSH_FAILURES.find(([pattern]) => pattern.test(output))?.[1](registry) ??
-      "the lines above are the end of docker push's output; rerun with -v to see all of it"
-    return this.toolkit.error('load', `docker push ${clusterRef} failed: ${reason}`, {
+      KNOWN_PUSH_FAILURES.find(([pattern]) => pattern.test(output))?.[1]({
+        certsDir: this.certsDir,
+        curl: this.curl(registry),
+        engine,
+        registry,
+      }) ?? `the lines above are the end of ${engine} push's output; rerun with -v to see all of it`
+    return this.toolkit.error('load', `${engine} push ${clusterRef} failed: ${reason.replace(/^Error: /, '')}`, {
       data: {clusterRef, exitCode: result.exitCode, registry: registry.name},
       details: lines.filter((line) => line !== reason),
       hint,
     })
   }
 
-  /** Removes the tag load() made (the image keeps its own name; `docker image rm` of one of its tags only untags). */
-  private async untag(clusterRef: string): Promise<void> {
+  /** Removes the tag load() made (the image keeps its own name; removing one of its tags only untags). */
+  private async untag(engine: Engine | undefined, image: LoadableImage, clusterRef: string): Promise<void> {
     try {
-      await this.toolkit.docker(['image', 'rm', clusterRef], `remove the tag ${clusterRef}`, {
-        accept: (result) => /no such image/i.test(result.stderr),
-        errorCode: 'load',
-      })
+      if (engine === 'podman') {
+        const result = await this.podman(['untag', podmanId(image), clusterRef])
+        if (result.exitCode !== 0 && !/not known|no such/i.test(result.stderr))
+          throw new Error(this.toolkit.lastLines(result.stderr).at(-1) ?? `exit code ${result.exitCode}`)
+      } else
+        await this.toolkit.docker(['image', 'rm', clusterRef], `remove the tag ${clusterRef}`, {
+          accept: (result) => /no such image/i.test(result.stderr),
+          errorCode: 'load',
+        })
     } catch (error) {
       this.toolkit.logger.warn(`could not remove the tag ${clusterRef}: ${(error as Error).message}`)
     }
   }
 }
 
-const KNOWN_PUSH_FAILURES: [RegExp, (registry: Registry) => string][] = [
+type Engine = 'docker' | 'podman'
+
+interface PushContext {
+  registry: Registry
+  engine: Engine
+  certsDir: string
+  curl: string
+}
+
+const KNOWN_PUSH_FAILURES: [RegExp, (context: PushContext) => string][] = [
   [
     /server gave HTTP response to HTTPS client/,
-    (registry) =>
+    ({registry}) =>
       `the registry serves plain HTTP: add "${registry.host}" to "insecure-registries" in Docker's daemon.json (/etc/docker/daemon.json, or Docker Desktop's settings) and restart Docker`,
   ],
   [
     /unauthorized|authentication required|denied|no basic auth credentials/i,
-    (registry) => `log in to the registry: docker login ${registry.host}`,
+    ({engine, registry}) =>
+      engine === 'podman'
+        ? `log in to the registry: podman login ${registry.host} (podman also reads docker login's credentials)`
+        : `log in to the registry: docker login ${registry.host}`,
   ],
   [
     /x509|certificate/i,
-    (registry) =>
-      `Docker does not trust the registry's certificate: put its CA in /etc/docker/certs.d/${registry.host}/ca.crt`,
+    ({certsDir, engine, registry}) =>
+      engine === 'podman'
+        ? `podman does not trust the registry's certificate: put its CA in ${certsDir}/${registry.host}/ca.crt or /etc/containers/certs.d/${registry.host}/ca.crt`
+        : `Docker does not trust the registry's certificate: put its CA in ${certsDir}/${registry.host}/ca.crt`,
   ],
   [
     /connection refused|no such host|i\/o timeout|dial tcp|connection reset/i,
-    (registry) => `is the registry running? curl ${registry.base}/v2/ should answer`,
+    ({curl}) => `is the registry running? ${curl} should answer`,
   ],
 ]
+
+/** `docker info`'s RegistryConfig; nothing when it is not JSON (an engine too old to have it). */
+function parseRegistryConfig(stdout: string): RegistryConfig {
+  try {
+    const parsed = JSON.parse(stdout) as RegistryConfig | null
+    return parsed !== null && typeof parsed === 'object' ? parsed : {}
+  } catch {
+    return {}
+  }
+}
+
+/** A 404 as registries give it: their API version header, or the spec's JSON error body. */
+function fromRegistry(answer: Answer): boolean {
+  if (header(answer, 'docker-distribution-api-version') !== undefined) return true
+  try {
+    return Array.isArray((JSON.parse(answer.body.toString('utf8')) as {errors?: unknown}).errors)
+  } catch {
+    return false
+  }
+}
 
 function matches(served: Served | undefined, image: ImageRef): boolean {
   return served !== undefined && (served.config === image.id || served.manifest === image.id)
 }
 
-/** An index entry for `os/arch[/variant]` (an entry without a variant matches any). */
-function samePlatform(descriptor: Descriptor, platform: string): boolean {
-  const [os, architecture, variant] = platform.split('/')
-  const entry = descriptor.platform
-  return (
-    entry !== undefined &&
-    entry.os === os &&
-    entry.architecture === architecture &&
-    (variant === undefined || entry.variant === undefined || entry.variant === variant)
-  )
+/** Podman takes an image ID without its `sha256:`. */
+function podmanId(image: ImageRef): string {
+  return image.id.replace(/^sha256:/, '')
+}
+
+function statusLine(answer: Answer): string {
+  return `${answer.status}${answer.statusText ? ` ${answer.statusText}` : ''}`
 }

@@ -17,10 +17,10 @@ export interface Registry {
   name: string
   /** `HOST[:PORT]`: what `docker login` takes. */
   host: string
+  /** `HOST` alone: `127.0.0.1`, `registry.example.com`, `[::1]`. */
+  hostname: string
   /** Repository prefix inside the registry, without slashes at either end (`team`), or ''. */
   path: string
-  /** Where its API is: `http://` for loopback hosts (Docker treats 127.0.0.0/8 as insecure), else `https://`. */
-  base: string
 }
 
 /** The registry named by `value`, or a sentence saying what is wrong with it. */
@@ -36,16 +36,11 @@ export function parseRegistry(value: string): Registry | string {
     return `Docker would read "${hostname}" as a Docker Hub account, not a registry: add its port or domain`
   const host = port === undefined ? hostname : `${hostname}:${port}`
   return {
-    base: `${isLoopback(hostname) ? 'http' : 'https'}://${host}`,
     host,
+    hostname,
     name: value,
     path: path.replace(/^\//, ''),
   }
-}
-
-/** localhost, 127.0.0.0/8 and [::1]: the registries Docker talks plain HTTP to without being told. */
-export function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 
 /** An image reference split as Docker does: registry host (if any), repository, tag. */

@@ -33,15 +33,25 @@ const target = (registry: string | undefined): LoadTarget => ({
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void
 
+/** A 404 as a registry gives it (distribution's header and JSON error body). */
+const notFound: Handler = (_request, response) =>
+  response
+    .writeHead(404, {'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0'})
+    .end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+
 /** A registry stand-in on 127.0.0.1 (answers a real registry cannot be made to give: 401, 500, another digest). */
 class StandIn {
-  requests: {url: string; accept: string | undefined}[] = []
-  handler: Handler = (_request, response) => response.writeHead(404).end()
+  requests: {url: string; accept: string | undefined; authorization: string | undefined}[] = []
+  handler: Handler = notFound
   private server?: Server
 
   async start(): Promise<string> {
     this.server = createServer((request, response) => {
-      this.requests.push({accept: request.headers.accept, url: request.url ?? ''})
+      this.requests.push({
+        accept: request.headers.accept,
+        authorization: request.headers.authorization,
+        url: request.url ?? '',
+      })
       this.handler(request, response)
     })
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
@@ -57,7 +67,7 @@ class StandIn {
   serve(manifests: Record<string, object>): void {
     this.handler = (request, response) => {
       const body = manifests[request.url ?? '']
-      if (body === undefined) response.writeHead(404, {'content-type': 'application/json'}).end('{"errors":[]}')
+      if (body === undefined) notFound(request, response)
       else
         response
           .writeHead(200, {'content-type': String((body as {mediaType?: string}).mediaType ?? OCI_MANIFEST)})
@@ -73,15 +83,28 @@ class StandIn {
 const manifest = (config: string, mediaType = OCI_MANIFEST) => ({config: {digest: config}, mediaType, schemaVersion: 2})
 const TAG_PATH = '/v2/kudev-test/app/manifests/kudev-1a2b3c4d'
 
-/** docker as the loader runs it: tag, push (answered by `push`), image rm, info (an amd64 engine). */
-function docker(push: (options: {signal?: AbortSignal}) => Answer | Promise<Answer> = () => ({})): FakeToolkit {
+interface DockerAnswers {
+  /** `docker manifest inspect …` (the registry wanted credentials). */
+  inspect?: (command: string[]) => Answer
+  /** `docker info --format '{{json .RegistryConfig}}'`. */
+  registryConfig?: object
+}
+
+/** docker as the loader runs it: tag, push (answered by `push`), image rm, info (an amd64 engine), manifest inspect. */
+function docker(
+  push: (options: {signal?: AbortSignal}) => Answer | Promise<Answer> = () => ({}),
+  answers: DockerAnswers = {},
+): FakeToolkit {
   return fakeToolkit((command, options) => {
     const [program, verb] = command
     if (program !== 'docker') return undefined
+    if (verb === 'info' && command.at(-1) === '{{json .RegistryConfig}}')
+      return {stdout: JSON.stringify(answers.registryConfig ?? {InsecureRegistryCIDRs: ['127.0.0.0/8']})}
     if (verb === 'info') return {stdout: 'linux\tx86_64\tnull'}
     if (verb === 'tag') return {}
     if (verb === 'push') return push(options)
     if (verb === 'image' && command[2] === 'rm') return {stdout: `Untagged: ${command[3]}`}
+    if (verb === 'manifest' && answers.inspect) return answers.inspect(command)
     return undefined
   })
 }
@@ -91,7 +114,7 @@ describe('registry loader', () => {
   let host: string
   beforeEach(async () => {
     standIn.requests = []
-    standIn.handler = (_request, response) => response.writeHead(404).end()
+    standIn.handler = notFound
     host = await standIn.start()
   })
   afterEach(() => standIn.stop())
@@ -211,8 +234,6 @@ describe('registry loader', () => {
     })
 
     const failures: [number, RegExp, (host: string) => string][] = [
-      [401, /wants credentials .*401/, (host) => `docker login ${host}`],
-      [403, /denied access .*403/, (host) => `docker login ${host}`],
       [500, /failed .*500/, () => "the registry's own log"],
       [503, /failed .*503/, () => "the registry's own log"],
       [400, /refused plain HTTP .*400/, () => 'serves HTTPS'],
@@ -239,8 +260,11 @@ describe('registry loader', () => {
       await standIn.stop()
       const error = await rejection(new RegistryLoader(docker()).has(image(), target(host)))
       expect(error.code).to.equal('load')
-      expect(error.message).to.equal(`cannot reach registry ${host}: ECONNREFUSED (GET http://${host}${TAG_PATH})`)
-      expect(error.hint).to.equal(`is the registry running? curl http://${host}/v2/ should answer`)
+      // HTTPS first, as Docker does for a loopback registry; plain HTTP cannot do better on a port where nothing listens.
+      expect(error.message).to.equal(`cannot reach registry ${host}: ECONNREFUSED (GET https://${host}${TAG_PATH})`)
+      expect(error.hint).to.equal(
+        `is the registry running? curl -k https://${host}/v2/ (or curl http://${host}/v2/) should answer`,
+      )
     })
 
     it('gives up after its time-out when the registry does not answer', async () => {
@@ -263,6 +287,151 @@ describe('registry loader', () => {
     })
   })
 
+  describe('a registry that is not one', () => {
+    it('fails clearly when a plain web server answers 404 everywhere, /v2/ included', async () => {
+      standIn.status(404, 'Not Found')
+      const error = await rejection(new RegistryLoader(docker()).has(image(), target(host)))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.equal(
+        `${host} does not answer as a registry: GET http://${host}${TAG_PATH} answered 404 Not Found, and GET http://${host}/v2/ 404 Not Found`,
+      )
+      expect(error.hint).to.include('check the host and port in --registry')
+      expect(standIn.requests.map((request) => request.url)).to.deep.equal([TAG_PATH, '/v2/'])
+    })
+
+    it("takes a 404 without a registry's marks as missing when /v2/ answers as a registry", async () => {
+      standIn.handler = (request, response) =>
+        request.url === '/v2/' ? response.writeHead(200).end('{}') : response.writeHead(404).end()
+      expect(await new RegistryLoader(docker()).has(image(), target(host))).to.equal(false)
+    })
+  })
+
+  describe('a registry that wants credentials', () => {
+    const SECRET = 'hunter2-not-logged'
+    const basic: Handler = (_request, response) =>
+      response
+        .writeHead(401, {'content-type': 'application/json', 'www-authenticate': 'Basic realm="kudev-test"'})
+        .end('{"errors":[{"code":"UNAUTHORIZED"}]}')
+    const inspected = (config: string, digest = AMD64) => ({
+      stdout: JSON.stringify({
+        Descriptor: {digest, mediaType: DOCKER_MANIFEST, platform: {architecture: 'amd64', os: 'linux'}, size: 524},
+        Ref: `${host}/kudev-test/app:kudev-1a2b3c4d`,
+        SchemaV2Manifest: {config: {digest: config}, mediaType: DOCKER_MANIFEST, schemaVersion: 2},
+      }),
+    })
+
+    it("asks docker manifest inspect (--insecure for a loopback registry), which has docker login's credentials", async () => {
+      standIn.handler = basic
+      const toolkit = docker(undefined, {inspect: () => inspected(ID)})
+      expect(await new RegistryLoader(toolkit).has(image(), target(host))).to.equal(true)
+      const inspect = toolkit.calls.find((call) => call.args[0] === 'manifest')!
+      expect(inspect.args).to.deep.equal([
+        'manifest',
+        'inspect',
+        '--insecure',
+        '--verbose',
+        `${host}/kudev-test/app:kudev-1a2b3c4d`,
+      ])
+      expect(inspect.options.env).to.deep.equal({DOCKER_CLI_EXPERIMENTAL: 'enabled'})
+    })
+
+    it("reads the entry for the engine's platform when docker prints an index (an array)", async () => {
+      standIn.handler = basic
+      const entry = (architecture: string, config: string, digest: string) => ({
+        Descriptor: {digest, mediaType: OCI_MANIFEST, platform: {architecture, os: 'linux'}},
+        OCIManifest: {config: {digest: config}, mediaType: OCI_MANIFEST, schemaVersion: 2},
+        Ref: `${host}/kudev-test/app:kudev-1a2b3c4d@${digest}`,
+      })
+      const toolkit = docker(undefined, {
+        inspect: () => ({stdout: JSON.stringify([entry('arm64', OTHER, ARM64), entry('amd64', ID, AMD64)])}),
+      })
+      expect(await new RegistryLoader(toolkit).has(image(), target(host))).to.equal(true)
+    })
+
+    it('is false when docker says "no such manifest"', async () => {
+      standIn.handler = basic
+      const toolkit = docker(undefined, {
+        inspect: () => ({exitCode: 1, stderr: `no such manifest: ${host}/kudev-test/app:kudev-1a2b3c4d`}),
+      })
+      expect(await new RegistryLoader(toolkit).has(image(), target(host))).to.equal(false)
+    })
+
+    it('without docker login, fails with "wants credentials" and the docker login to run', async () => {
+      standIn.handler = basic
+      const toolkit = docker(undefined, {
+        inspect: () => ({
+          exitCode: 1,
+          stderr: `Get "https://${host}/v2/kudev-test/app/manifests/kudev-1a2b3c4d": no basic auth credentials`,
+        }),
+      })
+      const error = await rejection(new RegistryLoader(toolkit).has(image(), target(host)))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.match(
+        new RegExp(`^registry ${host} wants credentials \\(GET https?://${host}${TAG_PATH}: 401 Unauthorized\\)`),
+      )
+      expect(error.message).to.include('no basic auth credentials')
+      expect(error.hint).to.equal(
+        `log in once: docker login ${host} (kudev asks docker; it never reads credentials itself)`,
+      )
+    })
+
+    it('gets an anonymous token for a Bearer challenge and reads with it, without docker', async () => {
+      let tokenRequest = ''
+      standIn.handler = (request, response) => {
+        if (request.url?.startsWith('/token?')) {
+          tokenRequest = request.url
+          response.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({token: SECRET}))
+        } else if (request.headers.authorization === `Bearer ${SECRET}`)
+          response.writeHead(200, {'content-type': OCI_MANIFEST}).end(JSON.stringify(manifest(ID)))
+        else
+          response
+            .writeHead(401, {
+              'www-authenticate': `Bearer realm="http://${host}/token",service="kudev-test",scope="repository:kudev-test/app:pull"`,
+            })
+            .end()
+      }
+
+      const toolkit = docker()
+      const loader = new RegistryLoader(toolkit)
+      expect(await loader.has(image(), target(host))).to.equal(true)
+      expect(new URLSearchParams(tokenRequest.slice('/token?'.length)).get('scope')).to.equal(
+        'repository:kudev-test/app:pull',
+      )
+      expect(toolkit.commands).to.deep.equal([])
+      expect(await loader.has(image(), target(host))).to.equal(true)
+      expect(standIn.requests.filter((request) => request.url.startsWith('/token'))).to.have.length(1)
+      expect(JSON.stringify(toolkit.logs)).to.not.include(SECRET)
+    })
+
+    it('falls back to docker when the anonymous token is refused (401, then 403 with the token)', async () => {
+      standIn.handler = (request, response) => {
+        if (request.url?.startsWith('/token?'))
+          response.writeHead(200, {'content-type': 'application/json'}).end('{"access_token":"anonymous"}')
+        else if (request.headers.authorization === 'Bearer anonymous') response.writeHead(403).end()
+        else response.writeHead(401, {'www-authenticate': `Bearer realm="http://${host}/token",service="x"`}).end()
+      }
+
+      const toolkit = docker(undefined, {
+        inspect: () => ({exitCode: 1, stderr: 'denied: requested access to the resource is denied'}),
+      })
+      const error = await rejection(new RegistryLoader(toolkit).has(image(), target(host)))
+      expect(error.message).to.match(new RegExp(`^registry ${host} denied access \\(GET .*: 403 Forbidden; docker`))
+      expect(error.hint).to.equal(`log in with an account allowed to read it: docker login ${host}`)
+      expect(toolkit.commands.filter((command) => command[1] === 'manifest')).to.have.length(1)
+    })
+
+    it('diagnose() reports a registry that wants credentials as answering, with how kudev reads it', async () => {
+      standIn.handler = basic
+      const [row] = await new RegistryLoader(docker()).diagnose(target(host))
+      expect(row).to.deep.equal({
+        hint: `kudev reads it through docker manifest inspect, with the credentials of docker login ${host}`,
+        name: 'registry',
+        ok: true,
+        summary: `${host} answers (registry API v2) and wants credentials`,
+      })
+    })
+  })
+
   describe('load()', () => {
     const CLUSTER_REF = () => `${host}/kudev-test/app:kudev-1a2b3c4d`
 
@@ -281,16 +450,54 @@ describe('registry loader', () => {
       expect(toolkit.logs.debug).to.include('docker push: abc: Pushed')
     })
 
-    it('refuses an image that is not in the Docker daemon, saying why', async () => {
-      const toolkit = docker()
+    it("refuses an image that is neither in the Docker daemon nor in podman's store, saying why", async () => {
+      const toolkit = fakeToolkit((command) => (command[0] === 'podman' ? {exitCode: 1, stderr: ''} : undefined))
       const error = await rejection(
         new RegistryLoader(toolkit).load(image({inDockerDaemon: false}), target(host), signal),
       )
       expect(error.code).to.equal('load')
       expect(error.message).to.equal(
-        'the registry loader pushes with docker, and kudev-test/app:kudev-1a2b3c4d is not in the Docker daemon (its builder is not docker)',
+        `the registry loader pushes with docker or podman, and kudev-test/app:kudev-1a2b3c4d (${ID}) is neither in the Docker daemon nor in podman's image store`,
       )
-      expect(toolkit.commands).to.deep.equal([])
+      expect(error.hint).to.include('--builder docker or --builder podman')
+      expect(toolkit.commands).to.deep.equal([['podman', 'image', 'exists', ID.slice(7)]])
+    })
+
+    it("pushes an image in podman's store with podman: tag by ID, --tls-verify=false for a loopback registry", async () => {
+      const toolkit = fakeToolkit((command) => {
+        if (command[0] !== 'podman') return undefined
+        if (command[1] === 'push') standIn.serve({[TAG_PATH]: manifest(ID)})
+        return {stderr: command[1] === 'push' ? 'Copying config sha256:cc\nWriting manifest to image destination' : ''}
+      })
+      const report = await new RegistryLoader(toolkit).load(image({inDockerDaemon: false}), target(host), signal)
+      expect(report).to.deep.equal({method: `podman push ${CLUSTER_REF()}`, nodes: []})
+      expect(toolkit.commands).to.deep.equal([
+        ['podman', 'image', 'exists', ID.slice(7)],
+        ['podman', 'tag', ID.slice(7), CLUSTER_REF()],
+        ['podman', 'push', '--tls-verify=false', CLUSTER_REF()],
+      ])
+      expect(toolkit.logs.debug).to.include('podman push: Writing manifest to image destination')
+    })
+
+    it('pushes with podman without --tls-verify=false to a registry Docker treats as secure, and untags after a failure', async () => {
+      const toolkit = fakeToolkit((command) => {
+        if (command[0] !== 'podman') return undefined
+        if (command[1] === 'push')
+          return {exitCode: 125, stderr: 'Error: writing blob: unauthorized: authentication required'}
+        return {}
+      })
+      const loader = new RegistryLoader(toolkit, {security: 'secure'})
+      const error = await rejection(loader.load(image({inDockerDaemon: false}), target(host), signal))
+      expect(error.message).to.equal(
+        `podman push ${CLUSTER_REF()} failed: writing blob: unauthorized: authentication required`,
+      )
+      expect(error.hint).to.equal(
+        `log in to the registry: podman login ${host} (podman also reads docker login's credentials)`,
+      )
+      expect(toolkit.commands.slice(2)).to.deep.equal([
+        ['podman', 'push', CLUSTER_REF()],
+        ['podman', 'untag', ID.slice(7), CLUSTER_REF()],
+      ])
     })
 
     const pushFailures: [string, string, (host: string) => string][] = [
@@ -304,9 +511,9 @@ describe('registry loader', () => {
       [
         'connection refused',
         `Get "http://HOST/v2/": dial tcp HOST: connect: connection refused`,
-        (host) => `is the registry running? curl http://${host}/v2/`,
+        (host) => `is the registry running? curl -k https://${host}/v2/ (or curl http://${host}/v2/)`,
       ],
-      ['certificate', 'x509: certificate signed by unknown authority', (host) => `/etc/docker/certs.d/${host}/ca.crt`],
+      ['certificate', 'x509: certificate signed by unknown authority', (host) => `certs.d/${host}/ca.crt`],
     ]
     for (const [what, stderr, hint] of pushFailures) {
       it(`maps a failed push (${what}) to a clear error and removes the tag it made`, async () => {
