@@ -6,6 +6,7 @@ import type {AddressInfo} from 'node:net'
 import {Readable} from 'node:stream'
 
 import {RegistryLoader} from '../src/loader.js'
+import {get, RequestFailure} from '../src/transport.js'
 
 const ID = `sha256:${'c'.repeat(64)}`
 const OTHER = `sha256:${'d'.repeat(64)}`
@@ -254,6 +255,32 @@ describe('registry loader', () => {
       const error = await rejection(new RegistryLoader(docker()).has(image(), target(host)))
       expect(error.code).to.equal('load')
       expect(error.message).to.include('not a manifest (not JSON)')
+    })
+
+    it('refuses an answer over 4 MiB as not a manifest', async () => {
+      standIn.handler = (_request, response) => {
+        response.writeHead(200, {'content-type': OCI_MANIFEST})
+        response.end(Buffer.alloc(4 * 1024 * 1024 + 1, 32))
+      }
+      const error = await rejection(new RegistryLoader(docker()).has(image(), target(host)))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.include('not a manifest (more than 4194304 bytes)')
+    })
+
+    it('stops a request on Ctrl-C with an interrupted error', async () => {
+      standIn.handler = () => undefined
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(), 50)
+      const answer = get({base: `http://${host}`, verify: false}, '/v2/', {
+        headers: {},
+        maxBytes: 10,
+        signal: controller.signal,
+        timeoutMs: 5000,
+      })
+      const failure = (await answer.catch((error: unknown) => error)) as RequestFailure
+      expect(failure).to.be.instanceOf(RequestFailure)
+      expect(failure.kind).to.equal('aborted')
+      expect(failure.message).to.equal(`interrupted: GET http://${host}/v2/`)
     })
 
     it('fails clearly when nothing listens: is the registry running?', async () => {

@@ -11,7 +11,7 @@ import {access, copyFile, mkdir, readFile, symlink, writeFile} from 'node:fs/pro
 import path from 'node:path'
 import {Readable} from 'node:stream'
 
-import {runCli} from '../../../test/support/cli.js'
+import {dataDirWithPlugins, repoRoot, runCli} from '../../../test/support/cli.js'
 import {docker, dockerResult, requireDocker, suiteCleanup} from '../../../test/support/docker.js'
 import {buildUniqueImage} from '../../../test/support/images.js'
 import {podman, podmanResult, removePodmanImage, requirePodman} from '../../../test/support/podman.js'
@@ -64,6 +64,8 @@ describe('registry loader (integration: HTTPS and login registries, docker and p
     // docker (and podman, which reads Docker's config.json when it has no login of its own) keep logins here.
     dockerConfig = path.join(tmp, 'docker-config')
     await mkdir(dockerConfig)
+    // podman 4.3 fails (stat …/config.json) when DOCKER_CONFIG names a folder without one.
+    await writeFile(path.join(dockerConfig, 'config.json'), '{}\n')
     process.env.DOCKER_CONFIG = dockerConfig
   })
 
@@ -235,6 +237,32 @@ describe('registry loader (integration: HTTPS and login registries, docker and p
         expect((await dockerResult(['image', 'inspect', clusterRef])).failed).to.equal(true)
       })
     }
+
+    it('kudev load --builder podman --registry pushes with podman as a real CLI', async () => {
+      const kubeconfig = path.join(tmp, 'kubeconfig-podman.yaml')
+      await writeFile(
+        kubeconfig,
+        'apiVersion: v1\nkind: Config\ncurrent-context: remote\nclusters:\n- name: remote\n  cluster: {server: "https://127.0.0.1:1"}\ncontexts:\n- name: remote\n  context: {cluster: remote, user: remote}\nusers:\n- name: remote\n  user: {}\n',
+      )
+      const registry = await startRegistry(cleanup)
+      const clusterRef = `${registry.host}/${podmanImage.ref}`
+      cleanup.add(`podman tag ${clusterRef}`, () => removePodmanImage(clusterRef))
+      // The podman builder is not bundled: linked from plugins/podman, as `kudev plugins link` would.
+      const data = await dataDirWithPlugins(['kudev-plugin-podman'], {
+        'kudev-plugin-podman': path.join(repoRoot, 'plugins', 'podman'),
+      })
+      cleanup.add('kudev data folder', data.remove)
+      const env = {DOCKER_CONFIG: dockerConfig, KUBECONFIG: kubeconfig, KUDEV_DATA_DIR: data.dir, PATH: saved.PATH}
+      const result = await runCli(
+        ['load', podmanImage.ref, '--builder', 'podman', '--registry', registry.host, '--json'],
+        {env},
+      )
+      expect(result.exitCode, `${result.stderr}\n${result.stdout}`).to.equal(0)
+      const loaded = JSON.parse(result.stdout) as {clusterRef: string; sent: {method: string}}
+      expect(loaded.clusterRef).to.equal(clusterRef)
+      expect(loaded.sent.method).to.equal(`podman push ${clusterRef}`)
+      expect(await registry.log()).to.include(`PUT /v2/${REPOSITORY}/manifests/podman-${suffix}`)
+    })
 
     it('fails clearly when podman has no login for the registry, and removes its tag', async () => {
       const loggedOut = path.join(tmp, 'logged-out')
