@@ -10,7 +10,7 @@ const register: LoadersHook = async function () {
       return new RegistryLoader(toolkit)
     },
     description:
-      'Pushes images with docker push to the registry the cluster pulls from (--registry HOST[/PATH] or spec.registry)',
+      'Pushes images with docker push (podman push for podman-built ones) to the registry the cluster pulls from (--registry HOST[/PATH] or spec.registry)',
     detect: detectRegistry,
     name: 'registry',
   }
