@@ -103,7 +103,12 @@ export function fakeToolkit(answer: Answerer = () => undefined): FakeToolkit {
     logger,
     logs: logger.logs,
   })
-  return {...toolkit, firstTime: (key) => !asked.has(key) && Boolean(asked.add(key))}
+  // Nodes' platforms are read from a cluster's API server: none here, unless a test says what they are.
+  return {
+    ...toolkit,
+    firstTime: (key) => !asked.has(key) && Boolean(asked.add(key)),
+    nodePlatforms: async () => undefined,
+  }
 }
 
 /** kudev's real toolkit (real programs), whose logger records instead of printing: for tests against the real tools. */

@@ -56,7 +56,13 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
 async function clusterPlatforms(toolkit: BaseToolkit, context: string): Promise<string[] | undefined> {
   const {resolveKubeContext} = await import('../kube/index.js')
   const {nodePlatforms} = await import('../kube/node-platforms.js')
-  const found = await nodePlatforms(await resolveKubeContext({flag: context}))
+  let found: Awaited<ReturnType<typeof nodePlatforms>>
+  try {
+    found = await nodePlatforms(await resolveKubeContext({flag: context}))
+  } catch (error) {
+    found = {unknown: (error as Error).message}
+  }
+
   if ('platforms' in found) return found.platforms
   toolkit.logger.debug(
     `kube context "${context}": ${found.unknown}; the image's platform is not checked against the nodes'`,

@@ -8,6 +8,7 @@ import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {buildUniqueImage, ensureBusyboxBase} from '../support/images.js'
+import {HOSTING_PATH, hostingData, startApiServer, writeKubeconfig} from '../support/api-server.js'
 import {requireRegistry, startRegistry} from '../support/registry.js'
 import {createKindCluster, createMinikubeProfile, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
 
@@ -287,6 +288,70 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     expect(bad.stderr).to.include(
       '--registry: "https://x.io" is not a registry: write host[:port][/path] without https://',
     )
+  })
+
+  it('pushes to the registry a kind cluster advertises (KEP-1755), says why once, and --loader kind still side-loads', async function () {
+    await requireRegistry(this)
+    const registry = await startRegistry(cleanup)
+    const api = await startApiServer(await cleanup.tempDir('kudev-api-'))
+    cleanup.add('stand-in API server', () => api.close())
+    api.hosting = hostingData(registry.host, {hostFromContainerRuntime: 'kind-registry:5000'})
+    const dir = await cleanup.tempDir('kudev-advertised-')
+    const advertising = {
+      ...env,
+      KUBECONFIG: await writeKubeconfig(api, dir, {auth: 'certificate', context: `kind-${kindName}`}),
+      KUDEV_CACHE_DIR: join(dir, 'cache'),
+    }
+    await writeFile(join(project, 'index.html'), 'advertised\n')
+    const first = await runCli(['up', '--json'], {cwd: project, env: advertising})
+    expect(first.exitCode, first.stderr).to.equal(0)
+    const pushed = JSON.parse(first.stdout) as UpJson
+    expect(pushed).to.include({loaded: true, loader: 'registry'})
+    expect(pushed.clusterRef).to.equal(`kind-registry:5000/${pushed.image}`)
+    cleanup.image(`${registry.host}/${pushed.image}`)
+    expect(first.stderr).to.include(
+      `kube context "kind-${kindName}" advertises the registry ${registry.host}: kudev pushes there instead of loading into nodes (--loader kind to side-load)`,
+    )
+    expect(await registry.log()).to.include(
+      `PUT /v2/${pushed.image.split(':')[0]}/manifests/${pushed.image.split(':')[1]}`,
+    )
+    expect(api.requests.filter((request) => request.path === HOSTING_PATH)).to.have.length(1)
+
+    // Remembered: the cluster is not asked again and the reason is not repeated (only under -v).
+    const again = await runCli(['up', '-v'], {cwd: project, env: advertising})
+    expect(again.exitCode, again.stderr).to.equal(0)
+    expect(again.stdout).to.equal(`${pushed.clusterRef} ${pushed.id}`)
+    expect(again.stderr).to.not.include('advertises the registry')
+    expect(again.stderr).to.match(
+      /loader registry \(@kudev\/plugin-registry-loader\), the registry the cluster advertises/,
+    )
+    expect(again.stderr).to.match(/remembered from \S+ \(kudev doctor asks again\)/)
+    expect(api.requests.filter((request) => request.path === HOSTING_PATH)).to.have.length(1)
+
+    const sideLoaded = await runCli(['up', '--json', '--loader', 'kind'], {cwd: project, env: advertising})
+    expect(sideLoaded.exitCode, sideLoaded.stderr).to.equal(0)
+    expect(JSON.parse(sideLoaded.stdout)).to.include({clusterRef: null, loaded: true, loader: 'kind'})
+    for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(pushed.id)
+
+    const doctor = await runCli(['doctor', '--json'], {cwd: project, env: advertising})
+    const checks = (JSON.parse(doctor.stdout) as {checks: {name: string; ok: boolean; summary: string}[]}).checks
+    expect(checks.find((check) => check.name === 'cluster registry')).to.deep.equal({
+      name: 'cluster registry',
+      ok: true,
+      summary: `${registry.host} (nodes pull it as kind-registry:5000), advertised in ConfigMap kube-public/local-registry-hosting: kudev up pushes there`,
+    })
+
+    // Nodes of another architecture: refused before the push, with the flag that fixes it.
+    api.nodes = [{name: `${kindName}-control-plane`, platform: 'linux/arm64'}]
+    await writeFile(join(project, 'index.html'), 'arm64 cluster\n')
+    const pushes = (await registry.log()).split('PUT /v2/').length
+    const refused = await runCli(['up'], {cwd: project, env: advertising})
+    expect(refused.exitCode).to.equal(7)
+    expect(refused.stderr).to.match(
+      /is built for linux\/amd64, and no node of kind-\S+ runs linux\/amd64 \(the nodes run linux\/arm64\)/,
+    )
+    expect(refused.stderr).to.include('--platform linux/arm64')
+    expect((await registry.log()).split('PUT /v2/').length).to.equal(pushes)
   })
 
   const interruptions: [string, string[], RegExp][] = [

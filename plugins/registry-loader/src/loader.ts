@@ -13,7 +13,7 @@ import {createHash} from 'node:crypto'
 import type {SecureContext} from 'node:tls'
 
 import {type Manifest, samePlatform, type Served, servedFromInspect} from './manifest.js'
-import {clusterRefFor, parseRegistry, type Registry, REGISTRY_FORM, registryRepository} from './reference.js'
+import {pushRefFor, parseRegistry, type Registry, REGISTRY_FORM, registryRepository} from './reference.js'
 import {type Answer, bearerChallenge, type Endpoint, get, header, RequestFailure} from './transport.js'
 import {
   defaultCertsDir,
@@ -95,9 +95,18 @@ export class RegistryLoader implements Loader {
     this.certsDir = options.certsDir ?? defaultCertsDir()
   }
 
-  /** The name pods must use: `<registry>/<image name without any registry host>:<tag>`. */
+  /**
+   * The name pods must use: the pushed name (`<registry>/<image name without any registry host>:<tag>`), with
+   * the registry as the nodes reach it when the cluster advertised another name for them (KEP-1755's
+   * hostFromContainerRuntime: kind's recipe pushes to `localhost:5001`, nodes pull `kind-registry:5000`).
+   */
   clusterRef(image: ImageRef, target: LoadTarget): string {
-    return clusterRefFor(this.registry(target), image.ref)
+    const registry = this.registry(target)
+    const pulled = target.params.pullRegistry ? parseRegistry(target.params.pullRegistry) : undefined
+    return pushRefFor(
+      typeof pulled === 'object' ? {...pulled, path: pulled.path || registry.path} : registry,
+      image.ref,
+    )
   }
 
   /** For `kudev doctor`: whether the registry answers its API's base endpoint, `GET /v2/`. */
@@ -123,7 +132,7 @@ export class RegistryLoader implements Loader {
   }
 
   /**
-   * Tags the image `<clusterRef>` and pushes it (Docker and podman send only the layers the registry
+   * Tags the image `<pushRef>` and pushes it (Docker and podman send only the layers the registry
    * lacks), then checks the registry serves it. The tag it made goes again when anything fails.
    */
   async load(
@@ -133,7 +142,7 @@ export class RegistryLoader implements Loader {
     _options: LoadOptions = {},
   ): Promise<LoadReport> {
     const registry = this.registry(target)
-    const clusterRef = clusterRefFor(registry, image.ref)
+    const pushRef = pushRefFor(registry, image.ref)
     // Known before pushing: podman's TLS flag depends on it, and so do the hints of a failed push.
     await this.connection(registry)
     const engine = image.inDockerDaemon ? 'docker' : await this.podmanHolds(image)
@@ -148,45 +157,83 @@ export class RegistryLoader implements Loader {
       )
     }
 
-    const tagged = clusterRef !== image.ref
+    await this.checkPlatform(image, engine, target, signal)
+    const tagged = pushRef !== image.ref
     try {
       const pushed =
         engine === 'docker'
-          ? await this.dockerPush(image, clusterRef, tagged, signal)
-          : await this.podmanPush(image, registry, clusterRef, tagged, signal)
-      if (pushed.exitCode !== 0) throw this.pushFailed(engine, registry, clusterRef, pushed)
+          ? await this.dockerPush(image, pushRef, tagged, signal)
+          : await this.podmanPush(image, registry, pushRef, tagged, signal)
+      if (pushed.exitCode !== 0) throw this.pushFailed(engine, registry, pushRef, pushed)
       const served = await this.served(image, registry, signal)
       if (!matches(served, image)) {
         const what = served === undefined ? 'nothing under that tag' : (served.config ?? `manifest ${served.manifest}`)
         throw this.toolkit.error(
           'load',
-          `the registry ${registry.name} accepted the push of ${clusterRef} but serves ${what}, not ${image.id}`,
+          `the registry ${registry.name} accepted the push of ${pushRef} but serves ${what}, not ${image.id}`,
           {
-            data: {clusterRef, id: image.id, registry: registry.name, served},
+            data: {pushRef, id: image.id, registry: registry.name, served},
             hint: 'another push to the same tag may have raced this one, or something in front of the registry (a proxy, a mirror) answers for it: run kudev up again, and check the registry with kudev doctor',
           },
         )
       }
     } catch (error) {
-      if (tagged) await this.untag(engine, image, clusterRef)
+      if (tagged) await this.untag(engine, image, pushRef)
       throw error
     }
 
-    return {method: `${engine} push ${clusterRef}`, nodes: []}
+    return {method: `${engine} push ${pushRef}`, nodes: []}
+  }
+
+  /**
+   * Nodes pull what they can run: when the cluster's API lists its nodes, fail before pushing an image none
+   * of them can run (an arm64 laptop, an amd64 cluster). Unlisted nodes (RBAC, unreachable) are not checked.
+   */
+  private async checkPlatform(
+    image: LoadableImage,
+    engine: 'docker' | 'podman',
+    target: LoadTarget,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const nodes = await this.toolkit.nodePlatforms(target.context)
+    if (nodes === undefined) return
+    const args = ['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', image.id]
+    const inspected =
+      engine === 'docker'
+        ? await this.toolkit.docker(args, `inspect ${image.ref}`, {errorCode: 'load', signal})
+        : await this.podman(args, signal)
+    const platform = inspected.stdout.trim()
+    if (inspected.exitCode !== 0 || !/^[a-z0-9]+\/[a-z0-9]+$/.test(platform)) {
+      this.toolkit.logger.debug(
+        `cannot tell ${image.ref}'s platform (${platform}); it is not checked against the nodes'`,
+      )
+      return
+    }
+
+    if (nodes.includes(platform)) return
+    const first = nodes[0]!
+    throw this.toolkit.error(
+      'load',
+      `${image.ref} is built for ${platform}, and no node of ${target.context} runs ${platform} (the nodes run ${nodes.join(', ')})`,
+      {
+        data: {image: image.ref, nodes, platform},
+        hint: `build for the cluster: --platform ${first}, or spec.platform: ${first} in .kudev.yaml (for another architecture the builder needs BuildKit with QEMU, or base images for it)`,
+      },
+    )
   }
 
   private async dockerPush(
     image: LoadableImage,
-    clusterRef: string,
+    pushRef: string,
     tag: boolean,
     signal: AbortSignal,
   ): Promise<ExecResult> {
     if (tag)
-      await this.toolkit.docker(['tag', image.ref, clusterRef], `tag ${image.ref} as ${clusterRef}`, {
+      await this.toolkit.docker(['tag', image.ref, pushRef], `tag ${image.ref} as ${pushRef}`, {
         errorCode: 'load',
         signal,
       })
-    return this.toolkit.docker(['push', clusterRef], `push ${clusterRef}`, {
+    return this.toolkit.docker(['push', pushRef], `push ${pushRef}`, {
       accept: () => true,
       errorCode: 'load',
       onLine: (line) => this.toolkit.logger.debug(`docker push: ${line}`),
@@ -202,25 +249,23 @@ export class RegistryLoader implements Loader {
   private async podmanPush(
     image: LoadableImage,
     registry: Registry,
-    clusterRef: string,
+    pushRef: string,
     tag: boolean,
     signal: AbortSignal,
   ): Promise<ExecResult> {
     if (tag) {
-      const tagged = await this.podman(['tag', podmanId(image), clusterRef], signal)
+      const tagged = await this.podman(['tag', podmanId(image), pushRef], signal)
       if (tagged.exitCode !== 0)
         throw this.toolkit.error(
           'load',
-          `could not tag ${image.ref} as ${clusterRef} in podman: ${this.toolkit.lastLines(tagged.stderr).at(-1) ?? `exit code ${tagged.exitCode}`}`,
+          `could not tag ${image.ref} as ${pushRef} in podman: ${this.toolkit.lastLines(tagged.stderr).at(-1) ?? `exit code ${tagged.exitCode}`}`,
           {hint: 'rerun with -v to see every command kudev runs'},
         )
     }
 
     const {security} = await this.connection(registry)
-    return this.podman(
-      ['push', ...(security === 'insecure' ? ['--tls-verify=false'] : []), clusterRef],
-      signal,
-      (line) => this.toolkit.logger.debug(`podman push: ${line}`),
+    return this.podman(['push', ...(security === 'insecure' ? ['--tls-verify=false'] : []), pushRef], signal, (line) =>
+      this.toolkit.logger.debug(`podman push: ${line}`),
     )
   }
 
@@ -340,14 +385,14 @@ export class RegistryLoader implements Loader {
     answer: Answer,
     signal?: AbortSignal,
   ): Promise<Served | undefined> {
-    const clusterRef = clusterRefFor(registry, image.ref)
+    const pushRef = pushRefFor(registry, image.ref)
     const {security} = await this.connection(registry)
     this.toolkit.logger.debug(
       `registry ${registry.name} answered GET ${answer.url} with ${answer.status}: asking docker, which has the credentials of docker login`,
     )
     const result = await this.toolkit.docker(
-      ['manifest', 'inspect', ...(security === 'insecure' ? ['--insecure'] : []), '--verbose', clusterRef],
-      `read the manifest of ${clusterRef} through docker`,
+      ['manifest', 'inspect', ...(security === 'insecure' ? ['--insecure'] : []), '--verbose', pushRef],
+      `read the manifest of ${pushRef} through docker`,
       {accept: () => true, env: {DOCKER_CLI_EXPERIMENTAL: 'enabled'}, errorCode: 'load', signal},
     )
     if (result.exitCode === 0) {
@@ -356,14 +401,14 @@ export class RegistryLoader implements Loader {
       if (served === undefined)
         throw this.toolkit.error(
           'load',
-          `docker manifest inspect ${clusterRef} printed something kudev cannot read (no manifest for ${platform})`,
-          {data: {clusterRef, registry: registry.name}, hint: `run docker manifest inspect --verbose ${clusterRef}`},
+          `docker manifest inspect ${pushRef} printed something kudev cannot read (no manifest for ${platform})`,
+          {data: {pushRef, registry: registry.name}, hint: `run docker manifest inspect --verbose ${pushRef}`},
         )
       return served
     }
 
     const said = this.toolkit.lastLines(result.stderr).at(-1) ?? `exit code ${result.exitCode}`
-    const data = {clusterRef, registry: registry.name, status: answer.status, url: answer.url}
+    const data = {pushRef, registry: registry.name, status: answer.status, url: answer.url}
     // The CLI says so both when the tag is not there and when docker login's password is wrong (it gets a 401 either way).
     if (/no such manifest/i.test(result.stderr)) return undefined
     if (/denied/i.test(result.stderr))
@@ -729,7 +774,7 @@ export class RegistryLoader implements Loader {
   }
 
   /** docker push's and podman push's failures, each with what to do about it. */
-  private pushFailed(engine: Engine, registry: Registry, clusterRef: string, result: ExecResult): Error {
+  private pushFailed(engine: Engine, registry: Registry, pushRef: string, result: ExecResult): Error {
     const lines = this.toolkit.lastLines(`${result.stderr}\n${result.stdout}`)
     const output = lines.join('\n')
     const reason = this.toolkit.lastLines(result.stderr).at(-1) ?? lines.at(-1) ?? `exit code ${result.exitCode}`
@@ -740,27 +785,27 @@ export class RegistryLoader implements Loader {
         engine,
         registry,
       }) ?? `the lines above are the end of ${engine} push's output; rerun with -v to see all of it`
-    return this.toolkit.error('load', `${engine} push ${clusterRef} failed: ${reason.replace(/^Error: /, '')}`, {
-      data: {clusterRef, exitCode: result.exitCode, registry: registry.name},
+    return this.toolkit.error('load', `${engine} push ${pushRef} failed: ${reason.replace(/^Error: /, '')}`, {
+      data: {pushRef, exitCode: result.exitCode, registry: registry.name},
       details: lines.filter((line) => line !== reason),
       hint,
     })
   }
 
   /** Removes the tag load() made (the image keeps its own name; removing one of its tags only untags). */
-  private async untag(engine: Engine | undefined, image: LoadableImage, clusterRef: string): Promise<void> {
+  private async untag(engine: Engine | undefined, image: LoadableImage, pushRef: string): Promise<void> {
     try {
       if (engine === 'podman') {
-        const result = await this.podman(['untag', podmanId(image), clusterRef])
+        const result = await this.podman(['untag', podmanId(image), pushRef])
         if (result.exitCode !== 0 && !/not known|no such/i.test(result.stderr))
           throw new Error(this.toolkit.lastLines(result.stderr).at(-1) ?? `exit code ${result.exitCode}`)
       } else
-        await this.toolkit.docker(['image', 'rm', clusterRef], `remove the tag ${clusterRef}`, {
+        await this.toolkit.docker(['image', 'rm', pushRef], `remove the tag ${pushRef}`, {
           accept: (result) => /no such image/i.test(result.stderr),
           errorCode: 'load',
         })
     } catch (error) {
-      this.toolkit.logger.warn(`could not remove the tag ${clusterRef}: ${(error as Error).message}`)
+      this.toolkit.logger.warn(`could not remove the tag ${pushRef}: ${(error as Error).message}`)
     }
   }
 }

@@ -62,8 +62,8 @@ export function registryRepository(registry: Registry, ref: string): {repository
   return {repository: registry.path === '' ? repository : `${registry.path}/${repository}`, tag}
 }
 
-/** `<registry>/<image name without its registry host>:<tag>`: the name pods pull. */
-export function clusterRefFor(registry: Registry, ref: string): string {
+/** `<registry>/<image name without its registry host>:<tag>`: the name pushed, and pulled unless nodes reach the registry by another name. */
+export function pushRefFor(registry: Registry, ref: string): string {
   const {repository, tag} = registryRepository(registry, ref)
   return `${registry.host}/${repository}:${tag}`
 }

@@ -106,6 +106,7 @@ function docker(
     if (verb === 'push') return push(options)
     if (verb === 'image' && command[2] === 'rm') return {stdout: `Untagged: ${command[3]}`}
     if (verb === 'manifest' && answers.inspect) return answers.inspect(command)
+    if (verb === 'image' && command[2] === 'inspect') return {stdout: 'linux/amd64\n'}
     return undefined
   })
 }
@@ -475,6 +476,37 @@ describe('registry loader', () => {
       ])
       expect(toolkit.calls[1]!.options.signal).to.equal(signal)
       expect(toolkit.logs.debug).to.include('docker push: abc: Pushed')
+    })
+
+    it('fails before pushing when no node of the cluster runs the image’s platform, naming --platform', async () => {
+      const toolkit = docker()
+      toolkit.nodePlatforms = async () => ['linux/arm64']
+      const error = await rejection(new RegistryLoader(toolkit).load(image(), target(host), signal))
+      expect(error.message).to.equal(
+        'kudev-test/app:kudev-1a2b3c4d is built for linux/amd64, and no node of dev runs linux/amd64 (the nodes run linux/arm64)',
+      )
+      expect(error)
+        .to.have.property('hint')
+        .that.match(/^build for the cluster: --platform linux\/arm64, or spec.platform: linux\/arm64/)
+      expect(toolkit.commands.some(([, verb]) => verb === 'push' || verb === 'tag')).to.equal(false)
+    })
+
+    it('pushes when one of the nodes runs the image’s platform (a mixed cluster)', async () => {
+      const toolkit = docker(() => {
+        standIn.serve({[TAG_PATH]: manifest(ID)})
+        return {}
+      })
+      toolkit.nodePlatforms = async () => ['linux/amd64', 'linux/arm64']
+      await new RegistryLoader(toolkit).load(image(), target(host), signal)
+      expect(toolkit.commands).to.deep.include([
+        'docker',
+        'image',
+        'inspect',
+        '--format',
+        '{{.Os}}/{{.Architecture}}',
+        ID,
+      ])
+      expect(toolkit.commands.at(-1)).to.deep.equal(['docker', 'push', CLUSTER_REF()])
     })
 
     it("refuses an image that is neither in the Docker daemon nor in podman's store, saying why", async () => {
