@@ -354,6 +354,42 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     expect((await registry.log()).split('PUT /v2/').length).to.equal(pushes)
   })
 
+  it('stops on SIGINT during a push to a registry: exit 130, --json says interrupted, no docker push left, no registry tag left', async function () {
+    await requireRegistry(this)
+    const registry = await startRegistry(cleanup)
+    await writeFile(join(project, 'big.bin'), Buffer.alloc(96 * 1024 * 1024, 7))
+    const child = execa(
+      process.execPath,
+      [join(repoRoot, 'bin', 'run.js'), 'up', '-v', '--json', '--registry', registry.host],
+      {cwd: project, env: {...env, NO_COLOR: '1'}, reject: false},
+    )
+    let output = ''
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    const deadline = Date.now() + 120_000
+    while (!/\$ docker push /.test(output) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    child.kill('SIGINT')
+    const result = await child
+    expect(result.exitCode, output).to.equal(130)
+    // --json still prints one document: the error, and nothing claimed loaded.
+    const printed = JSON.parse(result.stdout) as {error?: {code: string}; loaded?: boolean}
+    expect(printed.error?.code).to.equal('interrupted')
+    expect(printed).to.not.have.property('loaded')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const left = await execa('pgrep', ['-af', `docker push ${registry.host}`], {reject: false})
+    expect(left.stdout).to.equal('')
+    const tags = await dockerResult([
+      'image',
+      'ls',
+      '--format',
+      '{{.Repository}}:{{.Tag}}',
+      `${registry.host}/${imageName}`,
+    ])
+    expect(tags.stdout.trim()).to.equal('')
+  })
+
   const interruptions: [string, string[], RegExp][] = [
     ['sending each node what it lacks', [], /\$ docker exec -i \S+ ctr --namespace=k8s.io images import/],
     ['with --full-load (kind load)', ['--full-load'], /\$ kind load/],
