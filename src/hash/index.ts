@@ -39,6 +39,12 @@ export interface HashOptions {
   /** Where the tree snapshot lives (KUDEV_CACHE_DIR, XDG_CACHE_HOME, HOME) and KUDEV_TRUST_FOLDER_TIMES; default process.env. */
   env?: NodeJS.ProcessEnv
   onProgress?: (progress: Progress) => void
+  /**
+   * Watch mode: every path (relative to the context) a file watcher reported since the hash that left the
+   * tree snapshot `since` (HashResult.snapshot). When that snapshot is still the one on disk, only these
+   * paths are checked instead of every recorded one; otherwise the whole tree is.
+   */
+  changes?: {since: number; paths: ReadonlySet<string>}
 }
 
 export interface HashStats {
@@ -72,6 +78,8 @@ export interface HashResult {
   /** With `explain`: the excluded paths, sorted; else empty. */
   excluded: ExcludedPath[]
   stats: HashStats
+  /** The id of the tree snapshot this hash left (written, or found as it was); undefined without one. */
+  snapshot?: number
 }
 
 export async function hashBuildContext(project: ProjectConfig, options: HashOptions): Promise<HashResult> {
@@ -93,7 +101,11 @@ export async function hashBuildContext(project: ProjectConfig, options: HashOpti
   const treeFile = options.noCache ? undefined : snapshotFile(root, key, options.env)
   const usable = treeFile === undefined ? undefined : usableSnapshot(treeFile, root, options.env, logger)
   // --explain walks everything (it measures what is excluded); the snapshot still vouches for contents.
-  const recorded = usable && !options.explain ? checkSnapshot(usable, root, key, options.env, logger) : undefined
+  const recorded =
+    usable && !options.explain
+      ? (fromChanges(usable, root, key, options.changes, logger) ??
+        checkSnapshot(usable, root, key, options.env, logger))
+      : undefined
   const tree = recorded?.check.clean
     ? recordedTree(recorded, filter)
     : await walkedTree({filter, key, options, recorded, root, rootStat, snapshot: usable, treeFile, walkStartedNs})
@@ -120,6 +132,7 @@ export async function hashBuildContext(project: ProjectConfig, options: HashOpti
     ignoreFile: filter.ignoreFile,
     inputs,
     root,
+    snapshot: tree.snapshot,
     stats: tree.stats,
     tag: imageTag(digest, {buildTimestamp: options.buildTimestamp}),
   }
@@ -128,7 +141,7 @@ export async function hashBuildContext(project: ProjectConfig, options: HashOpti
 }
 
 /** The context as this run found it: its digest, its entries (built when asked for), what was left out, and counts. */
-interface ContextTree extends Pick<HashResult, 'entries' | 'excluded' | 'stats'> {
+interface ContextTree extends Pick<HashResult, 'entries' | 'excluded' | 'snapshot' | 'stats'> {
   contextDigest: Uint8Array
 }
 
@@ -143,6 +156,7 @@ function recordedTree(recorded: Recorded, filter: ContextFilter): ContextTree {
       return ordered
     },
     excluded: [],
+    snapshot: recorded.snapshot.id,
     stats: {
       bytes,
       cachedFiles: files,
@@ -212,11 +226,13 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     snapshot.key.equals(key) &&
     hashedFiles === 0 &&
     (snapshot.trusted || folderTimesTrusted(root, options.env) !== true)
+  let left = nothingNew ? snapshot.id : undefined
   if (treeFile !== undefined && !options.explain && !nothingNew) {
     const folders = listedFolders(listings, summaries, input.rootStat)
     const copied = recorded?.snapshot.subtreeBlocks(new Set(untouched.keys()))
     try {
-      saveSnapshot(treeFile, {copied, env: options.env, folders, key, root, walkStartedNs: input.walkStartedNs})
+      const walk = {copied, env: options.env, folders, key, root, walkStartedNs: input.walkStartedNs}
+      left = saveSnapshot(treeFile, walk)
     } catch (error) {
       // A read-only home only costs speed.
       options.logger.debug(`could not write the tree snapshot ${treeFile}: ${(error as Error).message}`)
@@ -238,6 +254,7 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     excluded: [...listings.values()]
       .flatMap((listing) => listing.excluded)
       .sort((a, b) => compareNames(a.path, b.path)),
+    snapshot: left,
     stats,
   }
 }
@@ -260,6 +277,27 @@ function usableSnapshot(
     `tree snapshot ${file}: ${own.problem}; walking the context${fallback instanceof Snapshot ? `, contents vouched for by stat from ${other}` : ''}`,
   )
   return fallback instanceof Snapshot ? fallback : undefined
+}
+
+/**
+ * What moved, from a file watcher's paths: only when the snapshot is the one the watcher's changes are
+ * counted from (another kudev may have written another since) and was made under the same rules. The
+ * watcher vouches for listings, so folder times need not be trusted.
+ */
+function fromChanges(
+  snapshot: Snapshot,
+  root: string,
+  key: Buffer,
+  changes: HashOptions['changes'],
+  logger: Logger,
+): Recorded | undefined {
+  if (changes === undefined) return undefined
+  if (snapshot.id !== changes.since || !snapshot.key.equals(key)) {
+    logger.debug('tree snapshot: not the one the last cycle left; checking every recorded path')
+    return undefined
+  }
+
+  return {check: snapshot.checkPaths(root, changes.paths), snapshot}
 }
 
 /** What moved below the root since the snapshot was written, when its listings can vouch for this run. */

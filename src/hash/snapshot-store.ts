@@ -63,8 +63,8 @@ export function snapshotKey(filter: ContextFilter): Buffer {
  * Writes the snapshot, then removes the context's least recently written ones beyond KEPT_PER_CONTEXT, and
  * the one earlier kudevs kept at `<cache>/tree/<context>.bin`, which nothing reads any more.
  */
-export function saveSnapshot(file: string, input: SnapshotInput): void {
-  writeSnapshot(file, input)
+export function saveSnapshot(file: string, input: SnapshotInput): number {
+  const id = writeSnapshot(file, input)
   for (const old of snapshotFiles(input.root, input.env)
     .filter((other) => other !== file)
     .slice(KEPT_PER_CONTEXT - 1))
@@ -74,4 +74,6 @@ export function saveSnapshot(file: string, input: SnapshotInput): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
+
+  return id
 }

@@ -129,6 +129,34 @@ export interface SnapshotCheck {
   touched: Set<string>
 }
 
+/** What a check found moved, as it goes. */
+class Moved {
+  readonly movedFolders = new Set<string>()
+  readonly movedEntries: Uint8Array
+  readonly touched = new Set<string>()
+
+  constructor(recorded: number) {
+    this.movedEntries = new Uint8Array(recorded)
+  }
+
+  /** The folder and every folder above it are visited again. */
+  touch(folder: string): void {
+    for (let at: string | undefined = folder; at !== undefined && !this.touched.has(at); at = parentOf(at))
+      this.touched.add(at)
+  }
+
+  /** The folder is listed again; its parent's listing holds its stat, and its digest. */
+  relist(folder: string): void {
+    this.movedFolders.add(folder)
+    this.touch(folder)
+  }
+
+  result(): SnapshotCheck {
+    const {movedEntries, movedFolders, touched} = this
+    return {clean: touched.size === 0, movedEntries, movedFolders, touched}
+  }
+}
+
 /** One recorded folder's listing, as the walk would make it, for a folder whose stat did not move. */
 export interface RecordedListing {
   entries: Entry[]
@@ -194,51 +222,101 @@ export class Snapshot {
    * in a worker thread made the whole slower here (lstat from two threads of one process contends).
    */
   check(root: string): SnapshotCheck {
-    const data = this.#data
-    const movedFolders = new Set<string>()
-    const movedEntries = new Uint8Array(this.#recorded)
-    const touched = new Set<string>()
-    const touch = (folder: string) => {
-      for (let at: string | undefined = folder; at !== undefined && !touched.has(at); at = parentOf(at)) touched.add(at)
-    }
-
+    const check = new Moved(this.#recorded)
     for (const [folder, record] of this.#folders) {
-      const dir = folder === '' ? root : `${root}/${folder}`
-      // The root is followed, as the walk follows it (a context given as a symlink to a folder).
-      const stats = folder === '' ? statOrGone(root) : lstatOrGone(dir)
-      if (
-        stats === undefined ||
-        !stats.isDirectory() ||
-        stats.dev !== this.#dev ||
-        !sameStat(data, record.fields + FOLDER.racy, record.fields + FOLDER.stat, stats)
-      ) {
-        movedFolders.add(folder)
-        // Its parent's listing holds its stat, and its digest.
-        touch(folder)
-      }
-
+      this.#checkFolder(root, folder, record, check)
       let at = record.entriesAt
       for (let entry = 0; entry < record.count; entry++) {
-        const type = data[at + ENTRY.type]!
-        // A folder's own stat is checked with the folder.
-        if (type !== TYPE_CODE.dir) {
-          const nameEnd = stringEnd(data, at + ENTRY.name)
-          const entryStats = lstatOrGone(`${dir}/${readString(data, at + ENTRY.name, nameEnd)}`)
-          if (
-            entryStats === undefined ||
-            !sameStat(data, at + ENTRY.racy, nameEnd + AFTER_NAME.stat, entryStats) ||
-            (type === TYPE_CODE.file ? !entryStats.isFile() : !entryStats.isSymbolicLink())
-          ) {
-            movedEntries[record.first + entry] = 1
-            touch(folder)
-          }
-        }
-
-        at = skipEntry(data, at)
+        this.#checkEntry(root, folder, record.first + entry, at, check)
+        at = skipEntry(this.#data, at)
       }
     }
 
-    return {clean: touched.size === 0, movedEntries, movedFolders, touched}
+    return check.result()
+  }
+
+  /**
+   * What moved, judged from the paths a file watcher reported (relative to the root, every change since
+   * this snapshot was written) instead of lstat-ing every recorded entry: each path and the folder holding
+   * it are checked; a path the snapshot does not record (new, or below a new folder) has its nearest
+   * recorded folder listed again.
+   */
+  checkPaths(root: string, paths: Iterable<string>): SnapshotCheck {
+    const check = new Moved(this.#recorded)
+    for (const changed of paths) {
+      const own = this.#folders.get(changed)
+      if (own !== undefined) this.#checkFolder(root, changed, own, check)
+      if (changed === '') continue
+      let folder = parentOf(changed)!
+      let record = this.#folders.get(folder)
+      if (record === undefined) {
+        // Below a folder the snapshot does not list: the nearest one it does is listed again.
+        while (record === undefined && folder !== '') {
+          folder = parentOf(folder)!
+          record = this.#folders.get(folder)
+        }
+
+        if (record !== undefined) check.relist(folder)
+        continue
+      }
+
+      // A created or removed entry moves its folder's times.
+      this.#checkFolder(root, folder, record, check)
+      const name = changed.slice(changed.lastIndexOf('/') + 1)
+      const found = this.#find(record, name)
+      if (found === undefined) check.relist(folder)
+      else this.#checkEntry(root, folder, record.first + found.index, found.at, check)
+    }
+
+    return check.result()
+  }
+
+  /** A folder whose stat moved (or that is gone, or on another device) is listed again. */
+  #checkFolder(root: string, folder: string, record: FolderRecord, check: Moved): void {
+    // The root is followed, as the walk follows it (a context given as a symlink to a folder).
+    const stats = folder === '' ? statOrGone(root) : lstatOrGone(`${root}/${folder}`)
+    if (
+      stats === undefined ||
+      !stats.isDirectory() ||
+      stats.dev !== this.#dev ||
+      !sameStat(this.#data, record.fields + FOLDER.racy, record.fields + FOLDER.stat, stats)
+    )
+      check.relist(folder)
+  }
+
+  /** An entry (not a folder: its own stat is checked with the folder) whose stat or type moved is read again. */
+  #checkEntry(root: string, folder: string, index: number, at: number, check: Moved): void {
+    const data = this.#data
+    const type = data[at + ENTRY.type]!
+    if (type === TYPE_CODE.dir) return
+    const nameEnd = stringEnd(data, at + ENTRY.name)
+    const dir = folder === '' ? root : `${root}/${folder}`
+    const stats = lstatOrGone(`${dir}/${readString(data, at + ENTRY.name, nameEnd)}`)
+    if (
+      stats === undefined ||
+      !sameStat(data, at + ENTRY.racy, nameEnd + AFTER_NAME.stat, stats) ||
+      (type === TYPE_CODE.file ? !stats.isFile() : !stats.isSymbolicLink())
+    ) {
+      check.movedEntries[index] = 1
+      check.touch(folder)
+    }
+  }
+
+  /** The entry named `name` in a recorded folder: its index in the folder and its offset. */
+  #find(record: FolderRecord, name: string): {index: number; at: number} | undefined {
+    const data = this.#data
+    let at = record.entriesAt
+    for (let index = 0; index < record.count; index++) {
+      if (readString(data, at + ENTRY.name) === name) return {at, index}
+      at = skipEntry(data, at)
+    }
+
+    return undefined
+  }
+
+  /** Which snapshot this is: its checksum, so a run can tell whether the file is still the one it wrote. */
+  get id(): number {
+    return this.#data.readUInt32LE(HEADER.checksum)
   }
 
   /** A recorded folder's digest, whether it is in the context, and its subtree's totals. */
@@ -458,9 +536,11 @@ export interface SnapshotInput {
   env?: NodeJS.ProcessEnv
 }
 
-/** Writes the snapshot of a walk to `file`, replacing it whole (cache-file.ts). */
-export function writeSnapshot(file: string, input: SnapshotInput): void {
-  writeAtomically(file, encodeSnapshot(input))
+/** Writes the snapshot of a walk to `file`, replacing it whole (cache-file.ts); returns its id (Snapshot.id). */
+export function writeSnapshot(file: string, input: SnapshotInput): number {
+  const data = encodeSnapshot(input)
+  writeAtomically(file, data)
+  return data.readUInt32LE(HEADER.checksum)
 }
 
 function encodeSnapshot(input: SnapshotInput): Buffer {

@@ -457,4 +457,53 @@ describe('tree snapshot', () => {
       expect((await run({env: {KUDEV_CACHE_DIR: '/proc/kudev-cache-test'}})).stats.hashedFiles).to.equal(6)
     })
   })
+
+  describe("from a file watcher's paths (watch mode)", () => {
+    /** Hashes with the watcher's paths since `since`'s snapshot, then checks against a run without any cache. */
+    async function fromPaths(since: HashResult, paths: string[]): Promise<HashResult> {
+      const result = await run({changes: {paths: new Set(paths), since: since.snapshot!}})
+      expect(debug.join('')).to.not.include('checking every recorded path')
+      await expectTruth(result)
+      return result
+    }
+
+    it('reads only the file that changed, and leaves a snapshot the next cycle can count from', async () => {
+      const first = await run()
+      expect(first.snapshot).to.be.a('number')
+      await writeFile(join(dir, 'a/one.txt'), 'one, edited')
+      const second = await fromPaths(first, ['a/one.txt'])
+      expect(second.stats.hashedFiles).to.equal(1)
+      expect(second.digest).to.not.equal(first.digest)
+      expect(second.snapshot).to.not.equal(first.snapshot)
+      await writeFile(join(dir, 'b/three.txt'), 'three, edited')
+      expect((await fromPaths(second, ['b/three.txt'])).stats.hashedFiles).to.equal(1)
+    })
+
+    it('finds a new folder from any path below it, and a removed or renamed one', async () => {
+      const first = await run()
+      await makeTree(dir, {'c/d/new.txt': 'new', 'c/top.txt': 'top'})
+      // A watcher may report only the deepest paths: the nearest recorded folder is listed again.
+      const added = await fromPaths(first, ['c/d/new.txt'])
+      expect(added.entries.map((entry) => entry.path)).to.include.members(['c/d/new.txt', 'c/top.txt'])
+      await rm(join(dir, 'a'), {recursive: true})
+      const removed = await fromPaths(added, ['a', 'a/one.txt', 'a/deep', 'a/deep/two.txt'])
+      await rename(join(dir, 'b'), join(dir, 'renamed'))
+      await fromPaths(removed, ['b', 'renamed'])
+    })
+
+    it('says nothing moved when the reported paths are as recorded (an edit undone), reading nothing', async () => {
+      const first = await run()
+      const same = await fromPaths(first, ['a/one.txt', 'b', ''])
+      expect(same.stats.hashedFiles).to.equal(0)
+      expect([same.digest, same.snapshot]).to.deep.equal([first.digest, first.snapshot])
+    })
+
+    it('checks every path when the snapshot on disk is not the one the changes count from', async () => {
+      const first = await run()
+      await writeFile(join(dir, 'b/three.txt'), 'three, edited unseen')
+      const result = await run({changes: {paths: new Set(['a/one.txt']), since: first.snapshot! + 1}})
+      expect(debug.join('')).to.include('tree snapshot: not the one the last cycle left; checking every recorded path')
+      await expectTruth(result)
+    })
+  })
 })
