@@ -96,19 +96,27 @@ async function send(context: Pick<KubeContext, 'name' | 'files'>, path: string, 
   const url = `${server.replace(/\/+$/, '')}${path}`
   return new Promise<ApiAnswer>((resolve) => {
     const transport = url.startsWith('http:') ? http : https
-    const request = transport.get(
-      url,
-      {agent: options.agent, auth: options.auth, headers: {...options.headers, accept: 'application/json'}, signal},
-      (response) => {
-        const chunks: Buffer[] = []
-        response.on('data', (chunk: Buffer) => chunks.push(chunk))
-        response.on('error', (error) => resolve({message: error.message, status: 'failed'}))
-        response.on('end', () => resolve(answer(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))))
-      },
-    )
-    request.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({message: error.code ? `${error.code}: ${error.message}` : error.message, status: 'failed'}),
-    )
+    // A malformed CA or key in the kubeconfig throws here, synchronously.
+    const failed = (error: NodeJS.ErrnoException) =>
+      resolve({message: error.code ? `${error.code}: ${error.message}` : error.message, status: 'failed'})
+    let request: http.ClientRequest
+    try {
+      request = transport.get(
+        url,
+        {agent: options.agent, auth: options.auth, headers: {...options.headers, accept: 'application/json'}, signal},
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('error', (error) => resolve({message: error.message, status: 'failed'}))
+          response.on('end', () => resolve(answer(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))))
+        },
+      )
+    } catch (error) {
+      failed(error as NodeJS.ErrnoException)
+      return
+    }
+
+    request.on('error', failed)
   })
 }
 

@@ -164,7 +164,11 @@ interface PushTo {
 /** The registry the context's cluster advertises (KEP-1755), remembered per cluster; notes go to -v. */
 async function advertised(context: KubeContext, logger: Logger): Promise<PushTo | undefined> {
   const {advertisedRegistry, HOSTING_CONFIGMAP} = await import('../kube/registry-hosting.js')
-  const answer = await advertisedRegistry(context)
+  // Asking is an extra: whatever goes wrong with it leaves detection as it was.
+  const answer = await advertisedRegistry(context).catch((error: Error) => ({
+    hosting: undefined,
+    notes: [`cannot ask the cluster for a registry: ${error.message}`],
+  }))
   for (const note of answer.notes) logger.debug(`kube context "${context.name}": ${note}`)
   if (answer.hosting === undefined) return undefined
   const {host, hostFromContainerRuntime} = answer.hosting

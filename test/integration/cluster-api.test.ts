@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -67,6 +67,19 @@ describe('cluster API reads (stand-in HTTPS API server)', function () {
     } finally {
       await other.close()
     }
+  })
+
+  it('answers "failed", without throwing, for a kubeconfig whose CA is not a certificate', async () => {
+    const file = await writeKubeconfig(api, dir, {auth: 'token', context: 'bad-ca'})
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(
+        /certificate-authority-data: \S+/,
+        'certificate-authority-data: bm90IGEgY2VydA==',
+      ),
+    )
+    const answer = await apiGet(await resolveKubeContext({env: {KUBECONFIG: file}, home: dir}), HOSTING_PATH)
+    expect(answer).to.have.property('status', 'failed')
   })
 
   it('says 401 and 403 apart, with the API server’s message', async () => {

@@ -109,6 +109,8 @@ describe('kudev/testing outside this repository (packed kudev, a copy of plugins
     await execa('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], {cwd: plugin})
     for (const tool of TEST_TOOLS) {
       await mkdir(dirname(join(plugin, 'node_modules', tool)), {recursive: true})
+      // kudev's own dependencies may bring one (@kubernetes/client-node depends on @types/node): the repository's wins.
+      await rm(join(plugin, 'node_modules', tool), {force: true, recursive: true})
       await symlink(join(repoRoot, 'node_modules', tool), join(plugin, 'node_modules', tool))
     }
   })
