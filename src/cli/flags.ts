@@ -60,6 +60,20 @@ export const loadFlags = {
   }),
 }
 
+/** `kudev up --watch`, `kudev build --watch`. */
+export const watchFlags = {
+  'quiet-period': Flags.integer({
+    dependsOn: ['watch'],
+    description: 'With --watch: milliseconds without a new change before a cycle starts.',
+    helpValue: 'MS',
+    min: 0,
+  }),
+  watch: Flags.boolean({
+    description:
+      'Stay running: after the first cycle, build (and load) again on every change the tag covers. With --json, one JSON object per cycle and line.',
+  }),
+}
+
 /** What goes into the hash besides the files: shared by `kudev hash`, `kudev build` and `kudev up`. */
 export const buildInputFlags = {
   'build-arg': Flags.string({

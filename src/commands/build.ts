@@ -1,4 +1,4 @@
-import {buildFlags, buildOptions, configFlags} from '../cli/flags.js'
+import {buildFlags, buildOptions, configFlags, watchFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Build extends KudevCommand {
@@ -8,9 +8,10 @@ export default class Build extends KudevCommand {
     '<%= config.bin %> build',
     '<%= config.bin %> build --build-arg VERSION=1.2 --target runtime',
     '<%= config.bin %> build --json',
+    '<%= config.bin %> build --watch',
   ]
 
-  static override flags = {...configFlags, ...buildFlags}
+  static override flags = {...configFlags, ...buildFlags, ...watchFlags}
   static override summary = 'Build the image for this project (skipped when up to date)'
 
   async run(): Promise<unknown> {
@@ -19,8 +20,16 @@ export default class Build extends KudevCommand {
     const {buildImage} = await import('../pipeline/build.js')
     const {chooseBuilder} = await import('../pipeline/choose.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
-    const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
-    const request = {...buildOptions(flags), logger: this.logger, oclif: this.config, project, view: this.stepView()}
+    const loadProject = () => loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    const options = {...buildOptions(flags), logger: this.logger, oclif: this.config, view: this.stepView()}
+    if (flags.watch) {
+      const {watchBuild} = await import('../watch/cycles.js')
+      return interruptible((signal) =>
+        watchBuild(this.watchRequest(loadProject, flags['quiet-period']), this.cycleRequest(options), signal),
+      )
+    }
+
+    const request = {...options, project: await loadProject()}
     const building = await chooseBuilder(request)
     const result = await interruptible((signal) => buildImage(request, building, signal))
     this.print(`${result.image} ${result.id}`)

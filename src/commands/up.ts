@@ -1,4 +1,4 @@
-import {buildFlags, buildOptions, configFlags, kubeContextFlag, loadFlags} from '../cli/flags.js'
+import {buildFlags, buildOptions, configFlags, kubeContextFlag, loadFlags, watchFlags} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Up extends KudevCommand {
@@ -8,6 +8,7 @@ export default class Up extends KudevCommand {
     '<%= config.bin %> up',
     '<%= config.bin %> up --kube-context kind-dev',
     '<%= config.bin %> up --loader minikube --json',
+    '<%= config.bin %> up --watch',
   ]
 
   static override flags = {
@@ -15,6 +16,7 @@ export default class Up extends KudevCommand {
     ...buildFlags,
     ...kubeContextFlag,
     ...loadFlags,
+    ...watchFlags,
   }
 
   static override summary = 'Build the image and load it into the local cluster'
@@ -23,24 +25,27 @@ export default class Up extends KudevCommand {
     const {flags} = await this.parse(Up)
     const {loadConfig} = await import('../config/index.js')
     const {interruptible} = await import('../pipeline/interrupt.js')
+    const loadProject = () => loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
+    const request = {
+      ...buildOptions(flags),
+      kubeContext: flags['kube-context'],
+      fullLoad: flags['full-load'],
+      loader: flags.loader,
+      registry: flags.registry,
+      logger: this.logger,
+      oclif: this.config,
+      view: this.stepView(),
+    }
+    if (flags.watch) {
+      const {watchUp} = await import('../watch/cycles.js')
+      return interruptible((signal) =>
+        watchUp(this.watchRequest(loadProject, flags['quiet-period']), this.cycleRequest(request), signal),
+      )
+    }
+
     const {up} = await import('../pipeline/up.js')
-    const project = await loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
-    const result = await interruptible((signal) =>
-      up(
-        {
-          ...buildOptions(flags),
-          kubeContext: flags['kube-context'],
-          fullLoad: flags['full-load'],
-          loader: flags.loader,
-          registry: flags.registry,
-          logger: this.logger,
-          oclif: this.config,
-          project,
-          view: this.stepView(),
-        },
-        signal,
-      ),
-    )
+    const project = await loadProject()
+    const result = await interruptible((signal) => up({...request, project}, signal))
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
     this.logger.info(
       `${result.built ? 'built' : 'up to date'} (${seconds(result.durationsMs.build)}), ${result.loaded ? 'loaded' : 'already loaded'} into ${result.context} with ${result.loader} (${seconds(result.durationsMs.load)}); total ${seconds(result.durationsMs.total)}`,

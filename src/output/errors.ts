@@ -11,6 +11,7 @@ export const ExitCode = {
   engine: 5,
   build: 6,
   load: 7,
+  watch: 8,
   internal: 70,
   notFound: 127,
   interrupted: 130,

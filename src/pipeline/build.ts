@@ -1,7 +1,7 @@
 import type {Config} from '@oclif/core'
 
 import type {ProjectConfig} from '../config/index.js'
-import type {HashResult} from '../hash/index.js'
+import type {HashOptions, HashResult} from '../hash/index.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
 import {type BuildOptions, DIGEST_LABEL} from '../plugins/contract.js'
@@ -25,6 +25,12 @@ export interface BuildRequest {
   noCache?: boolean
   /** How build output is shown (live view, raw lines, or nothing). */
   view: Omit<StepViewOptions, 'prefix'>
+  /** Watch mode: the paths a file watcher reported since the snapshot the last cycle left (HashOptions.changes). */
+  changes?: HashOptions['changes']
+  /** Watch mode: the digest the last cycle ended with; the same digest again means nothing to do. */
+  unchangedSince?: string
+  /** Called with the tree snapshot each hash left (HashResult.snapshot): the next watch cycle counts changes from it. */
+  onHashed?: (snapshot: number | undefined) => void
 }
 
 export interface BuildResult {
@@ -37,6 +43,10 @@ export interface BuildResult {
   built: boolean
   builder: string
   durationMs: number
+  /** Of durationMs, the hash of the build context. */
+  hashMs: number
+  /** Watch mode: the digest is the one the last cycle ended with (BuildRequest.unchangedSince): nothing was done. */
+  unchanged?: boolean
 }
 
 /**
@@ -59,9 +69,23 @@ export async function buildImage(
 
   // Ends by returning or throwing: a changed file is the only reason to go round again.
   for (let attempt = 1; ; attempt++) {
-    const hash = await hashContext(request)
+    // Another attempt follows a file that changed meanwhile: every path is checked again.
+    const hash = await hashContext(attempt === 1 ? request : {...request, changes: undefined})
     const image = `${spec.imageName}:${hash.tag}`
-    const summary = {builder: builder.name, digest: hash.digest, image, tag: hash.tag}
+    const summary = {
+      builder: builder.name,
+      digest: hash.digest,
+      hashMs: hash.stats.durationMs,
+      image,
+      tag: hash.tag,
+    }
+    if (hash.digest === request.unchangedSince) {
+      request.logger.debug(`${image}: the digest the last cycle ended with; nothing to do`)
+      const existing = await builder.inspect(image)
+      if (existing?.labels[DIGEST_LABEL] === hash.digest)
+        return {...summary, built: false, durationMs: elapsed(), id: existing.id, unchanged: true}
+    }
+
     if (!request.forceBuild && !request.buildTimestamp) {
       const existing = await builder.inspect(image)
       if (existing?.labels[DIGEST_LABEL] === hash.digest) {
@@ -79,7 +103,7 @@ export async function buildImage(
       // A builder that read the folder (not the tar, which checks each file as it sends it) asks this
       // before tagging: a warm hash again, cheap, and the only way to know nothing moved meanwhile.
       async verify() {
-        const now = await hashContext({...request, view: {...request.view, silent: true}})
+        const now = await hashContext({...request, changes: undefined, view: {...request.view, silent: true}})
         if (now.digest !== hash.digest)
           throw new ContextChangedError(hash.root, `${hash.tag} when the build began, ${now.tag} after it`)
       },
@@ -123,15 +147,18 @@ async function hashContext(request: BuildRequest): Promise<HashResult> {
   const {hashProgressView} = await import('../hash/progress.js')
   // The same progress line as `kudev hash`: on a terminal, once hashing takes over a second.
   const progress = request.view.silent ? undefined : hashProgressView(process.stderr)
-  return hashBuildContext(request.project, {
+  const hash = await hashBuildContext(request.project, {
     buildArgs: request.buildArgs,
     buildTimestamp: request.buildTimestamp,
     logger: request.logger,
     noCache: request.noCache,
+    changes: request.changes,
     onProgress: progress?.update,
     platform: request.platform,
     target: request.target,
   }).finally(() => progress?.clear())
+  request.onHashed?.(hash.snapshot)
+  return hash
 }
 
 /** Plugins already warned about in this process: the warning is worth reading once, not every build. */

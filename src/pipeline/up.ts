@@ -1,5 +1,5 @@
 import type {LoadReport} from '../plugins/contract.js'
-import type {BuildRequest} from './build.js'
+import type {BuildRequest, BuildResult} from './build.js'
 
 export interface UpRequest extends BuildRequest {
   /** --kube-context */
@@ -10,6 +10,8 @@ export interface UpRequest extends BuildRequest {
   fullLoad?: boolean
   /** --registry */
   registry?: string
+  /** Called once the image is built or found up to date, before the load (watch mode keeps its snapshot). */
+  onBuilt?: (built: BuildResult) => void
 }
 
 export interface UpResult {
@@ -25,7 +27,8 @@ export interface UpResult {
   builder: string
   loader: string
   context: string
-  durationsMs: {build: number; load: number; total: number}
+  /** build includes hash, the hash of the build context. */
+  durationsMs: {hash: number; build: number; load: number; total: number}
 }
 
 /**
@@ -42,19 +45,22 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
   const building = await chooseBuilder(request)
 
   const built = await buildImage(request, building, signal)
+  request.onBuilt?.(built)
   const image = loadable(building.builder, built.image, built.id)
-  const load = await loadImage(
-    chosen,
-    image,
-    {full: request.fullLoad, logger: request.logger, view: request.view},
-    signal,
-  )
+  const load = built.unchanged
+    ? {clusterRef: chosen.loader.clusterRef?.(image, chosen.target) ?? null, durationMs: 0, loaded: false, sent: null}
+    : await loadImage(chosen, image, {full: request.fullLoad, logger: request.logger, view: request.view}, signal)
   return {
     builder: building.builder.name,
     built: built.built,
     context: context.name,
     digest: built.digest,
-    durationsMs: {build: built.durationMs, load: load.durationMs, total: Math.round(performance.now() - started)},
+    durationsMs: {
+      build: built.durationMs,
+      hash: built.hashMs,
+      load: load.durationMs,
+      total: Math.round(performance.now() - started),
+    },
     id: built.id,
     image: built.image,
     loaded: load.loaded,

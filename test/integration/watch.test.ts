@@ -1,0 +1,280 @@
+import {expect} from 'chai'
+import {execa, type ResultPromise} from 'execa'
+import {mkdir, rename, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {isolatedEnv, repoRoot, runCli} from '../support/cli.js'
+import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {ensureBusyboxBase} from '../support/images.js'
+import {createKindCluster, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
+import {waitFor} from '../support/processes.js'
+
+interface Cycle {
+  image?: string
+  digest?: string
+  built?: boolean
+  loaded?: boolean
+  changed?: {paths: string[]; count: number}
+  durationsMs?: {hash: number}
+  error?: {code: string; message: string}
+}
+
+/** A running `kudev <command> --watch --json`: its cycles as they are printed, one JSON object per line. */
+class Watching {
+  readonly cycles: Cycle[] = []
+  stderr = ''
+  private readonly child: ResultPromise
+  private buffered = ''
+
+  constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+    this.child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), ...args, '--watch', '--json'], {
+      cwd,
+      env: isolatedEnv(env),
+      reject: false,
+    })
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.buffered += chunk.toString()
+      const lines = this.buffered.split('\n')
+      this.buffered = lines.pop()!
+      for (const line of lines) this.cycles.push(JSON.parse(line) as Cycle)
+    })
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString()
+    })
+  }
+
+  /** Waits until `count` cycles were printed in all. */
+  async cycle(count: number, timeoutMs = 60_000): Promise<Cycle> {
+    await waitFor(() => this.cycles.length >= count, timeoutMs).catch(() => {
+      throw new Error(`no cycle ${count} within ${timeoutMs} ms; stderr: ${this.stderr}`)
+    })
+    return this.cycles[count - 1]!
+  }
+
+  /** Stops it with SIGINT; resolves with the exit code. */
+  async stop(): Promise<number> {
+    this.child.kill('SIGINT')
+    const result = await this.child
+    return result.exitCode ?? -1
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('kudev build --watch (real engine, real files)', function () {
+  this.timeout(180_000)
+  const cleanup = suiteCleanup()
+  let project: string
+  let imageName: string
+  let watching: Watching | undefined
+
+  before(async function () {
+    await requireDocker(this)
+    await ensureBusyboxBase()
+  })
+
+  beforeEach(async () => {
+    project = await cleanup.tempDir('kudev-watch-')
+    imageName = `kudev-test/${uniqueName('watch')}`
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+    await writeFile(join(project, '.dockerignore'), 'logs\n')
+    await mkdir(join(project, 'src'))
+    await writeFile(join(project, 'src', 'app.js'), 'v1\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+    )
+  })
+
+  afterEach(async () => {
+    if (watching) expect(await watching.stop()).to.equal(130)
+    watching = undefined
+    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+    for (const ref of stdout.split('\n').filter(Boolean)) cleanup.image(ref)
+  })
+
+  const buildRunning = async () =>
+    (await execa('pgrep', ['-f', `docker build.*${imageName}`], {reject: false})).stdout.trim() !== ''
+
+  /** The digest a fresh one-shot `kudev hash` gives now. */
+  async function freshDigest(): Promise<string> {
+    const result = await runCli(['hash', '--json', '--no-cache'], {cwd: project})
+    return (JSON.parse(result.stdout) as {digest: string}).digest
+  }
+
+  it('a save starts exactly one cycle, whose digest is the one-shot hash; an ignored file starts none', async () => {
+    watching = new Watching(['build'], project)
+    const first = await watching.cycle(1)
+    expect(first).to.include({built: true})
+    expect(first.digest).to.equal(await freshDigest())
+    await writeFile(join(project, 'src', 'app.js'), 'v2\n')
+    const second = await watching.cycle(2)
+    expect(second).to.include({built: true})
+    expect(second.changed).to.deep.equal({count: 1, paths: ['src/app.js']})
+    expect(second.digest).to.equal(await freshDigest())
+    expect(second.durationsMs!.hash).to.be.a('number')
+    await mkdir(join(project, 'logs'))
+    await writeFile(join(project, 'logs', 'debug.log'), 'noise\n')
+    await sleep(1500)
+    expect(watching.cycles).to.have.length(2)
+  })
+
+  it('ten saves within 50 ms start one or two cycles, and the last digest is the one-shot hash', async () => {
+    watching = new Watching(['build'], project)
+    await watching.cycle(1)
+    for (let i = 0; i < 10; i++) {
+      await writeFile(join(project, 'src', 'app.js'), `burst ${i}\n`)
+      await sleep(5)
+    }
+
+    await watching.cycle(2)
+    await sleep(1500)
+    expect(watching.cycles.length).to.be.within(2, 3)
+    expect(watching.cycles.at(-1)!.digest).to.equal(await freshDigest())
+  })
+
+  it("an editor's atomic save (write a temp file, rename it over) is one change of that file", async () => {
+    watching = new Watching(['build'], project)
+    await watching.cycle(1)
+    await writeFile(join(project, 'src', '.app.js.swp'), 'v2 atomic\n')
+    await rename(join(project, 'src', '.app.js.swp'), join(project, 'src', 'app.js'))
+    const second = await watching.cycle(2)
+    expect(second.changed!.paths).to.include('src/app.js')
+    expect(second.digest).to.equal(await freshDigest())
+  })
+
+  it('a change to .dockerignore hashes under the new rules', async () => {
+    await writeFile(join(project, 'notes.md'), 'notes\n')
+    watching = new Watching(['build'], project)
+    await watching.cycle(1)
+    await writeFile(join(project, '.dockerignore'), 'logs\n*.md\n')
+    const second = await watching.cycle(2)
+    expect(second.changed!.paths).to.include('.dockerignore')
+    expect(second.digest).to.equal(await freshDigest())
+    // notes.md is ignored now: a save of it starts nothing.
+    await writeFile(join(project, 'notes.md'), 'more notes\n')
+    await sleep(1500)
+    expect(watching.cycles).to.have.length(2)
+  })
+
+  it('a git checkout of another branch (hundreds of files) ends with the one-shot hash', async () => {
+    const git = (...args: string[]) =>
+      execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], {cwd: project})
+    for (let i = 0; i < 300; i++) {
+      await mkdir(join(project, 'src', `m${i % 10}`), {recursive: true})
+      await writeFile(join(project, 'src', `m${i % 10}`, `f${i}.js`), `main ${i}\n`)
+    }
+
+    await git('init', '-q', '-b', 'main')
+    await git('add', '-A')
+    await git('commit', '-qm', 'main')
+    await git('checkout', '-qb', 'other')
+    for (let i = 0; i < 300; i += 2) await writeFile(join(project, 'src', `m${i % 10}`, `f${i}.js`), `other ${i}\n`)
+    await mkdir(join(project, 'src', 'added'))
+    for (let i = 0; i < 50; i++) await writeFile(join(project, 'src', 'added', `n${i}.js`), `new ${i}\n`)
+    await git('add', '-A')
+    await git('commit', '-qm', 'other')
+    await git('checkout', '-q', 'main')
+    await writeFile(join(project, '.dockerignore'), 'logs\n.git\n')
+
+    watching = new Watching(['build'], project)
+    await watching.cycle(1)
+    await git('checkout', '-q', 'other')
+    await watching.cycle(2)
+    await sleep(1500)
+    expect(watching.cycles.at(-1)!.digest).to.equal(await freshDigest())
+    await git('checkout', '-q', 'main')
+    const back = watching.cycles.length + 1
+    await watching.cycle(back)
+    await sleep(1500)
+    expect(watching.cycles.at(-1)!.digest).to.equal(await freshDigest())
+    expect(watching.cycles.at(-1)!.digest).to.equal(watching.cycles[0]!.digest)
+  })
+
+  it('a build error is reported and watching goes on; the fix builds', async () => {
+    watching = new Watching(['build'], project)
+    await watching.cycle(1)
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY missing.txt /app/\n')
+    const broken = await watching.cycle(2)
+    expect(broken.error).to.include({code: 'build'})
+    expect(broken.changed!.paths).to.include('Dockerfile')
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY src /app/\n')
+    const fixed = await watching.cycle(3)
+    expect(fixed).to.include({built: true})
+    expect(fixed.digest).to.equal(await freshDigest())
+  })
+
+  it('a change while building cancels that build (no tag for it) and builds again', async () => {
+    await writeFile(join(project, 'Dockerfile'), 'FROM kudev-test/busybox:1\nCOPY . /app/\nRUN sleep 3\n')
+    watching = new Watching(['build', '--network', 'none'], project)
+    await waitFor(buildRunning, 60_000)
+    await writeFile(join(project, 'src', 'app.js'), 'changed while building\n')
+    const first = await watching.cycle(1)
+    expect(first).to.include({built: true})
+    expect(first.digest).to.equal(await freshDigest())
+    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Tag}}', imageName])
+    expect(stdout.trim().split('\n')).to.deep.equal([first.image!.split(':')[1]])
+  })
+
+  it('SIGINT during a build exits 130 and leaves no tag and no docker process', async () => {
+    await writeFile(join(project, 'Dockerfile'), 'FROM kudev-test/busybox:1\nCOPY . /app/\nRUN sleep 30\n')
+    watching = new Watching(['build', '--network', 'none'], project)
+    await waitFor(buildRunning, 60_000)
+    await sleep(500)
+    const exitCode = await watching.stop()
+    watching = undefined
+    expect(exitCode).to.equal(130)
+    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+    expect(stdout.trim()).to.equal('')
+    const left = await execa('pgrep', ['-af', `docker build.*${imageName}`], {reject: false})
+    expect(left.stdout).to.equal('')
+  })
+})
+
+describe('kudev up --watch into kind-style nodes (real engine, real containerd)', function () {
+  this.timeout(180_000)
+  const cleanup = suiteCleanup()
+  let kind: TestCluster
+  let project: string
+  let env: NodeJS.ProcessEnv
+  let watching: Watching | undefined
+
+  before(async function () {
+    await requireDocker(this)
+    const name = `w${process.pid % 10_000}`
+    kind = await createKindCluster(name)
+    project = await cleanup.tempDir('kudev-watch-up-')
+    const imageName = `kudev-test/${uniqueName('watchup')}`
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+    await writeFile(join(project, 'index.html'), 'v1\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+    )
+    const kubeconfig = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
+    await writeFile(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\ncurrent-context: kind-${name}\nclusters: [{name: kind-${name}, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: kind-${name}, context: {cluster: kind-${name}, user: kind-${name}}}]\nusers: [{name: kind-${name}, user: {}}]\n`,
+    )
+    env = standInEnv({KUBECONFIG: kubeconfig})
+  })
+
+  after(async () => {
+    if (watching) await watching.stop()
+    await kind?.remove()
+  })
+
+  it('loads every cycle into the nodes, reports up --json fields plus changed and durationsMs.hash', async () => {
+    watching = new Watching(['up'], project, env)
+    const first = await watching.cycle(1)
+    expect(first).to.include({built: true, loaded: true})
+    await writeFile(join(project, 'index.html'), 'v2\n')
+    const second = (await watching.cycle(2)) as Cycle & {id: string; loader: string; context: string}
+    expect(second).to.include({built: true, loaded: true, loader: 'kind'})
+    expect(second.changed).to.deep.equal({count: 1, paths: ['index.html']})
+    expect(second.durationsMs).to.have.keys('build', 'hash', 'load', 'total')
+    for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(second.id)
+    expect(await watching.stop()).to.equal(130)
+    watching = undefined
+  })
+})
