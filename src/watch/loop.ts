@@ -88,6 +88,7 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
     },
   })
 
+  logger.info(`watching ${project.buildContext} for changes; Ctrl-C to stop`)
   let snapshot: number | undefined
   let unchangedSince: string | undefined
   let cycles = 0

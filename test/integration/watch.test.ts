@@ -8,6 +8,7 @@ import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/
 import {ensureBusyboxBase} from '../support/images.js'
 import {createKindCluster, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
 import {waitFor} from '../support/processes.js'
+import {requireRegistry, startRegistry} from '../support/registry.js'
 
 interface Cycle {
   image?: string
@@ -274,6 +275,23 @@ describe('kudev up --watch into kind-style nodes (real engine, real containerd)'
     expect(second.changed).to.deep.equal({count: 1, paths: ['index.html']})
     expect(second.durationsMs).to.have.keys('build', 'hash', 'load', 'total')
     for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(second.id)
+    expect(await watching.stop()).to.equal(130)
+    watching = undefined
+  })
+
+  it('pushes every cycle to a registry with --registry', async function () {
+    await requireRegistry(this)
+    const registry = await startRegistry(cleanup)
+    watching = new Watching(['up', '--registry', registry.host], project, env)
+    const first = (await watching.cycle(1)) as Cycle & {clusterRef: string}
+    expect(first).to.include({loaded: true, loader: 'registry'})
+    cleanup.image(first.clusterRef)
+    await writeFile(join(project, 'index.html'), 'v3 through the registry\n')
+    const second = (await watching.cycle(2)) as Cycle & {clusterRef: string}
+    expect(second).to.include({built: true, loaded: true, loader: 'registry'})
+    cleanup.image(second.clusterRef)
+    expect(second.clusterRef).to.equal(`${registry.host}/${second.image}`)
+    expect(await registry.log()).to.include(`/manifests/${second.image!.split(':')[1]}`)
     expect(await watching.stop()).to.equal(130)
     watching = undefined
   })
