@@ -22,7 +22,7 @@ const RSS_GOAL_MB = 150
 
 interface CycleLine {
   digest: string
-  durationsMs: {hash: number}
+  durationsMs: {hash: number; build: number; load: number; total: number}
   error?: unknown
 }
 
@@ -59,9 +59,11 @@ class Watch {
     return line
   }
 
-  rssMb(): number {
+  /** RSS now and at its peak (VmHWM), in MB. */
+  memoryMb(): {rss: number; peak: number} {
     const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8')
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024
+    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024
+    return {peak: field('VmHWM'), rss: field('VmRSS')}
   }
 
   async stop(): Promise<void> {
@@ -100,6 +102,8 @@ try {
   const oneShotMs: number[] = []
   const startMs: number[] = []
   const rss: number[] = []
+  const peaks: number[] = []
+  const parts = {oneShot: [] as CycleLine['durationsMs'][], watch: [] as CycleLine['durationsMs'][]}
   for (let round = 0; round < rounds; round++) {
     process.stderr.write(`round ${round + 1}/${rounds}\n`)
     const watch = new Watch(env)
@@ -110,13 +114,21 @@ try {
       const {at, cycle} = await watch.next(watch.lines.length + 1)
       hashMs.push(cycle.durationsMs.hash)
       watchedMs.push(at - wrote)
+      parts.watch.push(cycle.durationsMs)
     }
 
-    rss.push(watch.rssMb())
+    // Idle, as a watch is between saves.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const memory = watch.memoryMb()
+    rss.push(memory.rss)
+    peaks.push(memory.peak)
     await watch.stop()
     for (let i = 0; i < 2; i++) {
       edit()
-      oneShotMs.push(timeProcess(process.execPath, [kudevBin, 'up', '-q'], {cwd: dir, env}))
+      const started = performance.now()
+      const out = run(process.execPath, [kudevBin, 'up', '--json'], {cwd: dir, env})
+      oneShotMs.push(performance.now() - started)
+      parts.oneShot.push((JSON.parse(out) as CycleLine).durationsMs)
       startMs.push(timeProcess(process.execPath, [kudevBin, '--version'], {cwd: dir, env}))
     }
   }
@@ -137,8 +149,17 @@ try {
   console.log(`| one-shot \`kudev up\` after the edit | ${median(oneShotMs).toFixed(0)} ms | |`)
   console.log(`| Node's start (\`kudev --version\`) | ${median(startMs).toFixed(0)} ms | |`)
   console.log(
-    `| watch process RSS after its cycles (max) | ${Math.max(...rss).toFixed(0)} MB | ≤ ${RSS_GOAL_MB} MB ${verdict(Math.max(...rss) <= RSS_GOAL_MB)} |`,
+    `| watch process RSS, idle after its cycles (max) | ${Math.max(...rss).toFixed(0)} MB | ≤ ${RSS_GOAL_MB} MB ${verdict(Math.max(...rss) <= RSS_GOAL_MB)} |`,
   )
+  console.log(`| watch process peak RSS (VmHWM, max) | ${Math.max(...peaks).toFixed(0)} MB | reported |`)
+  const part = (way: keyof typeof parts, name: keyof CycleLine['durationsMs']) =>
+    median(parts[way].map((durations) => durations[name])).toFixed(0)
+  console.log("\n| way | hash ms | build ms (hash included) | load ms | total ms (kudev's own) |")
+  console.log('| --- | ---: | ---: | ---: | ---: |')
+  for (const way of ['watch', 'oneShot'] as const)
+    console.log(
+      `| ${way === 'watch' ? 'watch cycle' : 'one-shot `kudev up`'} | ${part(way, 'hash')} | ${part(way, 'build')} | ${part(way, 'load')} | ${part(way, 'total')} |`,
+    )
   const met = median(hashMs) <= HASH_GOAL_MS && median(watchedMs) <= budget && Math.max(...rss) <= RSS_GOAL_MB
   process.exitCode = met ? 0 : 1
 } finally {

@@ -10,6 +10,7 @@ import type {ContextFilter} from '../context/filter.js'
 import type {HashOptions} from '../hash/index.js'
 import {isKudevError, KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
+import {releaseMemory} from './memory.js'
 import {sortPaths, type Triggers} from './triggers.js'
 import {watchProject} from './watcher.js'
 
@@ -151,6 +152,8 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
         signal.removeEventListener('abort', stop)
         building = undefined
       }
+
+      releaseMemory()
     }
   } finally {
     await subscription.close()
