@@ -14,6 +14,8 @@ import {releaseMemory} from './memory.js'
 import {sortPaths, type Triggers} from './triggers.js'
 import {watchProject} from './watcher.js'
 
+/** More changed paths than this in one cycle, and the cycle checks every path (the watcher may have dropped some). */
+export const MANY_PATHS = 100
 /** Paths listed per cycle in its report; the count says how many there were. */
 export const CHANGED_SHOWN = 20
 
@@ -74,7 +76,11 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
     wake?.()
   }
 
-  const subscription = await (options.watch ?? watchProject)(project, {
+  let refreshWatch = false
+  const subscription = await (options.watch ?? watchProject)(project, filter, {
+    onNewFolder() {
+      refreshWatch = true
+    },
     onPaths(paths) {
       const before = pending.context.size + pending.inputs.size
       sortPaths(paths, project, filter, pending)
@@ -104,8 +110,9 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
         ]),
       ].sort()
       const paths = new Set(pending.context)
+      // Past MANY_PATHS, events the watcher may have lost hide in the burst (a git checkout): check everything.
       const checkEverything: boolean =
-        everything || !watcherTrusted || pending.inputs.size > 0 || snapshot === undefined
+        everything || !watcherTrusted || pending.inputs.size > 0 || snapshot === undefined || paths.size > MANY_PATHS
       pending.context.clear()
       pending.inputs.clear()
       everything = false
@@ -119,6 +126,12 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
         if (checkEverything) {
           project = await options.loadProject()
           filter = await options.loadFilter(project)
+        }
+
+        // Before the hash: what is written in a new folder from then on must be reported.
+        if (refreshWatch || (checkEverything && cycles > 1)) {
+          refreshWatch = false
+          await subscription.refresh(project, filter)
         }
 
         const output = await options.runCycle({

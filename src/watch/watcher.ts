@@ -3,73 +3,168 @@
  * ReadDirectoryChangesW on Windows; prebuilt, loaded only by --watch). Chosen by measurement on the webapp
  * corpus: docs/benchmarks.md, "File watchers for watch mode".
  */
-import {type FSWatcher, watch} from 'node:fs'
+import {type FSWatcher, lstatSync, readdirSync, watch} from 'node:fs'
 import path from 'node:path'
 
 import type {ProjectConfig} from '../config/index.js'
+import type {ContextFilter} from '../context/filter.js'
 import {KudevError} from '../output/errors.js'
 import {inputFiles} from './triggers.js'
 
 export interface Subscription {
+  /**
+   * Subscribes the context anew, then drops the old subscription: folders created since may never have been
+   * watched (parcel-bundler/watcher#243), and the folders left out follow the ignore rules of `project`.
+   */
+  refresh(project: ProjectConfig, filter: ContextFilter): Promise<void>
   close(): Promise<void>
 }
 
 export interface WatchHandlers {
   /** Absolute paths that were created, changed or removed, as the watcher batches them. */
   onPaths(paths: string[]): void
+  /** A folder was created in the context: the watch must be refreshed before the next hash trusts it. */
+  onNewFolder(): void
   /** The watcher can no longer be trusted to report every change (overflow, a lost watch). */
   onUntrusted(reason: string): void
 }
 
 /**
- * Watches the build context recursively, and the folders of the build inputs outside it (.kudev.yaml, the
- * Dockerfile and its ignore file) without their subfolders. Fails with a clear error when the system's watch
- * limit is reached.
+ * Watches the build context recursively (without the top-level folders its ignore rules leave out whole),
+ * and the folders of the build inputs outside it (.kudev.yaml, the Dockerfile and its ignore file) without
+ * their subfolders. Fails with a clear error when the system's watch limit is reached.
  */
-export async function watchProject(project: ProjectConfig, handlers: WatchHandlers): Promise<Subscription> {
+export async function watchProject(
+  project: ProjectConfig,
+  filter: ContextFilter,
+  handlers: WatchHandlers,
+): Promise<Subscription> {
   const watcher = await import('@parcel/watcher')
   const root = project.buildContext
-  const closers: (() => Promise<void>)[] = []
-  const close = async () => {
-    await Promise.all(closers.splice(0).map((closer) => closer()))
+  // An exception in parcel's callback ends the process: report it as a watcher that cannot be trusted.
+  const guarded = (work: () => void) => {
+    try {
+      work()
+    } catch (error) {
+      handlers.onUntrusted((error as Error).message)
+    }
   }
 
+  let generation = 0
+  const subscribe = async (current: ProjectConfig, rules: ContextFilter) => {
+    // parcel shares one native watcher among subscriptions with the same folder and ignore list, so a renewal
+    // would get the old one back: a path no project holds makes the list, and the watcher, new.
+    const renewal = generation++ === 0 ? [] : [path.join(root, `.kudev-watch-renewal-${generation}`)]
+    try {
+      return await watcher.subscribe(
+        root,
+        (error, events) =>
+          guarded(() => {
+            if (error) return handlers.onUntrusted(error.message)
+            handlers.onPaths(events.map((event) => event.path))
+            if (events.some((event) => event.type === 'create' && isFolder(event.path))) handlers.onNewFolder()
+          }),
+        {
+          // Left to itself, parcel uses watchman whenever one is installed.
+          backend: process.platform === 'linux' ? 'inotify' : undefined,
+          ignore: [...ignoredFolders(current, rules), ...renewal],
+        },
+      )
+    } catch (error) {
+      throw watchFailed(root, error as Error)
+    }
+  }
+
+  let context = await subscribe(project, filter)
+  const others: FSWatcher[] = []
   try {
-    const subscription = await watcher.subscribe(root, (error, events) => {
-      if (error) handlers.onUntrusted(error.message)
-      else handlers.onPaths(events.map((event) => event.path))
-    })
-    closers.push(() => subscription.unsubscribe())
-    const outside = new Map<string, Set<string>>()
-    for (const file of inputFiles(project)) {
-      const folder = path.dirname(file)
-      if (folder === root || folder.startsWith(`${root}${path.sep}`)) continue
-      outside.set(folder, (outside.get(folder) ?? new Set()).add(path.basename(file)))
-    }
-
-    for (const [folder, names] of outside) {
-      let folderWatcher: FSWatcher
-      try {
-        folderWatcher = watch(folder, (_event, name) => {
-          // Without a name (some platforms), any of the files may have changed.
-          const changed = name === null ? [...names] : [name].filter((file) => names.has(file))
-          if (changed.length > 0) handlers.onPaths(changed.map((file) => path.join(folder, file)))
-        })
-      } catch (error) {
-        // A folder that does not exist holds no input yet (a Dockerfile-specific ignore file never made).
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
-        throw error
-      }
-
-      folderWatcher.on('error', (error) => handlers.onUntrusted(error.message))
-      closers.push(async () => folderWatcher.close())
-    }
+    others.push(...watchInputsOutside(project, handlers, guarded))
   } catch (error) {
-    await close()
+    await context.unsubscribe()
     throw watchFailed(root, error as Error)
   }
 
-  return {close}
+  return {
+    async close() {
+      for (const other of others.splice(0)) other.close()
+      await context.unsubscribe()
+    },
+    async refresh(current, rules) {
+      const old = context
+      context = await subscribe(current, rules)
+      await old.unsubscribe()
+    },
+  }
+}
+
+/** Non-recursive watches of the folders of build inputs that lie outside the context. */
+function watchInputsOutside(
+  project: ProjectConfig,
+  handlers: WatchHandlers,
+  guarded: (work: () => void) => void,
+): FSWatcher[] {
+  const root = project.buildContext
+  const outside = new Map<string, Set<string>>()
+  for (const file of inputFiles(project)) {
+    const folder = path.dirname(file)
+    if (folder === root || folder.startsWith(`${root}${path.sep}`)) continue
+    outside.set(folder, (outside.get(folder) ?? new Set()).add(path.basename(file)))
+  }
+
+  const watchers: FSWatcher[] = []
+  for (const [folder, names] of outside) {
+    let folderWatcher: FSWatcher
+    try {
+      folderWatcher = watch(folder, (_event, name) =>
+        guarded(() => {
+          // Without a name (some platforms), any of the files may have changed.
+          const changed = name === null ? [...names] : [name].filter((file) => names.has(file))
+          if (changed.length > 0) handlers.onPaths(changed.map((file) => path.join(folder, file)))
+        }),
+      )
+    } catch (error) {
+      // A folder that does not exist holds no input yet (a Dockerfile-specific ignore file never made).
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
+      for (const made of watchers) made.close()
+      throw error
+    }
+
+    folderWatcher.on('error', (error) => handlers.onUntrusted(error.message))
+    watchers.push(folderWatcher)
+  }
+
+  return watchers
+}
+
+/**
+ * The context's top-level folders its rules leave out whole (node_modules, .git, …, when ignored and no `!`
+ * rule takes anything below them back): not watched at all, which on a JavaScript project is most of the tree.
+ */
+export function ignoredFolders(project: ProjectConfig, filter: ContextFilter): string[] {
+  const root = project.buildContext
+  let names: string[]
+  try {
+    names = readdirSync(root, {withFileTypes: true})
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+  } catch {
+    return []
+  }
+
+  return names
+    .filter((name) => {
+      const decision = filter.decide(name, true)
+      return decision.excluded && !filter.mustDescend(name, decision)
+    })
+    .map((name) => path.join(root, name))
+}
+
+function isFolder(file: string): boolean {
+  try {
+    return lstatSync(file).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 /** The error to show when subscribing fails; inotify's limits get the sysctl that raises them. */

@@ -144,6 +144,21 @@ describe('kudev build --watch (real engine, real files)', function () {
     expect(second.digest).to.equal(await freshDigest())
   })
 
+  it('sees later writes in a folder created while watching (the watch is renewed before the next hash)', async () => {
+    watching = new Watching(['build'], project)
+    await watching.cycle(1)
+    await mkdir(join(project, 'src', 'new', 'deep'), {recursive: true})
+    await writeFile(join(project, 'src', 'new', 'deep', 'a.js'), 'a\n')
+    const created = await watching.cycle(2)
+    expect(created.digest).to.equal(await freshDigest())
+    for (let i = 0; i < 5; i++) {
+      await writeFile(join(project, 'src', 'new', 'deep', 'a.js'), `a ${i}\n`)
+      const later = await watching.cycle(3 + i)
+      expect(later.changed!.paths).to.include('src/new/deep/a.js')
+      expect(later.digest).to.equal(await freshDigest())
+    }
+  })
+
   it('a change to .dockerignore hashes under the new rules', async () => {
     await writeFile(join(project, 'notes.md'), 'notes\n')
     watching = new Watching(['build'], project)

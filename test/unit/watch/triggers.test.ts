@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {loadContextFilter} from '../../../src/context/filter.js'
 import {sortPaths, type Triggers} from '../../../src/watch/triggers.js'
-import {watchFailed} from '../../../src/watch/watcher.js'
+import {ignoredFolders, watchFailed} from '../../../src/watch/watcher.js'
 import {makeTree, projectConfig, tempFolder} from '../../support/tree.js'
 
 describe('watch triggers', () => {
@@ -79,6 +79,26 @@ describe('watch triggers', () => {
     )
     // Inside the context they are entries too, unless ignored.
     expect([...context].sort()).to.deep.equal(['.dockerignore', 'Dockerfile', 'Dockerfile.dockerignore'])
+  })
+})
+
+describe('ignoredFolders', () => {
+  it('lists the top-level folders the rules leave out whole, not one a `!` rule reaches into', async () => {
+    const {dir, remove} = await tempFolder('ignored')
+    try {
+      await makeTree(dir, {
+        '.dockerignore': 'node_modules\n.git\nlogs\n!logs/keep.log\n',
+        'node_modules/a/index.js': 'x',
+        '.git/HEAD': 'ref',
+        'logs/keep.log': 'kept',
+        'src/index.js': 'x',
+      })
+      const project = projectConfig(dir)
+      const filter = await loadContextFilter({contextDir: dir, dockerfile: project.dockerfile, exclusions: []})
+      expect(ignoredFolders(project, filter).sort()).to.deep.equal([join(dir, '.git'), join(dir, 'node_modules')])
+    } finally {
+      await remove()
+    }
   })
 })
 
