@@ -60,6 +60,21 @@ export const loadFlags = {
   }),
 }
 
+/** The parsed values of kubeContextFlag and loadFlags, as a load takes them (`kudev load`, `kudev up`). */
+export function loadOptions(flags: {
+  'full-load'?: boolean
+  'kube-context'?: string
+  loader?: string
+  registry?: string
+}) {
+  return {
+    fullLoad: flags['full-load'],
+    kubeContext: flags['kube-context'],
+    loader: flags.loader,
+    registry: flags.registry,
+  }
+}
+
 /** `kudev up --watch`, `kudev build --watch`. */
 export const watchFlags = {
   'quiet-period': Flags.integer({

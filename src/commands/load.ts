@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {configFlags, kubeContextFlag, loadFlags} from '../cli/flags.js'
+import {configFlags, kubeContextFlag, loadFlags, loadOptions} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Load extends KudevCommand {
@@ -43,10 +43,7 @@ export default class Load extends KudevCommand {
         {
           builder: flags.builder,
           image: args.image,
-          kubeContext: flags['kube-context'],
-          fullLoad: flags['full-load'],
-          loader: flags.loader,
-          registry: flags.registry,
+          ...loadOptions(flags),
           logger: this.logger,
           oclif: this.config,
           project,

@@ -1,4 +1,12 @@
-import {buildFlags, buildOptions, configFlags, kubeContextFlag, loadFlags, watchFlags} from '../cli/flags.js'
+import {
+  buildFlags,
+  buildOptions,
+  configFlags,
+  kubeContextFlag,
+  loadFlags,
+  loadOptions,
+  watchFlags,
+} from '../cli/flags.js'
 import {KudevCommand} from '../cli/kudev-command.js'
 
 export default class Up extends KudevCommand {
@@ -28,10 +36,7 @@ export default class Up extends KudevCommand {
     const loadProject = () => loadConfig({config: flags.config, cwd: process.cwd(), dir: flags.dir})
     const request = {
       ...buildOptions(flags),
-      kubeContext: flags['kube-context'],
-      fullLoad: flags['full-load'],
-      loader: flags.loader,
-      registry: flags.registry,
+      ...loadOptions(flags),
       logger: this.logger,
       oclif: this.config,
       view: this.stepView(),

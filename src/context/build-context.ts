@@ -2,6 +2,7 @@ import {lstat, readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {BuildContext, FolderContext} from '../plugins/contract.js'
+import {relativePosix} from '../util/paths.js'
 import type {Entry} from './entries.js'
 import type {Mirror} from './mirror.js'
 import type {TarEntry} from './tar.js'
@@ -74,7 +75,7 @@ async function mirrorContext(input: BuildContextInput): Promise<Mirror | undefin
  * same inputs always give the same tar.
  */
 async function tarredContext(input: BuildContextInput): Promise<Omit<BuildContext, 'folder'>> {
-  const relative = path.relative(input.root, input.dockerfile).split(path.sep).join('/')
+  const relative = relativePosix(input.root, input.dockerfile)
   const shipped = input.entries.some((entry) => entry.path === relative && entry.type === 'file')
   if (shipped)
     return {

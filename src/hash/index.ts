@@ -3,7 +3,6 @@
  * digested into the tag `kudev-<8 hex>`. Same inputs, same tag; anything that reaches the image changes it.
  */
 import {readFileSync, statSync} from 'node:fs'
-import path from 'node:path'
 
 import type {ProjectConfig} from '../config/schema.js'
 import {compareNames, type Entry, makeEntry} from '../context/entries.js'
@@ -11,6 +10,7 @@ import {type ContextFilter, loadContextFilter} from '../context/filter.js'
 import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
+import {relativePosix} from '../util/paths.js'
 import {collectContext, type Progress} from './collect.js'
 import {buildDigest, type BuildInputs} from './digest.js'
 import {type HashedListing, type Recorded, recordedListings} from './scan.js'
@@ -390,8 +390,4 @@ function readDockerfile(project: ProjectConfig): Buffer {
       hint: `check spec.dockerfilePath in ${project.file} (relative paths start at the folder holding it)`,
     })
   }
-}
-
-function relativePosix(root: string, file: string): string {
-  return path.relative(root, file).split(path.sep).join('/')
 }

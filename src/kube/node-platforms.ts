@@ -19,8 +19,7 @@ export async function nodePlatforms(
   const request = get ?? (async (on, where) => (await import('./api.js')).apiGet(on, where))
   const answer = await request(context, NODES_PATH)
   if (answer.status === 'not-found') return {unknown: 'the API server has no node list'}
-  if (answer.status === 'denied') return {unknown: `cannot list the nodes: ${answer.message}`}
-  if (answer.status === 'failed') return {unknown: `cannot list the nodes: ${answer.message}`}
+  if (answer.status !== 'ok') return {unknown: `cannot list the nodes: ${answer.message}`}
   const platforms = new Set<string>()
   for (const node of (answer.body as NodeList).items ?? []) {
     // nodeInfo is what the kubelet reports; the well-known labels are what schedulers match.

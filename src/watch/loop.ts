@@ -3,13 +3,12 @@
  * follows changes the tag covers. Changes while the image is still building cancel that build (no tag, no
  * process left, as Ctrl-C) and start again; changes during a load wait for the next cycle.
  */
-import path from 'node:path'
-
 import type {ProjectConfig} from '../config/index.js'
 import type {ContextFilter} from '../context/filter.js'
 import type {HashOptions} from '../hash/index.js'
 import {isKudevError, KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
+import {relativePosix} from '../util/paths.js'
 import {releaseMemory} from './memory.js'
 import {sortPaths, type Triggers} from './triggers.js'
 import {watchProject} from './watcher.js'
@@ -110,9 +109,15 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
         ]),
       ].sort()
       const paths = new Set(pending.context)
-      // Past MANY_PATHS, events the watcher may have lost hide in the burst (a git checkout): check everything.
+      // Past MANY_PATHS, events the watcher may have lost hide in the burst (a git checkout); a watch renewed
+      // for a new folder misses what changes while it is renewed: either way, check everything.
       const checkEverything: boolean =
-        everything || !watcherTrusted || pending.inputs.size > 0 || snapshot === undefined || paths.size > MANY_PATHS
+        refreshWatch ||
+        everything ||
+        !watcherTrusted ||
+        pending.inputs.size > 0 ||
+        snapshot === undefined ||
+        paths.size > MANY_PATHS
       pending.context.clear()
       pending.inputs.clear()
       everything = false
@@ -128,8 +133,9 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
           filter = await options.loadFilter(project)
         }
 
-        // Before the hash: what is written in a new folder from then on must be reported.
-        if (refreshWatch || (checkEverything && cycles > 1)) {
+        // Before the hash: what is written in a new folder from then on must be reported, and the folders
+        // left out follow the rules just read.
+        if (checkEverything && cycles > 1) {
           refreshWatch = false
           await subscription.refresh(project, filter)
         }
@@ -213,10 +219,6 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
       signal.addEventListener('abort', finish, {once: true})
     })
   }
-}
-
-function relativePosix(root: string, file: string): string {
-  return path.relative(root, file).split(path.sep).join('/')
 }
 
 function shown(changed: string[]): {paths: string[]; count: number} {

@@ -7,6 +7,7 @@ import path from 'node:path'
 
 import type {ProjectConfig} from '../config/index.js'
 import type {ContextFilter, Decision} from '../context/filter.js'
+import {relativePosix} from '../util/paths.js'
 
 export interface Triggers {
   /** Paths relative to the build context (POSIX), in the context: the hash checks these. */
@@ -36,9 +37,8 @@ export function sortPaths(
   const root = project.buildContext
   for (const changed of paths) {
     if (inputs.has(changed)) into.inputs.add(changed)
-    const relative = path.relative(root, changed)
-    if (relative.startsWith('..') || path.isAbsolute(relative)) continue
-    const posix = relative.split(path.sep).join('/')
+    const posix = relativePosix(root, changed)
+    if (posix === '..' || posix.startsWith('../') || path.isAbsolute(posix)) continue
     if (posix === '' || inContext(posix, changed, filter)) into.context.add(posix)
   }
 }

@@ -13,8 +13,9 @@ import {inputFiles} from './triggers.js'
 
 export interface Subscription {
   /**
-   * Subscribes the context anew, then drops the old subscription: folders created since may never have been
+   * Drops the subscription and subscribes the context anew: folders created since may never have been
    * watched (parcel-bundler/watcher#243), and the folders left out follow the ignore rules of `project`.
+   * Changes made during the renewal are not reported.
    */
   refresh(project: ProjectConfig, filter: ContextFilter): Promise<void>
   close(): Promise<void>
@@ -50,11 +51,7 @@ export async function watchProject(
     }
   }
 
-  let generation = 0
   const subscribe = async (current: ProjectConfig, rules: ContextFilter) => {
-    // parcel shares one native watcher among subscriptions with the same folder and ignore list, so a renewal
-    // would get the old one back: a path no project holds makes the list, and the watcher, new.
-    const renewal = generation++ === 0 ? [] : [path.join(root, `.kudev-watch-renewal-${generation}`)]
     try {
       return await watcher.subscribe(
         root,
@@ -67,7 +64,7 @@ export async function watchProject(
         {
           // Left to itself, parcel uses watchman whenever one is installed.
           backend: process.platform === 'linux' ? 'inotify' : undefined,
-          ignore: [...ignoredFolders(current, rules), ...renewal],
+          ignore: ignoredFolders(current, rules),
         },
       )
     } catch (error) {
@@ -90,9 +87,11 @@ export async function watchProject(
       await context.unsubscribe()
     },
     async refresh(current, rules) {
-      const old = context
+      // The old one goes first: parcel shares its native watcher, and the inotify watches of its folders,
+      // among subscriptions of one folder, so dropping it after subscribing anew would take the new one's
+      // watches too. What changes in between goes unreported: the caller checks every path after a refresh.
+      await context.unsubscribe()
       context = await subscribe(current, rules)
-      await old.unsubscribe()
     },
   }
 }

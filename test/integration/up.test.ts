@@ -114,7 +114,7 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     const again = await up()
     expect(`${again.image} ${again.id}`).to.equal(first.stdout)
     expect(again).to.include({built: false, loaded: false})
-    expect(again.durationsMs).to.have.keys('build', 'load', 'total')
+    expect(again.durationsMs).to.have.keys('build', 'hash', 'load', 'total')
     expect(again.durationsMs.total).to.be.at.least(again.durationsMs.build + again.durationsMs.load)
   })
 
