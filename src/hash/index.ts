@@ -7,7 +7,7 @@ import {readFileSync, statSync} from 'node:fs'
 import type {ProjectConfig} from '../config/schema.js'
 import {compareNames, type Entry, makeEntry} from '../context/entries.js'
 import {type ContextFilter, loadContextFilter} from '../context/filter.js'
-import {orderListings, printable, type ExcludedPath} from '../context/walk.js'
+import {type FolderListing, orderListings, printable, type ExcludedPath} from '../context/walk.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import {relativePosix} from '../util/paths.js'
@@ -15,7 +15,7 @@ import {collectContext, type Progress} from './collect.js'
 import {buildDigest, type BuildInputs} from './digest.js'
 import {type HashedListing, type Recorded, recordedListings} from './scan.js'
 import {folderTimesTrusted} from './folder-times.js'
-import {type ListedFolder, readSnapshot, Snapshot} from './snapshot.js'
+import {type ListedFolder, NOTHING_MOVED, readSnapshot, Snapshot} from './snapshot.js'
 import {saveSnapshot, snapshotFile, snapshotFiles, snapshotKey} from './snapshot-store.js'
 import {imageTag} from './tag.js'
 import {type FolderSummary, summarizeTree} from './tree.js'
@@ -80,6 +80,20 @@ export interface HashResult {
   stats: HashStats
   /** The id of the tree snapshot this hash left (written, or found as it was); undefined without one. */
   snapshot?: number
+  /** The digest of the entries alone (paths, types, modes, contents, link targets), hex: what `digest` covers of the files. */
+  contextDigest: string
+  /** When the hash started from a tree snapshot and listed only what moved since: what that was. */
+  moved?: MovedSince
+}
+
+/** The folders a hash listed again since a tree snapshot; every other folder holds what the snapshot records. */
+export interface MovedSince {
+  /** The snapshot's context digest (HashResult.contextDigest of the hash that left it). */
+  contextDigest: string
+  /** The folders listed again, each with its hashed entries now. */
+  folders: ReadonlyMap<string, Pick<FolderListing, 'entries' | 'conditional'>>
+  /** A folder's entries as the snapshot records them; undefined for a folder it does not record. */
+  before(folder: string): readonly Entry[] | undefined
 }
 
 export async function hashBuildContext(project: ProjectConfig, options: HashOptions): Promise<HashResult> {
@@ -129,8 +143,10 @@ export async function hashBuildContext(project: ProjectConfig, options: HashOpti
   const result = {
     digest,
     excluded: tree.excluded,
+    contextDigest: Buffer.from(tree.contextDigest).toString('hex'),
     ignoreFile: filter.ignoreFile,
     inputs,
+    moved: tree.moved,
     root,
     snapshot: tree.snapshot,
     stats: tree.stats,
@@ -141,7 +157,7 @@ export async function hashBuildContext(project: ProjectConfig, options: HashOpti
 }
 
 /** The context as this run found it: its digest, its entries (built when asked for), what was left out, and counts. */
-interface ContextTree extends Pick<HashResult, 'entries' | 'excluded' | 'snapshot' | 'stats'> {
+interface ContextTree extends Pick<HashResult, 'entries' | 'excluded' | 'moved' | 'snapshot' | 'stats'> {
   contextDigest: Uint8Array
 }
 
@@ -156,6 +172,7 @@ function recordedTree(recorded: Recorded, filter: ContextFilter): ContextTree {
       return ordered
     },
     excluded: [],
+    moved: movedSince(recorded, new Map()),
     snapshot: recorded.snapshot.id,
     stats: {
       bytes,
@@ -254,8 +271,18 @@ async function walkedTree(input: WalkInput): Promise<ContextTree> {
     excluded: [...listings.values()]
       .flatMap((listing) => listing.excluded)
       .sort((a, b) => compareNames(a.path, b.path)),
+    moved: recorded && movedSince(recorded, listings),
     snapshot: left,
     stats,
+  }
+}
+
+function movedSince(recorded: Recorded, folders: MovedSince['folders']): MovedSince {
+  const {snapshot} = recorded
+  return {
+    before: (folder) => snapshot.listing(folder, NOTHING_MOVED)?.entries,
+    contextDigest: snapshot.contextDigest.toString('hex'),
+    folders,
   }
 }
 

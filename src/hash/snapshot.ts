@@ -130,6 +130,14 @@ export interface SnapshotCheck {
 }
 
 /** What a check found moved, as it goes. */
+/** A check that found nothing moved: listing() then gives every recorded folder as recorded. */
+export const NOTHING_MOVED: SnapshotCheck = {
+  clean: true,
+  movedEntries: new Uint8Array(0),
+  movedFolders: new Set(),
+  touched: new Set(),
+}
+
 class Moved {
   readonly movedFolders = new Set<string>()
   readonly movedEntries: Uint8Array

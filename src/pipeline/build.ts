@@ -98,7 +98,9 @@ export async function buildImage(
       debug: (message) => request.logger.debug(message),
       digest: hash.digest,
       dockerfile: request.project.dockerfile,
-      entries: hash.entries,
+      entries: () => hash.entries,
+      contextDigest: hash.contextDigest,
+      moved: hash.moved,
       root: hash.root,
       // A builder that read the folder (not the tar, which checks each file as it sends it) asks this
       // before tagging: a warm hash again, cheap, and the only way to know nothing moved meanwhile.

@@ -33,10 +33,11 @@ export async function contextFromFolder(dir: string, dockerfile = path.join(dir,
   const entries = await walk(root, '')
   const digest = await digestOf(root, entries, dockerfile)
   const {context, release} = await assembleBuildContext({
+    contextDigest: digest,
     debug: () => {},
     digest,
     dockerfile: path.resolve(dockerfile),
-    entries,
+    entries: () => entries,
     env: {KUDEV_CACHE_DIR: TEST_CACHE_DIR},
     root,
     async verify() {

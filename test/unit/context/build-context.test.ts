@@ -13,8 +13,17 @@ async function fileEntry(root: string, path: string): Promise<Entry> {
   return makeEntry(path, 'file', await lstat(join(root, path), {bigint: true}))
 }
 
-async function assemble(input: Pick<BuildContextInput, 'digest' | 'dockerfile' | 'entries' | 'root'>) {
-  return (await assembleBuildContext({...input, debug: () => {}, verify: async () => {}})).context
+async function assemble(input: Pick<BuildContextInput, 'digest' | 'dockerfile' | 'root'> & {entries: Entry[]}) {
+  const {entries} = input
+  return (
+    await assembleBuildContext({
+      ...input,
+      contextDigest: digest,
+      debug: () => {},
+      entries: () => entries,
+      verify: async () => {},
+    })
+  ).context
 }
 
 async function listTar(context: {tar(): NodeJS.ReadableStream}): Promise<Map<string, string>> {

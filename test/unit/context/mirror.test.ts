@@ -1,11 +1,14 @@
 import {expect} from 'chai'
 import {existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
-import {chmod, mkdir, mkdtemp, readdir, rename, rm, symlink, unlink, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readdir, rename, rm, symlink, unlink, utimes, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {compareNames, type Entry, makeEntry} from '../../../src/context/entries.js'
 import {type Mirror, mirrorFolder, syncMirror} from '../../../src/context/mirror.js'
+import {hashBuildContext, type HashResult} from '../../../src/hash/index.js'
+import {createLogger} from '../../../src/output/logger.js'
+import {makeTree, projectConfig, tempFolder} from '../../support/tree.js'
 
 /** Every path below `root`, a folder before what it holds, as the hash lists them. */
 async function entriesOf(root: string, relative = ''): Promise<Entry[]> {
@@ -41,9 +44,11 @@ describe('the build context as a folder (mirror)', () => {
   const held: Mirror[] = []
 
   async function sync(): Promise<Mirror> {
+    const all = await entriesOf(root)
     const mirror = syncMirror({
+      contextDigest: 'not known',
       dockerfile: Buffer.from('FROM scratch\n'),
-      entries: await entriesOf(root),
+      entries: () => all,
       env: env(),
       root,
     })
@@ -112,10 +117,10 @@ describe('the build context as a folder (mirror)', () => {
     expect(statSync(join(mirror.root, 'src/app.js')).ino).to.equal(statSync(join(root, 'src/app.js')).ino)
   })
 
-  it('starts over when a sync was cut short (no manifest): nothing stale stays', async () => {
+  it('starts over when a sync was cut short (no state): nothing stale stays', async () => {
     const mirror = await sync()
     writeFileSync(join(mirror.root, 'stray.txt'), 'left by a sync that did not finish')
-    await rm(join(mirrorFolder(root, env()), 'manifest.json'))
+    await rm(join(mirrorFolder(root, env()), 'state.json'))
     const again = await sync()
     expect(await contents(again.root)).to.deep.equal(await contents(root))
   })
@@ -125,7 +130,7 @@ describe('the build context as a folder (mirror)', () => {
     const lock = join(mirrorFolder(root, env()), 'lock')
     writeFileSync(lock, String(process.ppid))
     const entries = await entriesOf(root)
-    const options = {dockerfile: Buffer.from(''), entries, env: env(), root}
+    const options = {contextDigest: 'not known', dockerfile: Buffer.from(''), entries: () => entries, env: env(), root}
     expect(syncMirror(options)).to.equal(undefined)
     writeFileSync(lock, '2147483646')
     const taken = syncMirror(options)
@@ -145,5 +150,126 @@ describe('the build context as a folder (mirror)', () => {
     await writeFile(join(root, 'src/app.js'), 'edited in place, longer')
     const again = await sync()
     expect(readFileSync(join(again.root, 'src/app.js'), 'utf8')).to.equal('edited in place, longer')
+  })
+})
+
+describe('the build context folder following what moved (the hash of a watch cycle)', () => {
+  let root: string
+  let cache: string
+  const cleanups: Array<() => Promise<void>> = []
+  const env = () => ({KUDEV_CACHE_DIR: cache})
+  const logger = createLogger('error')
+
+  beforeEach(async () => {
+    const project = await tempFolder('mirror-follow-src')
+    const home = await tempFolder('mirror-follow-cache')
+    cleanups.push(project.remove, home.remove)
+    root = project.dir
+    cache = home.dir
+    await makeTree(root, {
+      '.dockerignore': 'logs\n',
+      Dockerfile: 'FROM scratch\n',
+      'a/deep/two.txt': 'two',
+      'a/one.txt': 'one',
+      'b/three.txt': 'three',
+      link: {link: 'a'},
+      'logs/x.log': 'left out',
+    })
+  })
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup()
+  })
+
+  const hash = (since?: HashResult, paths: string[] = []) =>
+    hashBuildContext(projectConfig(root), {
+      changes: since && {paths: new Set(paths), since: since.snapshot!},
+      env: env(),
+      logger,
+    })
+
+  function syncTo(result: HashResult, options: {moved?: boolean; cacheDir?: string} = {}): Mirror {
+    const mirror = syncMirror({
+      dockerfile: Buffer.from('FROM scratch\n'),
+      entries: () => result.entries,
+      env: {KUDEV_CACHE_DIR: options.cacheDir ?? cache},
+      moved: options.moved === false ? undefined : result.moved,
+      contextDigest: result.contextDigest,
+      root,
+    })
+    mirror!.release()
+    return mirror!
+  }
+
+  /** What the hashed entries hold in the project, as `contents` reads a folder. */
+  async function hashed(result: HashResult): Promise<Record<string, string>> {
+    const all = await contents(root)
+    return Object.fromEntries(result.entries.map((entry) => [entry.path, all[entry.path]!]))
+  }
+
+  it('touches only the folders listed again, and ends as a sync of every entry would', async () => {
+    const first = await hash()
+    expect(syncTo(first).followed, 'no folder state yet: every entry compared').to.equal(false)
+
+    await writeFile(join(root, 'a/one.txt.tmp'), 'saved as a new file')
+    await rename(join(root, 'a/one.txt.tmp'), join(root, 'a/one.txt'))
+    await rm(join(root, 'a/deep'), {recursive: true})
+    await makeTree(root, {'c/d/new.txt': 'new', 'c/top.txt': 'top'})
+    await unlink(join(root, 'link'))
+    await symlink('b', join(root, 'link'))
+    await chmod(join(root, 'b/three.txt'), 0o755)
+    const second = await hash(first, ['a/one.txt', 'a/one.txt.tmp', 'a/deep', 'c/d/new.txt', 'link', 'b/three.txt'])
+    const followed = syncTo(second)
+    expect(followed.followed).to.equal(true)
+    expect(await contents(followed.root)).to.deep.equal(await hashed(second))
+    // a/one.txt, c, c/d, c/d/new.txt, c/top.txt, link, b/three.txt (its mode); a/deep went
+    expect([followed.linked, followed.removed]).to.deep.equal([7, 1])
+
+    // The manifest and its journal say what the folder holds: a sync of every entry finds nothing to do.
+    const compared = syncTo(second, {moved: false})
+    expect([compared.followed, compared.linked, compared.removed]).to.deep.equal([false, 0, 0])
+    const fresh = await tempFolder('mirror-follow-fresh')
+    cleanups.push(fresh.remove)
+    expect(await contents(syncTo(second, {cacheDir: fresh.dir}).root)).to.deep.equal(await contents(followed.root))
+  })
+
+  it('compares every entry when the folder holds other entries than the snapshot the changes count from', async () => {
+    const first = await hash()
+    syncTo(first)
+    await writeFile(join(root, 'b/new.txt'), 'new')
+    const second = await hash(first, ['b/new.txt'])
+    await writeFile(join(root, 'a/added.txt'), 'added')
+    const third = await hash(second, ['a/added.txt'])
+    // The folder still holds `first`: following third's changes alone would miss b/new.txt.
+    const mirror = syncTo(third)
+    expect(mirror.followed).to.equal(false)
+    expect(await contents(mirror.root)).to.deep.equal(await hashed(third))
+  })
+
+  it('follows from a later snapshot of the same entries (a file touched, its content the same)', async () => {
+    const first = await hash()
+    syncTo(first)
+    await utimes(join(root, 'b/three.txt'), new Date(), new Date('2021-01-01'))
+    const touched = await hash(first, ['b/three.txt'])
+    expect(touched.snapshot).to.not.equal(first.snapshot)
+    expect(touched.contextDigest).to.equal(first.contextDigest)
+    await writeFile(join(root, 'a/one.txt'), 'one, edited')
+    const edited = await hash(touched, ['a/one.txt'])
+    const mirror = syncTo(edited)
+    // a/one.txt, written in place: its stat moved, so it is linked again (the same file)
+    expect([mirror.followed, mirror.linked, mirror.removed]).to.deep.equal([true, 1, 0])
+    expect(await contents(mirror.root)).to.deep.equal(await hashed(edited))
+  })
+
+  it('compares every entry where a ! rule re-includes something below an excluded folder', async () => {
+    await writeFile(join(root, '.dockerignore'), 'logs\n!logs/keep.log\n')
+    await writeFile(join(root, 'logs/keep.log'), 'kept')
+    const first = await hash()
+    syncTo(first)
+    await writeFile(join(root, 'logs/keep.log'), 'kept, edited to a new length')
+    await writeFile(join(root, 'logs/other.log'), 'still left out')
+    const second = await hash(first, ['logs/keep.log', 'logs/other.log'])
+    const mirror = syncTo(second)
+    expect(mirror.followed).to.equal(false)
+    expect(await contents(mirror.root)).to.deep.equal(await hashed(second))
   })
 })
