@@ -31,6 +31,11 @@ export interface BuildRequest {
   unchangedSince?: string
   /** Called with the tree snapshot each hash left (HashResult.snapshot): the next watch cycle counts changes from it. */
   onHashed?: (snapshot: number | undefined) => void
+  /**
+   * Watch mode: true once the file watcher has reported every change made before the call, any change since
+   * the hash having aborted the build's signal; false when the watcher cannot tell (CycleInput.settled).
+   */
+  settled?: () => Promise<boolean>
 }
 
 export interface BuildResult {
@@ -103,8 +108,14 @@ export async function buildImage(
       moved: hash.moved,
       root: hash.root,
       // A builder that read the folder (not the tar, which checks each file as it sends it) asks this
-      // before tagging: a warm hash again, cheap, and the only way to know nothing moved meanwhile.
+      // before tagging: the watcher when it can vouch for every change so far, else a warm hash again.
       async verify() {
+        if (await request.settled?.()) {
+          if (signal.aborted) throw new ContextChangedError(hash.root, 'files changed during the build')
+          request.logger.debug('build context folder: the file watcher reported no change during the build')
+          return
+        }
+
         const now = await hashContext({...request, changes: undefined, view: {...request.view, silent: true}})
         if (now.digest !== hash.digest)
           throw new ContextChangedError(hash.root, `${hash.tag} when the build began, ${now.tag} after it`)

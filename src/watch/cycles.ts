@@ -98,6 +98,7 @@ function cycleRequest<R extends Omit<BuildRequest, 'project'>>(
     onBuilt: () => input.built(),
     onHashed: (snapshot) => input.hashed(snapshot),
     project: input.project,
+    settled: () => input.settled(),
     unchangedSince: input.unchangedSince,
   }
 }

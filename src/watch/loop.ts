@@ -29,6 +29,11 @@ export interface CycleInput {
   hashed(snapshot: number | undefined): void
   /** Call when the cycle moves past building (loading): changes from then on wait for the next cycle. */
   built(): void
+  /**
+   * True once the watcher has reported every change made before the call: a change since the cycle began
+   * has then aborted `signal`. False when the watcher cannot tell; then every path must be checked.
+   */
+  settled(): Promise<boolean>
   signal: AbortSignal
 }
 
@@ -149,6 +154,7 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
             snapshot = left
           },
           project,
+          settled: async () => watcherTrusted && (await subscription.settled()),
           signal: cycle.signal,
           unchangedSince: checkEverything ? undefined : unchangedSince,
         })

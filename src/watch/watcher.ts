@@ -18,6 +18,8 @@ export interface Subscription {
    * Changes made during the renewal are not reported.
    */
   refresh(project: ProjectConfig, filter: ContextFilter): Promise<void>
+  /** True once every change made before the call has been reported (src/watch/barrier.ts); false when that cannot be told. */
+  settled(): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -51,6 +53,8 @@ export async function watchProject(
     }
   }
 
+  // Left to itself, parcel uses watchman whenever one is installed; the barrier must share the context's backend.
+  const backend = process.platform === 'linux' ? 'inotify' : undefined
   const subscribe = async (current: ProjectConfig, rules: ContextFilter) => {
     try {
       return await watcher.subscribe(
@@ -61,11 +65,7 @@ export async function watchProject(
             handlers.onPaths(events.map((event) => event.path))
             if (events.some((event) => event.type === 'create' && isFolder(event.path))) handlers.onNewFolder()
           }),
-        {
-          // Left to itself, parcel uses watchman whenever one is installed.
-          backend: process.platform === 'linux' ? 'inotify' : undefined,
-          ignore: ignoredFolders(current, rules),
-        },
+        {backend, ignore: ignoredFolders(current, rules)},
       )
     } catch (error) {
       throw watchFailed(root, error as Error)
@@ -81,9 +81,12 @@ export async function watchProject(
     throw watchFailed(root, error as Error)
   }
 
+  const {makeBarrier} = await import('./barrier.js')
+  const barrier = await makeBarrier((folder, callback) => watcher.subscribe(folder, callback, {backend}))
   return {
     async close() {
       for (const other of others.splice(0)) other.close()
+      await barrier?.close()
       await context.unsubscribe()
     },
     async refresh(current, rules) {
@@ -93,6 +96,7 @@ export async function watchProject(
       await context.unsubscribe()
       context = await subscribe(current, rules)
     },
+    settled: async () => (await barrier?.passed()) ?? false,
   }
 }
 

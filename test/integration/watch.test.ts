@@ -232,6 +232,26 @@ describe('kudev build --watch (real engine, real files)', function () {
     expect(stdout.trim().split('\n')).to.deep.equal([first.image!.split(':')[1]])
   })
 
+  it('with BuildKit, the check before the tag comes from the watcher, not a second hash; the next cycle follows the folder', async () => {
+    const buildkit = {DOCKER_BUILDKIT: '1', PATH: `/usr/bin:${process.env.PATH}`}
+    watching = new Watching(['build', '--network', 'none', '-v'], project, buildkit)
+    await watching.cycle(1)
+    for (const [count, text] of [
+      [2, 'v2\n'],
+      [3, 'v3\n'],
+    ] as const) {
+      await writeFile(join(project, 'src', 'app.js'), text)
+      const cycle = await watching.cycle(count)
+      expect(cycle).to.include({built: true})
+      expect(cycle.digest).to.equal(await freshDigest())
+    }
+
+    const checks = watching.stderr.match(/the file watcher reported no change during the build/g) ?? []
+    expect(checks, watching.stderr).to.have.length(3)
+    expect(watching.stderr).to.not.match(/tree snapshot: .* moved; listing and reading only those/)
+    expect(watching.stderr).to.match(/1 paths linked, 0 removed \(the folders listed again since its snapshot\)/)
+  })
+
   it('SIGINT during a build exits 130 and leaves no tag and no docker process', async () => {
     await writeFile(join(project, 'Dockerfile'), 'FROM kudev-test/busybox:1\nCOPY . /app/\nRUN sleep 30\n')
     watching = new Watching(['build', '--network', 'none'], project)
