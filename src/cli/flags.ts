@@ -77,6 +77,13 @@ export function loadOptions(flags: {
 
 /** `kudev up --watch`, `kudev build --watch`. */
 export const watchFlags = {
+  poll: Flags.integer({
+    dependsOn: ['watch'],
+    description:
+      'With --watch: use no file watcher; check every path every MS milliseconds instead (file systems that do not report changes, such as some network and VM shares).',
+    helpValue: 'MS',
+    min: 100,
+  }),
   'quiet-period': Flags.integer({
     dependsOn: ['watch'],
     description: 'With --watch: milliseconds without a new change before a cycle starts.',

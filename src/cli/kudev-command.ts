@@ -54,14 +54,18 @@ export abstract class KudevCommand extends Command {
    * What --watch needs from the command: reading the project, printing each cycle (with --json, one JSON
    * object per line), and showing a failed cycle's error as this command shows errors.
    */
-  protected watchRequest(loadProject: () => Promise<ProjectConfig>, quietMs: number | undefined): WatchRequest {
+  protected watchRequest(
+    loadProject: () => Promise<ProjectConfig>,
+    flags: {poll?: number; 'quiet-period'?: number},
+  ): WatchRequest {
     this.watching = true
     return {
       json: this.jsonEnabled(),
       loadProject,
       logger: this.logger,
+      pollMs: flags.poll,
       print: (text) => process.stdout.write(`${text}\n`),
-      quietMs: quietMs ?? DEFAULT_QUIET_MS,
+      quietMs: flags['quiet-period'] ?? DEFAULT_QUIET_MS,
       render: (error) => renderError(error, this.logger),
     }
   }

@@ -25,7 +25,7 @@ export default class Build extends KudevCommand {
     if (flags.watch) {
       const {watchBuild} = await import('../watch/cycles.js')
       return interruptible((signal) =>
-        watchBuild(this.watchRequest(loadProject, flags['quiet-period']), this.cycleRequest(options), signal),
+        watchBuild(this.watchRequest(loadProject, flags), this.cycleRequest(options), signal),
       )
     }
 

@@ -44,7 +44,7 @@ export default class Up extends KudevCommand {
     if (flags.watch) {
       const {watchUp} = await import('../watch/cycles.js')
       return interruptible((signal) =>
-        watchUp(this.watchRequest(loadProject, flags['quiet-period']), this.cycleRequest(request), signal),
+        watchUp(this.watchRequest(loadProject, flags), this.cycleRequest(request), signal),
       )
     }
 

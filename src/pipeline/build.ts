@@ -29,8 +29,11 @@ export interface BuildRequest {
   changes?: HashOptions['changes']
   /** Watch mode: the digest the last cycle ended with; the same digest again means nothing to do. */
   unchangedSince?: string
-  /** Called with the tree snapshot each hash left (HashResult.snapshot): the next watch cycle counts changes from it. */
-  onHashed?: (snapshot: number | undefined) => void
+  /**
+   * Called after each hash with its digest and the tree snapshot it left (the next watch cycle counts changes
+   * from it); throwing there ends the build before it starts.
+   */
+  onHashed?: (hash: Pick<HashResult, 'digest' | 'snapshot'>) => void
   /**
    * Watch mode: true once the file watcher has reported every change made before the call, any change since
    * the hash having aborted the build's signal; false when the watcher cannot tell (CycleInput.settled).
@@ -170,7 +173,7 @@ async function hashContext(request: BuildRequest): Promise<HashResult> {
     platform: request.platform,
     target: request.target,
   }).finally(() => progress?.clear())
-  request.onHashed?.(hash.snapshot)
+  request.onHashed?.(hash)
   return hash
 }
 

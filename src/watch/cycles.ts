@@ -15,6 +15,8 @@ export interface WatchRequest {
   loadProject(): Promise<ProjectConfig>
   logger: Logger
   quietMs: number
+  /** --poll: no file watcher; every path is checked this often. */
+  pollMs?: number
   json: boolean
   /** What a cycle prints: its line, or its JSON (one line). */
   print(text: string): void
@@ -80,6 +82,7 @@ async function run(
         }),
       loadProject: watch.loadProject,
       logger: watch.logger,
+      pollMs: watch.pollMs,
       quietMs: watch.quietMs,
       runCycle,
     },
@@ -96,7 +99,7 @@ function cycleRequest<R extends Omit<BuildRequest, 'project'>>(
     ...request,
     changes: input.changes,
     onBuilt: () => input.built(),
-    onHashed: (snapshot) => input.hashed(snapshot),
+    onHashed: (hash) => input.hashed(hash),
     project: input.project,
     settled: () => input.settled(),
     unchangedSince: input.unchangedSince,

@@ -9,12 +9,16 @@ import type {HashOptions} from '../hash/index.js'
 import {isKudevError, KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import {relativePosix} from '../util/paths.js'
+import {DEFAULT_POLL_MS} from './defaults.js'
 import {releaseMemory} from './memory.js'
 import {sortPaths, type Triggers} from './triggers.js'
-import {watchProject} from './watcher.js'
+import {type Subscription, watchProject} from './watcher.js'
 
 /** More changed paths than this in one cycle, and the cycle checks every path (the watcher may have dropped some). */
 export const MANY_PATHS = 100
+/** A polled cycle found the digest the last cycle ended with (built, or failed): nothing to do or say. */
+export class NothingNew extends Error {}
+
 /** Paths listed per cycle in its report; the count says how many there were. */
 export const CHANGED_SHOWN = 20
 
@@ -25,8 +29,11 @@ export interface CycleInput {
   changes?: HashOptions['changes']
   /** The digest of the last cycle that ended well: a cycle that finds the same one does nothing. */
   unchangedSince?: string
-  /** Call after each hash with the tree snapshot it left: the next cycle counts changes from it. */
-  hashed(snapshot: number | undefined): void
+  /**
+   * Call after each hash with its digest and the tree snapshot it left (the next cycle counts changes from
+   * it). It throws NothingNew when a polled cycle finds the digest the last one ended with: stop there.
+   */
+  hashed(hash: {digest: string; snapshot?: number}): void
   /** Call when the cycle moves past building (loading): changes from then on wait for the next cycle. */
   built(): void
   /**
@@ -47,6 +54,8 @@ export interface CycleOutput {
 export interface WatchLoopOptions {
   logger: Logger
   quietMs: number
+  /** --poll: no file watcher; a cycle checks every path this often, and says nothing when nothing moved. */
+  pollMs?: number
   /** Reads .kudev.yaml (again after it changed). */
   loadProject(): Promise<ProjectConfig>
   /** Loads the context's ignore rules for sorting events. */
@@ -80,28 +89,59 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
     wake?.()
   }
 
-  let refreshWatch = false
-  const subscription = await (options.watch ?? watchProject)(project, filter, {
-    onNewFolder() {
-      refreshWatch = true
-    },
-    onPaths(paths) {
-      const before = pending.context.size + pending.inputs.size
-      sortPaths(paths, project, filter, pending)
-      if (pending.context.size + pending.inputs.size > before) changedSomething()
-    },
-    onUntrusted(reason) {
-      if (watcherTrusted)
-        logger.warn(`the file watcher may have missed changes (${reason}); every cycle now checks every file`)
-      watcherTrusted = false
+  /** Set once there is no file watcher to trust: a cycle checks every path on every tick. */
+  let polling: ReturnType<typeof setInterval> | undefined
+  const poll = (everyMs: number) => {
+    watcherTrusted = false
+    everything = true
+    polling ??= setInterval(() => {
       everything = true
-      changedSomething()
-    },
-  })
+      wake?.()
+    }, everyMs)
+  }
 
-  logger.info(`watching ${project.buildContext} for changes; Ctrl-C to stop`)
+  let refreshWatch = false
+  let subscription: Subscription | undefined
+  const seconds = `${(options.pollMs ?? DEFAULT_POLL_MS) / 1000} s`
+  if (options.pollMs === undefined) {
+    try {
+      subscription = await (options.watch ?? watchProject)(project, filter, {
+        onNewFolder() {
+          refreshWatch = true
+        },
+        onPaths(paths) {
+          const before = pending.context.size + pending.inputs.size
+          sortPaths(paths, project, filter, pending)
+          if (pending.context.size + pending.inputs.size > before) changedSomething()
+        },
+        onUntrusted(reason) {
+          if (polling === undefined)
+            logger.warn(
+              `the file watcher may have missed changes (${reason}); checking every path every ${seconds} from now on`,
+            )
+          poll(DEFAULT_POLL_MS)
+          changedSomething()
+        },
+      })
+      logger.info(`watching ${project.buildContext} for changes; Ctrl-C to stop`)
+    } catch (error) {
+      if (!isKudevError(error) || error.code !== 'watch') throw error
+      logger.warn(`${error.message}; checking every path every ${seconds} instead (${error.hint})`)
+      poll(DEFAULT_POLL_MS)
+    }
+  } else {
+    logger.info(`checking ${project.buildContext} for changes every ${seconds} (--poll); Ctrl-C to stop`)
+    poll(options.pollMs)
+  }
+
   let snapshot: number | undefined
   let unchangedSince: string | undefined
+  /** The digest and project the running cycle hashed, the last good cycle's, and the last failed cycle's. */
+  let hashedKey: string | undefined
+  let endedWith: string | undefined
+  let failedWith: string | undefined
+  let failedBefore: string | undefined
+  const inputsKey = (digest: string) => `${digest} ${JSON.stringify(project.config)}`
   let cycles = 0
   try {
     while (!signal.aborted) {
@@ -127,6 +167,7 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
       pending.inputs.clear()
       everything = false
       cycles++
+      hashedKey = undefined
       const cycle = new AbortController()
       building = cycle
       const stop = () => cycle.abort(signal.reason)
@@ -140,7 +181,7 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
 
         // Before the hash: what is written in a new folder from then on must be reported, and the folders
         // left out follow the rules just read.
-        if (checkEverything && cycles > 1) {
+        if (subscription && !polling && checkEverything && cycles > 1) {
           refreshWatch = false
           await subscription.refresh(project, filter)
         }
@@ -150,18 +191,24 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
             if (building === cycle) building = undefined
           },
           changes: checkEverything ? undefined : {paths, since: snapshot!},
-          hashed(left) {
-            snapshot = left
+          hashed(hash) {
+            snapshot = hash.snapshot
+            hashedKey = inputsKey(hash.digest)
+            if (polling && (hashedKey === endedWith || hashedKey === failedWith)) throw new NothingNew()
           },
           project,
-          settled: async () => watcherTrusted && (await subscription.settled()),
+          settled: async () => watcherTrusted && subscription !== undefined && (await subscription.settled()),
           signal: cycle.signal,
           unchangedSince: checkEverything ? undefined : unchangedSince,
         })
         unchangedSince = output.digest
+        endedWith = hashedKey
+        failedWith = undefined
+        failedBefore = undefined
         options.emit({line: output.line, report: {...output.report, changed: shown(changed)}})
       } catch (error) {
         if (signal.aborted) break
+        if (error instanceof NothingNew) continue
         // Cancelled by a change: these paths go round again with the new ones, once the files are quiet.
         if (cycle.signal.aborted) {
           logger.info('files changed while building; building again once they are quiet')
@@ -171,8 +218,15 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
         }
 
         unchangedSince = undefined
+        endedWith = undefined
+        // A polled cycle tries again once the files or .kudev.yaml change, as a watched one does.
+        failedWith = hashedKey
         const kudevError = isKudevError(error) ? error : new KudevError('internal', (error as Error).message)
-        options.failed(kudevError, {changed: shown(changed), durationMs: Math.round(performance.now() - started)})
+        // Polled cycles that fail before hashing (the context gone) fail the same way every tick: said once.
+        const again = polling !== undefined && failedWith === undefined && kudevError.message === failedBefore
+        failedBefore = kudevError.message
+        if (!again)
+          options.failed(kudevError, {changed: shown(changed), durationMs: Math.round(performance.now() - started)})
       } finally {
         signal.removeEventListener('abort', stop)
         building = undefined
@@ -181,7 +235,8 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
       releaseMemory()
     }
   } finally {
-    await subscription.close()
+    clearInterval(polling)
+    await subscription?.close()
   }
 
   throw new KudevError(

@@ -3,7 +3,7 @@
  * ReadDirectoryChangesW on Windows; prebuilt, loaded only by --watch). Chosen by measurement on the webapp
  * corpus: docs/benchmarks.md, "File watchers for watch mode".
  */
-import {type FSWatcher, lstatSync, readdirSync, watch} from 'node:fs'
+import {type FSWatcher, lstatSync, readdirSync, statSync, watch} from 'node:fs'
 import path from 'node:path'
 
 import type {ProjectConfig} from '../config/index.js'
@@ -64,6 +64,8 @@ export async function watchProject(
             if (error) return handlers.onUntrusted(error.message)
             handlers.onPaths(events.map((event) => event.path))
             if (events.some((event) => event.type === 'create' && isFolder(event.path))) handlers.onNewFolder()
+            // Its watches went with it: one made again in its place is not watched.
+            if (!isContextFolder(root)) handlers.onUntrusted(`the build context ${root} was removed`)
           }),
         {backend, ignore: ignoredFolders(current, rules)},
       )
@@ -165,6 +167,15 @@ export function ignoredFolders(project: ProjectConfig, filter: ContextFilter): s
 function isFolder(file: string): boolean {
   try {
     return lstatSync(file).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** The context folder, followed as the hash follows it (a context given as a symlink to a folder). */
+function isContextFolder(root: string): boolean {
+  try {
+    return statSync(root).isDirectory()
   } catch {
     return false
   }

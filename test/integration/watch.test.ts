@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {execa, type ResultPromise} from 'execa'
-import {mkdir, rename, writeFile} from 'node:fs/promises'
+import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {isolatedEnv, repoRoot, runCli} from '../support/cli.js'
@@ -250,6 +250,48 @@ describe('kudev build --watch (real engine, real files)', function () {
     expect(checks, watching.stderr).to.have.length(3)
     expect(watching.stderr).to.not.match(/tree snapshot: .* moved; listing and reading only those/)
     expect(watching.stderr).to.match(/1 paths linked, 0 removed \(the folders listed again since its snapshot\)/)
+  })
+
+  it('--poll checks every path on a timer: a save makes one cycle, nothing changed or a failing build says nothing more', async () => {
+    watching = new Watching(['build', '--poll', '300'], project)
+    await watching.cycle(1)
+    await sleep(1500)
+    expect(watching.cycles, 'no cycle while nothing changes').to.have.length(1)
+    await writeFile(join(project, 'logs'), 'ignored\n')
+    await writeFile(join(project, 'src', 'app.js'), 'v2\n')
+    const second = await watching.cycle(2)
+    expect(second).to.include({built: true})
+    expect(second.digest).to.equal(await freshDigest())
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY missing.txt /\n')
+    expect((await watching.cycle(3)).error).to.not.equal(undefined)
+    await sleep(1500)
+    expect(watching.cycles, 'the failure is said once').to.have.length(3)
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+    expect((await watching.cycle(4)).digest).to.equal(await freshDigest())
+    expect(watching.stderr).to.match(/every 0.3 s \(--poll\)/)
+  })
+
+  it('a context folder removed and made again: said once, then every path is checked on a timer', async () => {
+    const app = join(project, 'app')
+    await mkdir(app)
+    await rename(join(project, 'src'), join(app, 'src'))
+    await rename(join(project, 'Dockerfile'), join(app, 'Dockerfile'))
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}, buildContext: app, dockerfilePath: app/Dockerfile}\n`,
+    )
+    watching = new Watching(['build'], project)
+    await watching.cycle(1)
+    const before = watching.cycles.length
+    await rm(app, {recursive: true})
+    await waitFor(() => /was removed\); checking every path every 2 s/.test(watching!.stderr), 10_000)
+    await mkdir(join(app, 'src'), {recursive: true})
+    await writeFile(join(app, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+    await writeFile(join(app, 'src', 'app.js'), 'made again\n')
+    await waitFor(() => watching!.cycles.slice(before).some((cycle) => cycle.built), 30_000)
+    const last = watching.cycles.at(-1)!
+    expect(last.digest).to.equal(await freshDigest())
+    expect(watching.stderr.match(/was removed/g)).to.have.length(1)
   })
 
   it('SIGINT during a build exits 130 and leaves no tag and no docker process', async () => {
