@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {execa, type ResultPromise} from 'execa'
-import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {isolatedEnv, repoRoot, runCli} from '../support/cli.js'
@@ -52,9 +52,9 @@ class Watching {
     return this.cycles[count - 1]!
   }
 
-  /** Stops it with SIGINT; resolves with the exit code. */
-  async stop(): Promise<number> {
-    this.child.kill('SIGINT')
+  /** Stops it with SIGINT (Ctrl-C) or SIGTERM; resolves with the exit code. */
+  async stop(signal: 'SIGINT' | 'SIGTERM' = 'SIGINT'): Promise<number> {
+    this.child.kill(signal)
     const result = await this.child
     return result.exitCode ?? -1
   }
@@ -271,6 +271,30 @@ describe('kudev build --watch (real engine, real files)', function () {
     expect(watching.stderr).to.match(/every 0.3 s \(--poll\)/)
   })
 
+  it("the system's inotify limit reached at start: the sysctl to raise is said, and every path is checked on a timer", async function () {
+    // The real limit, lowered for the moment the watch subscribes (root, as CI runs): every new watch then fails.
+    const limitFile = '/proc/sys/fs/inotify/max_user_watches'
+    let limit: string
+    try {
+      limit = await readFile(limitFile, 'utf8')
+      await writeFile(limitFile, '1\n')
+    } catch {
+      this.skip()
+    }
+
+    try {
+      watching = new Watching(['build'], project)
+      await waitFor(() => /checking every path every 2 s instead/.test(watching!.stderr), 30_000)
+    } finally {
+      await writeFile(limitFile, limit!)
+    }
+
+    expect(watching.stderr).to.include('sudo sysctl fs.inotify.max_user_watches=524288')
+    await watching.cycle(1)
+    await writeFile(join(project, 'src', 'app.js'), 'v2\n')
+    expect((await watching.cycle(2)).digest).to.equal(await freshDigest())
+  })
+
   it('a context folder removed and made again: said once, then every path is checked on a timer', async () => {
     const app = join(project, 'app')
     await mkdir(app)
@@ -294,19 +318,20 @@ describe('kudev build --watch (real engine, real files)', function () {
     expect(watching.stderr.match(/was removed/g)).to.have.length(1)
   })
 
-  it('SIGINT during a build exits 130 and leaves no tag and no docker process', async () => {
-    await writeFile(join(project, 'Dockerfile'), 'FROM kudev-test/busybox:1\nCOPY . /app/\nRUN sleep 30\n')
-    watching = new Watching(['build', '--network', 'none'], project)
-    await waitFor(buildRunning, 60_000)
-    await sleep(500)
-    const exitCode = await watching.stop()
-    watching = undefined
-    expect(exitCode).to.equal(130)
-    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
-    expect(stdout.trim()).to.equal('')
-    const left = await execa('pgrep', ['-af', `docker build.*${imageName}`], {reject: false})
-    expect(left.stdout).to.equal('')
-  })
+  for (const stopSignal of ['SIGINT', 'SIGTERM'] as const)
+    it(`${stopSignal} during a build exits 130 and leaves no tag and no docker process`, async () => {
+      await writeFile(join(project, 'Dockerfile'), 'FROM kudev-test/busybox:1\nCOPY . /app/\nRUN sleep 30\n')
+      watching = new Watching(['build', '--network', 'none'], project)
+      await waitFor(buildRunning, 60_000)
+      await sleep(500)
+      const exitCode = await watching.stop(stopSignal)
+      watching = undefined
+      expect(exitCode).to.equal(130)
+      const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+      expect(stdout.trim()).to.equal('')
+      const left = await execa('pgrep', ['-af', `docker build.*${imageName}`], {reject: false})
+      expect(left.stdout).to.equal('')
+    })
 })
 
 describe('kudev up --watch into kind-style nodes (real engine, real containerd)', function () {
