@@ -18,7 +18,8 @@ import {DEFAULT_IGNORE_RULES} from './defaults.js'
 import {compileRules, parseIgnoreFile, type IgnoreRule, type Matcher, type MatchState} from './dockerignore.js'
 
 export interface ExclusionReason {
-  source: 'dockerignore' | 'defaults' | 'buildContextExclusions'
+  /** `kudev`: kudev's own configuration file, which never enters the context. */
+  source: 'dockerignore' | 'defaults' | 'buildContextExclusions' | 'kudev'
   /** The pattern as written (for a `!` rule, with its `!`). */
   pattern: string
   /** The ignore file (absolute path), `<kudev defaults>`, or the config file for buildContextExclusions. */
@@ -54,6 +55,8 @@ export interface ContextFilter {
   readonly rules: readonly IgnoreRule[]
   /** spec.buildContextExclusions as given. */
   readonly exclusions: readonly string[]
+  /** The .kudev.yaml in use, relative to the context, when it lies inside: always left out (its settings are not the image's). */
+  readonly ownConfig?: string
   /** Decide for one entry. `relPath` is POSIX, relative to the context root, no leading './'. `parent` is the decision returned for its parent folder (undefined for top-level entries). */
   decide(relPath: string, isDir: boolean, parent?: Decision): Decision
   /** For an excluded folder: must the walker still descend because a `!` rule might re-include something below? */
@@ -90,7 +93,16 @@ export async function loadContextFilter(options: ContextFilterOptions): Promise<
     // Loaded only for projects that have exclusions: every run pays for an import.
     gitignore: options.exclusions.length > 0 ? (await import('ignore')).default : undefined,
     configFile: options.configFile,
+    ownConfig: options.configFile === undefined ? undefined : insideContext(contextDir, options.configFile),
   })
+}
+
+/** `file` relative to `root` (POSIX) when it lies inside it. */
+function insideContext(root: string, file: string): string | undefined {
+  const relative = path.relative(root, path.resolve(file))
+  if (relative === '' || relative.startsWith(`..${path.sep}`) || relative === '..' || path.isAbsolute(relative))
+    return undefined
+  return relative.split(path.sep).join('/')
 }
 
 /**
@@ -161,6 +173,7 @@ interface FilterInit {
   /** The `ignore` package's factory; needed when there are exclusions. */
   gitignore?: typeof ignore
   configFile: string | undefined
+  ownConfig: string | undefined
 }
 
 class Filter implements ContextFilter {
@@ -168,6 +181,8 @@ class Filter implements ContextFilter {
   readonly source: 'dockerignore' | 'defaults'
   readonly rules: readonly IgnoreRule[]
   readonly exclusions: readonly string[]
+  readonly ownConfig?: string
+  readonly #ownConfigReason?: ExclusionReason
   readonly #matcher: Matcher
   readonly #gitignore: ReturnType<typeof ignore> | undefined
   readonly #exclusionReasons: readonly ExclusionReason[]
@@ -181,6 +196,10 @@ class Filter implements ContextFilter {
     this.exclusions = [...init.exclusions]
     this.#matcher = compileRules(init.rules)
     const configFile = init.configFile ?? '.kudev.yaml'
+    if (init.ownConfig !== undefined) {
+      this.ownConfig = init.ownConfig
+      this.#ownConfigReason = {file: configFile, line: 0, pattern: init.ownConfig, source: 'kudev'}
+    }
     this.#exclusionReasons = this.exclusions.map((pattern, index) => ({
       source: 'buildContextExclusions',
       pattern,
@@ -200,6 +219,9 @@ class Filter implements ContextFilter {
   decide(relPath: string, isDir: boolean, parent?: Decision): Decision {
     if (relPath === '' || relPath === '.') return this.#root
     const dockerignore = this.#matcher.matchesWithParent(relPath, parent?.state.dockerignore)
+    // Deployment settings must not move the tag, and no ignore rule can bring the file back.
+    if (!isDir && relPath === this.ownConfig)
+      return {excluded: true, reason: this.#ownConfigReason!, state: {dockerignore}}
     const excludedByExclusions = parent?.state.excludedByExclusions ?? this.#testExclusions(relPath, isDir)
     const ruleReason = dockerignore.rule === undefined ? undefined : this.#ruleReason(dockerignore.rule)
     const state: DecisionState =

@@ -51,7 +51,12 @@ export function explain(result: HashResult): Explanation {
     if (reason) {
       report.pattern = reason.pattern
       report.source = reason.source
-      report.where = reason.field ? `${reason.field} in ${reason.file}` : `${reason.file}:${reason.line}`
+      report.where =
+        reason.source === 'kudev'
+          ? `kudev's own configuration, never in the build context`
+          : reason.field
+            ? `${reason.field} in ${reason.file}`
+            : `${reason.file}:${reason.line}`
     }
 
     return report

@@ -55,7 +55,7 @@ export function snapshotKey(filter: ContextFilter): Buffer {
   ).version
   const rules = filter.rules.map((rule) => [rule.pattern, rule.negated])
   return createHash('sha256')
-    .update(JSON.stringify([SNAPSHOT_VERSION, kudevVersion, filter.source, rules, filter.exclusions]))
+    .update(JSON.stringify([SNAPSHOT_VERSION, kudevVersion, filter.source, rules, filter.exclusions, filter.ownConfig]))
     .digest()
 }
 

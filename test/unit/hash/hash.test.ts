@@ -133,6 +133,20 @@ describe('build context hash', () => {
       })
     }
 
+    it(".kudev.yaml, even where the ignore file names it with a ! rule: kudev's own settings never reach the image", async () => {
+      const dir = await project({...baseTree, '.dockerignore': 'ignored.txt\nlogs\n!.kudev.yaml\n'})
+      await writeFile(join(dir, '.kudev.yaml'), 'spec: {replicas: 1}\n')
+      const before = await hash(dir, {explain: true})
+      expect(before.entries.map((entry) => entry.path)).to.not.include('.kudev.yaml')
+      const excluded = before.excluded.find((path) => path.path === '.kudev.yaml')
+      expect(excluded?.reason).to.include({file: join(dir, '.kudev.yaml'), source: 'kudev'})
+      await writeFile(join(dir, '.kudev.yaml'), 'spec: {replicas: 2}\n')
+      expect((await hash(dir)).digest).to.equal(before.digest)
+      // A file of that name elsewhere is the project's own: it stays.
+      await writeFile(join(dir, 'src/.kudev.yaml'), 'not the config in use')
+      expect((await hash(dir)).entries.map((entry) => entry.path)).to.include('src/.kudev.yaml')
+    })
+
     it('ownership', async function () {
       // Only root can give files away.
       if (!runningAsRoot) this.skip()

@@ -87,6 +87,26 @@ describe('hash report', () => {
     expect(text).to.match(/ {2}dist\/ +1 file +5 B +dist +\S+\.dockerignore:1/)
   })
 
+  it("names kudev's own configuration as the reason .kudev.yaml is left out", async () => {
+    const {explanation, result} = await explained({
+      '.dockerignore': '',
+      '.kudev.yaml': 'spec: {}\n',
+      Dockerfile: 'FROM scratch\n',
+    })
+    expect(explanation.excluded).to.deep.equal([
+      {
+        bytes: 9,
+        files: 1,
+        isDir: false,
+        path: '.kudev.yaml',
+        pattern: '.kudev.yaml',
+        source: 'kudev',
+        where: "kudev's own configuration, never in the build context",
+      },
+    ])
+    expect(renderExplanation(result, explanation)).to.include("kudev's own configuration, never in the build context")
+  })
+
   it('shows the largest folders, biggest first', async () => {
     const {explanation} = await explained({
       '.dockerignore': '',
