@@ -56,8 +56,8 @@ describe('kudev hash', function () {
     expect(result.tag).to.equal(`kudev-${String(result.digest).slice(0, 8)}`)
     expect(result).to.include({
       dirs: 4,
-      entries: 9,
-      files: 5,
+      entries: 8,
+      files: 4,
       ignoreFile: join(dir, '.dockerignore'),
       imageName: 'shop/web',
       symlinks: 0,
@@ -70,7 +70,6 @@ describe('kudev hash', function () {
     expect(exitCode).to.equal(0)
     expect(stdout.split('\n')).to.deep.equal([
       '.dockerignore',
-      '.kudev.yaml',
       'Dockerfile',
       'node_modules/',
       'node_modules/left-pad/',
@@ -85,7 +84,7 @@ describe('kudev hash', function () {
     const {exitCode, stdout} = await kudev('--explain')
     expect(exitCode).to.equal(0)
     const ignoreFile = join(dir, '.dockerignore')
-    expect(stdout).to.include('Excluded: 2 paths (2 files, 2.0 kB)')
+    expect(stdout).to.include('Excluded: 3 paths (3 files, 2.1 kB)')
     expect(stdout).to.match(new RegExp(`debug\\.log +5 B +\\*\\.log +${ignoreFile}:3`))
     expect(stdout).to.match(new RegExp(`dist/ +1 file +2.0 kB +dist +${ignoreFile}:2`))
     expect(stdout).to.include(
@@ -95,6 +94,7 @@ describe('kudev hash', function () {
       explain: {excluded: Array<{path: string; where: string}>}
     }
     expect(json.explain.excluded.map((item) => [item.path, item.where])).to.deep.equal([
+      ['.kudev.yaml', "kudev's own configuration, never in the build context"],
       ['debug.log', `${ignoreFile}:3`],
       ['dist', `${ignoreFile}:2`],
     ])
