@@ -32,8 +32,9 @@ export interface UpResult {
 }
 
 /**
- * kudev up: config → kube context → builder and loader (both chosen before any work, so a wrong context
- * fails in a second, not after a build) → build or skip → load or skip.
+ * kudev up: config → kube context → builder and loader (both chosen, and the cluster checked, before any
+ * work, so a wrong context or a stopped cluster fails in a second, not after a build) → build or skip → load
+ * or skip.
  */
 export async function up(request: UpRequest, signal: AbortSignal): Promise<UpResult> {
   const started = performance.now()
@@ -43,6 +44,8 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
   const {chosen, context} = await chooseContextAndLoader(request)
   request.logger.debug(`loader ${chosen.loader.name} (${chosen.plugin}), ${chosen.reason}`)
   const building = await chooseBuilder(request)
+  // A cluster that is not there fails now, not after minutes of building.
+  await chosen.loader.check?.(chosen.target, {full: request.fullLoad})
 
   const built = await buildImage(request, building, signal)
   request.onBuilt?.(built)

@@ -254,6 +254,11 @@ export interface Loader {
   readonly name: string
   /** For `kudev doctor`: the CLI it runs and its version, and whether the target cluster is reachable. */
   diagnose?(target: LoadTarget): Promise<Diagnostic[]>
+  /**
+   * Fails fast, before anything is built, with the error the load would end in: the cluster's nodes are not
+   * there or not running, or a CLI this load needs is missing. `kudev up` calls it first (optional).
+   */
+  check?(target: LoadTarget, options?: LoadOptions): Promise<void>
   /** Is this image ID already on every node of the target cluster? */
   has(image: ImageRef, target: LoadTarget): Promise<boolean>
   /** The name pods must use when it is not the image's local name: e.g. the name a registry loader pushes. */

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {writeFile} from 'node:fs/promises'
+import {rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {LoadResult} from '../../src/pipeline/load-existing.js'
@@ -73,6 +73,7 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
           {cluster: `kind-${kindName}`, name: `kind-${kindName}`},
           {cluster: profile, minikube: true, name: profile},
           {cluster: 'gke_proj_zone_prod', name: 'gke_proj_zone_prod'},
+          {cluster: 'kind-gone', name: 'kind-gone'},
         ],
         `kind-${kindName}`,
       ),
@@ -261,6 +262,25 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     )
     expect(result.stderr).to.include('pass --loader with one of: docker-desktop, kind, minikube')
     expect(result.stderr).to.not.include('building')
+  })
+
+  it('checks the cluster before building: no nodes fails at once, and the hint fits whether kind is installed', async () => {
+    // A change, so that the image would have to be built.
+    await writeFile(join(project, 'unbuilt.txt'), `${Date.now()}\n`)
+    const withKind = await runCli(['up', '--kube-context', 'kind-gone'], {cwd: project, env})
+    expect(withKind.exitCode).to.equal(7)
+    expect(withKind.stderr).to.include('Error: no kind nodes found for cluster "gone" (context kind-gone)')
+    expect(withKind.stderr).to.include('`kind get clusters` lists the clusters')
+    expect(withKind.stderr).to.not.include('building')
+    const withoutKind = await runCli(['up', '--kube-context', 'kind-gone'], {
+      cwd: project,
+      env: {...env, PATH: String(process.env.PATH)},
+    })
+    expect(withoutKind.exitCode).to.equal(7)
+    expect(withoutKind.stderr).to.include('docker ps -a --filter label=io.x-k8s.kind.cluster lists the kind nodes')
+    expect(withoutKind.stderr).to.include('install kind')
+    expect(withoutKind.stderr).to.not.include('kind get clusters')
+    await rm(join(project, 'unbuilt.txt'))
   })
 
   it('with --registry, pushes to it for any kube context, prints the name pods must use, and skips the push next time', async function () {

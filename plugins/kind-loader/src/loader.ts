@@ -42,6 +42,12 @@ export class KindLoader implements Loader {
     ])
   }
 
+  /** Before a build: the nodes are running, and with --full-load the kind CLI is there. */
+  async check(target: LoadTarget, options: LoadOptions = {}): Promise<void> {
+    await this.nodes(target)
+    if (options.full) await this.toolkit.exec(KIND, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})
+  }
+
   /** has()'s answer, for the load() that follows it in the same run (asking the nodes twice costs 0.2 s). */
   private checked?: {key: string; lacking: string[]}
 
@@ -117,9 +123,17 @@ export class KindLoader implements Loader {
     }
 
     const nodes = await this.toolkit.kindNodes(cluster)
-    if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target)
+    if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target, await this.installed())
     this.toolkit.requireRunning(nodes, `kind cluster "${cluster}" is not running`)
     return {cluster, nodes}
+  }
+
+  /** Whether the kind CLI is on PATH: hints name it only then. */
+  private async installed(): Promise<boolean> {
+    return this.toolkit.exec(KIND, ['version'], {errorCode: 'load'}).then(
+      () => true,
+      () => false,
+    )
   }
 
   /** Runs kind (its whole process tree goes on abort: it does not stop its `docker save` / `docker exec`). */
@@ -151,10 +165,13 @@ function checkKey(image: ImageRef, target: LoadTarget): string {
   return JSON.stringify([image.ref, image.id, target.params.cluster])
 }
 
-function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget): Error {
+function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget, kindInstalled: boolean): Error {
+  const listed = `docker ps -a --filter label=io.x-k8s.kind.cluster lists the kind nodes there are`
   return toolkit.error('load', `no kind nodes found for cluster "${cluster}" (context ${target.context})`, {
     data: {cluster, context: target.context},
-    hint: `is the cluster running? \`kind get clusters\` lists the clusters; \`kind create cluster --name ${cluster}\` creates it`,
+    hint: kindInstalled
+      ? `is the cluster running? \`kind get clusters\` lists the clusters; \`kind create cluster --name ${cluster}\` creates it`
+      : `${listed}; to create the cluster, ${INSTALL_HINT}, then kind create cluster --name ${cluster}`,
   })
 }
 
@@ -184,7 +201,7 @@ function kindFailed(toolkit: PluginToolkit, result: ExecResult, target: LoadTarg
     lines.at(-1) ??
     `exit code ${result.exitCode}`
   const cluster = /^no nodes found for cluster "(.*)"$/.exec(reason)?.[1]
-  if (cluster !== undefined) return noNodes(toolkit, cluster, target)
+  if (cluster !== undefined) return noNodes(toolkit, cluster, target, true)
   const known = KNOWN_FAILURES.find(([pattern]) => pattern.test(result.stderr))
   return toolkit.error('load', `${result.command} failed: ${reason}`, {
     data: {command: result.command, exitCode: result.exitCode},

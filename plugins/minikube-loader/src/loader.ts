@@ -74,6 +74,11 @@ export class MinikubeLoader implements Loader {
     ])
   }
 
+  /** Before a build: every node of the profile is running. */
+  async check(target: LoadTarget): Promise<void> {
+    await this.status(target)
+  }
+
   /**
    * From minikube's image list, which merges every running node's images by ID: it cannot tell that one
    * node of several lacks the image. minikube offers no per-node listing; a load puts it on every node.
