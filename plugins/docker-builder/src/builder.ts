@@ -121,6 +121,7 @@ export class DockerBuilder implements Builder {
     } catch (error) {
       // Interrupted, failed, or the context changed while it was sent: whichever, the tag must not name this build.
       await this.dropLeftoverTag(ref, options.labels, previous)
+      await this.dropUntagged(options.labels)
       throw error
     } finally {
       // An unfinished tar stream holds an open file until it is destroyed.
@@ -199,6 +200,27 @@ export class DockerBuilder implements Builder {
    * previous image is this build's content when it carries every label this build asked for (kudev's
    * digest label among them).
    */
+  /**
+   * An image the build made but never tagged (stopped after its last step, or refused by the check after a
+   * folder build) carries the build's labels: hundreds of MB nobody can name. Images in use stay.
+   */
+  private async dropUntagged(labels: Record<string, string>): Promise<void> {
+    const filters = Object.entries(labels).flatMap(([name, value]) => ['--filter', `label=${name}=${value}`])
+    const listed = await this.toolkit.exec(
+      DOCKER,
+      ['image', 'ls', '--quiet', '--filter', 'dangling=true', ...filters],
+      {
+        allowFailure: true,
+        env: this.env,
+      },
+    )
+    const ids = [...new Set(listed.stdout.split('\n').filter(Boolean))]
+    if (listed.exitCode !== 0 || ids.length === 0) return
+    const removed = await this.toolkit.exec(DOCKER, ['image', 'rm', ...ids], {allowFailure: true, env: this.env})
+    if (removed.exitCode !== 0)
+      this.toolkit.logger.debug(`could not remove the untagged image ${ids.join(', ')}: ${lastLine(removed.stderr)}`)
+  }
+
   private async dropLeftoverTag(
     ref: string,
     labels: Record<string, string>,

@@ -322,6 +322,15 @@ for (const builderCase of CASES) {
         context.release()
         expect(isContextChanged(error), error.message).to.equal(true)
         expect(await imageExists(ref)).to.equal(false)
+        // The image BuildKit made before the check refused it goes too: nothing untagged carries its digest.
+        const stdout = await docker([
+          'image',
+          'ls',
+          '--quiet',
+          '--filter',
+          `label=${DIGEST_LABEL}=${options.labels[DIGEST_LABEL]}`,
+        ])
+        expect(stdout.trim()).to.equal('')
       })
     }
 
