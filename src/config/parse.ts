@@ -1,6 +1,7 @@
 import type {Document, Node as YamlLibNode} from 'yaml'
 
 import type {Problem} from './problems.js'
+import {excerpt, explainSyntaxError} from './syntax.js'
 
 export interface Loc {
   line: number
@@ -41,19 +42,11 @@ export interface ScalarNode {
 
 export type ParsedYaml = {ok: true; root: MapNode} | {ok: false; problems: Problem[]; hint: string}
 
-const SYNTAX_HINT =
-  "fix the YAML at the position shown: indent with spaces, and quote values that contain ': ' or start with * & ! { [ or %"
 const INIT_HINT = 'run `kudev init` to write a starter .kudev.yaml'
-
-/** The library's wording assumes a YAML-savvy reader; these say what to change in a .kudev.yaml. */
-const SYNTAX_MESSAGES: Partial<Record<string, string>> = {
-  DUPLICATE_KEY: 'this key is already set earlier in the same mapping',
-  MULTIPLE_DOCS: 'a .kudev.yaml holds a single document; remove the `---` separator and what follows it',
-}
 
 export async function parseYaml(text: string, file: string): Promise<ParsedYaml> {
   // Loaded here rather than at the top: most CLI invocations never read the config, and startup time matters.
-  const {LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq} = await import('yaml')
+  const {LineCounter, Parser, parseDocument, isAlias, isMap, isScalar, isSeq} = await import('yaml')
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, {lineCounter, prettyErrors: false})
   const locOf = (offset: number): Loc => {
@@ -61,16 +54,20 @@ export async function parseYaml(text: string, file: string): Promise<ParsedYaml>
     return {line: Math.max(line, 1), col: Math.max(col, 1)}
   }
 
-  if (doc.errors.length > 0) {
-    // One mistake often trips several errors at the same spot; the first one describes it best.
-    const problems = new Map<string, Problem>()
-    for (const error of doc.errors) {
-      const loc = locOf(error.pos[0])
-      const key = `${loc.line}:${loc.col}`
-      if (!problems.has(key))
-        problems.set(key, {file, ...loc, path: '', message: SYNTAX_MESSAGES[error.code] ?? error.message})
+  const [first] = doc.errors
+  if (first !== undefined) {
+    // One mistake trips several errors, and the parser recovers poorly: after the first, the rest are
+    // mostly echoes of it, so only the first is reported, where it can be fixed.
+    const tokens = [...new Parser().parse(text)]
+    const report = explainSyntaxError(first, doc.errors, text, lineCounter, tokens)
+    const problem: Problem = {
+      file,
+      ...locOf(report.offset),
+      path: '',
+      message: report.message,
+      excerpt: excerpt(text, lineCounter, report.offset),
     }
-    return {ok: false, problems: [...problems.values()], hint: SYNTAX_HINT}
+    return {ok: false, problems: [problem], hint: report.hint}
   }
 
   // Aliases point at nodes converted before; reusing those keeps a file full of nested aliases from blowing up.

@@ -12,6 +12,8 @@ export interface Problem {
   message: string
   /** A valid value for the field, as it would be written in the file. */
   example?: string
+  /** The line as written with a caret under the column (syntax errors), shown under the message. */
+  excerpt?: string[]
 }
 
 /** `<file>:<line>:<col> <path>: <message> (e.g. <example>)`: the position prefix is what editors and terminals link. */
@@ -30,7 +32,7 @@ export function configError(file: string, problems: Problem[], hint: string = FI
   const single = problems.length === 1 && first !== undefined
   return new KudevError('config', single ? formatProblem(first) : `${file}: ${problems.length} problems`, {
     hint,
-    details: single ? [] : problems.map(formatProblem),
+    details: single ? (first.excerpt ?? []) : problems.map(formatProblem),
     data: {file, problems},
   })
 }

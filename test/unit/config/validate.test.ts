@@ -414,21 +414,24 @@ describe('config: validation', () => {
       const file = path.join(dir, '.kudev.yaml')
       const error = await rejection(parseConfig(await readFile(path.join(FIXTURES, 'malformed.yaml'), 'utf8'), file))
       const problems = error.data?.problems as Problem[]
-      expect(problems.map((p) => [p.path, p.line, p.col])).to.deep.equal([['', 6, 14]])
-      expect(error.message).to.equal(`${file}:6:14 Nested mappings are not allowed in compact mappings`)
-      expect(error.hint).to.include('indent with spaces')
+      expect(problems.map((p) => [p.path, p.line, p.col])).to.deep.equal([['', 7, 4]])
+      expect(error.message).to.equal(
+        `${file}:7:4 \`namespace\` is indented more than line 6, so YAML reads it as part of the value there`,
+      )
+      expect(error.details).to.deep.equal(['7 |    namespace: default', '  |    ^'])
+      expect(error.hint).to.equal('start `namespace` in the same column as `imageName` on line 6 (column 3)')
     })
 
-    it('reports each syntax error position', async () => {
+    it('reports the first syntax error, in plain words', async () => {
       const problems = await problemsOf([
         'apiVersion: kudev.io/v1alpha1',
         'metadata:',
         '\tname: x',
         'spec: {imageName: "x}',
       ])
-      expect(problems.map((p) => [p.line, p.col])).to.deep.include.members([[3, 1]])
-      expect(problems.find((p) => p.line === 3)?.message).to.equal('Tabs are not allowed as indentation')
-      expect(problems.every((p) => p.path === '')).to.equal(true)
+      expect(problems.map((p) => [p.line, p.col, p.path, p.message])).to.deep.equal([
+        [3, 1, '', 'a tab indents this line; YAML indents with spaces only'],
+      ])
     })
 
     it('explains duplicate keys and extra documents', async () => {
