@@ -23,8 +23,9 @@ export function deriveProjectName(dir: string): string {
 }
 
 /**
- * The text `kudev init` writes: the required fields plus every default spelled out, each with a
- * short comment, and the optional fields commented out so they show what can be set.
+ * The text `kudev init` writes: the required fields plus the build defaults spelled out, each with a
+ * short comment, then the optional build settings commented out, then the fields kept only from the
+ * original kudev's format, commented out and marked as not acted on, so nobody expects a deployment.
  */
 export function starterConfig(options: {name: string}): string {
   const problem = checkDnsLabel(options.name)
@@ -34,12 +35,14 @@ export function starterConfig(options: {name: string}): string {
     })
   }
   const {name} = options
-  return `# kudev configuration: builds this project into an image and runs it in a local cluster.
-# Every field is described in docs/configuration.md. Relative paths start at this file's folder.
+  return `# kudev configuration: how this project is built into an image, which kudev then loads into a
+# local cluster. kudev does not deploy the app or forward ports. Every field is described in
+# docs/configuration.md. Relative paths start at this file's folder.
 apiVersion: ${API_VERSION}
 kind: ${KIND}
 metadata:
-  # Name of the Deployment and Service: lowercase letters, digits and '-', 3 to 63 characters.
+  # Project name: lowercase letters, digits and '-', 3 to 63 characters. Required by the format;
+  # nothing in kudev uses it today.
   name: ${name}
 spec:
   # Image repository to build, without a tag: kudev tags each build from its source.
@@ -48,25 +51,13 @@ spec:
   dockerfilePath: ${DEFAULTS.dockerfilePath}
   # Folder sent to the builder.
   buildContext: ${DEFAULTS.buildContext}
-  # Kubernetes namespace to deploy into; it must already exist.
-  namespace: ${DEFAULTS.namespace}
-  # Number of pods to run (0 stops the app but keeps its Deployment).
-  replicas: ${DEFAULTS.replicas}
-  # Port on this machine forwarded to the app.
-  localPort: ${DEFAULTS.localPort}
-  # Port the app listens on inside the container.
-  servicePort: ${DEFAULTS.servicePort}
-  # Environment variables for the container. Values are strings: quote numbers and booleans.
-  env: []
-  #  - name: LOG_LEVEL
-  #    value: debug
   # Files left out of the build context, in .gitignore syntax.
   buildContextExclusions: []
   #  - "*.md"
   #  - coverage/
 
   # Optional settings; uncomment to use.
-  # Kubeconfig context to deploy to (by default, the current context).
+  # Kubeconfig context whose cluster receives the image (by default, the current context).
   # kubeContext: kind-dev
   # Build arguments (docker build --build-arg NAME=VALUE).
   # buildArgs:
@@ -83,5 +74,18 @@ spec:
   # network: none
   # Registry the cluster pulls from: push the image there instead of loading it into the nodes.
   # registry: localhost:5001
+
+  # Kept so that files written for the original kudev, which deployed the app, still load. kudev
+  # checks these fields but does not act on them, and changing them does not change the image.
+  # Namespace the original kudev deployed into (default ${DEFAULTS.namespace}).
+  # namespace: ${DEFAULTS.namespace}
+  # Number of pods the original kudev ran (default ${DEFAULTS.replicas}).
+  # replicas: ${DEFAULTS.replicas}
+  # Port on this machine the original kudev forwarded to the app (default ${DEFAULTS.localPort}).
+  # localPort: ${DEFAULTS.localPort}
+  # Port the app listens on inside the container (default ${DEFAULTS.servicePort}).
+  # servicePort: ${DEFAULTS.servicePort}
+  # Environment variables the original kudev set in the container; values are strings.
+  # env: [{name: LOG_LEVEL, value: debug}]
 `
 }

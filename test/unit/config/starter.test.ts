@@ -28,6 +28,7 @@ describe('config: starter file', () => {
       .replaceAll(/^ {2}# ( *[A-Za-z]+: .*)$/gm, '  $1')
       .replaceAll(/^ {2}# (buildArgs:)$/gm, '  $1')
     expect(uncommented).to.include('\n  buildArgs:\n    VERSION: "1.0"\n')
+    expect(uncommented).to.include('\n  env: [{name: LOG_LEVEL, value: debug}]\n')
     expect(await validateConfig(required + uncommented, path.join(dir, '.kudev.yaml'))).to.deep.equal([])
   })
 
@@ -38,6 +39,19 @@ describe('config: starter file', () => {
       expect(index, field).to.be.greaterThan(0)
       expect(lines[index - 1], `comment above ${field}`).to.match(/^ {2}# [A-Z]/)
     }
+  })
+
+  it('sets only what the image pipeline uses, and marks the fields kept from the original format as not acted on', () => {
+    const text = starterConfig({name: 'shop-api'})
+    const set = [...text.matchAll(/^ {2}([A-Za-z]+):/gm)].map((match) => match[1])
+    expect(set).to.deep.equal(['name', 'imageName', 'dockerfilePath', 'buildContext', 'buildContextExclusions'])
+    const kept = text.slice(text.indexOf('  # Kept so that files written for the original kudev'))
+    expect(kept).to.include('does not act on them')
+    for (const field of ['namespace', 'replicas', 'localPort', 'servicePort', 'env']) {
+      expect(kept, field).to.match(new RegExp(`^ {2}# ${field}: `, 'm'))
+    }
+    expect(text).to.include('kudev does not deploy the app or forward ports')
+    expect(text).not.to.match(/to deploy into|forwarded to the app\.|Name of the Deployment/)
   })
 
   it('reports only the missing Dockerfile when there is none', async () => {
