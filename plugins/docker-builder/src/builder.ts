@@ -105,10 +105,11 @@ export class DockerBuilder implements Builder {
         onLine(line) {
           // Not `onOutput?.(output.add(line))`: without a listener that would skip the parsing too.
           const shown = output.add(line)
-          options.onOutput?.(shown)
+          if (shown !== undefined) options.onOutput?.(shown)
         },
         signal,
       })
+      if (output.notice) this.toolkit.logger.debug(`docker: ${output.notice}`)
       if (result.exitCode !== 0) throw this.buildFailed(output, result)
       const id = (await readFile(iidfile, 'utf8')).trim()
       if (folder) {

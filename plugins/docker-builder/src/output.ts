@@ -17,6 +17,9 @@ const CLASSIC_STEP = /^Step \d+\/\d+ : /
 const BUILDKIT_LINE = /^#(\d+) (.*)$/
 const BUILDKIT_NOISE = /^#\d+ sha256:[0-9a-f]{64}$/
 const ERROR_PREFIX = /^(?:Error response from daemon|ERROR|error): /
+// CLI 23+ without buildx opens every classic build with a four-line notice (text, two indented lines, a blank).
+const DEPRECATED = /^DEPRECATED: The legacy builder is deprecated/
+const NOTICE_CONTINUED = /^\s+\S|^\s*$/
 
 /**
  * Follows `docker build` output line by line, in either format: the classic builder's `Step N/M : …`
@@ -28,10 +31,25 @@ export class BuildOutput {
   private classicStep?: string
   private readonly vertices = new Map<string, string>()
   private failedVertex?: {step: string; reason: string}
+  private inNotice = false
+  /** The CLI's deprecation notice, folded into one line (for -v): not build output. */
+  notice?: string
 
-  /** Takes one raw line and returns it as shown to users (colours removed). */
-  add(raw: string): string {
+  /** Takes one raw line and returns it as shown to users (colours removed); undefined for a line folded away. */
+  add(raw: string): string | undefined {
     const line = stripAnsi(raw)
+    if (this.notice === undefined && DEPRECATED.test(line)) {
+      this.inNotice = true
+      this.notice = line
+      return undefined
+    }
+
+    if (this.inNotice && NOTICE_CONTINUED.test(line)) {
+      if (line.trim() !== '') this.notice += ` ${line.trim()}`
+      return undefined
+    }
+
+    this.inNotice = false
     if (line.trim() === '' || BUILDKIT_NOISE.test(line)) return line
     this.recent.push(line)
     if (this.recent.length > TAIL) this.recent.shift()

@@ -67,6 +67,8 @@ function engine(options: {
   exitCode?: number
   rm?: Answer
   tag?: Answer
+  /** `docker image ls` of untagged images with the build's labels (none by default). */
+  untagged?: Answer
 }): Answerer {
   let built = false
   return async (command) => {
@@ -81,10 +83,16 @@ function engine(options: {
       return {exitCode: options.exitCode ?? 0, stderr: options.lines ?? ''}
     }
 
+    if (args[0] === 'image' && args[1] === 'ls') return options.untagged ?? {}
     if (args[0] === 'image' && args[1] === 'rm') return options.rm ?? {}
     if (args[0] === 'tag') return options.tag ?? {}
     throw new Error(`unexpected docker ${args.join(' ')}`)
   }
+}
+
+/** The calls about the tag: every call but the look for untagged images that follows them. */
+function tagWork(kit: Parameters<typeof argsOf>[0]): string[][] {
+  return argsOf(kit).filter((args) => !(args[0] === 'image' && args[1] === 'ls'))
 }
 
 /** The arguments docker was given, call by call. */
@@ -252,19 +260,28 @@ describe('DockerBuilder', () => {
       it('does nothing when the failed build left no image under the tag', async () => {
         const kit = fakeToolkit(engine({exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(argsOf(kit).at(-1)).to.deep.equal(['image', 'inspect', '--format', '{{json .}}', REF])
+        expect(tagWork(kit).at(-1)).to.deep.equal(['image', 'inspect', '--format', '{{json .}}', REF])
       })
 
       it('leaves a previous good image of this digest alone', async () => {
         const kit = fakeToolkit(engine({after: good, before: good, exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(argsOf(kit).at(-1)![1]).to.equal('inspect')
+        expect(tagWork(kit).at(-1)![1]).to.equal('inspect')
       })
 
       it('removes a tag the stopped build created', async () => {
         const kit = fakeToolkit(engine({after: inspectJson(NEW_ID, {[DIGEST_LABEL]: DIGEST}), exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(argsOf(kit).at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
+        expect(tagWork(kit).at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
+      })
+
+      it("removes untagged images carrying the build's labels, looked up by those labels", async () => {
+        const kit = fakeToolkit(engine({exitCode: 1, untagged: {stdout: `${NEW_ID}\n`}}))
+        await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
+        expect(argsOf(kit).slice(-2)).to.deep.equal([
+          ['image', 'ls', '--quiet', '--filter', 'dangling=true', '--filter', `label=${DIGEST_LABEL}=${DIGEST}`],
+          ['image', 'rm', NEW_ID],
+        ])
       })
 
       it('puts the tag back on the previous good image when the stopped build moved it', async () => {
@@ -272,14 +289,14 @@ describe('DockerBuilder', () => {
           engine({after: inspectJson(NEW_ID, {[DIGEST_LABEL]: DIGEST}), before: good, exitCode: 1}),
         )
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(argsOf(kit).at(-1)).to.deep.equal(['tag', OLD_ID, REF])
+        expect(tagWork(kit).at(-1)).to.deep.equal(['tag', OLD_ID, REF])
       })
 
       it('removes a tag that names an image of another digest', async () => {
         const other = inspectJson(OLD_ID, {[DIGEST_LABEL]: 'f'.repeat(64)})
         const kit = fakeToolkit(engine({after: other, before: other, exitCode: 1}))
         await rejection(new DockerBuilder(kit, {env: CLEAN_ENV}).build(buildContext(), buildOptions(), signal))
-        expect(argsOf(kit).at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
+        expect(tagWork(kit).at(-1)).to.deep.equal(['image', 'rm', '--force', REF])
       })
 
       it('warns, and still reports the build failure, when the tag cannot be removed', async () => {

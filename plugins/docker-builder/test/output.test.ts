@@ -11,7 +11,7 @@ import {
 } from './texts.js'
 
 /** Feeds a captured output as exec delivers it: one line at a time, without the newline. */
-function follow(text: string): {output: BuildOutput; shown: string[]} {
+function follow(text: string): {output: BuildOutput; shown: Array<string | undefined>} {
   const output = new BuildOutput()
   const shown = text
     .replace(/\n$/, '')
@@ -22,6 +22,21 @@ function follow(text: string): {output: BuildOutput; shown: string[]} {
 
 describe('docker build output', () => {
   describe('classic builder', () => {
+    it("folds the CLI's four-line deprecation notice into one line, kept for -v, and shows the rest", () => {
+      const {output, shown} = follow(CLASSIC_FAILED_RUN)
+      expect(shown.slice(0, 5)).to.deep.equal([
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        'Sending build context to Docker daemon  10.24kB',
+      ])
+      expect(output.notice).to.equal(
+        'DEPRECATED: The legacy builder is deprecated and will be removed in a future release. Install the buildx component to build images with BuildKit: https://docs.docker.com/go/buildx/',
+      )
+      expect(shown.filter((line) => line === '')).to.have.length(1)
+    })
+
     it("names the Step N/M that failed and docker's reason", () => {
       expect(follow(CLASSIC_FAILED_RUN).output.failure()).to.deep.equal({
         reason: "The command '/bin/sh -c echo boom >&2; exit 3' returned a non-zero code: 3",
