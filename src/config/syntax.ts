@@ -8,7 +8,7 @@ export interface SyntaxReport {
   hint: string
 }
 
-export const SYNTAX_HINT =
+const SYNTAX_HINT =
   "fix the YAML at the position shown: indent with spaces, and quote values that contain ': ' or start with * & ! { [ or %"
 
 interface Line {
@@ -149,12 +149,12 @@ export function explainSyntaxError(
       const flow = unclosedFlow(tokens, at)
       if (flow) {
         const [open, close] = flow.start.source === '[' ? ['[', ']'] : ['{', '}']
-        const form = open === '[' ? 'list, e.g. [a, b]' : 'mapping, e.g. {A: "1"}'
-        const block = open === '[' ? 'a `- item` per line' : 'a `name: value` per line'
+        const example = open === '[' ? '[a, b]' : '{A: "1"}'
+        const block = open === '[' ? 'one `- item` per line' : 'one `name: value` per line'
         return {
           offset: flow.start.offset,
           message: `this '${open}' is never closed: '${close}' is missing`,
-          hint: `end the ${form}, with '${close}' on the same line, or write it as ${block} below its field`,
+          hint: `close it with '${close}' on the same line, as in ${example}, or write it as ${block} below its field`,
         }
       }
       if (error.code === 'MISSING_CHAR' && text[at] === '#') {
