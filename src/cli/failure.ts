@@ -5,6 +5,7 @@ import {chooseLogLevel, createLogger} from '../output/logger.js'
 import {errorJson, renderError, toKudevError} from '../output/report.js'
 import {lastNpmFailure, type NpmLogs} from './npm-log.js'
 import {pluginCommandError} from './plugin-errors.js'
+import {usageError} from './usage.js'
 
 export interface FailureContext {
   /** The whole command line. */
@@ -66,7 +67,7 @@ export async function describeFailure(thrown: unknown, context: FailureContext):
     if (error) return error
   }
 
-  return toKudevError(thrown, command?.replaceAll(':', ' '))
+  return usageError(thrown, command) ?? toKudevError(thrown, command?.replaceAll(':', ' '))
 }
 
 /** -v or --verbose before any `--` (the plugin commands' own -v shows npm's output), as KudevCommand honours it. */

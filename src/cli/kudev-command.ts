@@ -7,6 +7,7 @@ import {errorJson, renderError, toKudevError} from '../output/report.js'
 import type {WatchRequest} from '../watch/cycles.js'
 import {DEFAULT_QUIET_MS} from '../watch/defaults.js'
 import {outputFlags} from './flags.js'
+import {usageError} from './usage.js'
 
 // oclif's own (unexported) FlagOutput and ArgOutput.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -79,7 +80,7 @@ export abstract class KudevCommand extends Command {
   protected override async catch(thrown: Interfaces.CommandError): Promise<never> {
     // The verbose flag may not have been parsed (the parse itself failed): honour it from argv.
     if (this.argv.includes('--verbose') || this.argv.includes('-v')) this.logger = createLogger('debug')
-    const error = toKudevError(thrown, this.id)
+    const error = usageError(thrown, this.id) ?? toKudevError(thrown, this.id)
     // A watch's --json output is one object per line, the last one too.
     if (this.jsonEnabled() && this.watching) process.stdout.write(`${JSON.stringify(errorJson(error))}\n`)
     else if (this.jsonEnabled()) this.logJson(errorJson(error))
