@@ -155,7 +155,6 @@ describe('command not found', () => {
   })
   const config = {
     commands: [command('build'), command('plugins'), command('plugins:install', {aliases: ['plugins:add']})],
-    findTopic: (id: string) => (id === 'plugins' ? {name: 'plugins'} : undefined),
   } as unknown as Parameters<typeof nearestCommand>[0]
 
   it('suggests the closest visible command; the words after the mistyped one are arguments', () => {
@@ -163,6 +162,17 @@ describe('command not found', () => {
     expect(nearestCommand(config, 'biuld:now')).to.deep.equal({rest: ['now'], suggestion: 'build', typed: 'biuld'})
     expect(nearestCommand(config, 'plugins:instal')).to.deep.include({suggestion: 'plugins install'})
     expect(nearestCommand(config, 'xyzzy').suggestion).to.equal(undefined)
+  })
+
+  it('ends the command at a word that leads to no longer command, so a real command keeps its arguments', () => {
+    expect(nearestCommand(config, 'build:extra:more')).to.deep.include({rest: ['extra', 'more'], typed: 'build'})
+    expect(nearestCommand(config, 'plugins:instal:foo')).to.deep.include({rest: ['foo'], typed: 'plugins instal'})
+  })
+
+  it('below a topic, measures only the mistyped word', () => {
+    // "plugins foo" is three edits from "plugins add", within a third of its 11 letters, but "foo" is not "add".
+    expect(nearestCommand(config, 'plugins:foo').suggestion).to.equal(undefined)
+    expect(nearestCommand(config, 'plugins:ad').suggestion).to.equal('plugins add')
   })
 
   it('never asks in CI', () => {
