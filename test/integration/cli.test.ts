@@ -80,6 +80,36 @@ describe('kudev CLI (real processes)', function () {
       expect(accepted.exitCode).to.equal(1)
     })
 
+    it('asks only when stdin and stdout are both a terminal; otherwise the closest command is in the hint', async function () {
+      if (process.platform !== 'linux' || !(await execa('script', ['--version'], {reject: false})).stdout) this.skip()
+      const run = `${process.execPath} ${join(repoRoot, 'bin', 'run.js')}`
+      // script(1) gives a terminal; the redirection takes it away from one end. stdin stays open and
+      // unanswered (an open pipe), so a prompt would hang until its 10 s timeout.
+      const halfTerminal = async (command: string) => {
+        const started = Date.now()
+        const result = await execa('script', ['-qec', command, '/dev/null'], {
+          cwd: project,
+          env: isolatedEnv({CI: ''}),
+          reject: false,
+          stdin: 'pipe',
+        })
+        return {...result, ms: Date.now() - started}
+      }
+      // The shell says the CLI's exit code: script(1) and a pipe answer their own.
+      for (const command of [`${run} biuld < /dev/null; echo exit $?`, `{ ${run} biuld 2>&1; echo exit $?; } | cat`]) {
+        const result = await halfTerminal(command)
+        expect(result.ms, command).to.be.below(8000)
+        expect(result.stdout, command).to.not.include('[Y/n]')
+        expect(result.stdout, command).to.include('Hint: did you mean "build"? (kudev help lists every command)')
+        expect(result.stdout, command).to.match(/^exit 127\r?$/m)
+      }
+      // A real command given a word it does not take is not a mistyped command: no question on a terminal either.
+      const extra = await halfTerminal(`${run} build extra-arg`)
+      expect(extra.stdout).to.not.include('[Y/n]')
+      expect(extra.stdout).to.include('Error: kudev build takes no argument "extra-arg"')
+      expect(extra.exitCode).to.equal(2)
+    })
+
     it('runs the TypeScript sources with bin/dev.js from any working folder', async () => {
       const {exitCode, stdout} = await execa(
         join(repoRoot, 'bin', 'dev.js'),
@@ -106,11 +136,103 @@ describe('kudev CLI (real processes)', function () {
   })
 
   describe('errors', () => {
-    it('reports an unknown flag as a usage error: one line, a hint, exit 2', async () => {
+    it('reports an unknown flag as a usage error: one line, a hint with the closest flag, exit 2', async () => {
       const {exitCode, stderr, stdout} = await runCli(['validate', '--bogus'])
       expect(exitCode).to.equal(2)
       expect(stdout).to.equal('')
-      expect(stderr).to.equal('Error: Nonexistent flag: --bogus\nHint: see kudev validate --help')
+      expect(stderr).to.equal('Error: kudev validate has no flag --bogus\nHint: kudev validate --help lists every flag')
+      const close = await runCli(['up', '--kube-contxt', 'kind-dev'])
+      expect(close.exitCode).to.equal(2)
+      expect(close.stderr).to.equal(
+        'Error: kudev up has no flag --kube-contxt\nHint: did you mean --kube-context? (kudev up --help lists every flag)',
+      )
+      const json = await runCli(['build', '--verbos', '--json'])
+      expect(json.exitCode).to.equal(2)
+      expect(json.stderr).to.equal('')
+      expect(JSON.parse(json.stdout)).to.deep.equal({
+        error: {
+          code: 'usage',
+          command: 'build',
+          exitCode: 2,
+          hint: 'did you mean --verbose? (kudev build --help lists every flag)',
+          message: 'kudev build has no flag --verbos',
+          suggestion: '--verbose',
+          unknownFlags: ['--verbos'],
+        },
+      })
+    })
+
+    it('says in words which argument is missing, with an example, exit 2', async () => {
+      const {exitCode, stderr, stdout} = await runCli(['load'])
+      expect(exitCode).to.equal(2)
+      expect(stdout).to.equal('')
+      expect(stderr).to.equal(
+        'Error: kudev load needs an image reference, e.g. kudev load myapp:kudev-1a2b3c4d\nHint: see kudev load --help',
+      )
+      const json = await runCli(['load', '--json'])
+      expect(json.exitCode).to.equal(2)
+      expect(json.stderr).to.equal('')
+      expect(JSON.parse(json.stdout)).to.deep.equal({
+        error: {
+          code: 'usage',
+          command: 'load',
+          exitCode: 2,
+          hint: 'see kudev load --help',
+          message: 'kudev load needs an image reference, e.g. kudev load myapp:kudev-1a2b3c4d',
+          missing: ['image'],
+        },
+      })
+    })
+
+    it('refuses words a command does not take as a usage error, not an unknown command, exit 2', async () => {
+      const {exitCode, stderr, stdout} = await runCli(['build', 'extra-arg'], {stdin: 'pipe'})
+      expect(exitCode).to.equal(2)
+      expect(stdout).to.equal('')
+      expect(stderr).to.equal(
+        'Error: kudev build takes no argument "extra-arg"\nHint: flags start with --; see kudev build --help',
+      )
+      const json = await runCli(['build', 'extra-arg', '--json'])
+      expect(json.exitCode).to.equal(2)
+      expect(json.stderr).to.equal('')
+      expect(JSON.parse(json.stdout)).to.deep.equal({
+        error: {
+          code: 'usage',
+          command: 'build',
+          exitCode: 2,
+          hint: 'flags start with --; see kudev build --help',
+          message: 'kudev build takes no argument "extra-arg"',
+          unexpected: ['extra-arg'],
+        },
+      })
+      // oclif joins the words into a command id (build:extra-arg:more), or parses them after --.
+      const cases: Array<[string[], string, string]> = [
+        [
+          ['build', 'extra-arg', 'more'],
+          'kudev build takes no arguments: "extra-arg", "more"',
+          'flags start with --; see kudev build --help',
+        ],
+        [
+          ['build', '--', 'extra'],
+          'kudev build takes no argument "extra"',
+          'flags start with --; see kudev build --help',
+        ],
+        [['hash', 'json'], 'kudev hash takes no argument "json"', 'did you mean --json? (see kudev hash --help)'],
+        [
+          ['load', 'shop:1', 'shop:2'],
+          'kudev load takes only an image reference, not "shop:2"',
+          'flags start with --; see kudev load --help',
+        ],
+        [
+          ['plugins', 'reset', 'extra'],
+          'kudev plugins reset takes no argument "extra"',
+          'flags start with --; see kudev plugins reset --help',
+        ],
+      ]
+      for (const [args, message, hint] of cases) {
+        const result = await runCli(args, {env: {KUDEV_DATA_DIR: join(project, 'data')}})
+        expect(result.exitCode, args.join(' ')).to.equal(2)
+        expect(result.stderr, args.join(' ')).to.equal(`Error: ${message}\nHint: ${hint}`)
+      }
     })
 
     it('with --json, writes exactly one JSON document to stdout and nothing but it', async () => {
@@ -203,7 +325,9 @@ describe('kudev CLI (real processes)', function () {
       )
       const missing = await runCli(['plugins', 'install'], {env})
       expect(missing.exitCode).to.equal(2)
-      expect(missing.stderr).to.equal('Error: Missing 1 required arg: plugin\nHint: see kudev plugins install --help')
+      expect(missing.stderr).to.equal(
+        'Error: kudev plugins install needs a plugin to install\nHint: see kudev plugins install --help',
+      )
     })
   })
 
