@@ -199,6 +199,7 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
 
   it('loads the bundled example project (examples/hello) into the kind-style nodes', async () => {
     const example = join(repoRoot, 'examples', 'hello')
+    await ensureBusyboxBase() // its Dockerfile builds on it
     const result = await runCli(['up', '--json', '-C', example], {env})
     expect(result.exitCode, result.stderr).to.equal(0)
     const {id, image} = JSON.parse(result.stdout) as UpJson
