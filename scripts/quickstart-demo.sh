@@ -7,9 +7,11 @@
 # 2. `npm run build`
 # 3. a Docker engine (scripts/ensure-docker.sh: as root it installs docker.io/busybox-static if missing and
 #    starts `dockerd --iptables=false --bridge=none`, which is left running for you)
-# 4. the local base image kudev-test/busybox:1 from /bin/busybox (nothing is pulled; examples/hello builds
-#    FROM scratch by default and uses it only with --build-arg BASE=kudev-test/busybox:1)
-# 5. kudev on examples/hello
+# 4. the local base image kudev-test/busybox:1 from /bin/busybox (nothing is pulled), which examples/hello
+#    builds on
+# 5. kudev on examples/hello: validate, build, build again (up to date)
+# 6. `kudev up` on it when the current kube context is a local cluster
+# 7. what to do next: put kudev on your PATH, then run it on your own project
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -45,7 +47,11 @@ fi
 base=kudev-test/busybox:1
 if docker image inspect "$base" >/dev/null 2>&1; then
   log "base image $base present"
-elif [ -x /bin/busybox ]; then
+elif [ ! -x /bin/busybox ]; then
+  die "/bin/busybox not found, so $base cannot be made (examples/hello builds on it): apt-get install busybox-static"
+elif ldd /bin/busybox >/dev/null 2>&1; then
+  die "/bin/busybox is dynamically linked and cannot run alone in an image: apt-get install busybox-static"
+else
   log "creating base image $base from /bin/busybox"
   rootfs=$(mktemp -d "${TMPDIR:-/tmp}/kudev-busybox-rootfs.XXXXXX")
   trap 'rm -rf "$rootfs"' EXIT
@@ -58,9 +64,6 @@ elif [ -x /bin/busybox ]; then
       --message 'kudev test base: /bin/busybox from busybox-static' - "$base" >/dev/null
   rm -rf "$rootfs"
   trap - EXIT
-else
-  log "warning: /bin/busybox not found (apt-get install busybox-static); $base not created." \
-    "examples/hello still builds FROM scratch"
 fi
 
 # 5. kudev on the example: validate, then build twice; the second build is skipped (same inputs, same tag).
@@ -72,11 +75,22 @@ for run in first second; do
 done
 
 # 6. With a local cluster (kind, minikube or Docker Desktop as the current kube context), load it there too.
+first=build
 if ./bin/run.js doctor -q -C examples/hello >/dev/null 2>&1; then
   log "running: ./bin/run.js up -C examples/hello"
   ./bin/run.js up -C examples/hello
+  first=up
 else
   log "no local cluster in the current kube context: skipping kudev up (see 'kudev doctor -C examples/hello')"
 fi
 
 log "done in $((SECONDS - t_start))s"
+
+# 7. Next: kudev on PATH (npm link links package.json's bin, kudev -> bin/run.js, into npm's global bin folder).
+repo=$(pwd -P)
+if [ "$(readlink -f "$(command -v kudev)" 2>/dev/null)" = "$repo/bin/run.js" ]; then
+  log "next: kudev is on your PATH (linked to $repo)"
+else
+  log "next: put kudev on your PATH with: cd $repo && npm link   (or run $repo/bin/run.js instead)"
+fi
+log "then, in your own project (a folder with a Dockerfile): cd your-app && kudev init && kudev $first"
