@@ -1,10 +1,14 @@
 import type {Config} from '@oclif/core'
+import {pipeline} from 'node:stream'
 
 import type {ProjectConfig} from '../config/index.js'
+import type {Entry} from '../context/entries.js'
 import type {HashOptions, HashResult} from '../hash/index.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
+import {formatBytes} from '../output/units.js'
 import {type BuildOptions, DIGEST_LABEL} from '../plugins/contract.js'
+import {counting} from '../util/streams.js'
 import type {ChosenBuilder} from './choose.js'
 
 /** A file edited during the build makes kudev hash again; past this many tries the tree is too busy. */
@@ -125,6 +129,15 @@ export async function buildImage(
       },
     })
     const view = startStep(`building ${image} with ${builder.name}`, {...request.view, prefix: 'build │ '})
+    const tar = context.tar
+    // The whole context goes as a tar (the classic builder): how much of it is sent is worth watching.
+    context.tar = () => {
+      const total = tarBytes(hash.entries)
+      const sent = (bytes: number) =>
+        view.status(`sending the build context: ${formatBytes(Math.min(bytes, total))} of ${formatBytes(total)}`)
+      return pipeline(tar(), counting(sent), () => {})
+    }
+
     const options: BuildOptions = {
       buildArgs: hash.inputs.buildArgs,
       dockerfile: request.project.dockerfile,
@@ -175,6 +188,13 @@ async function hashContext(request: BuildRequest): Promise<HashResult> {
   }).finally(() => progress?.clear())
   request.onHashed?.(hash)
   return hash
+}
+
+/** About the size of a tar of `entries` (ustar: a header block each, contents in 512-byte blocks, two end blocks). */
+function tarBytes(entries: readonly Entry[]): number {
+  let bytes = 1024
+  for (const entry of entries) bytes += 512 + (entry.type === 'file' ? Math.ceil(entry.size / 512) * 512 : 0)
+  return bytes
 }
 
 /** Plugins already warned about in this process: the warning is worth reading once, not every build. */

@@ -1,7 +1,7 @@
 import type {Logger} from '../output/logger.js'
 import {formatBytes, formatCount} from '../output/units.js'
 import type {StepViewOptions} from '../output/progress.js'
-import type {Builder, LoadableImage, LoadReport, NodeLoad} from '../plugins/contract.js'
+import type {Builder, LoadableImage, LoadProgress, LoadReport, NodeLoad} from '../plugins/contract.js'
 import type {ChosenLoader} from './choose.js'
 
 export interface LoadStepResult {
@@ -42,7 +42,8 @@ export async function loadImage(
   })
   let sent: LoadReport | null
   try {
-    sent = (await chosen.loader.load(image, chosen.target, signal, {full})) ?? null
+    const onProgress = progressLine((text) => step.status(text))
+    sent = (await chosen.loader.load(image, chosen.target, signal, {full, onProgress})) ?? null
   } catch (error) {
     step.fail()
     throw error
@@ -52,6 +53,20 @@ export async function loadImage(
   const how = sent === null ? '' : ` (${summary(sent)})`
   step.done(`loaded ${image.ref} into ${chosen.target.context} in ${(elapsed() / 1000).toFixed(1)}s${how}`)
   return {clusterRef, durationMs: elapsed(), loaded: true, sent}
+}
+
+/** The live line's status from a load's progress: the save, then what each node was sent so far. */
+export function progressLine(status: (text: string) => void): (progress: LoadProgress) => void {
+  const nodes = new Map<string, LoadProgress>()
+  return (progress) => {
+    if (progress.node === undefined) return status(`saving the image: ${formatBytes(progress.bytes)}`)
+    nodes.set(progress.node, progress)
+    const each = [...nodes].map(
+      ([node, {bytes, total}]) =>
+        `${node} ${formatBytes(bytes)}${total === undefined ? '' : ` of ${formatBytes(total)}`}`,
+    )
+    status(each.join(' · '))
+  }
 }
 
 /** "kind-worker: trimmed, sent 3 blobs (4 kB), left out 1 layer it holds (663 MB), 0.9s" */

@@ -273,6 +273,17 @@ export interface Loader {
 export interface LoadOptions {
   /** --full-load: send every node the whole image, the way the cluster's own CLI does. */
   full?: boolean
+  /** For the progress line on a terminal: pass it on to toolkit.loadIntoNodes, or call it yourself. */
+  onProgress?(progress: LoadProgress): void
+}
+
+/** How far a load is: the save that comes first (no `node`), or what a node was sent so far. */
+export interface LoadProgress {
+  node?: string
+  /** Bytes saved or sent so far. */
+  bytes: number
+  /** Of how many, when known. */
+  total?: number
 }
 
 /** How a load ran, and what each node was sent. */
@@ -287,6 +298,8 @@ export interface NodeLoadOptions {
   signal: AbortSignal
   /** Send every node the whole image (--full-load). */
   full?: boolean
+  /** Called as the image is saved and as each node is sent it (LoadOptions.onProgress). */
+  onProgress?(progress: LoadProgress): void
 }
 
 /** What one node was sent. */

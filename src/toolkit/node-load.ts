@@ -7,11 +7,12 @@
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
-import type {Readable} from 'node:stream'
+import {pipeline, type Readable} from 'node:stream'
 
 import {lastLines} from '../exec/run.js'
 import {formatBytes} from '../output/units.js'
 import type {BaseToolkit, DockerHost, LoadableImage, NodeLoad, NodeLoadOptions} from '../plugins/contract.js'
+import {counting} from '../util/streams.js'
 import {withTempDir} from './archive.js'
 import {docker} from './docker.js'
 import {heldLayers, layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
@@ -63,7 +64,9 @@ export async function loadIntoNodes(
     // holds only the content Docker has, and an import of every platform fails on the rest. The nodes are the
     // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
     const {containerdStore, platform} = await host()
-    await save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined)
+    await reportingSize(file, options.onProgress, () =>
+      save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined),
+    )
     const run: Run = {bytes: (await stat(file)).size, file, host, ids: new Set([image.id]), image, options, toolkit}
     try {
       run.archive = await readImageArchive(file)
@@ -111,7 +114,7 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
   run.toolkit.logger.debug(
     `${node}: sending ${size.blobsSent} blobs (${formatBytes(size.bytes)}), leaving out ${size.blobsSkipped} layers it holds (${formatBytes(size.bytesSkipped)})`,
   )
-  const failure = await importAndCheck(run, target, layoutStream(run.archive, omit))
+  const failure = await importAndCheck(run, target, layoutStream(run.archive, omit), size.bytes)
   if (failure === undefined) {
     const {blobsSent, blobsSkipped, bytes: bytesSent, bytesSkipped} = size
     const durationMs = Math.round(performance.now() - started)
@@ -125,7 +128,7 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
 async function fullLoad(run: Run, target: Target, started: number, reason: string): Promise<NodeLoad> {
   const {node} = target
   run.toolkit.logger.debug(`${node}: sending the whole image (${reason})`)
-  const failure = await importAndCheck(run, target, createReadStream(run.file))
+  const failure = await importAndCheck(run, target, createReadStream(run.file), run.bytes)
   if (failure !== undefined) {
     // The node may be gone too (stopped mid-load): what failed is the news, not that the cleanup could not run.
     await removeBrokenName(run, target).catch((error: Error) => run.toolkit.logger.debug(`${node}: ${error.message}`))
@@ -159,8 +162,22 @@ async function failureHint(run: Run, node: string, failure: string): Promise<str
 }
 
 /** Streams `input` into the node's `ctr images import`; undefined when the node then has the image, else why not. */
-async function importAndCheck(run: Run, {node, snapshotter}: Target, input: Readable): Promise<string | undefined> {
+async function importAndCheck(
+  run: Run,
+  {node, snapshotter}: Target,
+  source: Readable,
+  total: number,
+): Promise<string | undefined> {
   const withSnapshotter = snapshotter === undefined ? [] : [`--snapshotter=${snapshotter}`]
+  const {onProgress} = run.options
+  // pipeline, not pipe: a source that fails must fail what the node reads too.
+  const input = onProgress
+    ? pipeline(
+        source,
+        counting((bytes) => onProgress({bytes, node, total})),
+        () => {},
+      )
+    : source
   try {
     const result = await docker(
       run.toolkit,
@@ -188,6 +205,7 @@ async function importAndCheck(run: Run, {node, snapshotter}: Target, input: Read
     )
     if (result.exitCode !== 0) return lastLines(result.stderr).at(-1) ?? `ctr exited ${result.exitCode}`
   } finally {
+    source.destroy()
     input.destroy()
   }
 
@@ -281,4 +299,24 @@ export function parseSnapshotter(toml: string): string | undefined {
   }
 
   return undefined
+}
+
+/** Reports the size `file` has reached every quarter second while `work` writes it. */
+async function reportingSize<T>(
+  file: string,
+  onProgress: NodeLoadOptions['onProgress'],
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!onProgress) return work()
+  const timer = setInterval(() => {
+    stat(file).then(
+      (stats) => onProgress({bytes: stats.size}),
+      () => {},
+    )
+  }, 250)
+  try {
+    return await work()
+  } finally {
+    clearInterval(timer)
+  }
 }

@@ -62,6 +62,22 @@ for (const builder of BUILDERS) {
       return {...(JSON.parse(result.stdout) as BuildJson), exitCode: result.exitCode, stderr: result.stderr}
     }
 
+    if (builder.name === 'classic builder')
+      it('on a terminal, the live line says how much of the build context is sent, of about how much', async () => {
+        // A sparse file: 300 MiB (315 MB) to send, which takes long enough for the line to be drawn, and no disk used.
+        await execa('truncate', ['-s', '300M', join(project, 'big.bin')])
+        const command = `stty cols 200; ${process.execPath} ${join(repoRoot, 'bin', 'run.js')} build`
+        const run = await execa('script', ['-qec', command, '/dev/null'], {
+          cwd: project,
+          env: builder.env,
+          reject: false,
+        })
+        expect(run.exitCode, run.stdout).to.equal(0)
+        // eslint-disable-next-line no-control-regex
+        const screen = run.stdout.replaceAll(/\u001B\[[0-9;]*[A-Za-z]/g, '')
+        expect(screen).to.match(/sending the build context: \d+ MB of 315 MB/)
+      })
+
     it('builds, labels the image with the full digest, and skips the second build', async () => {
       const first = await build()
       expect(first.built).to.equal(true)

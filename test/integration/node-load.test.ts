@@ -10,7 +10,7 @@ import {mkdir, readdir, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type {BaseToolkit, LoadableImage, NodeLoad, PluginToolkit} from '../../src/plugins/contract.js'
+import type {BaseToolkit, LoadableImage, LoadProgress, NodeLoad, PluginToolkit} from '../../src/plugins/contract.js'
 import {realToolkit, rejection} from '../../src/testing/index.js'
 import {withSharedHelpers} from '../../src/toolkit/index.js'
 import {docker, requireDocker, suiteCleanup} from '../support/docker.js'
@@ -68,7 +68,7 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
   const load = (
     image: LoadableImage,
     toolkit: PluginToolkit = realToolkit(),
-    options: {full?: boolean; signal?: AbortSignal} = {},
+    options: {full?: boolean; signal?: AbortSignal; onProgress?: (progress: LoadProgress) => void} = {},
   ) => toolkit.loadIntoNodes(image, cluster.nodes, {signal: options.signal ?? new AbortController().signal, ...options})
 
   /** What the node's containerd says of the name: complete and unpacked for overlayfs, and the file's content. */
@@ -134,12 +134,23 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
     for (const node of cluster.nodes) await expectRunnable(node, second, 'race v2')
   })
 
-  it('--full-load sends every node the whole image, saying why', async () => {
+  it("--full-load sends every node the whole image, saying why, and reports each node's bytes as they go", async () => {
     await load(await buildApp('full', 'v1'))
-    const loads = await load(await buildApp('full', 'v2'), undefined, {full: true})
+    const progress: LoadProgress[] = []
+    const loads = await load(await buildApp('full', 'v2'), undefined, {
+      full: true,
+      onProgress: (seen) => progress.push(seen),
+    })
     expect(loads.map((node: NodeLoad) => [node.mode, node.reason])).to.deep.equal(
       cluster.nodes.map(() => ['full', 'asked for (--full-load)']),
     )
+    for (const node of loads) {
+      const reported = progress.filter((seen) => seen.node === node.node)
+      expect(reported.length, node.node).to.be.greaterThan(1)
+      // Rising to the whole of what the node was sent, out of that total.
+      expect(reported.at(-1), node.node).to.deep.equal({bytes: node.bytesSent, node: node.node, total: node.bytesSent})
+      expect(reported.every((seen, i) => i === 0 || seen.bytes >= reported[i - 1]!.bytes)).to.equal(true)
+    }
   })
 
   it('reads an OCI layout archive (podman save --format oci-archive) and trims it the same way', async function () {

@@ -68,7 +68,11 @@ export class DockerDesktopLoader implements Loader {
     const lacking = checked
       ? this.checked!.lacking
       : await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
-    const loads = await this.toolkit.loadIntoNodes(image, lacking, {full: options.full, signal})
+    const loads = await this.toolkit.loadIntoNodes(image, lacking, {
+      full: options.full,
+      onProgress: options.onProgress,
+      signal,
+    })
     return {method: options.full ? 'whole image per node' : 'trimmed per node', nodes: loads}
   }
 

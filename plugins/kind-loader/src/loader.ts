@@ -78,7 +78,10 @@ export class KindLoader implements Loader {
     // only the content Docker has, and an import of every platform fails on the rest. One platform works.
     const platform = host?.containerdStore ? host.platform : undefined
     if (known !== undefined)
-      return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, known, {signal})}
+      return {
+        method: 'trimmed per node',
+        nodes: await this.toolkit.loadIntoNodes(image, known, {onProgress: options.onProgress, signal}),
+      }
 
     const ids = new Set([image.id])
     const viaArchive = () =>

@@ -97,7 +97,10 @@ export class MinikubeLoader implements Loader {
       const route = await this.route(target, signal)
       if ('nodes' in route) {
         const lacking = await this.toolkit.nodesWithout(route.nodes, image.ref, new Set([image.id]))
-        return {method: 'trimmed per node', nodes: await this.toolkit.loadIntoNodes(image, lacking, {signal})}
+        return {
+          method: 'trimmed per node',
+          nodes: await this.toolkit.loadIntoNodes(image, lacking, {onProgress: options.onProgress, signal}),
+        }
       }
 
       this.toolkit.logger.debug(
