@@ -1,6 +1,7 @@
 /** What `kudev hash` prints besides the tag: the list of entries and the --explain report. */
 import path from 'node:path'
 
+import type {ExclusionReason} from '../context/filter.js'
 import {printable} from '../context/walk.js'
 import {formatBytes, formatCount} from '../output/units.js'
 import type {HashResult} from './index.js'
@@ -51,12 +52,7 @@ export function explain(result: HashResult): Explanation {
     if (reason) {
       report.pattern = reason.pattern
       report.source = reason.source
-      report.where =
-        reason.source === 'kudev'
-          ? `kudev's own configuration, never in the build context`
-          : reason.field
-            ? `${reason.field} in ${reason.file}`
-            : `${reason.file}:${reason.line}`
+      report.where = whereDecided(reason)
     }
 
     return report
@@ -88,6 +84,12 @@ export function explain(result: HashResult): Explanation {
       .sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1))
       .slice(0, LARGEST_SHOWN),
   }
+}
+
+/** Where the rule that excluded a path is written. */
+function whereDecided(reason: ExclusionReason): string {
+  if (reason.source === 'kudev') return "kudev's own configuration, never in the build context"
+  return reason.field ? `${reason.field} in ${reason.file}` : `${reason.file}:${reason.line}`
 }
 
 /** A hint for each outermost .git, node_modules… that made it into the context. */
