@@ -114,6 +114,7 @@ export class PodmanBuilder implements Builder {
     } catch (error) {
       // Interrupted, failed, or the context changed while podman read it: whichever, the tag must not name this build.
       await this.dropLeftoverTag(ref, options.labels, previous)
+      await this.dropUntagged(options.labels)
       throw error
     } finally {
       // An unfinished tar stream holds an open file until it is destroyed.
@@ -197,6 +198,19 @@ export class PodmanBuilder implements Builder {
     if (result.exitCode !== 0)
       this.toolkit.logger.warn(
         `could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${reasons(result.stderr).at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`,
+      )
+  }
+
+  /** An image the build made but never tagged carries the build's labels: nobody could name it. Images in use stay. */
+  private async dropUntagged(labels: Record<string, string>): Promise<void> {
+    const filters = Object.entries(labels).flatMap(([name, value]) => ['--filter', `label=${name}=${value}`])
+    const listed = await this.podman(['images', '--quiet', '--no-trunc', '--filter', 'dangling=true', ...filters])
+    const ids = [...new Set(listed.stdout.split('\n').filter(Boolean))]
+    if (listed.exitCode !== 0 || ids.length === 0) return
+    const removed = await this.podman(['rmi', ...ids])
+    if (removed.exitCode !== 0)
+      this.toolkit.logger.debug(
+        `could not remove the untagged image ${ids.join(', ')}: ${reasons(removed.stderr).at(-1)}`,
       )
   }
 

@@ -248,6 +248,14 @@ describe('podman builder (integration, real podman)', function () {
     context.release()
     expect(isContextChanged(error), error.message).to.equal(true)
     expect(await podmanImageExists(qualifiedName(ref))).to.equal(false)
+    // The image podman made before the check refused it goes too: nothing untagged carries its digest.
+    const left = await podman([
+      'images',
+      '--quiet',
+      '--filter',
+      `label=${DIGEST_LABEL}=${options.labels[DIGEST_LABEL]}`,
+    ])
+    expect(left.trim()).to.equal('')
   })
 
   it('answers undefined for an image podman does not have, and fails the save stream of one', async () => {

@@ -111,6 +111,8 @@ function podmanAnswers(answers: {
   tag?: Answer
   untag?: Answer
   rm?: Answer
+  /** `podman images` of untagged images with the build's labels (none by default). */
+  untagged?: Answer
 }): Answerer {
   let built = false
   return async (command, exec) => {
@@ -127,8 +129,15 @@ function podmanAnswers(answers: {
     if (sub === 'tag') return answers.tag ?? {}
     if (sub === 'untag') return answers.untag ?? {}
     if (sub === 'rm') return answers.rm ?? {}
+    if (sub === 'images') return answers.untagged ?? {}
+    if (sub === 'rmi') return {}
     return undefined
   }
+}
+
+/** The calls about the tag: every call but the look for untagged images that follows them. */
+function tagWork(toolkit: FakeToolkit): string[][] {
+  return argsOf(toolkit).filter((args) => args[0] !== 'images')
 }
 
 /** The arguments of each command a toolkit ran. */
@@ -197,7 +206,8 @@ describe('podman builder', () => {
         new PodmanBuilder(toolkit).build(context(folderContext(changed)), options(), signal),
       )
       expect(error).to.equal(changed)
-      expect(argsOf(toolkit).map((args) => args[0])).to.deep.equal(['image', 'build', 'image'])
+      // No tag: the image is asked about, then untagged images with the build's labels looked for.
+      expect(argsOf(toolkit).map((args) => args[0])).to.deep.equal(['image', 'build', 'image', 'images'])
     })
 
     it('does not verify or tag after a failed build', async () => {
@@ -298,10 +308,10 @@ describe('podman builder', () => {
   describe('leaves no tag naming other content after a failed or stopped build', () => {
     const failing = () => ({exitCode: 143, stdout: 'STEP 2/2: RUN sleep 30'})
 
-    it('does nothing more when the tag names no image', async () => {
+    it('does nothing more about the tag when it names no image', async () => {
       const toolkit = fakeToolkit(podmanAnswers({build: failing}))
       await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
-      expect(argsOf(toolkit)).to.deep.equal([
+      expect(tagWork(toolkit)).to.deep.equal([
         ['image', 'exists', NAME],
         toolkit.calls[1]!.args,
         ['image', 'exists', NAME],
@@ -311,26 +321,35 @@ describe('podman builder', () => {
     it('leaves a previous image of this digest alone', async () => {
       const toolkit = fakeToolkit(podmanAnswers({after: GOOD, before: GOOD, build: failing}))
       await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
-      expect(argsOf(toolkit).at(-1)).to.deep.equal(['image', 'inspect', NAME])
+      expect(tagWork(toolkit).at(-1)).to.deep.equal(['image', 'inspect', NAME])
     })
 
     it('removes a tag the stopped build applied', async () => {
       const toolkit = fakeToolkit(podmanAnswers({after: {...GOOD, id: ID}, build: failing}))
       await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
-      expect(argsOf(toolkit).at(-1)).to.deep.equal(['untag', NAME, NAME])
+      expect(tagWork(toolkit).at(-1)).to.deep.equal(['untag', NAME, NAME])
+    })
+
+    it("removes untagged images carrying the build's labels, looked up by those labels", async () => {
+      const toolkit = fakeToolkit(podmanAnswers({build: failing, untagged: {stdout: `sha256:${ID}\n`}}))
+      await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
+      expect(argsOf(toolkit).slice(-2)).to.deep.equal([
+        ['images', '--quiet', '--no-trunc', '--filter', 'dangling=true', '--filter', `label=${DIGEST_LABEL}=${DIGEST}`],
+        ['rmi', `sha256:${ID}`],
+      ])
     })
 
     it('puts the tag back on the previous image of this digest when the stopped build moved it', async () => {
       const toolkit = fakeToolkit(podmanAnswers({after: {...GOOD, id: ID}, before: GOOD, build: failing}))
       await rejection(new PodmanBuilder(toolkit).build(context(folderContext()), options(), signal))
-      expect(argsOf(toolkit).at(-1)).to.deep.equal(['tag', `sha256:${OLD_ID}`, NAME])
+      expect(tagWork(toolkit).at(-1)).to.deep.equal(['tag', `sha256:${OLD_ID}`, NAME])
     })
 
     it('removes a tag that names an image of another digest', async () => {
       const other = {id: OLD_ID, labels: {[DIGEST_LABEL]: 'f'.repeat(64)}}
       const toolkit = fakeToolkit(podmanAnswers({after: other, before: other, build: failing}))
       await rejection(new PodmanBuilder(toolkit).build(context(), options(), signal))
-      expect(argsOf(toolkit).at(-1)).to.deep.equal(['untag', NAME, NAME])
+      expect(tagWork(toolkit).at(-1)).to.deep.equal(['untag', NAME, NAME])
     })
 
     it('warns, and still reports the build failure, when the tag cannot be removed', async () => {
