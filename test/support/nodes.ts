@@ -498,3 +498,35 @@ export async function nodeImageReady(node: string, name: string, snapshotter = '
     return columns[0] === name && columns[3] === 'complete' && columns.at(-1) === 'true'
   })
 }
+
+/** k3d's node names (pkg/client/cluster.go, `%s-%s-%s-%d`): `k3d-<name>-server-0`, `k3d-<name>-agent-0`, … */
+export function k3dNodeNames(name: string, agents = 0): string[] {
+  return [`k3d-${name}-server-0`, ...Array.from({length: agents}, (_, i) => `k3d-${name}-agent-${i}`)]
+}
+
+/**
+ * A k3d cluster's containers: `k3d-<name>-server-0` and `agents` × `k3d-<name>-agent-N`, labelled
+ * k3d.cluster=<name> and k3d.role=server|agent as k3d does (pkg/types/types.go), plus `k3d-<name>-serverlb`
+ * labelled k3d.role=loadbalancer, which runs no kubelet and must be skipped. `nodes` lists the server and
+ * agents only; remove() removes the load balancer too. The nodes run stock containerd on its own socket, where
+ * k3s's runs at /run/k3s/containerd/containerd.sock (its ctr defaults there).
+ */
+export async function createK3dCluster(name: string, options: {agents?: number} = {}): Promise<TestCluster> {
+  const names = k3dNodeNames(name, options.agents ?? 0)
+  const labels = (role: string) => ({'k3d.cluster': name, 'k3d.role': role})
+  const specs = [
+    ...names.map((node, i) => ({labels: labels(i === 0 ? 'server' : 'agent'), name: node})),
+    {labels: labels('loadbalancer'), name: `k3d-${name}-serverlb`},
+  ]
+  const all = await startNodes(specs)
+  return {name, nodes: names, remove: () => removeNodes(all)}
+}
+
+/**
+ * This machine's MicroK8s for the microk8s stand-in (test/fixtures/bin/microk8s): one node container
+ * labelled kudev-test.microk8s (the label the stand-in finds it by; only one may exist at a time), named
+ * `name`. A stopped container stands for `microk8s stop`.
+ */
+export async function createMicrok8sNode(name: string): Promise<TestCluster> {
+  return cluster(name, await startNodes([{labels: {'kudev-test.microk8s': 'true'}, name}]))
+}
