@@ -28,7 +28,8 @@ export function detectOrbStack(context: KubeContextInfo, {forced}: DetectOptions
  * params.profile is the profile's short name, what `colima --profile` takes.
  */
 export function detectColima(context: KubeContextInfo, {forced}: DetectOptions): LoadTarget | undefined {
-  const profile = colimaProfile(context.cluster) ?? colimaProfile(context.name)
+  // The cluster entry, when there is one, decides: a context renamed colima-x may point at any cluster.
+  const profile = colimaProfile(context.cluster ?? context.name)
   if (profile !== undefined) return {context: context.name, params: {profile}}
   // Forced onto another context: colima's own default, as `colima` without --profile.
   return forced ? {context: context.name, params: {profile: 'default'}} : undefined
