@@ -197,6 +197,17 @@ describe('microk8s loader (commands)', () => {
     expect(denied.hint).to.equal('sudo usermod -a -G microk8s dev, then newgrp microk8s (or run kudev with sudo)')
   })
 
+  it('check() refuses a MicroK8s that is a worker of another cluster with what status printed', async () => {
+    // microk8s-status.wrapper on a joined worker: these two lines, exit 0
+    const stdout = 'This MicroK8s deployment is acting as a node in a cluster.\nPlease use the control plane node.\n'
+    const error = await rejection(new Microk8sLoader(microk8s({status: {stdout}})).check(target))
+    expect(error.code).to.equal('load')
+    expect(error.message).to.equal(
+      'microk8s status --format short did not say MicroK8s is running: This MicroK8s deployment is acting as a node in a cluster.',
+    )
+    expect(error.details).to.deep.equal(['Please use the control plane node.'])
+  })
+
   it('diagnose() gives the version and the state of the cluster', async () => {
     const rows = await new Microk8sLoader(microk8s()).diagnose(target)
     expect(rows).to.deep.equal([
