@@ -18,8 +18,12 @@ import {cacheDir} from '../hash/cache-file.js'
 const MARK_LIMIT_MS = 2000
 
 export interface Barrier {
-  /** True once every change made before the call has been reported; false when that cannot be told in time. */
-  passed(): Promise<boolean>
+  /**
+   * True once every change made before the call has been reported; false when that cannot be told in time.
+   * `quick`: the first mark only (half the wait): a change of the same batch may still be on its way to
+   * JavaScript, which is enough to let a burst arrive, not to vouch for a build.
+   */
+  passed(quick?: boolean): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -72,9 +76,14 @@ export async function makeBarrier(
       await subscription.unsubscribe()
       remove(folder)
     },
-    async passed() {
+    async passed(quick = false) {
       const mark = path.join(folder, `mark-${++marks}`)
       if (!(await reported(`create ${mark}`, () => writeFileSync(mark, '')))) return false
+      if (quick) {
+        unlinkSync(mark)
+        return true
+      }
+
       if (!(await reported(`delete ${mark}`, () => unlinkSync(mark)))) return false
       // Callbacks of other subscriptions signalled before this one run in the same turn of the event loop.
       await nextTurn()

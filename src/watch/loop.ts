@@ -252,7 +252,17 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
     while (!signal.aborted) {
       if (pending.context.size + pending.inputs.size > 0 || everything) {
         const quiet = lastEvent + options.quietMs - performance.now()
-        if (quiet <= 0) return
+        if (quiet <= 0) {
+          // parcel hands a burst over in batches 50 ms or more apart (the first event alone), later still on a
+          // busy machine: an editor's temp file can come without the rename that follows it. Quiet means
+          // nothing written before now is still on its way.
+          if (subscription === undefined || polling !== undefined) return
+          const before = lastEvent
+          await subscription.delivered()
+          if (lastEvent === before) return
+          continue
+        }
+
         await untilAborted((done) => {
           const timer = setTimeout(done, quiet)
           return () => clearTimeout(timer)

@@ -20,6 +20,8 @@ export interface Subscription {
   refresh(project: ProjectConfig, filter: ContextFilter): Promise<void>
   /** True once every change made before the call has been reported (src/watch/barrier.ts); false when that cannot be told. */
   settled(): Promise<boolean>
+  /** Resolves once the changes made before the call have reached the handlers, near enough to wait for a burst (Barrier.passed's quick). */
+  delivered(): Promise<void>
   close(): Promise<void>
 }
 
@@ -99,6 +101,9 @@ export async function watchProject(
       context = await subscribe(current, rules)
     },
     settled: async () => (await barrier?.passed()) ?? false,
+    async delivered() {
+      await barrier?.passed(true)
+    },
   }
 }
 

@@ -60,6 +60,7 @@ describe("the watcher's barrier (every change before it reported)", function () 
   it('keeps its marks in its own cache folder, and removes the folder when closed', async () => {
     const {barrier} = await watchBoth()
     expect(await barrier.passed()).to.equal(true)
+    expect(await barrier.passed(true), 'quick: the first mark only').to.equal(true)
     const folder = join(cache, 'watch', String(process.pid))
     expect(readdirSync(folder)).to.deep.equal([])
     expect(readdirSync(project)).to.deep.equal([])
