@@ -237,7 +237,7 @@ function notLocal(context: string, registry: Registry<LoaderDescriptor>): KudevE
   const names = [...new Set(registry.entries.map((entry) => entry.descriptor.name))]
   return new KudevError(
     'kube',
-    `kube context "${context}" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)`,
+    `kube context "${context}" is not a local cluster kudev knows (docker-desktop, kind-*, k3d-*, minikube profiles, microk8s, rancher-desktop, orbstack, colima)`,
     {
       hint:
         names.length > 0

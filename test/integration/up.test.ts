@@ -256,12 +256,14 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
     const result = await runCli(['up', '--kube-context', 'gke_proj_zone_prod'], {cwd: project, env})
     expect(result.exitCode).to.equal(3)
     expect(result.stderr).to.include(
-      'Error: kube context "gke_proj_zone_prod" is not a local cluster kudev knows (docker-desktop, kind-*, minikube profiles)',
+      'Error: kube context "gke_proj_zone_prod" is not a local cluster kudev knows (docker-desktop, kind-*, k3d-*, minikube profiles, microk8s, rancher-desktop, orbstack, colima)',
     )
     expect(result.stderr).to.include(
       'push to a registry the cluster pulls from (--registry HOST[/PATH], or spec.registry)',
     )
-    expect(result.stderr).to.include('pass --loader with one of: docker-desktop, kind, minikube')
+    expect(result.stderr).to.include(
+      'pass --loader with one of: colima, docker-desktop, k3d, kind, microk8s, minikube, orbstack, rancher-desktop',
+    )
     expect(result.stderr).to.not.include('building')
   })
 
