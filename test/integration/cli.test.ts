@@ -465,7 +465,9 @@ describe('kudev CLI (real processes)', function () {
     })
     const unknown = await runCli(['up', '--loader', 'nope'], {cwd: project, env})
     expect(unknown.exitCode).to.equal(4)
-    expect(unknown.stderr).to.include('docker-desktop, kind, minikube')
+    expect(unknown.stderr).to.include(
+      'colima, docker-desktop, k3d, kind, microk8s, minikube, orbstack, rancher-desktop',
+    )
   })
 
   describe('doctor and plugins', () => {
@@ -491,7 +493,7 @@ describe('kudev CLI (real processes)', function () {
       expect(exitCode).to.equal(1) // no .kudev.yaml in the project folder
       expect(stdout).to.match(/^✓ kube context +kind-dev \(cluster kind-dev/m)
       expect(stdout).to.match(
-        /^✓ loaders +another-loader \(kudev-fixture-good\), docker-desktop \(@kudev\/plugin-docker-desktop-loader\), fixture-loader \(kudev-fixture-good\), kind \(@kudev\/plugin-kind-loader\), minikube \(@kudev\/plugin-minikube-loader\), registry \(@kudev\/plugin-registry-loader\)$/m,
+        /^✓ loaders +another-loader \(kudev-fixture-good\), colima \(@kudev\/plugin-vm-engine-loader\), docker-desktop \(@kudev\/plugin-docker-desktop-loader\), fixture-loader \(kudev-fixture-good\), k3d \(@kudev\/plugin-k3d-loader\), kind \(@kudev\/plugin-kind-loader\), microk8s \(@kudev\/plugin-microk8s-loader\), minikube \(@kudev\/plugin-minikube-loader\), orbstack \(@kudev\/plugin-vm-engine-loader\), rancher-desktop \(@kudev\/plugin-vm-engine-loader\), registry \(@kudev\/plugin-registry-loader\)$/m,
       )
       expect(stdout).to.match(/^✓ loader +kind \(@kudev\/plugin-kind-loader\), detected from kube context "kind-dev"$/m)
       expect(stdout).to.include('! plugin kudev-fixture-hangs did not answer kudev:builders within 1000 ms')

@@ -13,7 +13,17 @@ import {type CliResult, dataDirWithPlugins, fixtures, runCli} from '../support/c
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 
 const KIND_DEV = join(fixtures, 'kubeconfig', 'kind-dev.yaml')
-const BUNDLED_LOADERS = ['docker-desktop', 'kind', 'minikube', 'registry']
+const BUNDLED_LOADERS = [
+  'colima',
+  'docker-desktop',
+  'k3d',
+  'kind',
+  'microk8s',
+  'minikube',
+  'orbstack',
+  'rancher-desktop',
+  'registry',
+]
 
 interface FailureCase {
   name: string
