@@ -37,14 +37,19 @@ describe('plugin resolver', () => {
       const loaders = await collectLoaders(oclif, {logger})
       expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal([
         'another-loader',
+        'colima',
         'docker-desktop',
         'fixture-loader',
+        'k3d',
         'kind',
+        'microk8s',
         'minikube',
+        'orbstack',
+        'rancher-desktop',
         'registry',
       ])
       expect(loaders.entries[0]!.plugin).to.deep.equal({name: 'kudev-fixture-good', type: 'link'})
-      expect(loaders.entries[1]!.plugin).to.deep.equal({name: '@kudev/plugin-docker-desktop-loader', type: 'core'})
+      expect(loaders.entries[2]!.plugin).to.deep.equal({name: '@kudev/plugin-docker-desktop-loader', type: 'core'})
       expect(loaders.failures).to.deep.equal([])
     } finally {
       await remove()
@@ -96,10 +101,15 @@ describe('plugin resolver', () => {
       ])
       expect(loaders.entries.map((entry) => entry.descriptor.name)).to.deep.equal([
         'another-loader',
+        'colima',
         'docker-desktop',
         'fixture-loader',
+        'k3d',
         'kind',
+        'microk8s',
         'minikube',
+        'orbstack',
+        'rancher-desktop',
         'registry',
       ])
     } finally {
