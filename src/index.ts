@@ -21,10 +21,12 @@ export type {
   LoaderDescriptor,
   LoadersHook,
   LoadOptions,
+  LoadProgress,
   LoadReport,
   LoadTarget,
   NodeLoad,
   NodeLoadOptions,
+  NodeSelector,
   PluginToolkit,
   RegistrationOptions,
 } from './plugins/contract.js'

@@ -155,6 +155,10 @@ export interface PluginToolkit extends BaseToolkit {
   dockerHost(): Promise<DockerHost>
   /** A kind cluster's node containers (control-plane and workers, stopped ones too), sorted by name. */
   kindNodes(cluster: string): Promise<ClusterNode[]>
+  /** A cluster's node containers by their labels (stopped ones too), sorted by name; `what` names the cluster in errors. */
+  containerNodes(selector: NodeSelector, cluster: string, what: string): Promise<ClusterNode[]>
+  /** The digests an OCI layout archive's index.json names (`docker save` ≥ 25): what `ctr import` points names at. */
+  archiveTargets(archive: string): Promise<string[]>
   /** Fails with a `load` error, "<what>: node "x" is exited", when a node is not running. */
   requireRunning(nodes: readonly ClusterNode[], what: string, hint?: string): void
   /** The nodes (by name) whose containerd `k8s.io` namespace does not have `ref` as one of `ids`; checked in parallel. */
@@ -300,6 +304,13 @@ export interface NodeLoadOptions {
   full?: boolean
   /** Called as the image is saved and as each node is sent it (LoadOptions.onProgress). */
   onProgress?(progress: LoadProgress): void
+}
+
+/** How a cluster labels its node containers: `<label>=<cluster>`, and a role label naming the nodes that run a kubelet. */
+export interface NodeSelector {
+  label: string
+  roleLabel: string
+  roles: readonly string[]
 }
 
 /** What one node was sent. */

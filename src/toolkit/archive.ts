@@ -52,3 +52,12 @@ export async function withTempDir<T>(prefix: string, work: (dir: string) => Prom
     await rm(dir, {force: true, recursive: true})
   }
 }
+
+/** The digests an OCI layout archive's index.json names (`docker save` ≥ 25 writes one): what `ctr import` points names at. */
+export async function archiveTargets(toolkit: BaseToolkit, archive: string): Promise<string[]> {
+  const {stdout} = await toolkit.exec('tar', ['-xOf', archive, 'index.json'], {errorCode: 'load'})
+  const index = JSON.parse(stdout) as {manifests?: {digest?: unknown}[]}
+  return (index.manifests ?? [])
+    .map((entry) => entry.digest)
+    .filter((digest): digest is string => typeof digest === 'string')
+}

@@ -7,11 +7,11 @@ import {exec, execStream, lastLines, untilExit} from '../exec/run.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {BaseToolkit, DockerHost, PluginToolkit} from '../plugins/contract.js'
-import {saveImage, withTempDir} from './archive.js'
+import {archiveTargets, saveImage, withTempDir} from './archive.js'
 import {docker, dockerHost} from './docker.js'
 import {normalizeRef} from './image-ref.js'
 import {loadIntoNodes} from './node-load.js'
-import {kindNodes, nodesWithout, requireRunning} from './nodes.js'
+import {containerNodes, kindNodes, nodesWithout, requireRunning} from './nodes.js'
 import {firstTime} from './notices.js'
 
 /** What `create()` receives: kudev's logger, subprocess runner and error type, bound to this run. */
@@ -40,6 +40,8 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     firstTime: (key) => firstTime(key),
     dockerHost: hostOnce,
     kindNodes: (cluster) => kindNodes(base, cluster),
+    containerNodes: (selector, cluster, what) => containerNodes(base, selector, cluster, what),
+    archiveTargets: (archive) => archiveTargets(base, archive),
     lastLines: (text) => lastLines(text),
     loadIntoNodes: (image, nodes, options) =>
       loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveImage(base, ...args)),

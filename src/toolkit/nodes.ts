@@ -3,31 +3,47 @@
  * mode): which node containers a cluster has, and whether an image is in a node's containerd `k8s.io`
  * namespace, where the kubelet looks.
  */
-import type {BaseToolkit, ClusterNode, DockerHost} from '../plugins/contract.js'
+import type {BaseToolkit, ClusterNode, DockerHost, NodeSelector} from '../plugins/contract.js'
 import {docker} from './docker.js'
 import {normalizeRef} from './image-ref.js'
 
 /** kind's node labels (pkg/cluster/internal/providers/docker/constants.go). */
-const CLUSTER_LABEL = 'io.x-k8s.kind.cluster'
-const ROLE_LABEL = 'io.x-k8s.kind.role'
+const KIND_NODES: NodeSelector = {
+  label: 'io.x-k8s.kind.cluster',
+  roleLabel: 'io.x-k8s.kind.role',
+  roles: ['control-plane', 'worker'],
+}
 
 /**
- * A kind cluster's nodes as kind's ListInternalNodes finds them: the containers labelled with the
- * cluster name, stopped ones included, keeping the control-plane and worker roles (not the external load
- * balancer, which runs no kubelet). Sorted by name.
+ * A kind cluster's nodes as kind's ListInternalNodes finds them: control-plane and workers, not the external
+ * load balancer, which runs no kubelet.
  */
-export async function kindNodes(toolkit: BaseToolkit, cluster: string): Promise<ClusterNode[]> {
-  // The role comes in the same `docker ps` as the names (kind asks `docker inspect` once per node).
-  const format = `{{.Names}}\t{{.State}}\t{{.Label "${ROLE_LABEL}"}}`
+export function kindNodes(toolkit: BaseToolkit, cluster: string): Promise<ClusterNode[]> {
+  return containerNodes(toolkit, KIND_NODES, cluster, `kind cluster "${cluster}"`)
+}
+
+/**
+ * The containers labelled `<label>=<cluster>` whose role label is one of `roles`, stopped ones included,
+ * sorted by name: how kind, k3d and the like mark a cluster's node containers. The role comes in the same
+ * `docker ps` as the names (kind asks `docker inspect` once per node).
+ */
+export async function containerNodes(
+  toolkit: BaseToolkit,
+  selector: NodeSelector,
+  cluster: string,
+  what: string,
+): Promise<ClusterNode[]> {
+  const format = `{{.Names}}\t{{.State}}\t{{.Label "${selector.roleLabel}"}}`
   const {stdout} = await docker(
     toolkit,
-    ['ps', '-a', '--filter', `label=${CLUSTER_LABEL}=${cluster}`, '--format', format],
-    `list the nodes of kind cluster "${cluster}"`,
+    ['ps', '-a', '--filter', `label=${selector.label}=${cluster}`, '--format', format],
+    `list the nodes of ${what}`,
   )
+  const roles = new Set(selector.roles)
   return stdout
     .split('\n')
     .map((line) => line.trim().split('\t'))
-    .filter(([name, , role]) => name && (role === 'control-plane' || role === 'worker'))
+    .filter(([name, , role]) => name && roles.has(role ?? ''))
     .map(([name = '', state = '']) => ({name, state}))
     .sort((a, b) => a.name.localeCompare(b.name))
 }

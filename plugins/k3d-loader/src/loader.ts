@@ -8,6 +8,7 @@ import type {
   LoadOptions,
   LoadReport,
   LoadTarget,
+  NodeSelector,
   PluginToolkit,
 } from 'kudev'
 import path from 'node:path'
@@ -15,9 +16,7 @@ import path from 'node:path'
 const K3D = 'k3d'
 const INSTALL_HINT = 'install k3d: https://k3d.io/#installation'
 /** k3d's node labels and the roles that run a kubelet (k3d-io/k3d pkg/types/types.go: LabelClusterName, LabelRole, ServerRole, AgentRole). */
-const CLUSTER_LABEL = 'k3d.cluster'
-const ROLE_LABEL = 'k3d.role'
-const NODE_ROLES = new Set(['server', 'agent'])
+const K3D_NODES: NodeSelector = {label: 'k3d.cluster', roleLabel: 'k3d.role', roles: ['server', 'agent']}
 
 /**
  * Loads into the k3s nodes itself, or with --full-load through `k3d image import`, and checks every node
@@ -109,8 +108,7 @@ export class K3dLoader implements Loader {
             // A file argument always wins over an image name in `k3d image import` (cmd/image/imageImport.go).
             const archive = path.join(dir, 'image.tar')
             await this.toolkit.saveImage(image, archive, signal, platform)
-            if (platform !== undefined)
-              for (const digest of await archiveTargets(this.toolkit, archive)) ids.add(digest)
+            if (platform !== undefined) for (const digest of await this.toolkit.archiveTargets(archive)) ids.add(digest)
             return this.import(archive, cluster, target, signal)
           })
 
@@ -143,24 +141,7 @@ export class K3dLoader implements Loader {
       })
     }
 
-    const {stdout} = await this.toolkit.docker(
-      [
-        'ps',
-        '-a',
-        '--filter',
-        `label=${CLUSTER_LABEL}=${cluster}`,
-        '--format',
-        `{{.Names}}\t{{.State}}\t{{.Label "${ROLE_LABEL}"}}`,
-      ],
-      `list the nodes of k3d cluster "${cluster}"`,
-      {errorCode: 'load'},
-    )
-    const nodes = stdout
-      .split('\n')
-      .map((line) => line.trim().split('\t'))
-      .filter(([name, , role]) => name && NODE_ROLES.has(role ?? ''))
-      .map(([name = '', state = '']) => ({name, state}))
-      .sort((a, b) => a.name.localeCompare(b.name))
+    const nodes = await this.toolkit.containerNodes(K3D_NODES, cluster, `k3d cluster "${cluster}"`)
     if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target, await this.installed())
     this.toolkit.requireRunning(
       nodes,
@@ -198,15 +179,6 @@ export class K3dLoader implements Loader {
   }
 }
 
-/** The digests an image archive's index.json names (docker save ≥ 25 writes an OCI layout): what ctr import points the names at. */
-async function archiveTargets(toolkit: PluginToolkit, archive: string): Promise<string[]> {
-  const {stdout} = await toolkit.exec('tar', ['-xOf', archive, 'index.json'], {errorCode: 'load'})
-  const index = JSON.parse(stdout) as {manifests?: {digest?: unknown}[]}
-  return (index.manifests ?? [])
-    .map((entry) => entry.digest)
-    .filter((digest): digest is string => typeof digest === 'string')
-}
-
 function checkKey(image: ImageRef, target: LoadTarget): string {
   return JSON.stringify([image.ref, image.id, target.params.cluster])
 }
@@ -216,7 +188,7 @@ function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget, k3
     data: {cluster, context: target.context},
     hint: k3dInstalled
       ? `does the cluster exist? \`k3d cluster list\` lists the clusters; \`k3d cluster create ${cluster}\` creates it`
-      : `docker ps -a --filter label=${CLUSTER_LABEL} lists the k3d nodes there are; to create the cluster, ${INSTALL_HINT}, then k3d cluster create ${cluster}`,
+      : `docker ps -a --filter label=${K3D_NODES.label} lists the k3d nodes there are; to create the cluster, ${INSTALL_HINT}, then k3d cluster create ${cluster}`,
   })
 }
 

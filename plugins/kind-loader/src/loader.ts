@@ -89,7 +89,7 @@ export class KindLoader implements Loader {
         const archive = path.join(dir, 'image.tar')
         await this.toolkit.saveImage(image, archive, signal, platform)
         // Saved for one platform, the archive may name that platform's manifest rather than the ID Docker reports.
-        if (platform !== undefined) for (const digest of await archiveTargets(this.toolkit, archive)) ids.add(digest)
+        if (platform !== undefined) for (const digest of await this.toolkit.archiveTargets(archive)) ids.add(digest)
         return this.kind(['load', 'image-archive', archive, '--name', cluster], target, signal)
       })
     const fromDaemon = image.inDockerDaemon && platform === undefined
@@ -153,15 +153,6 @@ export class KindLoader implements Loader {
     if (result.exitCode !== 0) throw kindFailed(this.toolkit, result, target)
     return result
   }
-}
-
-/** The digests an image archive's index.json names (docker save ≥ 25 writes an OCI layout): what ctr import points the names at. */
-async function archiveTargets(toolkit: PluginToolkit, archive: string): Promise<string[]> {
-  const {stdout} = await toolkit.exec('tar', ['-xOf', archive, 'index.json'], {errorCode: 'load'})
-  const index = JSON.parse(stdout) as {manifests?: {digest?: unknown}[]}
-  return (index.manifests ?? [])
-    .map((entry) => entry.digest)
-    .filter((digest): digest is string => typeof digest === 'string')
 }
 
 function checkKey(image: ImageRef, target: LoadTarget): string {
