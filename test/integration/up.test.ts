@@ -10,7 +10,14 @@ import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/
 import {buildUniqueImage, ensureBusyboxBase} from '../support/images.js'
 import {HOSTING_PATH, hostingData, startApiServer, writeKubeconfig} from '../support/api-server.js'
 import {requireRegistry, startRegistry} from '../support/registry.js'
-import {createKindCluster, createMinikubeProfile, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
+import {
+  createK3dCluster,
+  createKindCluster,
+  createMinikubeProfile,
+  nodeImageIds,
+  standInEnv,
+  type TestCluster,
+} from '../support/nodes.js'
 
 /** `kudev up --json` prints the UpResult. */
 type UpJson = UpResult
@@ -443,4 +450,55 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
       ).to.deep.equal([])
     })
   }
+})
+
+describe('kudev up into a k3d-style cluster (real engine, real containerd, stand-in k3d)', function () {
+  this.timeout(300_000)
+  const cleanup = suiteCleanup()
+  const name = `k3${process.pid % 10_000}`
+  let k3d: TestCluster
+  let project: string
+  let env: NodeJS.ProcessEnv
+
+  before(async function () {
+    await requireDocker(this)
+    k3d = await createK3dCluster(name, {agents: 1})
+    project = await cleanup.tempDir('kudev-up-k3d-')
+    const imageName = `kudev-test/${uniqueName('k3d')}`
+    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+    await writeFile(join(project, 'index.html'), 'v1\n')
+    await writeFile(
+      join(project, '.kudev.yaml'),
+      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+    )
+    const file = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
+    cleanup.add(`kubeconfig ${file}`, () => execa('rm', ['-f', file]).then(() => undefined))
+    await writeFile(file, kubeconfig([{cluster: `k3d-${name}`, name: `k3d-${name}`}], `k3d-${name}`))
+    env = standInEnv({KUBECONFIG: file})
+    cleanup.add('k3d images', async () => {
+      const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+      for (const ref of stdout.split('\n').filter(Boolean)) await dockerResult(['image', 'rm', '-f', ref])
+    })
+  })
+
+  after(async () => {
+    await k3d?.remove()
+  })
+
+  it('loads into the server and the agent (not the load balancer); a second run neither builds nor loads; doctor shows both rows', async () => {
+    const run = async (...args: string[]) => {
+      const result = await runCli(['up', '--json', ...args], {cwd: project, env})
+      expect(result.exitCode, result.stderr || result.stdout).to.equal(0)
+      return JSON.parse(result.stdout) as UpJson
+    }
+
+    const first = await run()
+    expect(first).to.include({built: true, context: `k3d-${name}`, loaded: true, loader: 'k3d'})
+    for (const node of k3d.nodes) expect(await nodeImageIds(node), node).to.include(first.id)
+    expect(await nodeImageIds(`k3d-${name}-serverlb`), 'the load balancer').to.not.include(first.id)
+    expect(await run()).to.include({built: false, id: first.id, loaded: false})
+    const doctor = await runCli(['doctor'], {cwd: project, env})
+    expect(doctor.stdout).to.match(/k3d +k3d version v5\.9\.0/)
+    expect(doctor.stdout).to.include(`k3d cluster "${name}": nodes "${k3d.nodes[1]}", "${k3d.nodes[0]}" running`)
+  })
 })

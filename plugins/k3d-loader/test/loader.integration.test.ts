@@ -5,6 +5,7 @@
  * the suite and restored afterwards.
  */
 import {expect} from 'chai'
+import {execa} from 'execa'
 import {realToolkit, rejection, type TestToolkit} from 'kudev/testing'
 import path from 'node:path'
 
@@ -86,6 +87,23 @@ describe('k3d loader (integration: stand-in k3d, containerd nodes)', function ()
         .map((entry) => String(entry.node))
         .sort((a, b) => a.localeCompare(b)),
     ).to.deep.equal([...cluster.nodes].sort())
+  })
+
+  it('without k3d on PATH: doctor says it is needed only for --full-load, and --full-load says how to install it', async function () {
+    if ((await execa('sh', ['-c', 'command -v k3d'], {env: {PATH: saved.path}, reject: false})).exitCode === 0)
+      this.skip()
+    process.env.PATH = saved.path
+    try {
+      const loader = new K3dLoader(toolkit)
+      const [row] = await loader.diagnose(target(cluster.name))
+      expect(row).to.deep.include({name: 'k3d', ok: true, summary: 'not installed: needed only for --full-load'})
+      const error = await rejection(loader.check(target(cluster.name), {full: true}))
+      expect(error.code).to.equal('load')
+      expect(error.message).to.equal('k3d is not installed (not found on PATH)')
+      expect(error.hint).to.include('https://k3d.io/#installation')
+    } finally {
+      process.env.PATH = standInEnv().PATH
+    }
   })
 
   it('a cluster without nodes fails with the cluster named and how to create it', async () => {

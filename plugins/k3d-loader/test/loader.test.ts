@@ -117,6 +117,19 @@ describe('k3d loader', () => {
     )
   })
 
+  it('--full-load of an image Docker does not hold saves it and imports the archive', async () => {
+    const toolkit = cluster({afterImport: ['k3d-dev-server-0', 'k3d-dev-agent-0']})
+    const saved: string[] = []
+    toolkit.saveImage = async (_image, file) => {
+      saved.push(file)
+    }
+
+    const report = await new K3dLoader(toolkit).load({...image(), inDockerDaemon: false}, target, signal, {full: true})
+    expect(report.method).to.equal('k3d image import')
+    expect(saved).to.have.length(1)
+    expect(toolkit.commands).to.deep.include(['k3d', 'image', 'import', '-c', 'dev', saved[0]!])
+  })
+
   it('doctor: the k3d version and the running nodes', async () => {
     const rows = await new K3dLoader(cluster()).diagnose(target)
     expect(rows.map((row) => [row.name, row.ok, row.summary])).to.deep.equal([
