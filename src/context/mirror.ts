@@ -113,17 +113,18 @@ export function syncMirror(options: MirrorOptions): Mirror | undefined {
     const state = readState(paths.state)
     // A sync cut short leaves no state, so the next one starts over instead of trusting a half-done folder.
     rmSync(paths.state, {force: true})
-    const follow =
+    const previous =
       state !== undefined &&
       state.journalLines < JOURNAL_LIMIT &&
       options.moved !== undefined &&
       // Any snapshot of the same context digest records the same paths, types, modes and contents (only
       // stats may differ), so its listings say what the folder holds.
-      state.contextDigest === options.moved.contextDigest &&
-      followable(options.moved)
+      state.contextDigest === options.moved.contextDigest
+        ? followable(options.moved)
+        : undefined
     let counts: {linked: number; removed: number; journalLines: number}
-    if (follow) {
-      const followed = followMoved(options, files, options.moved!)
+    if (state !== undefined && previous !== undefined) {
+      const followed = followMoved(options, files, options.moved!, previous)
       if (followed.journal.length > 0)
         appendFileSync(paths.journal, followed.journal.map((line) => `${JSON.stringify(line)}\n`).join(''))
       counts = {...followed, journalLines: state.journalLines + followed.journal.length}
@@ -147,7 +148,7 @@ export function syncMirror(options: MirrorOptions): Mirror | undefined {
     const dockerfile = writeDockerfile(path.join(folder, 'dockerfile'), options.dockerfile)
     return {
       dockerfile,
-      followed: follow,
+      followed: previous !== undefined,
       linked: counts.linked,
       release: () => rmSync(lock, {force: true}),
       removed: counts.removed,
@@ -162,26 +163,35 @@ export function syncMirror(options: MirrorOptions): Mirror | undefined {
 /**
  * Following what moved takes folders as their listings give them: not when a folder there is in the context
  * only for what a `!` rule re-includes below it (its place depends on its whole subtree), nor when a folder
- * is closed to its owner (the full sync opens and closes those).
+ * is closed to its owner (the full sync opens and closes those). When it can, each folder's entries as the
+ * snapshot records them, read once here for followMoved.
  */
-function followable(moved: MovedSince): boolean {
+function followable(moved: MovedSince): Map<string, readonly Entry[]> | undefined {
   const closed = (entry: Entry) => entry.type === 'dir' && (entry.mode & 0o700) !== 0o700
+  const previous = new Map<string, readonly Entry[]>()
   for (const [folder, listing] of moved.folders) {
-    if (listing.conditional.includes(1) || listing.entries.some(closed)) return false
-    if (moved.before(folder)?.some(closed)) return false
+    if (listing.conditional.includes(1) || listing.entries.some(closed)) return undefined
+    const before = moved.before(folder) ?? []
+    if (before.some(closed)) return undefined
+    previous.set(folder, before)
   }
 
-  return true
+  return previous
 }
 
 /** Brings the folders listed again up to date, parents first; what they no longer hold goes. */
-function followMoved(options: MirrorOptions, files: string, moved: MovedSince) {
+function followMoved(
+  options: MirrorOptions,
+  files: string,
+  moved: MovedSince,
+  previous: ReadonlyMap<string, readonly Entry[]>,
+) {
   const journal: JournalLine[] = []
   let linked = 0
   let removed = 0
   mkdirSync(files, {recursive: true})
   for (const folder of [...moved.folders.keys()].sort(compareNames)) {
-    const before = new Map((moved.before(folder) ?? []).map((entry) => [entry.path, wanted(entry)]))
+    const before = new Map(previous.get(folder)!.map((entry) => [entry.path, wanted(entry)]))
     for (const entry of moved.folders.get(folder)!.entries) {
       const want = wanted(entry)
       const had = before.get(entry.path)
