@@ -19,7 +19,7 @@ export interface LayoutBlob {
   size: number
   /** Layers are what a node may already hold; configs, manifests and indexes are always sent. */
   layer: boolean
-  /** Offset of the content in the archive, when it comes from there. */
+  /** Offset of the content in the archive, when it comes from there (neither this nor content: left out of the file). */
   offset?: number
   content?: Buffer
 }
@@ -34,6 +34,8 @@ export interface ImageArchive {
   index: Buffer
   /** What the index's entries point at (manifest or index digests). */
   targets: string[]
+  /** The legacy form's layer files and the layer each holds (its digest), as manifest.json says. */
+  layerFiles: Map<string, string>
 }
 
 /** What a layout sends and leaves out. */
@@ -55,9 +57,12 @@ const MEDIA = {
 /** Manifests, indexes and configs are small; a bigger one is not an image archive kudev should trust. */
 const MAX_JSON = 8 << 20
 
-/** Indexes `file` (written by `docker save` or `podman save`) as an OCI layout. */
-export async function readImageArchive(file: string): Promise<ImageArchive> {
-  const entries = new Map((await readTarIndex(file)).map((entry) => [entry.name.replace(/^\.\//, ''), entry]))
+/**
+ * Indexes `file` (written by `docker save` or `podman save`) as an OCI layout. `entries`, when given, is
+ * its index as spoolArchive wrote it, where an entry at offset -1 was left out of the file.
+ */
+export async function readImageArchive(file: string, entries?: Map<string, TarIndexEntry>): Promise<ImageArchive> {
+  entries ??= new Map((await readTarIndex(file)).map((entry) => [entry.name.replace(/^\.\//, ''), entry]))
   const handle = await open(file, 'r')
   try {
     const archive = {entries, file, handle}
@@ -87,6 +92,7 @@ function fileEntry(archive: OpenArchive, name: string, hops = 0): TarIndexEntry 
 
 async function readEntry(archive: OpenArchive, name: string): Promise<Buffer> {
   const entry = fileEntry(archive, name)
+  if (entry.offset < 0) throw new Error(`${archive.file}: ${name} was left out of the file`)
   if (entry.size > MAX_JSON) throw new Error(`${archive.file}: ${name} is ${entry.size} bytes, too big for JSON`)
   const content = Buffer.alloc(entry.size)
   await archive.handle.read(content, 0, entry.size, entry.offset)
@@ -133,7 +139,7 @@ async function ociLayout(archive: OpenArchive): Promise<ImageArchive> {
     if (blobs.has(descriptor.digest) || !archive.entries.has(name)) return // another platform's, not saved
     const entry = fileEntry(archive, name)
     const layer = role === 'layer'
-    blobs.set(descriptor.digest, {digest: descriptor.digest, layer, offset: entry.offset, size: entry.size})
+    blobs.set(descriptor.digest, {digest: descriptor.digest, layer, offset: kept(entry), size: entry.size})
     if (role !== 'manifest') return
     const child = await readJson<ManifestOrIndex>(archive, name)
     for (const manifest of child.manifests ?? []) await visit(manifest, 'manifest')
@@ -144,7 +150,8 @@ async function ociLayout(archive: OpenArchive): Promise<ImageArchive> {
   const targets = (top.manifests ?? []).map((descriptor) => descriptor.digest)
   for (const descriptor of top.manifests ?? []) await visit(descriptor, 'manifest')
   // Leaves first, as Docker writes them: a reader that stops early never sees a manifest without its layers.
-  return {blobs: [...blobs.values()].reverse(), file: archive.file, format: 'oci-layout', index, targets}
+  const layerFiles = new Map<string, string>()
+  return {blobs: [...blobs.values()].reverse(), file: archive.file, format: 'oci-layout', index, layerFiles, targets}
 }
 
 interface DockerManifestEntry {
@@ -162,6 +169,7 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
   const images = await readJson<DockerManifestEntry[]>(archive, 'manifest.json')
   if (!Array.isArray(images) || images.length === 0) throw new Error(`${archive.file}: manifest.json lists no image`)
   const blobs = new Map<string, LayoutBlob>()
+  const layerFiles = new Map<string, string>()
   const indexEntries: object[] = []
   const targets: string[] = []
   for (const image of images) {
@@ -176,7 +184,8 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
     const layers = image.Layers.map((name, i) => {
       const entry = fileEntry(archive, name)
       const digest = diffIds[i]!
-      if (!blobs.has(digest)) blobs.set(digest, {digest, layer: true, offset: entry.offset, size: entry.size})
+      layerFiles.set(entry.name.replace(/^\.\//, ''), digest)
+      if (!blobs.has(digest)) blobs.set(digest, {digest, layer: true, offset: kept(entry), size: entry.size})
       return {digest, mediaType: MEDIA.layer, size: entry.size}
     })
     blobs.set(configDigest, {content: configContent, digest: configDigest, layer: false, size: configContent.length})
@@ -199,13 +208,24 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
   }
 
   const index = Buffer.from(JSON.stringify({manifests: indexEntries, mediaType: MEDIA.ociIndex, schemaVersion: 2}))
-  return {blobs: [...blobs.values()], file: archive.file, format: 'docker', index, targets}
+  return {blobs: [...blobs.values()], file: archive.file, format: 'docker', index, layerFiles, targets}
 }
 
 const OCI_LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}')
 
+function kept(entry: TarIndexEntry): number | undefined {
+  return entry.offset < 0 ? undefined : entry.offset
+}
+
+/** The layers left out of the archive's file that `omit` does not leave out too: what a layout would lack. */
+export function missingLayers(archive: ImageArchive, omit: ReadonlySet<string>): LayoutBlob[] {
+  return archive.blobs.filter((blob) => blob.offset === undefined && !blob.content && !omit.has(blob.digest))
+}
+
 /** The tar entries of the layout without the layers in `omit`, in the order they are written. */
 function layoutEntries(archive: ImageArchive, omit: ReadonlySet<string>): {name: string; blob: LayoutBlob}[] {
+  const missing = missingLayers(archive, omit)
+  if (missing.length > 0) throw new Error(`${archive.file} lacks ${missing[0]!.digest}, which the layout must hold`)
   const file = (name: string, content: Buffer) => ({
     blob: {content, digest: '', layer: false, size: content.length},
     name,

@@ -7,7 +7,7 @@ import {exec, execStream, lastLines, untilExit} from '../exec/run.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {BaseToolkit, DockerHost, PluginToolkit} from '../plugins/contract.js'
-import {archiveTargets, saveImage, withTempDir} from './archive.js'
+import {archiveTargets, saveImage, saveStream, withTempDir} from './archive.js'
 import {docker, dockerHost} from './docker.js'
 import {normalizeRef} from './image-ref.js'
 import {loadIntoNodes} from './node-load.js'
@@ -44,7 +44,7 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     archiveTargets: (archive) => archiveTargets(base, archive),
     lastLines: (text) => lastLines(text),
     loadIntoNodes: (image, nodes, options) =>
-      loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveImage(base, ...args)),
+      loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveStream(base, ...args)),
     nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),
     nodePlatforms: (context) => clusterPlatforms(base, context),
     normalizeRef,

@@ -5,17 +5,26 @@
  * under its name, complete and unpacked; a trimmed load that fails that is followed by a full one.
  */
 import {createReadStream} from 'node:fs'
-import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline, type Readable} from 'node:stream'
 
 import {lastLines} from '../exec/run.js'
-import {formatBytes} from '../output/units.js'
+import {KudevError} from '../output/errors.js'
+import {formatBytes, formatCount} from '../output/units.js'
 import type {BaseToolkit, DockerHost, LoadableImage, NodeLoad, NodeLoadOptions} from '../plugins/contract.js'
 import {counting} from '../util/streams.js'
 import {withTempDir} from './archive.js'
+import {spoolArchive} from './archive-spool.js'
 import {docker} from './docker.js'
-import {heldLayers, layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
+import {
+  heldLayers,
+  layoutSize,
+  layoutStream,
+  missingLayers,
+  readImageArchive,
+  type ImageArchive,
+} from './image-archive.js'
+import {layerNames} from './layer-names.js'
 import {normalizeRef} from './image-ref.js'
 import {nameTarget, nodesWithout} from './nodes.js'
 
@@ -28,23 +37,34 @@ interface Target {
   held?: ReadonlySet<string>
 }
 
+/** A whole saved image: what a full load sends. */
+interface Whole {
+  file: string
+  bytes: number
+}
+
 interface Run {
   toolkit: BaseToolkit
   image: LoadableImage
-  file: string
-  /** The saved archive's size: what a full load sends. */
-  bytes: number
   /** Undefined when kudev could not read the saved archive: then every node gets it whole. */
   archive?: ImageArchive
   unreadable?: string
   ids: ReadonlySet<string>
   options: NodeLoadOptions
   host: () => Promise<DockerHost>
+  /** The saved image whole: the spooled file, or a second save when layers were left out of that. */
+  whole: () => Promise<Whole>
 }
 
+type Save = (image: LoadableImage, signal: AbortSignal, platform?: string) => Promise<Readable>
+
+/** Layers smaller than this are always kept: leaving them out spares little, and configs and manifests are never layers to leave out. */
+const LEAVE_OUT_FROM = 1 << 20
+
 /**
- * Loads `image` into each of `nodes` (container names) and returns what each was sent. Saves to a temp
- * folder removed on every exit; on failure, waits for every node before throwing the first node's error.
+ * Loads `image` into each of `nodes` (container names) and returns what each was sent. The save streams
+ * into a temp folder, removed on every exit, without the layers every node holds; on failure, waits for
+ * every node before throwing the first node's error.
  */
 export async function loadIntoNodes(
   toolkit: BaseToolkit,
@@ -52,26 +72,67 @@ export async function loadIntoNodes(
   nodes: readonly string[],
   options: NodeLoadOptions,
   host: () => Promise<DockerHost>,
-  save: (image: LoadableImage, file: string, signal: AbortSignal, platform?: string) => Promise<void>,
+  save: Save,
 ): Promise<NodeLoad[]> {
   if (nodes.length === 0) return []
-  // Each node is asked what it has while the image is saved.
+  // Each node is asked what it has while Docker prepares the save (seconds before its first byte).
   const targets = nodes.map((node) => inspectNode(toolkit, node, image.ref, !options.full))
   for (const target of targets) target.catch(() => {})
   return withTempDir('kudev-load-', async (dir) => {
-    const file = path.join(dir, 'image.tar')
     // kind#3795: Docker's containerd image store saves an archive that lists every platform of an image but
     // holds only the content Docker has, and an import of every platform fails on the rest. The nodes are the
     // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
     const {containerdStore, platform} = await host()
-    await reportingSize(file, options.onProgress, () =>
-      save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined),
-    )
-    const run: Run = {bytes: (await stat(file)).size, file, host, ids: new Set([image.id]), image, options, toolkit}
+    const savePlatform = image.inDockerDaemon && containerdStore ? platform : undefined
+    const spool = (file: string, leaveOut: (name: string, size: number) => Promise<boolean>) =>
+      saving(toolkit, image, options, async () => {
+        const source = await save(image, options.signal, savePlatform)
+        const {onProgress} = options
+        // pipeline, not pipe: a save that fails must fail what the spool reads too.
+        const input = onProgress
+          ? pipeline(
+              source,
+              counting((bytes) => onProgress({bytes})),
+              () => {},
+            )
+          : source
+        return spoolArchive(input, file, `the save of ${image.ref}`, leaveOut)
+      })
+
+    const names = layerNames()
+    const everywhere = options.full ? Promise.resolve(new Set<string>()) : heldEverywhere(targets)
+    const file = path.join(dir, 'image.tar')
+    const spooled = await spool(file, async (name, size) => {
+      const digest = size >= LEAVE_OUT_FROM ? names.digestOf(name) : undefined
+      return digest !== undefined && (await everywhere).has(digest)
+    })
+    if (spooled.leftOut > 0)
+      toolkit.logger.debug(`left out of the saved file: ${formatCount(spooled.leftOut, 'layer')} every node holds`)
+
+    let whole: Promise<Whole> | undefined
+    const run: Run = {
+      host,
+      ids: new Set([image.id]),
+      image,
+      options,
+      toolkit,
+      whole() {
+        if (spooled.leftOut === 0) return Promise.resolve({bytes: spooled.bytes, file})
+        // Rare (a trimmed load that failed, a node that lacks a layer kudev expected it to hold): save again.
+        const again = path.join(dir, 'whole.tar')
+        whole ??= (async () => {
+          toolkit.logger.debug(`saving ${image.ref} again, whole: a node needs a layer left out of the first save`)
+          const {bytes} = await spool(again, async () => false)
+          return {bytes, file: again}
+        })()
+        return whole
+      },
+    }
     try {
-      run.archive = await readImageArchive(file)
+      run.archive = await readImageArchive(file, spooled.entries)
       // Saved for one platform, the names may point at that platform's manifest rather than the ID Docker reports.
       run.ids = new Set([image.id, ...run.archive.targets])
+      names.learn(run.archive.layerFiles)
     } catch (error) {
       run.unreadable = (error as Error).message
       toolkit.logger.debug(`cannot read the saved archive, every node gets it whole: ${run.unreadable}`)
@@ -82,6 +143,42 @@ export async function loadIntoNodes(
     if (failed) throw failed.reason
     return results.map((result) => (result as PromiseFulfilledResult<NodeLoad>).value)
   })
+}
+
+/** The blobs every node holds (none when a node could not be asked: its own load says why). */
+async function heldEverywhere(targets: Promise<Target>[]): Promise<Set<string>> {
+  const held = await Promise.all(
+    targets.map((target) =>
+      target.then(
+        (found) => found.held,
+        () => undefined,
+      ),
+    ),
+  )
+  const [first, ...rest] = held
+  if (first === undefined || rest.includes(undefined)) return new Set()
+  return new Set([...first].filter((digest) => rest.every((other) => other!.has(digest))))
+}
+
+/** Runs a save; a stream that is no image archive becomes a load error that says so. */
+async function saving<T>(
+  toolkit: BaseToolkit,
+  image: LoadableImage,
+  options: NodeLoadOptions,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof KudevError) throw error
+    if (options.signal.aborted)
+      throw toolkit.error('interrupted', `interrupted while saving ${image.ref}`, {
+        hint: 'nothing was loaded; run the command again',
+      })
+    throw toolkit.error('load', `could not save ${image.ref}: ${(error as Error).message}`, {
+      hint: 'rerun with -v to see every command kudev runs',
+    })
+  }
 }
 
 async function inspectNode(toolkit: BaseToolkit, node: string, ref: string, trimming: boolean): Promise<Target> {
@@ -110,6 +207,13 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
     return fullLoad(run, target, started, `kudev could not read the saved image (${run.unreadable})`)
   const omit = heldLayers(run.archive, target.held ?? new Set())
   if (omit.size === 0) return fullLoad(run, target, started, 'the node holds none of its layers')
+  if (missingLayers(run.archive, omit).length > 0)
+    return fullLoad(
+      run,
+      target,
+      started,
+      'it lacks a layer kudev left out of the save, expecting every node to hold it',
+    )
   const size = layoutSize(run.archive, omit)
   run.toolkit.logger.debug(
     `${node}: sending ${size.blobsSent} blobs (${formatBytes(size.bytes)}), leaving out ${size.blobsSkipped} layers it holds (${formatBytes(size.bytesSkipped)})`,
@@ -128,7 +232,8 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
 async function fullLoad(run: Run, target: Target, started: number, reason: string): Promise<NodeLoad> {
   const {node} = target
   run.toolkit.logger.debug(`${node}: sending the whole image (${reason})`)
-  const failure = await importAndCheck(run, target, createReadStream(run.file), run.bytes)
+  const whole = await run.whole()
+  const failure = await importAndCheck(run, target, createReadStream(whole.file), whole.bytes)
   if (failure !== undefined) {
     // The node may be gone too (stopped mid-load): what failed is the news, not that the cleanup could not run.
     await removeBrokenName(run, target).catch((error: Error) => run.toolkit.logger.debug(`${node}: ${error.message}`))
@@ -141,7 +246,7 @@ async function fullLoad(run: Run, target: Target, started: number, reason: strin
   return {
     blobsSent: run.archive?.blobs.length ?? 0,
     blobsSkipped: 0,
-    bytesSent: run.bytes,
+    bytesSent: whole.bytes,
     bytesSkipped: 0,
     durationMs: Math.round(performance.now() - started),
     mode: 'full',
@@ -209,21 +314,31 @@ async function importAndCheck(
     input.destroy()
   }
 
-  const [lacking, whole] = await Promise.all([
-    nodesWithout(run.toolkit, [{name: node, state: 'running'}], run.image.ref, run.ids, run.host),
-    complete(run.toolkit, node, run.image.ref, snapshotter),
-  ])
-  if (lacking.length > 0) return `ctr exited 0, but the node does not list ${run.image.ref} as ${run.image.id}`
-  if (!whole) return `ctr exited 0, but the node's ${run.image.ref} is not complete and unpacked`
+  // One question answers both (name → digest, complete and unpacked) but when ctr converted the archive
+  // itself (a full load of a legacy one): then its manifest is not kudev's, and the config tells.
+  const checked = await imageCheck(run.toolkit, node, run.image.ref, snapshotter)
+  const named =
+    checked !== undefined &&
+    (run.ids.has(checked.digest) ||
+      (await nodesWithout(run.toolkit, [{name: node, state: 'running'}], run.image.ref, run.ids, run.host)).length ===
+        0)
+  if (!named) return `ctr exited 0, but the node does not list ${run.image.ref} as ${run.image.id}`
+  if (!checked.whole) return `ctr exited 0, but the node's ${run.image.ref} is not complete and unpacked`
   return undefined
 }
 
 /**
- * Is all the image's content in the node, and unpacked for the snapshotter? Read from `ctr images check`'s
- * table (REF TYPE DIGEST STATUS SIZE UNPACKED): its `-q` lists complete images even when they are not
- * unpacked (containerd 1.6), whatever its help says.
+ * What `ref` points at in the node, and whether all its content is there and unpacked for the snapshotter;
+ * undefined when the node has no such name. Read from `ctr images check`'s table (REF TYPE DIGEST STATUS
+ * SIZE UNPACKED): its `-q` lists complete images even when they are not unpacked (containerd 1.6),
+ * whatever its help says.
  */
-export async function complete(toolkit: BaseToolkit, node: string, ref: string, snapshotter: string | undefined) {
+async function imageCheck(
+  toolkit: BaseToolkit,
+  node: string,
+  ref: string,
+  snapshotter: string | undefined,
+): Promise<{digest: string; whole: boolean} | undefined> {
   const name = normalizeRef(ref)
   const withSnapshotter = snapshotter ? [`--snapshotter=${snapshotter}`] : []
   const {stdout} = await docker(
@@ -232,10 +347,12 @@ export async function complete(toolkit: BaseToolkit, node: string, ref: string, 
     `check ${ref} in node "${node}"`,
     {errorCode: 'load'},
   )
-  return stdout.split('\n').some((line) => {
-    const columns = line.trim().split(/\s+/)
-    return columns[0] === name && columns[3] === 'complete' && columns.at(-1) === 'true'
-  })
+  const columns = stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((row) => row[0] === name && row[2]?.includes(':'))
+  if (columns === undefined) return undefined
+  return {digest: columns[2]!, whole: columns[3] === 'complete' && columns.at(-1) === 'true'}
 }
 
 /**
@@ -244,7 +361,8 @@ export async function complete(toolkit: BaseToolkit, node: string, ref: string, 
  */
 async function removeBrokenName(run: Run, {before, node, snapshotter}: Target): Promise<void> {
   const now = await nameTarget(run.toolkit, node, run.image.ref)
-  if (now === undefined || now === before || (await complete(run.toolkit, node, run.image.ref, snapshotter))) return
+  if (now === undefined || now === before || (await imageCheck(run.toolkit, node, run.image.ref, snapshotter))?.whole)
+    return
   const name = normalizeRef(run.image.ref)
   run.toolkit.logger.debug(`${node}: removing ${name}, which points at an image that did not load`)
   await docker(
@@ -299,24 +417,4 @@ export function parseSnapshotter(toml: string): string | undefined {
   }
 
   return undefined
-}
-
-/** Reports the size `file` has reached every quarter second while `work` writes it. */
-async function reportingSize<T>(
-  file: string,
-  onProgress: NodeLoadOptions['onProgress'],
-  work: () => Promise<T>,
-): Promise<T> {
-  if (!onProgress) return work()
-  const timer = setInterval(() => {
-    stat(file).then(
-      (stats) => onProgress({bytes: stats.size}),
-      () => {},
-    )
-  }, 250)
-  try {
-    return await work()
-  } finally {
-    clearInterval(timer)
-  }
 }
