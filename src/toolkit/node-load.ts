@@ -75,18 +75,15 @@ export async function loadIntoNodes(
   save: Save,
 ): Promise<NodeLoad[]> {
   if (nodes.length === 0) return []
-  // Each node is asked what it has while Docker prepares the save (seconds before its first byte).
-  const targets = nodes.map((node) => inspectNode(toolkit, node, image.ref, !options.full))
-  for (const target of targets) target.catch(() => {})
   return withTempDir('kudev-load-', async (dir) => {
     // kind#3795: Docker's containerd image store saves an archive that lists every platform of an image but
     // holds only the content Docker has, and an import of every platform fails on the rest. The nodes are the
     // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
     const {containerdStore, platform} = await host()
     const savePlatform = image.inDockerDaemon && containerdStore ? platform : undefined
-    const spool = (file: string, leaveOut: (name: string, size: number) => Promise<boolean>) =>
-      saving(toolkit, image, options, async () => {
-        const source = await save(image, options.signal, savePlatform)
+    const started = () => saving(toolkit, image, options, () => save(image, options.signal, savePlatform))
+    const spool = (source: Readable, file: string, leaveOut: (name: string, size: number) => Promise<boolean>) =>
+      saving(toolkit, image, options, () => {
         const {onProgress} = options
         // pipeline, not pipe: a save that fails must fail what the spool reads too.
         const input = onProgress
@@ -99,10 +96,15 @@ export async function loadIntoNodes(
         return spoolArchive(input, file, `the save of ${image.ref}`, leaveOut)
       })
 
-    const names = layerNames()
+    const first = await started()
+    // Each node is asked what it has while Docker prepares the save (seconds before its first byte), once the
+    // save is on its way: asked before, the questions delay it.
+    const targets = nodes.map((node) => inspectNode(toolkit, node, image.ref, !options.full))
+    for (const target of targets) target.catch(() => {})
     const everywhere = options.full ? Promise.resolve(new Set<string>()) : heldEverywhere(targets)
+    const names = layerNames()
     const file = path.join(dir, 'image.tar')
-    const spooled = await spool(file, async (name, size) => {
+    const spooled = await spool(first, file, async (name, size) => {
       const digest = size >= LEAVE_OUT_FROM ? names.digestOf(name) : undefined
       return digest !== undefined && (await everywhere).has(digest)
     })
@@ -122,7 +124,7 @@ export async function loadIntoNodes(
         const again = path.join(dir, 'whole.tar')
         whole ??= (async () => {
           toolkit.logger.debug(`saving ${image.ref} again, whole: a node needs a layer left out of the first save`)
-          const {bytes} = await spool(again, async () => false)
+          const {bytes} = await spool(await started(), again, async () => false)
           return {bytes, file: again}
         })()
         return whole

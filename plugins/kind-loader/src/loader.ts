@@ -68,10 +68,13 @@ export class KindLoader implements Loader {
     signal: AbortSignal,
     options: LoadOptions = {},
   ): Promise<LoadReport> {
+    // Asked while the nodes are listed: every load needs it before the save starts.
+    const asked = image.inDockerDaemon ? this.toolkit.dockerHost() : undefined
+    asked?.catch(() => {})
     const {cluster, nodes} = await this.nodes(target)
     const checked = this.checked?.key === checkKey(image, target) ? this.checked.lacking : undefined
     const [host, known] = await Promise.all([
-      image.inDockerDaemon ? this.toolkit.dockerHost() : undefined,
+      asked,
       options.full ? undefined : (checked ?? this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))),
     ])
     // kind#3795: with Docker's containerd image store, `docker save` lists every platform of an image but holds
