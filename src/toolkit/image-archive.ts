@@ -22,6 +22,10 @@ export interface LayoutBlob {
   /** Offset of the content in the archive, when it comes from there (neither this nor content: left out of the file). */
   offset?: number
   content?: Buffer
+  /** The archive entry that holds it. */
+  name?: string
+  /** The file `offset` is in, when not the archive's (a second save of what the first left out). */
+  file?: string
 }
 
 export interface ImageArchive {
@@ -139,7 +143,7 @@ async function ociLayout(archive: OpenArchive): Promise<ImageArchive> {
     if (blobs.has(descriptor.digest) || !archive.entries.has(name)) return // another platform's, not saved
     const entry = fileEntry(archive, name)
     const layer = role === 'layer'
-    blobs.set(descriptor.digest, {digest: descriptor.digest, layer, offset: kept(entry), size: entry.size})
+    blobs.set(descriptor.digest, {digest: descriptor.digest, layer, name, offset: kept(entry), size: entry.size})
     if (role !== 'manifest') return
     const child = await readJson<ManifestOrIndex>(archive, name)
     for (const manifest of child.manifests ?? []) await visit(manifest, 'manifest')
@@ -184,8 +188,10 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
     const layers = image.Layers.map((name, i) => {
       const entry = fileEntry(archive, name)
       const digest = diffIds[i]!
-      layerFiles.set(entry.name.replace(/^\.\//, ''), digest)
-      if (!blobs.has(digest)) blobs.set(digest, {digest, layer: true, offset: kept(entry), size: entry.size})
+      const file = entry.name.replace(/^\.\//, '')
+      layerFiles.set(file, digest)
+      if (!blobs.has(digest))
+        blobs.set(digest, {digest, layer: true, name: file, offset: kept(entry), size: entry.size})
       return {digest, mediaType: MEDIA.layer, size: entry.size}
     })
     blobs.set(configDigest, {content: configContent, digest: configDigest, layer: false, size: configContent.length})
@@ -220,6 +226,20 @@ function kept(entry: TarIndexEntry): number | undefined {
 /** The layers left out of the archive's file that `omit` does not leave out too: what a layout would lack. */
 export function missingLayers(archive: ImageArchive, omit: ReadonlySet<string>): LayoutBlob[] {
   return archive.blobs.filter((blob) => blob.offset === undefined && !blob.content && !omit.has(blob.digest))
+}
+
+/**
+ * Points the layers left out of the archive's file at `file`, a second save that kept them (its entries
+ * as spoolArchive indexed them). Throws when it lacks one.
+ */
+export function fillLeftOut(archive: ImageArchive, file: string, entries: ReadonlyMap<string, TarIndexEntry>): void {
+  for (const blob of missingLayers(archive, new Set())) {
+    const entry = entries.get(blob.name ?? '')
+    if (entry === undefined || entry.offset < 0 || entry.size !== blob.size)
+      throw new Error(`${file} does not hold ${blob.name} (${blob.digest}) as the first save did`)
+    blob.offset = entry.offset
+    blob.file = file
+  }
 }
 
 /** The tar entries of the layout without the layers in `omit`, in the order they are written. */
@@ -271,16 +291,19 @@ export function layoutStream(archive: ImageArchive, omit: ReadonlySet<string> = 
 const CHUNK = 1 << 20
 
 async function* layoutBlocks(archive: ImageArchive, entries: {name: string; blob: LayoutBlob}[]) {
-  const handle = await open(archive.file, 'r')
+  const handles = new Map<string, FileHandle>()
   try {
     for (const {name, blob} of entries) {
       yield* tarHeader({mode: 0o644, mtimeSeconds: 0, name, size: blob.size, type: 'file'})
       if (blob.content) yield blob.content
       else {
+        const file = blob.file ?? archive.file
+        const handle = handles.get(file) ?? (await open(file, 'r'))
+        handles.set(file, handle)
         for (let sent = 0; sent < blob.size;) {
           const buffer = Buffer.allocUnsafe(Math.min(CHUNK, blob.size - sent))
           const {bytesRead} = await handle.read(buffer, 0, buffer.length, blob.offset! + sent)
-          if (bytesRead === 0) throw new Error(`${archive.file} became shorter while it was being sent`)
+          if (bytesRead === 0) throw new Error(`${file} became shorter while it was being sent`)
           sent += bytesRead
           yield buffer.subarray(0, bytesRead)
         }
@@ -291,6 +314,6 @@ async function* layoutBlocks(archive: ImageArchive, entries: {name: string; blob
 
     yield END_OF_ARCHIVE
   } finally {
-    await handle.close()
+    for (const handle of handles.values()) await handle.close()
   }
 }

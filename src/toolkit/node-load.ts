@@ -17,6 +17,7 @@ import {withTempDir} from './archive.js'
 import {spoolArchive} from './archive-spool.js'
 import {docker} from './docker.js'
 import {
+  fillLeftOut,
   heldLayers,
   layoutSize,
   layoutStream,
@@ -37,9 +38,9 @@ interface Target {
   held?: ReadonlySet<string>
 }
 
-/** A whole saved image: what a full load sends. */
+/** The whole image, as a full load sends it. */
 interface Whole {
-  file: string
+  stream(): Readable
   bytes: number
 }
 
@@ -52,7 +53,7 @@ interface Run {
   ids: ReadonlySet<string>
   options: NodeLoadOptions
   host: () => Promise<DockerHost>
-  /** The saved image whole: the spooled file, or a second save when layers were left out of that. */
+  /** The whole image: the spooled file, or when layers were left out of it, with them from a second save. */
   whole: () => Promise<Whole>
 }
 
@@ -119,13 +120,18 @@ export async function loadIntoNodes(
       options,
       toolkit,
       whole() {
-        if (spooled.leftOut === 0) return Promise.resolve({bytes: spooled.bytes, file})
-        // Rare (a trimmed load that failed, a node that lacks a layer kudev expected it to hold): save again.
-        const again = path.join(dir, 'whole.tar')
+        if (spooled.leftOut === 0) return Promise.resolve({bytes: spooled.bytes, stream: () => createReadStream(file)})
+        // Rare (a trimmed load that failed, a node that lacks a layer kudev expected it to hold): save again,
+        // keeping only what the first save left out, so the folder never holds more than one image.
         whole ??= (async () => {
-          toolkit.logger.debug(`saving ${image.ref} again, whole: a node needs a layer left out of the first save`)
-          const {bytes} = await spool(await started(), again, async () => false)
-          return {bytes, file: again}
+          toolkit.logger.debug(`saving ${image.ref} again for the layers left out of the first save`)
+          const {archive} = run
+          const again = path.join(dir, 'left-out.tar')
+          const wanted = new Set(archive ? missingLayers(archive, new Set()).map((blob) => blob.name) : [])
+          const second = await spool(await started(), again, async (name) => archive !== undefined && !wanted.has(name))
+          if (archive === undefined) return {bytes: second.bytes, stream: () => createReadStream(again)}
+          fillLeftOut(archive, again, second.entries)
+          return {bytes: layoutSize(archive, new Set()).bytes, stream: () => layoutStream(archive)}
         })()
         return whole
       },
@@ -235,7 +241,7 @@ async function fullLoad(run: Run, target: Target, started: number, reason: strin
   const {node} = target
   run.toolkit.logger.debug(`${node}: sending the whole image (${reason})`)
   const whole = await run.whole()
-  const failure = await importAndCheck(run, target, createReadStream(whole.file), whole.bytes)
+  const failure = await importAndCheck(run, target, whole.stream(), whole.bytes)
   if (failure !== undefined) {
     // The node may be gone too (stopped mid-load): what failed is the news, not that the cleanup could not run.
     await removeBrokenName(run, target).catch((error: Error) => run.toolkit.logger.debug(`${node}: ${error.message}`))

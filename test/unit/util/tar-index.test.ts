@@ -265,12 +265,17 @@ describe('readTarIndex', () => {
     expect((tinyError as Error).message).to.include(tiny)
   })
 
-  it('throws an Error naming the file for a truncated archive: inside content, inside a header, before the end blocks', async () => {
+  /** A GNU tar of a 5000-byte file and a small one, as a file and as bytes: for cutting short. */
+  async function twoFiles(): Promise<{archive: string; full: Buffer}> {
     await writeFile(join(src, 'big.bin'), Buffer.alloc(5000, 7))
     await writeFile(join(src, 'small.txt'), 'small\n')
     const archive = join(root, 'full.tar')
     await gnuTar(['-C', src, '--format=gnu', '--sort=name', '-cf', archive, 'big.bin', 'small.txt'])
-    const full = await readFile(archive)
+    return {archive, full: await readFile(archive)}
+  }
+
+  it('throws an Error naming the file for a truncated archive: inside content, inside a header, before the end blocks', async () => {
+    const {archive, full} = await twoFiles()
     const entries = await readTarIndex(archive)
     const small = entries.find((entry) => entry.name === 'small.txt')!
     const cuts = {
@@ -333,11 +338,7 @@ describe('readTarIndex', () => {
   })
 
   it('throws an Error naming the stream when it ends inside a header or inside content, or is no tar', async () => {
-    await writeFile(join(src, 'big.bin'), Buffer.alloc(5000, 7))
-    await writeFile(join(src, 'small.txt'), 'small\n')
-    const archive = join(root, 'full.tar')
-    await gnuTar(['-C', src, '--format=gnu', '--sort=name', '-cf', archive, 'big.bin', 'small.txt'])
-    const full = await readFile(archive)
+    const {full} = await twoFiles()
     const cut = async (length: number) => {
       await writeFile(join(root, 'cut.tar'), full.subarray(0, length))
       return viaStream(join(root, 'cut.tar'), 1000).then(
