@@ -180,13 +180,7 @@ function settle(command: string, result: Finished, options: ExecOptions): ExecRe
     })
   }
 
-  if (result.code === 'ENOENT' && result.exitCode === undefined) {
-    const program = command.split(' ', 1)[0]
-    throw new KudevError(code, `${program} is not installed (not found on PATH)`, {
-      data: {notFound: true},
-      hint: options.notFoundHint ?? `install ${program}, or put it on PATH`,
-    })
-  }
+  if (result.code === 'ENOENT' && result.exitCode === undefined) throw notInstalled(command.split(' ', 1)[0]!, options)
 
   const exitCode = result.exitCode ?? -1
   if (exitCode !== 0 && !options.allowFailure) {
@@ -199,6 +193,14 @@ function settle(command: string, result: Finished, options: ExecOptions): ExecRe
   }
 
   return {command, exitCode, stderr, stdout}
+}
+
+/** The error of a program that is not on PATH: `data.notFound` tells it from a program that failed. */
+export function notInstalled(program: string, options: Pick<ExecOptions, 'errorCode' | 'notFoundHint'>): KudevError {
+  return new KudevError(options.errorCode ?? 'internal', `${program} is not installed (not found on PATH)`, {
+    data: {notFound: true},
+    hint: options.notFoundHint ?? `install ${program}, or put it on PATH`,
+  })
 }
 
 /**

@@ -127,6 +127,25 @@ export interface DockerOptions extends Omit<ExecOptions, 'allowFailure' | 'error
   accept?(result: ExecResult): boolean
 }
 
+/** A builder's image CLI (docker, podman) as toolkit.dropBuildLeftovers runs it: every command may fail. */
+export interface ImageCli {
+  file: string
+  /** What every command runs with (environment, install hint). */
+  options?: Omit<ExecOptions, 'allowFailure'>
+  /** The builder's inspect(). */
+  inspect(ref: string): Promise<ImageInfo | undefined>
+  /** Lists the IDs of untagged images, one a line; a `--filter label=<name>=<value>` per label is appended. */
+  listDangling: readonly string[]
+  /** Removes images, not forced; their IDs are appended. */
+  removeImages: readonly string[]
+  /** Points the tag `ref` at the image `id`. */
+  retag(id: string, ref: string): string[]
+  /** Removes the tag `ref`. */
+  untag(ref: string): string[]
+  /** The stderr line that says why a command failed; without one the command and its exit code are named. */
+  reason(stderr: string): string | undefined
+}
+
 /** The Docker engine's platform, which is the platform of cluster nodes that are its containers. */
 export interface DockerHost {
   /** `linux/amd64`, `linux/arm64`: what `docker save --platform` and `ctr import --platform` take. */
@@ -140,6 +159,38 @@ export interface ClusterNode {
   name: string
   /** `running`, `exited`, `paused`, … as `docker ps` reports it. */
   state: string
+}
+
+/**
+ * nodesWithout for has() and the load() that follows it in the same run: load() takes has()'s answer
+ * instead of asking every node again (0.2 s on a kind cluster). `toolkit.lackingNodes()` makes one.
+ */
+export interface LackingNodes {
+  /** For has(): the nodes without the image (its name pointing at its ID), remembered for forLoad(). */
+  ask(nodes: readonly ClusterNode[], image: ImageRef): Promise<string[]>
+  /** For load(): what ask() answered for the same nodes and image, taken once; otherwise the nodes are asked now. */
+  forLoad(nodes: readonly ClusterNode[], image: ImageRef): Promise<string[]>
+}
+
+/**
+ * The CLI of a cluster whose nodes are containers (kind, k3d), which the loader runs only for --full-load
+ * (otherwise it loads into the nodes itself). `toolkit.fullLoadCli(cli, installHint)` makes one.
+ */
+export interface FullLoadCli {
+  /** The doctor row named after the CLI: the first line of `<cli> version`, or "not installed: needed only for --full-load" and the install hint. */
+  diagnostic(): Promise<Diagnostic>
+  /** For check() with --full-load: fails as `<cli> version` does (a `load` error, the install hint when it is missing). */
+  require(): Promise<void>
+  /** Whether `<cli> version` runs: for hints that name the CLI's own commands only when it is there. */
+  installed(): Promise<boolean>
+  /**
+   * After the CLI exited 0 (`loaded`), since it may while a node failed: fails with a `load` error naming the
+   * nodes of `cluster` that do not have `image` as one of `ids` (its ID, and the digests a saved archive names).
+   */
+  verifyLoaded(
+    loaded: ExecResult,
+    expected: {cluster: string; nodes: readonly ClusterNode[]; image: ImageRef; ids: ReadonlySet<string>},
+  ): Promise<void>
 }
 
 /**
@@ -163,6 +214,12 @@ export interface PluginToolkit extends BaseToolkit {
   requireRunning(nodes: readonly ClusterNode[], what: string, hint?: string): void
   /** The nodes (by name) whose containerd `k8s.io` namespace does not have `ref` as one of `ids`; checked in parallel. */
   nodesWithout(nodes: readonly ClusterNode[], ref: string, ids: ReadonlySet<string>): Promise<string[]>
+  /** A new nodesWithout that remembers has()'s answer for the load() after it: one per loader. */
+  lackingNodes(): LackingNodes
+  /** `node "a"` or `nodes "a", "b"`: nodes as messages name them. */
+  describeNodes(names: readonly string[]): string
+  /** The cluster's own CLI that only --full-load runs: its doctor row, its check, and the nodes checked after it loaded. */
+  fullLoadCli(cli: string, installHint: string): FullLoadCli
   /** A name as containerd and CRI store it: `app:1` → `docker.io/library/app:1`. */
   normalizeRef(ref: string): string
   /** Writes the image as a `docker save`-format tar: from the Docker daemon when it is there (for one platform when given), else through its builder. */
@@ -185,6 +242,13 @@ export interface PluginToolkit extends BaseToolkit {
   withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T>
   /** True the first time `key` is asked on this machine: for a notice worth reading once, not on every run. */
   firstTime(key: string): boolean
+  /** After a failed or stopped build: the tag back on `previous` if it carries all `labels`, else removed; the build's untagged images removed. */
+  dropBuildLeftovers(
+    cli: ImageCli,
+    ref: string,
+    labels: Record<string, string>,
+    previous: ImageInfo | undefined,
+  ): Promise<void>
   /**
    * The distinct platforms (`linux/amd64`) of the nodes of the kube context's cluster, read from its API
    * server; undefined when they cannot be read (RBAC, unreachable: said under -v). Costs a request: for

@@ -7,7 +7,7 @@ import {Readable} from 'node:stream'
 import {inspect} from 'node:util'
 
 import type {ExecOptions, ExecResult} from '../exec/run.js'
-import {formatCommand, lastLines} from '../exec/run.js'
+import {formatCommand, lastLines, notInstalled} from '../exec/run.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {
@@ -32,6 +32,8 @@ export interface Answer {
   stderr?: string
   /** The program exits only once this settles, e.g. to check that a `save()` stream does not end before the program did. */
   exited?: Promise<unknown>
+  /** The program is not installed: the call fails as the real exec's does (`data.notFound`, the `notFoundHint`). */
+  notFound?: boolean
 }
 
 /** Answers a command, `[program, ...arguments]`, as the program would; `undefined` fails the call as unexpected. */
@@ -183,6 +185,7 @@ function lines(text = ''): string[] {
 function settle(file: string, args: readonly string[], answer: Answer, options: ExecOptions): ExecResult {
   const {exitCode = 0, stderr = '', stdout = ''} = answer
   const command = formatCommand(file, args)
+  if (answer.notFound) throw notInstalled(command.split(' ', 1)[0]!, options)
   if (exitCode !== 0 && !options.allowFailure) {
     throw new KudevError(options.errorCode ?? 'internal', `${command} exited with code ${exitCode}`, {
       data: {command, exitCode, stderr: lastLines(stderr)},

@@ -1,6 +1,7 @@
 /**
  * The PluginToolkit kudev lends plugins: its logger, subprocess runner and errors, and the helpers in this
- * folder that loaders share (the docker CLI, image archives, image names, kind-style node containers).
+ * folder that plugins share (the docker CLI, image archives, image names, kind-style node containers, a
+ * failed build's leftovers).
  */
 import {diagnostic} from '../doctor/diagnostic.js'
 import {exec, execStream, lastLines, untilExit} from '../exec/run.js'
@@ -8,10 +9,12 @@ import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {BaseToolkit, DockerHost, PluginToolkit} from '../plugins/contract.js'
 import {archiveTargets, saveImage, saveStream, withTempDir} from './archive.js'
+import {dropBuildLeftovers} from './build-leftovers.js'
 import {docker, dockerHost} from './docker.js'
+import {fullLoadCli} from './full-load-cli.js'
 import {normalizeRef} from './image-ref.js'
 import {loadIntoNodes} from './node-load.js'
-import {containerNodes, kindNodes, nodesWithout, requireRunning} from './nodes.js'
+import {containerNodes, describeNodes, kindNodes, lackingNodes, nodesWithout, requireRunning} from './nodes.js'
 import {firstTime} from './notices.js'
 
 /** What `create()` receives: kudev's logger, subprocess runner and error type, bound to this run. */
@@ -38,6 +41,7 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     docker: (args, doing, options) => docker(base, args, doing, options),
     execOutput: async (file, args, options) => untilExit(await base.execStream(file, args, options)),
     firstTime: (key) => firstTime(key),
+    dropBuildLeftovers: (cli, ref, labels, previous) => dropBuildLeftovers(base, cli, ref, labels, previous),
     dockerHost: hostOnce,
     kindNodes: (cluster) => kindNodes(base, cluster),
     containerNodes: (selector, cluster, what) => containerNodes(base, selector, cluster, what),
@@ -46,6 +50,9 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     loadIntoNodes: (image, nodes, options) =>
       loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveStream(base, ...args)),
     nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),
+    lackingNodes: () => lackingNodes(base, hostOnce),
+    describeNodes,
+    fullLoadCli: (cli, installHint) => fullLoadCli(base, cli, installHint, hostOnce),
     nodePlatforms: (context) => clusterPlatforms(base, context),
     normalizeRef,
     requireRunning: (nodes, what, hint) => requireRunning(base, nodes, what, hint),

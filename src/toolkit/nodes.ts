@@ -3,7 +3,7 @@
  * mode): which node containers a cluster has, and whether an image is in a node's containerd `k8s.io`
  * namespace, where the kubelet looks.
  */
-import type {BaseToolkit, ClusterNode, DockerHost, NodeSelector} from '../plugins/contract.js'
+import type {BaseToolkit, ClusterNode, DockerHost, ImageRef, LackingNodes, NodeSelector} from '../plugins/contract.js'
 import {docker} from './docker.js'
 import {normalizeRef} from './image-ref.js'
 
@@ -126,4 +126,33 @@ export async function nodesWithout(
 ): Promise<string[]> {
   const present = await Promise.all(nodes.map((node) => nodeHas(toolkit, node.name, ref, ids, host)))
   return nodes.filter((_, i) => !present[i]).map((node) => node.name)
+}
+
+/** `node "a"` or `nodes "a", "b"`. */
+export function describeNodes(names: readonly string[]): string {
+  return names.length === 1 ? `node "${names[0]}"` : `nodes ${names.map((name) => `"${name}"`).join(', ')}`
+}
+
+/**
+ * nodesWithout, remembering has()'s answer for the load() after it. load() takes it once: the next load()
+ * of the same image, with no has() between, must ask the nodes the previous one loaded.
+ */
+export function lackingNodes(toolkit: BaseToolkit, host: () => Promise<DockerHost>): LackingNodes {
+  let asked: {key: string; lacking: string[]} | undefined
+  const keyOf = (nodes: readonly ClusterNode[], image: ImageRef) =>
+    JSON.stringify([image.ref, image.id, nodes.map((node) => node.name)])
+  const without = (nodes: readonly ClusterNode[], image: ImageRef) =>
+    nodesWithout(toolkit, nodes, image.ref, new Set([image.id]), host)
+  return {
+    async ask(nodes, image) {
+      const lacking = await without(nodes, image)
+      asked = {key: keyOf(nodes, image), lacking}
+      return lacking
+    },
+    async forLoad(nodes, image) {
+      const remembered = asked?.key === keyOf(nodes, image) ? asked.lacking : undefined
+      asked = undefined
+      return remembered ?? without(nodes, image)
+    },
+  }
 }

@@ -4,6 +4,7 @@ import type {
   BuildOptions,
   Diagnostic,
   ExecResult,
+  ImageCli,
   ImageInfo,
   ImageRef,
   PluginToolkit,
@@ -48,6 +49,7 @@ export class DockerBuilder implements Builder {
   private readonly env: NodeJS.ProcessEnv
   private readonly engineTimeoutMs: number
   private readonly slowBuildMs: number
+  private readonly imageCli: ImageCli
   private engine?: Promise<EngineInfo>
   private mode?: Promise<BuilderMode>
 
@@ -59,6 +61,16 @@ export class DockerBuilder implements Builder {
     this.env = {...process.env, ...options.env}
     this.engineTimeoutMs = options.engineTimeoutMs ?? ENGINE_TIMEOUT_MS
     this.slowBuildMs = options.slowBuildMs ?? SLOW_BUILD_MS
+    this.imageCli = {
+      file: DOCKER,
+      inspect: (ref) => this.inspect(ref),
+      listDangling: ['image', 'ls', '--quiet', '--filter', 'dangling=true'],
+      options: {env: this.env},
+      reason: lastLine,
+      removeImages: ['image', 'rm'],
+      retag: (id, ref) => ['tag', id, ref],
+      untag: (ref) => ['image', 'rm', '--force', ref],
+    }
   }
 
   /** For `kudev doctor`: the CLI and engine versions, and which builder `docker build` runs. */
@@ -79,7 +91,7 @@ export class DockerBuilder implements Builder {
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
     const mode = await this.builderMode()
     const ref = imageRef(options)
-    // Asked while the context folder syncs (synchronous work): what the tag named before, for dropLeftoverTag.
+    // Asked while the context folder syncs (synchronous work): what the tag named before, for dropBuildLeftovers.
     const asking = this.inspect(ref)
     asking.catch(() => {})
     const folder = mode === 'buildkit' ? await context.folder() : undefined
@@ -120,9 +132,9 @@ export class DockerBuilder implements Builder {
       if (mode === 'classic' && performance.now() - started >= this.slowBuildMs) await this.classicNotice(context.root)
       return {id, ref}
     } catch (error) {
-      // Interrupted, failed, or the context changed while it was sent: whichever, the tag must not name this build.
-      await this.dropLeftoverTag(ref, options.labels, previous)
-      await this.dropUntagged(options.labels)
+      // Interrupted, failed, or the context changed while it was sent: whichever, the tag must not name this
+      // build. `-t` tags only a build that succeeded, so this catches one that finished just as it was stopped.
+      await this.toolkit.dropBuildLeftovers(this.imageCli, ref, options.labels, previous)
       throw error
     } finally {
       // An unfinished tar stream holds an open file until it is destroyed.
@@ -193,51 +205,6 @@ export class DockerBuilder implements Builder {
       details: output.tail,
       hint: `${step ? 'fix that step; ' : ''}the lines above are the end of docker's output, and -v shows all of it`,
     })
-  }
-
-  /**
-   * `-t` is applied only when a build succeeds, so this normally finds nothing new. It catches a build
-   * that finished just as it was stopped, and a tag that names other content than this build's. The
-   * previous image is this build's content when it carries every label this build asked for (kudev's
-   * digest label among them).
-   */
-  /**
-   * An image the build made but never tagged (stopped after its last step, or refused by the check after a
-   * folder build) carries the build's labels: hundreds of MB nobody can name. Images in use stay.
-   */
-  private async dropUntagged(labels: Record<string, string>): Promise<void> {
-    const filters = Object.entries(labels).flatMap(([name, value]) => ['--filter', `label=${name}=${value}`])
-    const listed = await this.toolkit.exec(
-      DOCKER,
-      ['image', 'ls', '--quiet', '--filter', 'dangling=true', ...filters],
-      {
-        allowFailure: true,
-        env: this.env,
-      },
-    )
-    const ids = [...new Set(listed.stdout.split('\n').filter(Boolean))]
-    if (listed.exitCode !== 0 || ids.length === 0) return
-    const removed = await this.toolkit.exec(DOCKER, ['image', 'rm', ...ids], {allowFailure: true, env: this.env})
-    if (removed.exitCode !== 0)
-      this.toolkit.logger.debug(`could not remove the untagged image ${ids.join(', ')}: ${lastLine(removed.stderr)}`)
-  }
-
-  private async dropLeftoverTag(
-    ref: string,
-    labels: Record<string, string>,
-    previous: ImageInfo | undefined,
-  ): Promise<void> {
-    const current = await this.inspect(ref).catch(() => undefined)
-    if (current === undefined) return
-    const previousGood =
-      previous !== undefined && Object.entries(labels).every(([name, value]) => previous.labels[name] === value)
-    if (previousGood && current.id === previous.id) return
-    const args = previousGood ? ['tag', previous.id, ref] : ['image', 'rm', '--force', ref]
-    const result = await this.toolkit.exec(DOCKER, args, {allowFailure: true, env: this.env})
-    if (result.exitCode !== 0)
-      this.toolkit.logger.warn(
-        `could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${lastLine(result.stderr)}`,
-      )
   }
 }
 

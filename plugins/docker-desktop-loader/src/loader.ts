@@ -2,6 +2,7 @@ import type {
   ClusterNode,
   Diagnostic,
   ImageRef,
+  LackingNodes,
   LoadableImage,
   Loader,
   LoadOptions,
@@ -21,8 +22,12 @@ const DESKTOP_CLUSTER = 'desktop'
  */
 export class DockerDesktopLoader implements Loader {
   readonly name = 'docker-desktop'
+  /** has()'s answer in kind mode, for the load() after it. */
+  private readonly lacking: LackingNodes
 
-  constructor(private readonly toolkit: PluginToolkit) {}
+  constructor(private readonly toolkit: PluginToolkit) {
+    this.lacking = toolkit.lackingNodes()
+  }
 
   /** For `kudev doctor`: the Docker engine's platform, and how Docker Desktop runs Kubernetes. */
   async diagnose(): Promise<Diagnostic[]> {
@@ -31,20 +36,15 @@ export class DockerDesktopLoader implements Loader {
         const nodes = await this.kindNodes()
         if (nodes.length === 0)
           return `Docker Desktop's Kubernetes (kubeadm) on the Docker daemon (${(await this.toolkit.dockerHost()).platform}): images built there need no load`
-        return `Docker Desktop's Kubernetes (kind): ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.map((node) => `"${node.name}"`).join(', ')} running`
+        return `Docker Desktop's Kubernetes (kind): ${this.toolkit.describeNodes(nodes.map((node) => node.name))} running`
       }),
     ]
   }
 
-  /** has()'s answer in kind mode, for the load() that follows it in the same run. */
-  private checked?: {image: ImageRef; lacking: string[]}
-
   async has(image: ImageRef): Promise<boolean> {
     const nodes = await this.kindNodes()
     if (nodes.length === 0) return (await this.daemonId(image.ref)) === image.id
-    const lacking = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
-    this.checked = {image, lacking}
-    return lacking.length === 0
+    return (await this.lacking.ask(nodes, image)).length === 0
   }
 
   /**
@@ -64,11 +64,7 @@ export class DockerDesktopLoader implements Loader {
       return {method: image.inDockerDaemon ? 'none: the node is the Docker daemon' : 'docker load', nodes: []}
     }
 
-    const checked = this.checked?.image.ref === image.ref && this.checked.image.id === image.id
-    const lacking = checked
-      ? this.checked!.lacking
-      : await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
-    const loads = await this.toolkit.loadIntoNodes(image, lacking, {
+    const loads = await this.toolkit.loadIntoNodes(image, await this.lacking.forLoad(nodes, image), {
       full: options.full,
       onProgress: options.onProgress,
       signal,

@@ -2,7 +2,9 @@ import type {
   ClusterNode,
   Diagnostic,
   ExecResult,
+  FullLoadCli,
   ImageRef,
+  LackingNodes,
   LoadableImage,
   Loader,
   LoadOptions,
@@ -30,30 +32,21 @@ const K3D_NODES: NodeSelector = {label: 'k3d.cluster', roleLabel: 'k3d.role', ro
  */
 export class K3dLoader implements Loader {
   readonly name = 'k3d'
+  private readonly cli: FullLoadCli
+  private readonly lacking: LackingNodes
 
-  constructor(private readonly toolkit: PluginToolkit) {}
+  constructor(private readonly toolkit: PluginToolkit) {
+    this.cli = toolkit.fullLoadCli(K3D, INSTALL_HINT)
+    this.lacking = toolkit.lackingNodes()
+  }
 
   /** For `kudev doctor`: the k3d CLI's version (needed only for --full-load), and the cluster's nodes. */
   async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
     return Promise.all([
-      this.toolkit.diagnostic('k3d', async () => {
-        const result = await this.toolkit
-          .exec(K3D, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})
-          .catch((error: {data?: {notFound?: boolean}}) => {
-            if (error.data?.notFound) return undefined
-            throw error
-          })
-        // kudev loads into the nodes itself; only --full-load runs the k3d CLI.
-        return (
-          result?.stdout.split('\n')[0]?.trim() ?? {
-            hint: INSTALL_HINT,
-            summary: 'not installed: needed only for --full-load',
-          }
-        )
-      }),
+      this.cli.diagnostic(),
       this.toolkit.diagnostic('cluster', async () => {
         const {cluster, nodes} = await this.nodes(target)
-        return `k3d cluster "${cluster}": ${describeNodes(nodes.map((node) => node.name))} running`
+        return `k3d cluster "${cluster}": ${this.toolkit.describeNodes(nodes.map((node) => node.name))} running`
       }),
     ])
   }
@@ -61,17 +54,12 @@ export class K3dLoader implements Loader {
   /** Before a build: the nodes are running, and with --full-load the k3d CLI is there. */
   async check(target: LoadTarget, options: LoadOptions = {}): Promise<void> {
     await this.nodes(target)
-    if (options.full) await this.toolkit.exec(K3D, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})
+    if (options.full) await this.cli.require()
   }
-
-  /** has()'s answer, for the load() that follows it in the same run. */
-  private checked?: {key: string; lacking: string[]}
 
   async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
     const {nodes} = await this.nodes(target)
-    const lacking = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
-    this.checked = {key: checkKey(image, target), lacking}
-    return lacking.length === 0
+    return (await this.lacking.ask(nodes, image)).length === 0
   }
 
   /**
@@ -87,9 +75,8 @@ export class K3dLoader implements Loader {
     options: LoadOptions = {},
   ): Promise<LoadReport> {
     const {cluster, nodes} = await this.nodes(target)
-    const checked = this.checked?.key === checkKey(image, target) ? this.checked.lacking : undefined
     if (!options.full) {
-      const lacking = checked ?? (await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id])))
+      const lacking = await this.lacking.forLoad(nodes, image)
       return {
         method: 'trimmed per node',
         nodes: await this.toolkit.loadIntoNodes(image, lacking, {onProgress: options.onProgress, signal}),
@@ -112,19 +99,7 @@ export class K3dLoader implements Loader {
             return this.import(archive, cluster, target, signal)
           })
 
-    const missing = await this.toolkit.nodesWithout(nodes, image.ref, ids)
-    if (missing.length > 0) {
-      throw this.toolkit.error(
-        'load',
-        `${loaded.command} exited 0, but ${describeNodes(missing)} of cluster "${cluster}" ${missing.length === 1 ? 'does' : 'do'} not have ${image.ref} (${image.id})`,
-        {
-          data: {cluster, id: image.id, image: image.ref, nodes: missing},
-          details: this.toolkit.lastLines(loaded.stderr),
-          hint: `k3d's output is above; each node must list it: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
-        },
-      )
-    }
-
+    await this.cli.verifyLoaded(loaded, {cluster, ids, image, nodes})
     return {method: 'k3d image import', nodes: []}
   }
 
@@ -142,21 +117,13 @@ export class K3dLoader implements Loader {
     }
 
     const nodes = await this.toolkit.containerNodes(K3D_NODES, cluster, `k3d cluster "${cluster}"`)
-    if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target, await this.installed())
+    if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target, await this.cli.installed())
     this.toolkit.requireRunning(
       nodes,
       `k3d cluster "${cluster}" is not running`,
       `start it: k3d cluster start ${cluster}`,
     )
     return {cluster, nodes}
-  }
-
-  /** Whether the k3d CLI is on PATH: hints name it only then. */
-  private async installed(): Promise<boolean> {
-    return this.toolkit.exec(K3D, ['version'], {errorCode: 'load'}).then(
-      () => true,
-      () => false,
-    )
   }
 
   /** `k3d image import -c CLUSTER IMAGE|ARCHIVE` (its whole process tree goes on abort: it runs docker itself). */
@@ -177,10 +144,6 @@ export class K3dLoader implements Loader {
     if (result.exitCode !== 0) throw k3dFailed(this.toolkit, result, cluster, target)
     return result
   }
-}
-
-function checkKey(image: ImageRef, target: LoadTarget): string {
-  return JSON.stringify([image.ref, image.id, target.params.cluster])
 }
 
 function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget, k3dInstalled: boolean): Error {
@@ -208,8 +171,4 @@ function k3dFailed(toolkit: PluginToolkit, result: ExecResult, cluster: string, 
     details: lines.filter((line) => !line.endsWith(reason)),
     hint: "the lines above are the end of k3d's output; rerun it with --verbose to see all of it",
   })
-}
-
-function describeNodes(names: string[]): string {
-  return names.length === 1 ? `node "${names[0]}"` : `nodes ${names.map((name) => `"${name}"`).join(', ')}`
 }

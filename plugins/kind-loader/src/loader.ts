@@ -2,7 +2,9 @@ import type {
   ClusterNode,
   Diagnostic,
   ExecResult,
+  FullLoadCli,
   ImageRef,
+  LackingNodes,
   LoadableImage,
   Loader,
   LoadOptions,
@@ -19,25 +21,21 @@ const INSTALL_HINT =
 /** Loads with the kind CLI, after checking every node itself, and checks every node again afterwards. */
 export class KindLoader implements Loader {
   readonly name = 'kind'
+  private readonly cli: FullLoadCli
+  private readonly lacking: LackingNodes
 
-  constructor(private readonly toolkit: PluginToolkit) {}
+  constructor(private readonly toolkit: PluginToolkit) {
+    this.cli = toolkit.fullLoadCli(KIND, INSTALL_HINT)
+    this.lacking = toolkit.lackingNodes()
+  }
 
   /** For `kudev doctor`: the kind CLI's version (needed only for --full-load), and the cluster's nodes. */
   async diagnose(target: LoadTarget): Promise<Diagnostic[]> {
     return Promise.all([
-      this.toolkit.diagnostic('kind', async () => {
-        const result = await this.toolkit
-          .exec(KIND, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})
-          .catch((error: {data?: {notFound?: boolean}}) => {
-            if (error.data?.notFound) return undefined
-            throw error
-          })
-        // kudev loads into the nodes itself; only --full-load runs the kind CLI.
-        return result?.stdout.trim() ?? {hint: INSTALL_HINT, summary: 'not installed: needed only for --full-load'}
-      }),
+      this.cli.diagnostic(),
       this.toolkit.diagnostic('cluster', async () => {
         const {cluster, nodes} = await this.nodes(target)
-        return `kind cluster "${cluster}": ${describeNodes(nodes.map((node) => node.name))} running`
+        return `kind cluster "${cluster}": ${this.toolkit.describeNodes(nodes.map((node) => node.name))} running`
       }),
     ])
   }
@@ -45,17 +43,12 @@ export class KindLoader implements Loader {
   /** Before a build: the nodes are running, and with --full-load the kind CLI is there. */
   async check(target: LoadTarget, options: LoadOptions = {}): Promise<void> {
     await this.nodes(target)
-    if (options.full) await this.toolkit.exec(KIND, ['version'], {errorCode: 'load', notFoundHint: INSTALL_HINT})
+    if (options.full) await this.cli.require()
   }
-
-  /** has()'s answer, for the load() that follows it in the same run (asking the nodes twice costs 0.2 s). */
-  private checked?: {key: string; lacking: string[]}
 
   async has(image: ImageRef, target: LoadTarget): Promise<boolean> {
     const {nodes} = await this.nodes(target)
-    const lacking = await this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))
-    this.checked = {key: checkKey(image, target), lacking}
-    return lacking.length === 0
+    return (await this.lacking.ask(nodes, image)).length === 0
   }
 
   /**
@@ -72,11 +65,7 @@ export class KindLoader implements Loader {
     const asked = image.inDockerDaemon ? this.toolkit.dockerHost() : undefined
     asked?.catch(() => {})
     const {cluster, nodes} = await this.nodes(target)
-    const checked = this.checked?.key === checkKey(image, target) ? this.checked.lacking : undefined
-    const [host, known] = await Promise.all([
-      asked,
-      options.full ? undefined : (checked ?? this.toolkit.nodesWithout(nodes, image.ref, new Set([image.id]))),
-    ])
+    const [host, known] = await Promise.all([asked, options.full ? undefined : this.lacking.forLoad(nodes, image)])
     // kind#3795: with Docker's containerd image store, `docker save` lists every platform of an image but holds
     // only the content Docker has, and an import of every platform fails on the rest. One platform works.
     const platform = host?.containerdStore ? host.platform : undefined
@@ -100,19 +89,7 @@ export class KindLoader implements Loader {
       ? await this.kind(['load', 'docker-image', image.ref, '--name', cluster], target, signal)
       : await viaArchive()
 
-    const missing = await this.toolkit.nodesWithout(nodes, image.ref, ids)
-    if (missing.length > 0) {
-      throw this.toolkit.error(
-        'load',
-        `${loaded.command} exited 0, but ${describeNodes(missing)} of cluster "${cluster}" ${missing.length === 1 ? 'does' : 'do'} not have ${image.ref} (${image.id})`,
-        {
-          data: {cluster, image: image.ref, id: image.id, nodes: missing},
-          details: this.toolkit.lastLines(loaded.stderr),
-          hint: `kind's output is above; each node must list it: docker exec ${missing[0]} ctr --namespace=k8s.io images ls`,
-        },
-      )
-    }
-
+    await this.cli.verifyLoaded(loaded, {cluster, ids, image, nodes})
     return {
       method: `kind load ${loaded.command.includes('docker-image') ? 'docker-image' : 'image-archive'}`,
       nodes: [],
@@ -129,17 +106,9 @@ export class KindLoader implements Loader {
     }
 
     const nodes = await this.toolkit.kindNodes(cluster)
-    if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target, await this.installed())
+    if (nodes.length === 0) throw noNodes(this.toolkit, cluster, target, await this.cli.installed())
     this.toolkit.requireRunning(nodes, `kind cluster "${cluster}" is not running`)
     return {cluster, nodes}
-  }
-
-  /** Whether the kind CLI is on PATH: hints name it only then. */
-  private async installed(): Promise<boolean> {
-    return this.toolkit.exec(KIND, ['version'], {errorCode: 'load'}).then(
-      () => true,
-      () => false,
-    )
   }
 
   /** Runs kind (its whole process tree goes on abort: it does not stop its `docker save` / `docker exec`). */
@@ -156,10 +125,6 @@ export class KindLoader implements Loader {
     if (result.exitCode !== 0) throw kindFailed(this.toolkit, result, target)
     return result
   }
-}
-
-function checkKey(image: ImageRef, target: LoadTarget): string {
-  return JSON.stringify([image.ref, image.id, target.params.cluster])
 }
 
 function noNodes(toolkit: PluginToolkit, cluster: string, target: LoadTarget, kindInstalled: boolean): Error {
@@ -205,8 +170,4 @@ function kindFailed(toolkit: PluginToolkit, result: ExecResult, target: LoadTarg
     details: lines.filter((line) => !line.endsWith(reason)),
     hint: known?.[1] ?? "the lines above are the end of kind's output; rerun with -v to see all of it",
   })
-}
-
-function describeNodes(names: string[]): string {
-  return names.length === 1 ? `node "${names[0]}"` : `nodes ${names.map((name) => `"${name}"`).join(', ')}`
 }

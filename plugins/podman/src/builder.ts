@@ -4,6 +4,7 @@ import type {
   BuildOptions,
   Diagnostic,
   ExecResult,
+  ImageCli,
   ImageInfo,
   ImageRef,
   PluginToolkit,
@@ -40,6 +41,16 @@ export class PodmanBuilder implements Builder {
   readonly name = 'podman'
   /** Images stay in podman's own store: loaders get them through save(), never from the Docker daemon. */
   readonly dockerDaemon = false
+  private readonly imageCli: ImageCli = {
+    file: PODMAN,
+    inspect: (ref) => this.inspect(ref),
+    listDangling: ['images', '--quiet', '--no-trunc', '--filter', 'dangling=true'],
+    options: {errorCode: 'engine', notFoundHint: INSTALL_HINT},
+    reason: (stderr) => reasons(stderr).at(-1),
+    removeImages: ['rmi'],
+    retag: (id, ref) => ['tag', id, qualifiedName(ref)],
+    untag: (ref) => ['untag', qualifiedName(ref), qualifiedName(ref)],
+  }
 
   constructor(private readonly toolkit: PluginToolkit) {}
 
@@ -56,7 +67,7 @@ export class PodmanBuilder implements Builder {
 
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
     const ref = imageRef(options)
-    // Asked while the context folder syncs (synchronous work): what the tag named before, for dropLeftoverTag.
+    // Asked while the context folder syncs (synchronous work): what the tag named before, for dropBuildLeftovers.
     const asking = this.inspect(ref)
     asking.catch(() => {})
     const folder = await context.folder()
@@ -112,9 +123,10 @@ export class PodmanBuilder implements Builder {
 
       return {id, ref}
     } catch (error) {
-      // Interrupted, failed, or the context changed while podman read it: whichever, the tag must not name this build.
-      await this.dropLeftoverTag(ref, options.labels, previous)
-      await this.dropUntagged(options.labels)
+      // Interrupted, failed, or the context changed while podman read it: whichever, the tag must not name this
+      // build. A folder build is tagged only after verify(), a tar build once podman read all of the tar: this
+      // catches one that finished just as it was stopped.
+      await this.toolkit.dropBuildLeftovers(this.imageCli, ref, options.labels, previous)
       throw error
     } finally {
       // An unfinished tar stream holds an open file until it is destroyed.
@@ -175,43 +187,6 @@ export class PodmanBuilder implements Builder {
           `podman left the working container ${id.slice(0, 12)} of the stopped build, and could not remove it: ${reasons(removed.stderr).at(-1)}; podman rm --force ${id.slice(0, 12)} removes it`,
         )
     }
-  }
-
-  /**
-   * A folder build is tagged only after verify(), and a tar build only once podman read all of the tar, so
-   * this normally finds nothing new. It catches a build that finished just as it was stopped. The previous
-   * image is this build's content when it carries every label this build asked for (kudev's digest label
-   * among them): the tag goes back to it; otherwise the tag goes.
-   */
-  private async dropLeftoverTag(
-    ref: string,
-    labels: Record<string, string>,
-    previous: ImageInfo | undefined,
-  ): Promise<void> {
-    const current = await this.inspect(ref).catch(() => undefined)
-    if (current === undefined) return
-    const previousGood =
-      previous !== undefined && Object.entries(labels).every(([name, value]) => previous.labels[name] === value)
-    if (previousGood && current.id === previous.id) return
-    const name = qualifiedName(ref)
-    const result = await this.podman(previousGood ? ['tag', previous.id, name] : ['untag', name, name])
-    if (result.exitCode !== 0)
-      this.toolkit.logger.warn(
-        `could not ${previousGood ? 'restore' : 'remove'} the tag ${ref}: ${reasons(result.stderr).at(-1) ?? `${result.command} exited with code ${result.exitCode}`}`,
-      )
-  }
-
-  /** An image the build made but never tagged carries the build's labels: nobody could name it. Images in use stay. */
-  private async dropUntagged(labels: Record<string, string>): Promise<void> {
-    const filters = Object.entries(labels).flatMap(([name, value]) => ['--filter', `label=${name}=${value}`])
-    const listed = await this.podman(['images', '--quiet', '--no-trunc', '--filter', 'dangling=true', ...filters])
-    const ids = [...new Set(listed.stdout.split('\n').filter(Boolean))]
-    if (listed.exitCode !== 0 || ids.length === 0) return
-    const removed = await this.podman(['rmi', ...ids])
-    if (removed.exitCode !== 0)
-      this.toolkit.logger.debug(
-        `could not remove the untagged image ${ids.join(', ')}: ${reasons(removed.stderr).at(-1)}`,
-      )
   }
 
   private podman(args: string[]): Promise<ExecResult> {

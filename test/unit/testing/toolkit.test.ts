@@ -49,6 +49,19 @@ describe('kudev/testing', () => {
       expect(await fakeToolkit(() => ANSWER).exec('sh', [], {allowFailure: true})).to.include({exitCode: 3})
     })
 
+    it('fails a program that is not installed exactly as the real exec does, even with allowFailure', async () => {
+      const missing = 'kudev-no-such-program'
+      const options = {allowFailure: true, errorCode: 'load', notFoundHint: 'install it: https://example.com'} as const
+      const real = await rejection(realToolkit().exec(missing, ['version'], options))
+      const toolkit = fakeToolkit(() => ({notFound: true}))
+      const fake = await rejection(toolkit.exec(missing, ['version'], options))
+      const shown = ({code, data, hint, message}: typeof real) => ({code, data, hint, message})
+      expect(shown(fake)).to.deep.equal(shown(real))
+      expect(shown(fake)).to.deep.include({data: {notFound: true}, hint: 'install it: https://example.com'})
+      const streamed = await toolkit.execStream(missing, ['save'])
+      expect((await rejection(streamed.done)).data).to.deep.equal({notFound: true})
+    })
+
     it('runs the shared helpers through the answers, and records what the plugin logged', async () => {
       const toolkit = fakeToolkit(() => ({exitCode: 1, stderr: 'Error: No such image: app:1\n'}))
       const error = await rejection(toolkit.docker(['image', 'inspect', 'app:1'], 'inspect app:1'))
