@@ -59,6 +59,11 @@ export function lastLines(text: string, count = TAIL_LINES): string[] {
     .slice(-count)
 }
 
+/** Loads what runs programs (execa) ahead of a first one that must start without waiting for it. */
+export async function loadRunner(): Promise<void> {
+  await import('execa')
+}
+
 /**
  * Runs a program with an argument array (never a shell), logging its command line at debug level. On
  * failure the error carries the command line, the exit code and the last lines of stderr.

@@ -8,6 +8,7 @@ import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
 import {formatBytes} from '../output/units.js'
 import {type BuildOptions, DIGEST_LABEL} from '../plugins/contract.js'
+import {loadRunner} from '../exec/run.js'
 import {counting} from '../util/streams.js'
 import type {ChosenBuilder} from './choose.js'
 
@@ -78,6 +79,14 @@ export async function buildImage(
   const {startStep} = await import('../output/progress.js')
   const {spec} = request.project.config
   const elapsed = () => Math.round(performance.now() - started)
+  if (builder.prepare) {
+    // Its programs must be running before the hash, which holds the thread while it walks the tree: the
+    // process runner is loaded first, and one turn of the event loop lets them start. What fails there
+    // fails again, with its own words, where it is needed.
+    await loadRunner()
+    builder.prepare().catch(() => {})
+    await new Promise((resolve) => setImmediate(resolve))
+  }
 
   // Ends by returning or throwing: a changed file is the only reason to go round again.
   for (let attempt = 1; ; attempt++) {

@@ -275,6 +275,11 @@ export interface Builder {
   diagnose?(): Promise<Diagnostic[]>
   /** True when the images it builds live in the Docker daemon that `docker` reaches, so loaders can take them from there. */
   readonly dockerDaemon?: boolean
+  /**
+   * Called as kudev starts hashing the context, before inspect() and build(): start what they both wait
+   * for (asking the engine its version). A failure here is reported by the call that needs what failed.
+   */
+  prepare?(): Promise<void>
   build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef>
   /** The image's ID and labels, or undefined when it does not exist; used to skip builds. */
   inspect(ref: string): Promise<ImageInfo | undefined>

@@ -88,6 +88,11 @@ export class DockerBuilder implements Builder {
     ]
   }
 
+  /** `docker version`, and with CLI 23+ whether buildx is there: what inspect() and build() first wait for. */
+  async prepare(): Promise<void> {
+    await this.builderMode()
+  }
+
   async build(context: BuildContext, options: BuildOptions, signal: AbortSignal): Promise<ImageRef> {
     const mode = await this.builderMode()
     const ref = imageRef(options)

@@ -158,6 +158,18 @@ describe('DockerBuilder', () => {
       expect(argsOf(kit).filter((args) => args[0] === 'version' || args[0] === 'buildx')).to.have.length(2)
     })
 
+    it('prepare() asks the engine what inspect() and build() wait for, once: they ask nothing more of it', async () => {
+      const kit = fakeToolkit(engine({}))
+      const builder = new DockerBuilder(kit, {env: CLEAN_ENV})
+      await builder.prepare()
+      const asked = argsOf(kit).length
+      expect(asked).to.be.greaterThan(0)
+      expect(argsOf(kit).every((args) => args[0] === 'version' || args[0] === 'buildx')).to.equal(true)
+      await builder.inspect(REF)
+      await builder.build(buildContext(), buildOptions(), signal)
+      expect(argsOf(kit).filter((args) => args[0] === 'version' || args[0] === 'buildx')).to.have.length(asked)
+    })
+
     it("fails with kind build naming the classic step, docker's reason and the last lines", async () => {
       const kit = fakeToolkit(engine({exitCode: 3, lines: CLASSIC_FAILED_RUN}))
       const error = await rejection(

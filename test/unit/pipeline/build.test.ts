@@ -122,6 +122,30 @@ describe('build pipeline', () => {
     expect(calls).to.have.length(1)
   })
 
+  it("calls the builder's prepare() before it hashes (so the two overlap), and a failure there stops nothing", async () => {
+    const order: string[] = []
+    const {builder} = recordingBuilder({changes: 0, onChange: async () => {}})
+    const inspect = builder.inspect.bind(builder)
+    const prepared = {
+      ...builder,
+      inspect: async (ref: string) => {
+        order.push('inspect')
+        return inspect(ref)
+      },
+      prepare: async () => {
+        order.push('prepare')
+        throw new Error('the engine does not answer')
+      },
+    }
+    const result = await buildImage(
+      await request({onHashed: () => order.push('hashed')}),
+      chosen(prepared),
+      new AbortController().signal,
+    )
+    expect(result.built).to.equal(true)
+    expect(order.slice(0, 3)).to.deep.equal(['prepare', 'hashed', 'inspect'])
+  })
+
   it('passes the digest label as the contract says, and warns once about a builder that drops it', async () => {
     const warnings: string[] = []
     const warned = {...logger, warn: (message: string) => warnings.push(message)}
