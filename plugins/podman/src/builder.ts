@@ -32,6 +32,8 @@ function podmanTempRoot(): string {
 }
 
 const INFO_FORMAT = '{{.Version.Version}}\t{{.Store.GraphDriverName}}\t{{.Store.GraphRoot}}'
+/** Every podman command: only a missing podman is reported by exec itself, as an engine problem. */
+const PODMAN_OPTIONS = {errorCode: 'engine', notFoundHint: INSTALL_HINT} as const
 
 /**
  * Builds with `podman build`, from kudev's folder of the hashed entries, which podman reads in place; or,
@@ -45,7 +47,7 @@ export class PodmanBuilder implements Builder {
     file: PODMAN,
     inspect: (ref) => this.inspect(ref),
     listDangling: ['images', '--quiet', '--no-trunc', '--filter', 'dangling=true'],
-    options: {errorCode: 'engine', notFoundHint: INSTALL_HINT},
+    options: PODMAN_OPTIONS,
     reason: (stderr) => reasons(stderr).at(-1),
     removeImages: ['rmi'],
     retag: (id, ref) => ['tag', id, qualifiedName(ref)],
@@ -98,10 +100,9 @@ export class PodmanBuilder implements Builder {
         allowFailure: true,
         // Podman unpacks the context and runs steps in TMPDIR and leaves them there when it is stopped: the scratch folder goes in any case.
         env: {TMPDIR: scratch},
-        // Only a missing podman is reported by exec itself (failed builds are reported below): an engine problem.
-        errorCode: 'engine',
+        // Failed builds are reported below.
+        ...PODMAN_OPTIONS,
         input: tar,
-        notFoundHint: INSTALL_HINT,
         onLine(line) {
           output.add(line)
           options.onOutput?.(line)
@@ -113,9 +114,8 @@ export class PodmanBuilder implements Builder {
       if (folder) {
         await folder.verify()
         const tagged = await this.toolkit.exec(PODMAN, ['tag', id, qualifiedName(ref)], {
+          ...PODMAN_OPTIONS,
           allowFailure: true,
-          errorCode: 'engine',
-          notFoundHint: INSTALL_HINT,
           signal,
         })
         if (tagged.exitCode !== 0) throw this.failed(tagged, `tag the image ${ref}`)
@@ -150,10 +150,7 @@ export class PodmanBuilder implements Builder {
   }
 
   async save(ref: string): Promise<Readable> {
-    return this.toolkit.execOutput(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], {
-      errorCode: 'engine',
-      notFoundHint: INSTALL_HINT,
-    })
+    return this.toolkit.execOutput(PODMAN, ['save', '--format', 'docker-archive', qualifiedName(ref)], PODMAN_OPTIONS)
   }
 
   /**
@@ -190,7 +187,7 @@ export class PodmanBuilder implements Builder {
   }
 
   private podman(args: string[]): Promise<ExecResult> {
-    return this.toolkit.exec(PODMAN, args, {allowFailure: true, errorCode: 'engine', notFoundHint: INSTALL_HINT})
+    return this.toolkit.exec(PODMAN, args, {...PODMAN_OPTIONS, allowFailure: true})
   }
 
   private failed(result: ExecResult, doing: string): Error {
