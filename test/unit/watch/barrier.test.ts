@@ -46,8 +46,10 @@ describe("the watcher's barrier (every change before it reported)", function () 
   }
 
   it('passes only once the changes made before it were handed over, write after write', async () => {
-    const {barrier, reported} = await watchBoth()
+    // Made before the watch: inotify watches a new folder only once its creation is read, so a file written
+    // into it at once may never be reported (the hash lists a created folder whole; this test is not about that).
     await mkdir(join(project, 'src'))
+    const {barrier, reported} = await watchBoth()
     for (let round = 0; round < 25; round++) {
       const file = join(project, 'src', `file-${round}.js`)
       await writeFile(file, `round ${round}`)
