@@ -3,11 +3,10 @@ import {createWriteStream} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import type {BaseToolkit, LoadableImage} from '../plugins/contract.js'
-import {docker, dockerOutput} from './docker.js'
+import {docker} from './docker.js'
 
 /**
  * Writes the image as a `docker save`-format tar to `file`: from the Docker daemon when it is there (for
@@ -23,7 +22,10 @@ export async function saveImage(
   if (image.inDockerDaemon) {
     const args = ['save', ...(platform === undefined ? [] : ['--platform', platform]), '-o', file, image.ref]
     const saved = await docker(toolkit, args, `save ${image.ref}`, {accept: gone, signal})
-    if (saved.exitCode !== 0) throw goneError(toolkit, image)
+    if (saved.exitCode !== 0)
+      throw toolkit.error('load', `${image.ref} is no longer in Docker: it went between the build and the load`, {
+        hint: 'build it again (kudev up builds what is missing), then load it',
+      })
     return
   }
 
@@ -38,34 +40,8 @@ export async function saveImage(
   }
 }
 
-/**
- * The image as a `docker save`-format tar stream, from the Docker daemon when it is there (for one
- * platform when given), otherwise through the builder that made it. The stream fails unless the save
- * exited 0: a failed save never passes for a complete archive.
- */
-export async function saveStream(
-  toolkit: BaseToolkit,
-  image: LoadableImage,
-  signal: AbortSignal,
-  platform?: string,
-): Promise<Readable> {
-  if (!image.inDockerDaemon) return image.save()
-  const args = ['save', ...(platform === undefined ? [] : ['--platform', platform]), image.ref]
-  return dockerOutput(toolkit, args, `save ${image.ref}`, {
-    errorCode: 'load',
-    explain: (result) => (gone(result) ? goneError(toolkit, image) : undefined),
-    signal,
-  })
-}
-
 /** `docker save` of an image Docker does not have (removed, or its tag moved to nothing). */
 const gone = (result: {stderr: string}) => /no such image|reference does not exist/i.test(result.stderr)
-
-function goneError(toolkit: BaseToolkit, image: LoadableImage): Error {
-  return toolkit.error('load', `${image.ref} is no longer in Docker: it went between the build and the load`, {
-    hint: 'build it again (kudev up builds what is missing), then load it',
-  })
-}
 
 /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
 export async function withTempDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T> {

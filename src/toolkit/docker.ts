@@ -2,9 +2,7 @@
  * The docker CLI as loaders use it: one way to run it and fail, and the engine's platform, which is the
  * platform of every cluster node that is one of its containers.
  */
-import type {Readable} from 'node:stream'
-
-import {type ExecOptions, type ExecResult, untilExit} from '../exec/run.js'
+import type {ExecOptions, ExecResult} from '../exec/run.js'
 import type {ExitCodeName} from '../output/errors.js'
 import type {BaseToolkit, DockerHost, DockerOptions} from '../plugins/contract.js'
 
@@ -23,26 +21,6 @@ export async function docker(
   const result = await toolkit.exec(DOCKER, args, execOptions)
   if (result.exitCode === 0 || accept?.(result)) return result
   throw dockerFailed(toolkit, result, doing, errorCode)
-}
-
-/**
- * docker with its stdout as a stream (`docker save`): the stream fails unless docker exits 0, with
- * `explain`'s error for a failure the caller knows, else as docker() fails.
- */
-export async function dockerOutput(
-  toolkit: BaseToolkit,
-  args: readonly string[],
-  doing: string,
-  options: Omit<DockerOptions, 'accept' | 'input' | 'onLine'> & {explain?(result: ExecResult): Error | undefined} = {},
-): Promise<Readable> {
-  const {errorCode = 'engine', explain, ...rest} = options
-  const execOptions: ExecOptions = {...rest, allowFailure: true, errorCode, notFoundHint: DOCKER_NOT_FOUND_HINT}
-  const {done, stdout} = await toolkit.execStream(DOCKER, args, execOptions)
-  const exited = done.then((result) => {
-    if (result.exitCode === 0) return result
-    throw explain?.(result) ?? dockerFailed(toolkit, result, doing, errorCode)
-  })
-  return untilExit({done: exited, stdout})
 }
 
 function dockerFailed(toolkit: BaseToolkit, result: ExecResult, doing: string, code: ExitCodeName): Error {

@@ -19,13 +19,9 @@ export interface LayoutBlob {
   size: number
   /** Layers are what a node may already hold; configs, manifests and indexes are always sent. */
   layer: boolean
-  /** Offset of the content in the archive, when it comes from there (neither this nor content: left out of the file). */
+  /** Offset of the content in the archive, when it comes from there. */
   offset?: number
   content?: Buffer
-  /** The archive entry that holds it. */
-  name?: string
-  /** The file `offset` is in, when not the archive's (a second save of what the first left out). */
-  file?: string
 }
 
 export interface ImageArchive {
@@ -38,8 +34,6 @@ export interface ImageArchive {
   index: Buffer
   /** What the index's entries point at (manifest or index digests). */
   targets: string[]
-  /** The legacy form's layer files and the layer each holds (its digest), as manifest.json says. */
-  layerFiles: Map<string, string>
 }
 
 /** What a layout sends and leaves out. */
@@ -61,12 +55,9 @@ const MEDIA = {
 /** Manifests, indexes and configs are small; a bigger one is not an image archive kudev should trust. */
 const MAX_JSON = 8 << 20
 
-/**
- * Indexes `file` (written by `docker save` or `podman save`) as an OCI layout. `entries`, when given, is
- * its index as spoolArchive wrote it, where an entry at offset -1 was left out of the file.
- */
-export async function readImageArchive(file: string, entries?: Map<string, TarIndexEntry>): Promise<ImageArchive> {
-  entries ??= new Map((await readTarIndex(file)).map((entry) => [entry.name.replace(/^\.\//, ''), entry]))
+/** Indexes `file` (written by `docker save` or `podman save`) as an OCI layout. */
+export async function readImageArchive(file: string): Promise<ImageArchive> {
+  const entries = new Map((await readTarIndex(file)).map((entry) => [entry.name.replace(/^\.\//, ''), entry]))
   const handle = await open(file, 'r')
   try {
     const archive = {entries, file, handle}
@@ -96,7 +87,6 @@ function fileEntry(archive: OpenArchive, name: string, hops = 0): TarIndexEntry 
 
 async function readEntry(archive: OpenArchive, name: string): Promise<Buffer> {
   const entry = fileEntry(archive, name)
-  if (entry.offset < 0) throw new Error(`${archive.file}: ${name} was left out of the file`)
   if (entry.size > MAX_JSON) throw new Error(`${archive.file}: ${name} is ${entry.size} bytes, too big for JSON`)
   const content = Buffer.alloc(entry.size)
   await archive.handle.read(content, 0, entry.size, entry.offset)
@@ -143,7 +133,7 @@ async function ociLayout(archive: OpenArchive): Promise<ImageArchive> {
     if (blobs.has(descriptor.digest) || !archive.entries.has(name)) return // another platform's, not saved
     const entry = fileEntry(archive, name)
     const layer = role === 'layer'
-    blobs.set(descriptor.digest, {digest: descriptor.digest, layer, name, offset: kept(entry), size: entry.size})
+    blobs.set(descriptor.digest, {digest: descriptor.digest, layer, offset: entry.offset, size: entry.size})
     if (role !== 'manifest') return
     const child = await readJson<ManifestOrIndex>(archive, name)
     for (const manifest of child.manifests ?? []) await visit(manifest, 'manifest')
@@ -154,8 +144,7 @@ async function ociLayout(archive: OpenArchive): Promise<ImageArchive> {
   const targets = (top.manifests ?? []).map((descriptor) => descriptor.digest)
   for (const descriptor of top.manifests ?? []) await visit(descriptor, 'manifest')
   // Leaves first, as Docker writes them: a reader that stops early never sees a manifest without its layers.
-  const layerFiles = new Map<string, string>()
-  return {blobs: [...blobs.values()].reverse(), file: archive.file, format: 'oci-layout', index, layerFiles, targets}
+  return {blobs: [...blobs.values()].reverse(), file: archive.file, format: 'oci-layout', index, targets}
 }
 
 interface DockerManifestEntry {
@@ -173,7 +162,6 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
   const images = await readJson<DockerManifestEntry[]>(archive, 'manifest.json')
   if (!Array.isArray(images) || images.length === 0) throw new Error(`${archive.file}: manifest.json lists no image`)
   const blobs = new Map<string, LayoutBlob>()
-  const layerFiles = new Map<string, string>()
   const indexEntries: object[] = []
   const targets: string[] = []
   for (const image of images) {
@@ -188,10 +176,7 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
     const layers = image.Layers.map((name, i) => {
       const entry = fileEntry(archive, name)
       const digest = diffIds[i]!
-      const file = entry.name.replace(/^\.\//, '')
-      layerFiles.set(file, digest)
-      if (!blobs.has(digest))
-        blobs.set(digest, {digest, layer: true, name: file, offset: kept(entry), size: entry.size})
+      if (!blobs.has(digest)) blobs.set(digest, {digest, layer: true, offset: entry.offset, size: entry.size})
       return {digest, mediaType: MEDIA.layer, size: entry.size}
     })
     blobs.set(configDigest, {content: configContent, digest: configDigest, layer: false, size: configContent.length})
@@ -214,38 +199,13 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
   }
 
   const index = Buffer.from(JSON.stringify({manifests: indexEntries, mediaType: MEDIA.ociIndex, schemaVersion: 2}))
-  return {blobs: [...blobs.values()], file: archive.file, format: 'docker', index, layerFiles, targets}
+  return {blobs: [...blobs.values()], file: archive.file, format: 'docker', index, targets}
 }
 
 const OCI_LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}')
 
-function kept(entry: TarIndexEntry): number | undefined {
-  return entry.offset < 0 ? undefined : entry.offset
-}
-
-/** The layers left out of the archive's file that `omit` does not leave out too: what a layout would lack. */
-export function missingLayers(archive: ImageArchive, omit: ReadonlySet<string>): LayoutBlob[] {
-  return archive.blobs.filter((blob) => blob.offset === undefined && !blob.content && !omit.has(blob.digest))
-}
-
-/**
- * Points the layers left out of the archive's file at `file`, a second save that kept them (its entries
- * as spoolArchive indexed them). Throws when it lacks one.
- */
-export function fillLeftOut(archive: ImageArchive, file: string, entries: ReadonlyMap<string, TarIndexEntry>): void {
-  for (const blob of missingLayers(archive, new Set())) {
-    const entry = entries.get(blob.name ?? '')
-    if (entry === undefined || entry.offset < 0 || entry.size !== blob.size)
-      throw new Error(`${file} does not hold ${blob.name} (${blob.digest}) as the first save did`)
-    blob.offset = entry.offset
-    blob.file = file
-  }
-}
-
 /** The tar entries of the layout without the layers in `omit`, in the order they are written. */
 function layoutEntries(archive: ImageArchive, omit: ReadonlySet<string>): {name: string; blob: LayoutBlob}[] {
-  const missing = missingLayers(archive, omit)
-  if (missing.length > 0) throw new Error(`${archive.file} lacks ${missing[0]!.digest}, which the layout must hold`)
   const file = (name: string, content: Buffer) => ({
     blob: {content, digest: '', layer: false, size: content.length},
     name,
@@ -291,19 +251,16 @@ export function layoutStream(archive: ImageArchive, omit: ReadonlySet<string> = 
 const CHUNK = 1 << 20
 
 async function* layoutBlocks(archive: ImageArchive, entries: {name: string; blob: LayoutBlob}[]) {
-  const handles = new Map<string, FileHandle>()
+  const handle = await open(archive.file, 'r')
   try {
     for (const {name, blob} of entries) {
       yield* tarHeader({mode: 0o644, mtimeSeconds: 0, name, size: blob.size, type: 'file'})
       if (blob.content) yield blob.content
       else {
-        const file = blob.file ?? archive.file
-        const handle = handles.get(file) ?? (await open(file, 'r'))
-        handles.set(file, handle)
         for (let sent = 0; sent < blob.size;) {
           const buffer = Buffer.allocUnsafe(Math.min(CHUNK, blob.size - sent))
           const {bytesRead} = await handle.read(buffer, 0, buffer.length, blob.offset! + sent)
-          if (bytesRead === 0) throw new Error(`${file} became shorter while it was being sent`)
+          if (bytesRead === 0) throw new Error(`${archive.file} became shorter while it was being sent`)
           sent += bytesRead
           yield buffer.subarray(0, bytesRead)
         }
@@ -314,6 +271,6 @@ async function* layoutBlocks(archive: ImageArchive, entries: {name: string; blob
 
     yield END_OF_ARCHIVE
   } finally {
-    for (const handle of handles.values()) await handle.close()
+    await handle.close()
   }
 }

@@ -8,7 +8,7 @@ import {exec, execStream, lastLines, untilExit} from '../exec/run.js'
 import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {BaseToolkit, DockerHost, PluginToolkit} from '../plugins/contract.js'
-import {archiveTargets, saveImage, saveStream, withTempDir} from './archive.js'
+import {archiveTargets, saveImage, withTempDir} from './archive.js'
 import {dropBuildLeftovers} from './build-leftovers.js'
 import {docker, dockerHost} from './docker.js'
 import {fullLoadCli} from './full-load-cli.js'
@@ -48,7 +48,7 @@ export function withSharedHelpers<T extends BaseToolkit>(base: T): Omit<T, keyof
     archiveTargets: (archive) => archiveTargets(base, archive),
     lastLines: (text) => lastLines(text),
     loadIntoNodes: (image, nodes, options) =>
-      loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveStream(base, ...args)),
+      loadIntoNodes(base, image, nodes, options, hostOnce, (...args) => saveImage(base, ...args)),
     nodesWithout: (nodes, ref, ids) => nodesWithout(base, nodes, ref, ids, hostOnce),
     lackingNodes: () => lackingNodes(base, hostOnce),
     describeNodes,

@@ -5,27 +5,18 @@
  * under its name, complete and unpacked; a trimmed load that fails that is followed by a full one.
  */
 import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline, type Readable} from 'node:stream'
+import {setImmediate as nextTurn} from 'node:timers/promises'
 
 import {lastLines} from '../exec/run.js'
-import {KudevError} from '../output/errors.js'
-import {formatBytes, formatCount} from '../output/units.js'
+import {formatBytes} from '../output/units.js'
 import type {BaseToolkit, DockerHost, LoadableImage, NodeLoad, NodeLoadOptions} from '../plugins/contract.js'
 import {counting} from '../util/streams.js'
 import {withTempDir} from './archive.js'
-import {spoolArchive} from './archive-spool.js'
 import {docker} from './docker.js'
-import {
-  fillLeftOut,
-  heldLayers,
-  layoutSize,
-  layoutStream,
-  missingLayers,
-  readImageArchive,
-  type ImageArchive,
-} from './image-archive.js'
-import {layerNames} from './layer-names.js'
+import {heldLayers, layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
 import {normalizeRef} from './image-ref.js'
 import {nameTarget, nodesWithout} from './nodes.js'
 
@@ -38,34 +29,23 @@ interface Target {
   held?: ReadonlySet<string>
 }
 
-/** The whole image, as a full load sends it. */
-interface Whole {
-  stream(): Readable
-  bytes: number
-}
-
 interface Run {
   toolkit: BaseToolkit
   image: LoadableImage
+  file: string
+  /** The saved archive's size: what a full load sends. */
+  bytes: number
   /** Undefined when kudev could not read the saved archive: then every node gets it whole. */
   archive?: ImageArchive
   unreadable?: string
   ids: ReadonlySet<string>
   options: NodeLoadOptions
   host: () => Promise<DockerHost>
-  /** The whole image: the spooled file, or when layers were left out of it, with them from a second save. */
-  whole: () => Promise<Whole>
 }
 
-type Save = (image: LoadableImage, signal: AbortSignal, platform?: string) => Promise<Readable>
-
-/** Layers smaller than this are always kept: leaving them out spares little, and configs and manifests are never layers to leave out. */
-const LEAVE_OUT_FROM = 1 << 20
-
 /**
- * Loads `image` into each of `nodes` (container names) and returns what each was sent. The save streams
- * into a temp folder, removed on every exit, without the layers every node holds; on failure, waits for
- * every node before throwing the first node's error.
+ * Loads `image` into each of `nodes` (container names) and returns what each was sent. Saves to a temp
+ * folder removed on every exit; on failure, waits for every node before throwing the first node's error.
  */
 export async function loadIntoNodes(
   toolkit: BaseToolkit,
@@ -73,74 +53,30 @@ export async function loadIntoNodes(
   nodes: readonly string[],
   options: NodeLoadOptions,
   host: () => Promise<DockerHost>,
-  save: Save,
+  save: (image: LoadableImage, file: string, signal: AbortSignal, platform?: string) => Promise<void>,
 ): Promise<NodeLoad[]> {
   if (nodes.length === 0) return []
   return withTempDir('kudev-load-', async (dir) => {
+    const file = path.join(dir, 'image.tar')
     // kind#3795: Docker's containerd image store saves an archive that lists every platform of an image but
     // holds only the content Docker has, and an import of every platform fails on the rest. The nodes are the
     // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
     const {containerdStore, platform} = await host()
-    const savePlatform = image.inDockerDaemon && containerdStore ? platform : undefined
-    const started = () => saving(toolkit, image, options, () => save(image, options.signal, savePlatform))
-    const spool = (source: Readable, file: string, leaveOut: (name: string, size: number) => Promise<boolean>) =>
-      saving(toolkit, image, options, () => {
-        const {onProgress} = options
-        // pipeline, not pipe: a save that fails must fail what the spool reads too.
-        const input = onProgress
-          ? pipeline(
-              source,
-              counting((bytes) => onProgress({bytes})),
-              () => {},
-            )
-          : source
-        return spoolArchive(input, file, `the save of ${image.ref}`, leaveOut)
-      })
-
-    const first = await started()
+    const saved = reportingSize(file, options.onProgress, () =>
+      save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined),
+    )
+    saved.catch(() => {})
     // Each node is asked what it has while Docker prepares the save (seconds before its first byte), once the
-    // save is on its way: asked before, the questions delay it.
+    // save has started: asked first, six docker execs delayed it by about 0.1 s.
+    await nextTurn()
     const targets = nodes.map((node) => inspectNode(toolkit, node, image.ref, !options.full))
     for (const target of targets) target.catch(() => {})
-    const everywhere = options.full ? Promise.resolve(new Set<string>()) : heldEverywhere(targets)
-    const names = layerNames()
-    const file = path.join(dir, 'image.tar')
-    const spooled = await spool(first, file, async (name, size) => {
-      const digest = size >= LEAVE_OUT_FROM ? names.digestOf(name) : undefined
-      return digest !== undefined && (await everywhere).has(digest)
-    })
-    if (spooled.leftOut > 0)
-      toolkit.logger.debug(`left out of the saved file: ${formatCount(spooled.leftOut, 'layer')} every node holds`)
-
-    let whole: Promise<Whole> | undefined
-    const run: Run = {
-      host,
-      ids: new Set([image.id]),
-      image,
-      options,
-      toolkit,
-      whole() {
-        if (spooled.leftOut === 0) return Promise.resolve({bytes: spooled.bytes, stream: () => createReadStream(file)})
-        // Rare (a trimmed load that failed, a node that lacks a layer kudev expected it to hold): save again,
-        // keeping only what the first save left out, so the folder never holds more than one image.
-        whole ??= (async () => {
-          toolkit.logger.debug(`saving ${image.ref} again for the layers left out of the first save`)
-          const {archive} = run
-          const again = path.join(dir, 'left-out.tar')
-          const wanted = new Set(archive ? missingLayers(archive, new Set()).map((blob) => blob.name) : [])
-          const second = await spool(await started(), again, async (name) => archive !== undefined && !wanted.has(name))
-          if (archive === undefined) return {bytes: second.bytes, stream: () => createReadStream(again)}
-          fillLeftOut(archive, again, second.entries)
-          return {bytes: layoutSize(archive, new Set()).bytes, stream: () => layoutStream(archive)}
-        })()
-        return whole
-      },
-    }
+    await saved
+    const run: Run = {bytes: (await stat(file)).size, file, host, ids: new Set([image.id]), image, options, toolkit}
     try {
-      run.archive = await readImageArchive(file, spooled.entries)
+      run.archive = await readImageArchive(file)
       // Saved for one platform, the names may point at that platform's manifest rather than the ID Docker reports.
       run.ids = new Set([image.id, ...run.archive.targets])
-      names.learn(run.archive.layerFiles)
     } catch (error) {
       run.unreadable = (error as Error).message
       toolkit.logger.debug(`cannot read the saved archive, every node gets it whole: ${run.unreadable}`)
@@ -151,42 +87,6 @@ export async function loadIntoNodes(
     if (failed) throw failed.reason
     return results.map((result) => (result as PromiseFulfilledResult<NodeLoad>).value)
   })
-}
-
-/** The blobs every node holds (none when a node could not be asked: its own load says why). */
-async function heldEverywhere(targets: Promise<Target>[]): Promise<Set<string>> {
-  const held = await Promise.all(
-    targets.map((target) =>
-      target.then(
-        (found) => found.held,
-        () => undefined,
-      ),
-    ),
-  )
-  const [first, ...rest] = held
-  if (first === undefined || rest.includes(undefined)) return new Set()
-  return new Set([...first].filter((digest) => rest.every((other) => other!.has(digest))))
-}
-
-/** Runs a save; a stream that is no image archive becomes a load error that says so. */
-async function saving<T>(
-  toolkit: BaseToolkit,
-  image: LoadableImage,
-  options: NodeLoadOptions,
-  work: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await work()
-  } catch (error) {
-    if (error instanceof KudevError) throw error
-    if (options.signal.aborted)
-      throw toolkit.error('interrupted', `interrupted while saving ${image.ref}`, {
-        hint: 'nothing was loaded; run the command again',
-      })
-    throw toolkit.error('load', `could not save ${image.ref}: ${(error as Error).message}`, {
-      hint: 'rerun with -v to see every command kudev runs',
-    })
-  }
 }
 
 async function inspectNode(toolkit: BaseToolkit, node: string, ref: string, trimming: boolean): Promise<Target> {
@@ -215,13 +115,6 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
     return fullLoad(run, target, started, `kudev could not read the saved image (${run.unreadable})`)
   const omit = heldLayers(run.archive, target.held ?? new Set())
   if (omit.size === 0) return fullLoad(run, target, started, 'the node holds none of its layers')
-  if (missingLayers(run.archive, omit).length > 0)
-    return fullLoad(
-      run,
-      target,
-      started,
-      'it lacks a layer kudev left out of the save, expecting every node to hold it',
-    )
   const size = layoutSize(run.archive, omit)
   run.toolkit.logger.debug(
     `${node}: sending ${size.blobsSent} blobs (${formatBytes(size.bytes)}), leaving out ${size.blobsSkipped} layers it holds (${formatBytes(size.bytesSkipped)})`,
@@ -240,8 +133,7 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
 async function fullLoad(run: Run, target: Target, started: number, reason: string): Promise<NodeLoad> {
   const {node} = target
   run.toolkit.logger.debug(`${node}: sending the whole image (${reason})`)
-  const whole = await run.whole()
-  const failure = await importAndCheck(run, target, whole.stream(), whole.bytes)
+  const failure = await importAndCheck(run, target, createReadStream(run.file), run.bytes)
   if (failure !== undefined) {
     // The node may be gone too (stopped mid-load): what failed is the news, not that the cleanup could not run.
     await removeBrokenName(run, target).catch((error: Error) => run.toolkit.logger.debug(`${node}: ${error.message}`))
@@ -254,7 +146,7 @@ async function fullLoad(run: Run, target: Target, started: number, reason: strin
   return {
     blobsSent: run.archive?.blobs.length ?? 0,
     blobsSkipped: 0,
-    bytesSent: whole.bytes,
+    bytesSent: run.bytes,
     bytesSkipped: 0,
     durationMs: Math.round(performance.now() - started),
     mode: 'full',
@@ -425,4 +317,24 @@ export function parseSnapshotter(toml: string): string | undefined {
   }
 
   return undefined
+}
+
+/** Reports the size `file` has reached every quarter second while `work` writes it. */
+async function reportingSize<T>(
+  file: string,
+  onProgress: NodeLoadOptions['onProgress'],
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!onProgress) return work()
+  const timer = setInterval(() => {
+    stat(file).then(
+      (stats) => onProgress({bytes: stats.size}),
+      () => {},
+    )
+  }, 250)
+  try {
+    return await work()
+  } finally {
+    clearInterval(timer)
+  }
 }

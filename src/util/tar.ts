@@ -159,180 +159,46 @@ export interface TarIndexEntry {
 export async function readTarIndex(file: string): Promise<TarIndexEntry[]> {
   const handle = await open(file, 'r')
   try {
-    const {size} = await handle.stat()
-    let position = 0
-    const source: TarSource = {
-      label: file,
-      get position() {
-        return position
-      },
-      async read(length) {
-        const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)))
-        const {bytesRead} = await handle.read(buffer, 0, buffer.length, position)
-        position += bytesRead
-        return buffer.subarray(0, bytesRead)
-      },
-      async skipTo(to) {
-        position = Math.min(to, size)
-        return to <= size
-      },
-    }
+    const {size: fileSize} = await handle.stat()
     const entries: TarIndexEntry[] = []
-    for await (const {linkname, name, offset, size: length, type} of tarEntries(source, ` (${size} bytes)`))
-      entries.push({linkname, name, offset, size: length, type})
-    return entries
+    const block = Buffer.alloc(BLOCK)
+    let next: Partial<Pick<TarIndexEntry, 'linkname' | 'name' | 'size'>> = {}
+    let position = 0
+    for (;;) {
+      const {bytesRead} = await handle.read(block, 0, BLOCK, position)
+      if (bytesRead < BLOCK)
+        throw new Error(
+          position === 0
+            ? `${file} is not a tar archive (${fileSize} bytes)`
+            : `${file} ends inside a tar header at byte ${position}`,
+        )
+      if (block.every((byte) => byte === 0)) return entries
+      if (checksum(block) !== Number.parseInt(field(block, 148, 8) || 'NaN', 8))
+        throw new Error(`${file} is not a tar archive (bad header checksum at byte ${position})`)
+      const type = String.fromCodePoint(block[156]!) === '\u0000' ? '0' : String.fromCodePoint(block[156]!)
+      const size = next.size ?? numeric(block.subarray(124, 136))
+      const offset = position + BLOCK
+      position = offset + size + padding(size).length
+      if (position > fileSize) throw new Error(`${file} ends inside the content of an entry at byte ${offset}`)
+      if (type === 'x' || type === 'L' || type === 'K') {
+        const body = Buffer.alloc(size)
+        await handle.read(body, 0, size, offset)
+        if (type === 'x') next = {...next, ...paxFields(body)}
+        else next[type === 'L' ? 'name' : 'linkname'] = body.toString('utf8').replace(/\0+$/, '')
+        continue
+      }
+
+      if (type === 'g') continue
+      // POSIX ustar keeps a name prefix at 345; GNU's 'ustar  ' header keeps access and change times there.
+      const prefix = block.subarray(257, 263).toString('latin1') === 'ustar\u0000' ? field(block, 345, 155) : ''
+      const name = next.name ?? (prefix ? `${prefix}/${field(block, 0, 100)}` : field(block, 0, 100))
+      entries.push({linkname: next.linkname ?? field(block, 157, 100), name, offset, size, type})
+      next = {}
+    }
   } finally {
     await handle.close()
   }
 }
-
-/** An entry of a tar stream, with its header blocks as they came (PAX and GNU long-name records included). */
-export interface TarStreamEntry extends TarIndexEntry {
-  header: Buffer
-  /** The entry's content as it comes; read it (or not) before asking for the next entry. */
-  content(): AsyncGenerator<Buffer>
-}
-
-/**
- * The entries of a tar stream, in order, read as they come without holding any content: what
- * readTarIndex does for a file, for a stream that cannot be read twice (a `docker save` as it is sent).
- * `offset` is where the content starts in the stream. Throws a plain Error naming `label` when the stream
- * is not a tar archive or ends early.
- */
-export async function* readTarStream(stream: AsyncIterable<Buffer>, label: string): AsyncGenerator<TarStreamEntry> {
-  const chunks = stream[Symbol.asyncIterator]()
-  const pending: Buffer[] = []
-  let pendingBytes = 0
-  let ended = false
-  let position = 0
-  const more = async (): Promise<boolean> => {
-    if (ended) return false
-    const next = await chunks.next()
-    if (next.done) ended = true
-    else if (next.value.length > 0) {
-      pending.push(next.value)
-      pendingBytes += next.value.length
-    }
-
-    return !ended
-  }
-
-  /** Up to `length` bytes, as they are in the pending chunks (no copy unless a chunk is split). */
-  const take = (length: number): Buffer[] => {
-    const taken: Buffer[] = []
-    let wanted = Math.min(length, pendingBytes)
-    position += wanted
-    pendingBytes -= wanted
-    while (wanted > 0) {
-      const first = pending[0]!
-      if (first.length <= wanted) {
-        taken.push(first)
-        pending.shift()
-        wanted -= first.length
-      } else {
-        taken.push(first.subarray(0, wanted))
-        pending[0] = first.subarray(wanted)
-        wanted = 0
-      }
-    }
-
-    return taken
-  }
-
-  const source: TarSource = {
-    label,
-    get position() {
-      return position
-    },
-    async read(length) {
-      while (pendingBytes < length && (await more()));
-      return Buffer.concat(take(length))
-    },
-    async skipTo(to) {
-      while (position < to) {
-        if (pendingBytes === 0 && !(await more())) return false
-        take(to - position)
-      }
-
-      return true
-    },
-  }
-  try {
-    for await (const entry of tarEntries(source, '')) {
-      const end = entry.offset + entry.size
-      yield {
-        ...entry,
-        async *content() {
-          while (position < end) {
-            if (pendingBytes === 0 && !(await more())) return
-            yield* take(end - position)
-          }
-        },
-      }
-    }
-
-    // Read to the end (writers pad archives with zeros), so that the writer exits as it would on its own.
-    while (await more()) take(pendingBytes)
-  } finally {
-    if (!ended) await chunks.return?.()
-  }
-}
-
-/** Where tar bytes come from: a file read at offsets, or a stream read through. */
-interface TarSource {
-  /** What errors name: the file, or what the stream is. */
-  label: string
-  /** Bytes read or skipped so far. */
-  readonly position: number
-  /** The next `length` bytes, fewer only where the source ends. */
-  read(length: number): Promise<Buffer>
-  /** Moves on to byte `to` (past what is left of an entry's content); false when the source ends first. */
-  skipTo(to: number): Promise<boolean>
-}
-
-/** The entries of `source`, each with its raw header blocks; `sizeNote` follows the label in "not a tar archive". */
-async function* tarEntries(source: TarSource, sizeNote: string): AsyncGenerator<TarIndexEntry & {header: Buffer}> {
-  const {label} = source
-  let next: Partial<Pick<TarIndexEntry, 'linkname' | 'name' | 'size'>> = {}
-  let header: Buffer[] = []
-  for (;;) {
-    const start = source.position
-    const block = await source.read(BLOCK)
-    if (block.length < BLOCK)
-      throw new Error(
-        start === 0 ? `${label} is not a tar archive${sizeNote}` : `${label} ends inside a tar header at byte ${start}`,
-      )
-    if (block.every((byte) => byte === 0)) return
-    if (checksum(block) !== Number.parseInt(field(block, 148, 8) || 'NaN', 8))
-      throw new Error(`${label} is not a tar archive (bad header checksum at byte ${start})`)
-    const type = String.fromCodePoint(block[156]!) === '\u0000' ? '0' : String.fromCodePoint(block[156]!)
-    const size = next.size ?? numeric(block.subarray(124, 136))
-    const offset = start + BLOCK
-    const end = offset + size + padding(size).length
-    const endsEarly = () => new Error(`${label} ends inside the content of an entry at byte ${offset}`)
-    header.push(block)
-    if (type === 'x' || type === 'L' || type === 'K' || type === 'g') {
-      if (size > MAX_RECORD) throw new Error(`${label}: a ${size}-byte tar header record at byte ${start}`)
-      const body = await source.read(size)
-      if (body.length < size || !(await source.skipTo(end))) throw endsEarly()
-      header.push(body, padding(size))
-      if (type === 'x') next = {...next, ...paxFields(body)}
-      else if (type !== 'g') next[type === 'L' ? 'name' : 'linkname'] = body.toString('utf8').replace(/\0+$/, '')
-      continue
-    }
-
-    // POSIX ustar keeps a name prefix at 345; GNU's 'ustar  ' header keeps access and change times there.
-    const prefix = block.subarray(257, 263).toString('latin1') === 'ustar\u0000' ? field(block, 345, 155) : ''
-    const name = next.name ?? (prefix ? `${prefix}/${field(block, 0, 100)}` : field(block, 0, 100))
-    yield {header: Buffer.concat(header), linkname: next.linkname ?? field(block, 157, 100), name, offset, size, type}
-    next = {}
-    header = []
-    if (!(await source.skipTo(end))) throw endsEarly()
-  }
-}
-
-/** PAX and GNU long-name records are a few names long; a bigger one is no tar kudev should trust. */
-const MAX_RECORD = 1 << 20
 
 function field(block: Buffer, start: number, length: number): string {
   const raw = block.subarray(start, start + length)

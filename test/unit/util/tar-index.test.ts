@@ -8,7 +8,6 @@ import {
   END_OF_ARCHIVE,
   padding,
   readTarIndex,
-  readTarStream,
   tarHeader,
   type TarHeader,
   type TarIndexEntry,
@@ -265,17 +264,12 @@ describe('readTarIndex', () => {
     expect((tinyError as Error).message).to.include(tiny)
   })
 
-  /** A GNU tar of a 5000-byte file and a small one, as a file and as bytes: for cutting short. */
-  async function twoFiles(): Promise<{archive: string; full: Buffer}> {
+  it('throws an Error naming the file for a truncated archive: inside content, inside a header, before the end blocks', async () => {
     await writeFile(join(src, 'big.bin'), Buffer.alloc(5000, 7))
     await writeFile(join(src, 'small.txt'), 'small\n')
     const archive = join(root, 'full.tar')
     await gnuTar(['-C', src, '--format=gnu', '--sort=name', '-cf', archive, 'big.bin', 'small.txt'])
-    return {archive, full: await readFile(archive)}
-  }
-
-  it('throws an Error naming the file for a truncated archive: inside content, inside a header, before the end blocks', async () => {
-    const {archive, full} = await twoFiles()
+    const full = await readFile(archive)
     const entries = await readTarIndex(archive)
     const small = entries.find((entry) => entry.name === 'small.txt')!
     const cuts = {
@@ -293,69 +287,5 @@ describe('readTarIndex', () => {
       expect(error, where).to.be.instanceOf(Error)
       expect((error as Error).message, where).to.include(cut)
     }
-  })
-
-  /** `file` read through readTarStream in chunks of `chunk` bytes: each entry as readTarIndex gives it, and its content. */
-  async function viaStream(file: string, chunk: number): Promise<{entry: TarIndexEntry; content: Buffer}[]> {
-    const bytes = await readFile(file)
-    const chunks = (async function* () {
-      for (let at = 0; at < bytes.length; at += chunk) yield bytes.subarray(at, at + chunk)
-    })()
-    const read: {entry: TarIndexEntry; content: Buffer}[] = []
-    for await (const {header, content, ...entry} of readTarStream(chunks, 'the stream')) {
-      // The raw header blocks end where the content starts.
-      expect(header.length % 512).to.equal(0)
-      expect(bytes.subarray(entry.offset - header.length, entry.offset)).to.deep.equal(header)
-      // Every other entry's content is left unread: the reader must skip it.
-      const parts: Buffer[] = []
-      if (read.length % 2 === 0) for await (const part of content()) parts.push(part)
-      read.push({content: Buffer.concat(parts), entry})
-    }
-
-    return read
-  }
-
-  it('reads a stream as readTarIndex reads the file (every format above, chunks of 1, 511, 4096 bytes), content read or skipped', async () => {
-    await makeTree()
-    const archives: string[] = []
-    for (const format of ['gnu', 'posix'] as const) {
-      const archive = join(root, `${format}.tar`)
-      await gnuTar(['-C', src, `--format=${format}`, '--sort=name', '-cf', archive, ...(await readdir(src))])
-      archives.push(archive)
-    }
-
-    for (const archive of archives)
-      for (const chunk of [1, 511, 4096]) {
-        const indexed = await readTarIndex(archive)
-        const streamed = await viaStream(archive, chunk)
-        expect(
-          streamed.map(({entry}) => entry),
-          `${archive} in ${chunk}-byte chunks`,
-        ).to.deep.equal(indexed)
-        for (const [i, {content, entry}] of streamed.entries())
-          if (i % 2 === 0) expect(content, entry.name).to.deep.equal(await slice(archive, entry.offset, entry.size))
-      }
-  })
-
-  it('throws an Error naming the stream when it ends inside a header or inside content, or is no tar', async () => {
-    const {full} = await twoFiles()
-    const cut = async (length: number) => {
-      await writeFile(join(root, 'cut.tar'), full.subarray(0, length))
-      return viaStream(join(root, 'cut.tar'), 1000).then(
-        () => '',
-        (error: Error) => error.message,
-      )
-    }
-
-    expect(await cut(512 + 2000)).to.equal('the stream ends inside the content of an entry at byte 512')
-    expect(await cut(512 + 5120 + 300)).to.equal('the stream ends inside a tar header at byte 5632')
-    expect(await cut(512 + 5120 + 512 + 512)).to.equal('the stream ends inside a tar header at byte 6656')
-    await writeFile(join(root, 'text.tar'), 'not a tar\n'.repeat(100))
-    expect(
-      await viaStream(join(root, 'text.tar'), 64).then(
-        () => '',
-        (error: Error) => error.message,
-      ),
-    ).to.equal('the stream is not a tar archive (bad header checksum at byte 0)')
   })
 })
