@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import type {LoadResult} from '../../src/pipeline/load-existing.js'
 import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
-import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {type CleanupRegistry, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {buildUniqueImage, ensureBusyboxBase} from '../support/images.js'
 import {HOSTING_PATH, hostingData, startApiServer, writeKubeconfig} from '../support/api-server.js'
 import {requireRegistry, startRegistry} from '../support/registry.js'
@@ -46,6 +46,41 @@ function kubeconfig(contexts: {name: string; cluster: string; minikube?: boolean
   ].join('\n')
 }
 
+/**
+ * A project of two files whose `.kudev.yaml` names a fresh image, and a kubeconfig beside it (KUBECONFIG in the
+ * stand-ins' environment), both removed after the suite with every image of that name.
+ */
+async function upProject(
+  cleanup: CleanupRegistry,
+  what: string,
+  contexts: Parameters<typeof kubeconfig>[0],
+  current: string,
+): Promise<{project: string; imageName: string; env: NodeJS.ProcessEnv}> {
+  const project = await cleanup.tempDir(`kudev-up-${what}-`)
+  const imageName = `kudev-test/${uniqueName(what)}`
+  await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
+  await writeFile(join(project, 'index.html'), 'v1\n')
+  await writeFile(
+    join(project, '.kudev.yaml'),
+    `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
+  )
+  const file = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
+  cleanup.add(`kubeconfig ${file}`, () => execa('rm', ['-f', file]).then(() => undefined))
+  await writeFile(file, kubeconfig(contexts, current))
+  cleanup.add(`images ${imageName}`, async () => {
+    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+    for (const ref of stdout.split('\n').filter(Boolean)) await dockerResult(['image', 'rm', '-f', ref])
+  })
+  return {env: standInEnv({KUBECONFIG: file}), imageName, project}
+}
+
+/** `kudev up --json ARGS` in `project`, which must exit 0. */
+async function upJson(project: string, env: NodeJS.ProcessEnv, args: string[]): Promise<UpJson> {
+  const result = await runCli(['up', '--json', ...args], {cwd: project, env})
+  expect(result.exitCode, result.stderr || result.stdout).to.equal(0)
+  return JSON.parse(result.stdout) as UpJson
+}
+
 describe('kudev up into kind-style nodes (real engine, real containerd, stand-in kind and minikube)', function () {
   this.timeout(300_000)
   const cleanup = suiteCleanup()
@@ -63,42 +98,24 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
       createKindCluster(kindName, {workers: 1}),
       createMinikubeProfile(profile, {nodes: 1}),
     ])
-    project = await cleanup.tempDir('kudev-up-')
-    imageName = `kudev-test/${uniqueName('up')}`
-    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
-    await writeFile(join(project, 'index.html'), 'v1\n')
-    await writeFile(
-      join(project, '.kudev.yaml'),
-      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
-    )
-    const file = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
-    cleanup.add(`kubeconfig ${file}`, () => execa('rm', ['-f', file]).then(() => undefined))
-    await writeFile(
-      file,
-      kubeconfig(
-        [
-          {cluster: `kind-${kindName}`, name: `kind-${kindName}`},
-          {cluster: profile, minikube: true, name: profile},
-          {cluster: 'gke_proj_zone_prod', name: 'gke_proj_zone_prod'},
-          {cluster: 'kind-gone', name: 'kind-gone'},
-        ],
-        `kind-${kindName}`,
-      ),
-    )
-    env = standInEnv({KUBECONFIG: file})
+    ;({env, imageName, project} = await upProject(
+      cleanup,
+      'up',
+      [
+        {cluster: `kind-${kindName}`, name: `kind-${kindName}`},
+        {cluster: profile, minikube: true, name: profile},
+        {cluster: 'gke_proj_zone_prod', name: 'gke_proj_zone_prod'},
+        {cluster: 'kind-gone', name: 'kind-gone'},
+      ],
+      `kind-${kindName}`,
+    ))
   })
 
   after(async () => {
     await Promise.all([kind?.remove(), minikube?.remove()])
-    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
-    for (const ref of stdout.split('\n').filter(Boolean)) await dockerResult(['image', 'rm', '-f', ref])
   })
 
-  async function up(...args: string[]): Promise<UpJson> {
-    const result = await runCli(['up', '--json', ...args], {cwd: project, env})
-    expect(result.exitCode, result.stderr || result.stdout).to.equal(0)
-    return JSON.parse(result.stdout) as UpJson
-  }
+  const up = (...args: string[]) => upJson(project, env, args)
 
   it('builds and loads into every node; a second run neither builds nor loads', async () => {
     const first = await up()
@@ -463,22 +480,7 @@ describe('kudev up into a k3d-style cluster (real engine, real containerd, stand
   before(async function () {
     await requireDocker(this)
     k3d = await createK3dCluster(name, {agents: 1})
-    project = await cleanup.tempDir('kudev-up-k3d-')
-    const imageName = `kudev-test/${uniqueName('k3d')}`
-    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
-    await writeFile(join(project, 'index.html'), 'v1\n')
-    await writeFile(
-      join(project, '.kudev.yaml'),
-      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
-    )
-    const file = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
-    cleanup.add(`kubeconfig ${file}`, () => execa('rm', ['-f', file]).then(() => undefined))
-    await writeFile(file, kubeconfig([{cluster: `k3d-${name}`, name: `k3d-${name}`}], `k3d-${name}`))
-    env = standInEnv({KUBECONFIG: file})
-    cleanup.add('k3d images', async () => {
-      const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
-      for (const ref of stdout.split('\n').filter(Boolean)) await dockerResult(['image', 'rm', '-f', ref])
-    })
+    ;({env, project} = await upProject(cleanup, 'k3d', [{cluster: `k3d-${name}`, name: `k3d-${name}`}], `k3d-${name}`))
   })
 
   after(async () => {
@@ -486,12 +488,7 @@ describe('kudev up into a k3d-style cluster (real engine, real containerd, stand
   })
 
   it('loads into the server and the agent (not the load balancer); a second run neither builds nor loads; doctor shows both rows', async () => {
-    const run = async (...args: string[]) => {
-      const result = await runCli(['up', '--json', ...args], {cwd: project, env})
-      expect(result.exitCode, result.stderr || result.stdout).to.equal(0)
-      return JSON.parse(result.stdout) as UpJson
-    }
-
+    const run = () => upJson(project, env, [])
     const first = await run()
     expect(first).to.include({built: true, context: `k3d-${name}`, loaded: true, loader: 'k3d'})
     for (const node of k3d.nodes) expect(await nodeImageIds(node), node).to.include(first.id)
