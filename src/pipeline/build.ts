@@ -1,14 +1,15 @@
 import type {Config} from '@oclif/core'
 import {pipeline} from 'node:stream'
+import {setImmediate as nextTurn} from 'node:timers/promises'
 
 import type {ProjectConfig} from '../config/index.js'
 import type {Entry} from '../context/entries.js'
+import {loadRunner} from '../exec/run.js'
 import type {HashOptions, HashResult} from '../hash/index.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
 import {formatBytes} from '../output/units.js'
 import {type BuildOptions, DIGEST_LABEL} from '../plugins/contract.js'
-import {loadRunner} from '../exec/run.js'
 import {counting} from '../util/streams.js'
 import type {ChosenBuilder} from './choose.js'
 
@@ -85,7 +86,7 @@ export async function buildImage(
     // fails again, with its own words, where it is needed.
     await loadRunner()
     builder.prepare().catch(() => {})
-    await new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
   }
 
   // Ends by returning or throwing: a changed file is the only reason to go round again.
