@@ -4,7 +4,7 @@ import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {isolatedEnv, repoRoot, runCli} from '../support/cli.js'
-import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {type CleanupRegistry, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {ensureBusyboxBase} from '../support/images.js'
 import {createKindCluster, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
 import {waitFor} from '../support/processes.js'
@@ -62,6 +62,12 @@ class Watching {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Every tag of `imageName` the cycles made, removed when the suite ends. */
+async function removeImagesOf(imageName: string, cleanup: CleanupRegistry): Promise<void> {
+  const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+  for (const ref of stdout.split('\n').filter(Boolean)) cleanup.image(ref)
+}
+
 describe('kudev build --watch (real engine, real files)', function () {
   this.timeout(180_000)
   const cleanup = suiteCleanup()
@@ -90,8 +96,7 @@ describe('kudev build --watch (real engine, real files)', function () {
   afterEach(async () => {
     if (watching) expect(await watching.stop()).to.equal(130)
     watching = undefined
-    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
-    for (const ref of stdout.split('\n').filter(Boolean)) cleanup.image(ref)
+    await removeImagesOf(imageName, cleanup)
   })
 
   const buildRunning = async () =>
@@ -341,13 +346,14 @@ describe('kudev up --watch into kind-style nodes (real engine, real containerd)'
   let project: string
   let env: NodeJS.ProcessEnv
   let watching: Watching | undefined
+  let imageName: string
 
   before(async function () {
     await requireDocker(this)
     const name = `w${process.pid % 10_000}`
     kind = await createKindCluster(name)
     project = await cleanup.tempDir('kudev-watch-up-')
-    const imageName = `kudev-test/${uniqueName('watchup')}`
+    imageName = `kudev-test/${uniqueName('watchup')}`
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
     await writeFile(join(project, 'index.html'), 'v1\n')
     await writeFile(
@@ -366,6 +372,8 @@ describe('kudev up --watch into kind-style nodes (real engine, real containerd)'
     if (watching) await watching.stop()
     await kind?.remove()
   })
+  // Before the suite's own `after`, which removes what is registered by then.
+  afterEach(() => removeImagesOf(imageName, cleanup))
 
   it('loads every cycle into the nodes, reports up --json fields plus changed and durationsMs.hash', async () => {
     watching = new Watching(['up'], project, env)
