@@ -3,6 +3,7 @@ import {execa, type ResultPromise} from 'execa'
 import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {DEFAULT_QUIET_MS} from '../../src/watch/defaults.js'
 import {isolatedEnv, repoRoot, runCli} from '../support/cli.js'
 import {type CleanupRegistry, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {ensureBusyboxBase} from '../support/images.js'
@@ -128,14 +129,19 @@ describe('kudev build --watch (real engine, real files)', function () {
   it('ten saves within 50 ms start one or two cycles, and the last digest is the one-shot hash', async () => {
     watching = new Watching(['build'], project)
     await watching.cycle(1)
+    // A busy machine can stall the burst past the quiet period: each such gap may start one more cycle.
+    let splits = 0
+    let last = performance.now()
     for (let i = 0; i < 10; i++) {
       await writeFile(join(project, 'src', 'app.js'), `burst ${i}\n`)
+      if (performance.now() - last >= DEFAULT_QUIET_MS) splits++
+      last = performance.now()
       await sleep(5)
     }
 
     await watching.cycle(2)
     await sleep(1500)
-    expect(watching.cycles.length).to.be.within(2, 3)
+    expect(watching.cycles.length).to.be.within(2, 3 + splits)
     expect(watching.cycles.at(-1)!.digest).to.equal(await freshDigest())
   })
 
