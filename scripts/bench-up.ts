@@ -20,6 +20,7 @@ import type {Readable} from 'node:stream'
 import {heldLayers, layoutStream, readImageArchive} from '../src/toolkit/image-archive.js'
 import {CleanupRegistry} from '../test/support/docker.js'
 import {createKindCluster, removeAll, standInEnv, type TestCluster} from '../test/support/nodes.js'
+import {kindContext, kubeconfigText} from '../test/support/project.js'
 import {startRegistry} from '../test/support/registry.js'
 import {kudevBin, machine, median, run, timeProcess, webappCorpus} from './bench/corpus.js'
 
@@ -39,19 +40,8 @@ const IMPORT = [
 
 function kubeconfig(clusters: TestCluster[]): string {
   const file = join(dir, '..', 'kubeconfig.yaml')
-  const names = clusters.map((cluster) => `kind-${cluster.name}`)
-  writeFileSync(
-    file,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      `current-context: ${names[0]}`,
-      `clusters: [${names.map((name) => `{name: ${name}, cluster: {server: "https://127.0.0.1:6443"}}`).join(', ')}]`,
-      `contexts: [${names.map((name) => `{name: ${name}, context: {cluster: ${name}, user: ${name}}}`).join(', ')}]`,
-      `users: [${names.map((name) => `{name: ${name}, user: {}}`).join(', ')}]`,
-      '',
-    ].join('\n'),
-  )
+  const contexts = clusters.map((cluster) => kindContext(cluster.name))
+  writeFileSync(file, kubeconfigText(contexts, contexts[0]!.name))
   return file
 }
 

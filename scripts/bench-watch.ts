@@ -12,6 +12,7 @@ import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {createKindCluster, removeAll, standInEnv} from '../test/support/nodes.js'
+import {kindContext, kubeconfigText} from '../test/support/project.js'
 import {kudevBin, machine, median, run, timeProcess, webappCorpus} from './bench/corpus.js'
 
 const roundsFlag = process.argv.indexOf('--rounds')
@@ -79,19 +80,7 @@ const edit = () => appendFileSync(join(dir, 'src', 'app.js'), `console.log('edit
 const cluster = await createKindCluster('kb-watch', {workers: 1})
 try {
   const kubeconfig = join(dir, '..', 'kubeconfig-watch.yaml')
-  const name = `kind-${cluster.name}`
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      `current-context: ${name}`,
-      `clusters: [{name: ${name}, cluster: {server: "https://127.0.0.1:6443"}}]`,
-      `contexts: [{name: ${name}, context: {cluster: ${name}, user: ${name}}}]`,
-      `users: [{name: ${name}, user: {}}]`,
-      '',
-    ].join('\n'),
-  )
+  writeFileSync(kubeconfig, kubeconfigText([kindContext(cluster.name)], kindContext(cluster.name).name))
   const env = standInEnv({DOCKER_BUILDKIT: '1', KUBECONFIG: kubeconfig, NO_COLOR: '1'})
   env.PATH = `/usr/bin:${env.PATH}`
   process.stderr.write('first up (not timed)…\n')

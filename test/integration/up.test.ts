@@ -6,73 +6,21 @@ import {join} from 'node:path'
 import type {LoadResult} from '../../src/pipeline/load-existing.js'
 import type {UpResult} from '../../src/pipeline/up.js'
 import {repoRoot, runCli} from '../support/cli.js'
-import {type CleanupRegistry, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {buildUniqueImage, ensureBusyboxBase} from '../support/images.js'
 import {HOSTING_PATH, hostingData, startApiServer, writeKubeconfig} from '../support/api-server.js'
+import {upProject} from '../support/project.js'
 import {requireRegistry, startRegistry} from '../support/registry.js'
 import {
   createK3dCluster,
   createKindCluster,
   createMinikubeProfile,
   nodeImageIds,
-  standInEnv,
   type TestCluster,
 } from '../support/nodes.js'
 
 /** `kudev up --json` prints the UpResult. */
 type UpJson = UpResult
-
-/** A kubeconfig as kind and minikube write them, with the given contexts. */
-function kubeconfig(contexts: {name: string; cluster: string; minikube?: boolean}[], current: string): string {
-  const extension = (name: string) =>
-    `    extensions:\n    - extension: {provider: minikube.sigs.k8s.io, version: v1.38.1}\n      name: ${name}\n`
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    `current-context: ${current}`,
-    'clusters:',
-    ...contexts.map(
-      (c) =>
-        `- name: ${c.cluster}\n  cluster:\n    server: https://127.0.0.1:6443\n${c.minikube ? extension('cluster_info') : ''}`,
-    ),
-    'contexts:',
-    ...contexts.map(
-      (c) =>
-        `- name: ${c.name}\n  context:\n    cluster: ${c.cluster}\n    user: ${c.cluster}\n${c.minikube ? extension('context_info') : ''}`,
-    ),
-    'users:',
-    ...contexts.map((c) => `- name: ${c.cluster}\n  user: {}`),
-    '',
-  ].join('\n')
-}
-
-/**
- * A project of two files whose `.kudev.yaml` names a fresh image, and a kubeconfig beside it (KUBECONFIG in the
- * stand-ins' environment), both removed after the suite with every image of that name.
- */
-async function upProject(
-  cleanup: CleanupRegistry,
-  what: string,
-  contexts: Parameters<typeof kubeconfig>[0],
-  current: string,
-): Promise<{project: string; imageName: string; env: NodeJS.ProcessEnv}> {
-  const project = await cleanup.tempDir(`kudev-up-${what}-`)
-  const imageName = `kudev-test/${uniqueName(what)}`
-  await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
-  await writeFile(join(project, 'index.html'), 'v1\n')
-  await writeFile(
-    join(project, '.kudev.yaml'),
-    `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
-  )
-  const file = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
-  cleanup.add(`kubeconfig ${file}`, () => execa('rm', ['-f', file]).then(() => undefined))
-  await writeFile(file, kubeconfig(contexts, current))
-  cleanup.add(`images ${imageName}`, async () => {
-    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
-    for (const ref of stdout.split('\n').filter(Boolean)) await dockerResult(['image', 'rm', '-f', ref])
-  })
-  return {env: standInEnv({KUBECONFIG: file}), imageName, project}
-}
 
 /** `kudev up --json ARGS` in `project`, which must exit 0. */
 async function upJson(project: string, env: NodeJS.ProcessEnv, args: string[]): Promise<UpJson> {

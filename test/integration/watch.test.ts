@@ -5,10 +5,11 @@ import {join} from 'node:path'
 
 import {DEFAULT_QUIET_MS} from '../../src/watch/defaults.js'
 import {isolatedEnv, repoRoot, runCli} from '../support/cli.js'
-import {type CleanupRegistry, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {ensureBusyboxBase} from '../support/images.js'
-import {createKindCluster, nodeImageIds, standInEnv, type TestCluster} from '../support/nodes.js'
+import {createKindCluster, nodeImageIds, type TestCluster} from '../support/nodes.js'
 import {waitFor} from '../support/processes.js'
+import {kindContext, upProject} from '../support/project.js'
 import {requireRegistry, startRegistry} from '../support/registry.js'
 
 interface Cycle {
@@ -63,12 +64,6 @@ class Watching {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Every tag of `imageName` the cycles made, removed when the suite ends. */
-async function removeImagesOf(imageName: string, cleanup: CleanupRegistry): Promise<void> {
-  const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
-  for (const ref of stdout.split('\n').filter(Boolean)) cleanup.image(ref)
-}
-
 describe('kudev build --watch (real engine, real files)', function () {
   this.timeout(180_000)
   const cleanup = suiteCleanup()
@@ -97,7 +92,8 @@ describe('kudev build --watch (real engine, real files)', function () {
   afterEach(async () => {
     if (watching) expect(await watching.stop()).to.equal(130)
     watching = undefined
-    await removeImagesOf(imageName, cleanup)
+    const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
+    for (const ref of stdout.split('\n').filter(Boolean)) cleanup.image(ref)
   })
 
   const buildRunning = async () =>
@@ -352,34 +348,18 @@ describe('kudev up --watch into kind-style nodes (real engine, real containerd)'
   let project: string
   let env: NodeJS.ProcessEnv
   let watching: Watching | undefined
-  let imageName: string
 
   before(async function () {
     await requireDocker(this)
     const name = `w${process.pid % 10_000}`
     kind = await createKindCluster(name)
-    project = await cleanup.tempDir('kudev-watch-up-')
-    imageName = `kudev-test/${uniqueName('watchup')}`
-    await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY . /app/\n')
-    await writeFile(join(project, 'index.html'), 'v1\n')
-    await writeFile(
-      join(project, '.kudev.yaml'),
-      `apiVersion: kudev.io/v1alpha1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec: {imageName: ${imageName}}\n`,
-    )
-    const kubeconfig = join(project, '..', `${uniqueName('kubeconfig')}.yaml`)
-    await writeFile(
-      kubeconfig,
-      `apiVersion: v1\nkind: Config\ncurrent-context: kind-${name}\nclusters: [{name: kind-${name}, cluster: {server: "https://127.0.0.1:6443"}}]\ncontexts: [{name: kind-${name}, context: {cluster: kind-${name}, user: kind-${name}}}]\nusers: [{name: kind-${name}, user: {}}]\n`,
-    )
-    env = standInEnv({KUBECONFIG: kubeconfig})
+    ;({env, project} = await upProject(cleanup, 'watchup', [kindContext(name)], kindContext(name).name))
   })
 
   after(async () => {
     if (watching) await watching.stop()
     await kind?.remove()
   })
-  // Before the suite's own `after`, which removes what is registered by then.
-  afterEach(() => removeImagesOf(imageName, cleanup))
 
   it('loads every cycle into the nodes, reports up --json fields plus changed and durationsMs.hash', async () => {
     watching = new Watching(['up'], project, env)
