@@ -79,6 +79,19 @@ export function pluginCommandError(thrown: unknown, context: PluginCommandContex
     return plugin(`${match[1]} comes with the plugin ${match[2]}`, `uninstall ${match[2]} instead`)
   }
 
+  // Without a name, inspect takes the plugin in this folder (its argument defaults to '.'): the name in ./package.json.
+  const here = operands.length === 0 || operands.includes('.')
+  const code = (thrown as NodeJS.ErrnoException).code
+  if (verb === 'inspect' && here && (code === 'ENOENT' || thrown instanceof SyntaxError)) {
+    const why = code === 'ENOENT' ? 'which this folder does not have' : 'which is not JSON here'
+    const message = `kudev plugins inspect needs a plugin's package name: without one it reads ./package.json, ${why}`
+    return new KudevError('usage', message, {
+      cause: thrown,
+      debug,
+      hint: 'kudev plugins inspect <package name>; kudev plugins --core lists every plugin',
+    })
+  }
+
   if ((match = /^(.+) not installed$/.exec(first))) {
     return plugin(
       `no plugin named ${match[1]}`,

@@ -328,6 +328,13 @@ describe('kudev CLI (real processes)', function () {
       expect(missing.stderr).to.equal(
         'Error: kudev plugins install needs a plugin to install\nHint: see kudev plugins install --help',
       )
+      // inspect's argument defaults to '.', the plugin whose package.json is in this folder: there is none here.
+      const inspect = await runCli(['plugins', 'inspect'], {cwd: project, env})
+      expect(inspect.exitCode).to.equal(2)
+      expect(inspect.stderr).to.equal(
+        "Error: kudev plugins inspect needs a plugin's package name: without one it reads ./package.json, which this folder does not have\n" +
+          'Hint: kudev plugins inspect <package name>; kudev plugins --core lists every plugin',
+      )
     })
   })
 

@@ -134,6 +134,26 @@ describe('plugin command errors', () => {
       pluginCommandError(new Error('x not installed'), {args: ['x'], command: 'plugins:inspect'})?.message,
     ).to.equal('no plugin named x')
   })
+
+  it('says inspect without a name needs one when this folder has no package.json, or one that is not JSON', () => {
+    const missing = Object.assign(new Error("ENOENT: no such file or directory, open 'package.json'"), {code: 'ENOENT'})
+    const none = pluginCommandError(missing, {args: [], command: 'plugins:inspect'})
+    expect(none).to.include({
+      code: 'usage',
+      hint: 'kudev plugins inspect <package name>; kudev plugins --core lists every plugin',
+      message:
+        "kudev plugins inspect needs a plugin's package name: without one it reads ./package.json, which this folder does not have",
+    })
+    const broken = pluginCommandError(new SyntaxError('Unexpected token } in JSON at position 9'), {
+      args: ['.', '-v'],
+      command: 'plugins:inspect',
+    })
+    expect(broken?.message).to.equal(
+      "kudev plugins inspect needs a plugin's package name: without one it reads ./package.json, which is not JSON here",
+    )
+    // A name was given: a missing file there is not about the folder.
+    expect(pluginCommandError(missing, {args: ['kudev-plugin-x'], command: 'plugins:inspect'})).to.equal(undefined)
+  })
 })
 
 describe('command line', () => {
