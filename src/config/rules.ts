@@ -134,6 +134,9 @@ export function checkRegistry(value: string): string | undefined {
     return `${quote(value)} is not a registry: write host[:port][/path], e.g. localhost:5001 or registry.example.com/team`
   // Docker reads a first component as a registry only with a dot, a port, or as localhost (distribution/reference).
   const host = value.split('/')[0]!
+  const port = /:([0-9]+)$/.exec(host)?.[1]
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65_535))
+    return `${quote(value)} is not a registry: port ${port} is out of range (1 to 65535)`
   return /[.:[]/.test(host) || host === 'localhost'
     ? undefined
     : `${quote(value)} is not a registry: Docker would read "${host}" as a Docker Hub account; add its port or domain`

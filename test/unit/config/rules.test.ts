@@ -69,8 +69,14 @@ describe('config: value rules', () => {
       'ghcr.io//x',
       'myregistry',
       'myregistry/team',
+      'localhost:0',
     ])
       expect(checkRegistry(invalid), invalid).to.be.a('string')
+    // Checked before the build, not after it by the registry loader.
+    expect(checkRegistry('localhost:99999/team')).to.equal(
+      '"localhost:99999/team" is not a registry: port 99999 is out of range (1 to 65535)',
+    )
+    expect(checkRegistry('localhost:65535')).to.equal(undefined)
   })
 
   it('accepts platforms as os/arch[/variant] only', () => {
