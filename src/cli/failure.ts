@@ -20,6 +20,8 @@ export interface FailureContext {
   logJson?: (json: unknown) => void
   /** Where npm logged, for `kudev plugins …`. */
   npm?: NpmLogs
+  /** bin/run.js's URL, for oclif's config when the failure needs the command list. */
+  root?: string
 }
 
 interface OclifError extends Error {
@@ -67,7 +69,19 @@ export async function describeFailure(thrown: unknown, context: FailureContext):
     if (error) return error
   }
 
+  const unknown = /^Command (\S+) not found\.$/.exec(oclif?.message ?? '')
+  if (unknown && context.argv[0] === 'help') return helpSubjectNotFound(unknown[1]!, context)
   return usageError(thrown, command) ?? toKudevError(thrown, command?.replaceAll(':', ' '))
+}
+
+/** `kudev help biuld` fails as `kudev biuld` does (oclif's help says "Command biuld not found."). */
+async function helpSubjectNotFound(id: string, context: FailureContext): Promise<KudevError> {
+  const {nearestCommand, notACommand} = await import('../hooks/command-not-found.js')
+  const {Config} = await import('@oclif/core')
+  const config = context.config ?? (context.root ? await Config.load(context.root).catch(() => undefined) : undefined)
+  if (!config) return notACommand(id.replaceAll(':', ' '), undefined)
+  const {suggestion, typed} = nearestCommand(config, id)
+  return notACommand(typed, suggestion)
 }
 
 /** -v or --verbose before any `--` (the plugin commands' own -v shows npm's output), as KudevCommand honours it. */

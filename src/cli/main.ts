@@ -45,7 +45,7 @@ export async function main({argv, development = false, dir}: MainOptions): Promi
     return Number(process.exitCode ?? 0)
   } catch (thrown) {
     const {reportFailure} = await import('./failure.js')
-    return reportFailure(thrown, {argv, json: jsonRequested(argv), npm})
+    return reportFailure(thrown, {argv, json: jsonRequested(argv), npm, root: dir})
   } finally {
     npm?.dispose()
   }

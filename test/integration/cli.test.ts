@@ -59,6 +59,12 @@ describe('kudev CLI (real processes)', function () {
         message: '"validat" is not a kudev command',
         suggestion: 'validate',
       })
+      // The same answer through `kudev help`, whose own words were "Command biuld not found." (exit 2).
+      const help = await runCli(['help', 'plugins', 'instal'])
+      expect(help.exitCode).to.equal(127)
+      expect(help.stderr).to.equal(
+        'Error: "plugins instal" is not a kudev command\nHint: did you mean "plugins install"? (kudev help lists every command)',
+      )
     })
 
     it('on a terminal, offers to run the closest command instead', async function () {
