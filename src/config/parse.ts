@@ -72,13 +72,19 @@ export async function parseYaml(text: string, file: string): Promise<ParsedYaml>
 
   // Aliases point at nodes converted before; reusing those keeps a file full of nested aliases from blowing up.
   const converted = new Map<YamlLibNode, TreeNode>()
+  // An alias inside the node it names (`a: &x [*x]`) would make the tree endless.
+  const open = new Set<unknown>()
+  let cycle: {loc: Loc; name: string} | undefined
   const convert = (node: unknown, fallback: Loc): TreeNode => {
     const target = isAlias(node) ? node.resolve(doc as Document) : node
-    if (target === null || typeof target !== 'object') {
+    if (target === null || typeof target !== 'object' || open.has(target)) {
+      if (isAlias(node) && open.has(target))
+        cycle ??= {loc: node.range ? locOf(node.range[0]) : fallback, name: node.source}
       return {type: 'scalar', loc: fallback, value: null, text: ''}
     }
     const known = converted.get(target as YamlLibNode)
     if (known) return known
+    open.add(target)
     const range = (target as YamlLibNode).range
     const loc = range ? locOf(range[0]) : fallback
     let result: TreeNode
@@ -102,6 +108,7 @@ export async function parseYaml(text: string, file: string): Promise<ParsedYaml>
       else if (value == null) kept = null
       result = {type: 'scalar', loc, value: kept, text}
     }
+    open.delete(target)
     converted.set(target as YamlLibNode, result)
     return result
   }
@@ -112,6 +119,11 @@ export async function parseYaml(text: string, file: string): Promise<ParsedYaml>
     return {ok: false, problems: [{file, ...start, path: '', message}], hint: INIT_HINT}
   }
   const root = convert(doc.contents, start)
+  if (cycle) {
+    const message = `the alias *${cycle.name} stands inside the value it repeats, which would never end; write the value out instead`
+    const hint = 'a YAML alias (*name) may only repeat a value whose anchor (&name) is finished before it'
+    return {ok: false, problems: [{file, ...cycle.loc, path: '', message}], hint}
+  }
   if (root.type !== 'map') {
     const got = root.type === 'seq' ? 'a list' : `the value ${JSON.stringify(root.text)}`
     const message = `the top level must be a mapping with apiVersion, kind, metadata and spec, not ${got}`

@@ -468,4 +468,15 @@ describe('config: validation', () => {
       ['spec.servicePort', 7, 20],
     ])
   })
+
+  it('refuses an alias inside the value it repeats, at the alias, instead of recursing without end', async () => {
+    const problems = await problemsOf([...HEAD, '  buildArgs: &args {A: *args}'])
+    expect(problems).to.have.length(1)
+    expect(problems[0]).to.include({
+      col: 24,
+      line: 7,
+      message: 'the alias *args stands inside the value it repeats, which would never end; write the value out instead',
+    })
+    expect(await problemsOf(['a: &a [*a]'])).to.have.length(1)
+  })
 })
