@@ -19,9 +19,9 @@ export async function parseConfig(text: string, file: string): Promise<ProjectCo
 /** Finds, reads, parses and validates the .kudev.yaml for a command. */
 export async function loadConfig(options: FindOptions): Promise<ProjectConfig> {
   const file = await findConfigFile(options)
-  let text: string
+  let bytes: Buffer
   try {
-    text = await readFile(file, 'utf8')
+    bytes = await readFile(file)
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? String(error)
     throw new KudevError('config', `cannot read ${file} (${reason})`, {
@@ -30,5 +30,22 @@ export async function loadConfig(options: FindOptions): Promise<ProjectConfig> {
       cause: error,
     })
   }
-  return parseConfig(text, file)
+  return parseConfig(decodeText(bytes, file), file)
+}
+
+/** The file's text, which must be UTF-8: anything else would reach the YAML parser as garbled names and values. */
+function decodeText(bytes: Buffer, file: string): string {
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)
+  try {
+    if (!utf16) return new TextDecoder('utf-8', {fatal: true}).decode(bytes)
+  } catch {
+    // Said below.
+  }
+  const lossy = bytes.toString('utf8')
+  const line = lossy.slice(0, lossy.indexOf('\ufffd')).split('\n').length
+  const what = utf16 ? 'is UTF-16 text; kudev reads it as UTF-8' : `is not UTF-8 text (line ${line})`
+  throw new KudevError('config', `${file} ${what}`, {
+    data: {file},
+    hint: 'save it with the UTF-8 encoding (your editor offers it when saving)',
+  })
 }

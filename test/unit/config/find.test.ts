@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {chmod, stat} from 'node:fs/promises'
+import {chmod, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {findConfigFile, loadConfig} from '../../../src/config/index.js'
@@ -111,5 +111,19 @@ describe('config: finding the file', () => {
     const error = await rejection(loadConfig({cwd: dir}))
     expect(error.code).to.equal('config')
     expect(error.message).to.equal(`cannot read ${path.join(dir, '.kudev.yaml')} (EACCES)`)
+  })
+
+  it('fails naming the file when it is not UTF-8 (UTF-16 from an editor, or Latin-1 bytes), and reads one with a BOM', async () => {
+    const dir = await temp.make({Dockerfile: ''})
+    const file = path.join(dir, '.kudev.yaml')
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(VALID, 'utf16le')])
+    await writeFile(file, utf16)
+    const wide = await rejection(loadConfig({cwd: dir}))
+    expect(wide).to.include({code: 'config', message: `${file} is UTF-16 text; kudev reads it as UTF-8`})
+    expect(wide.hint).to.equal('save it with the UTF-8 encoding (your editor offers it when saving)')
+    await writeFile(file, Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from(`\n${VALID}`)]))
+    expect((await rejection(loadConfig({cwd: dir}))).message).to.equal(`${file} is not UTF-8 text (line 1)`)
+    await writeFile(file, `\ufeff${VALID}`)
+    expect((await loadConfig({cwd: dir})).file).to.equal(file)
   })
 })
