@@ -12,6 +12,7 @@ import {formatBytes} from '../output/units.js'
 import {type BuildOptions, DIGEST_LABEL} from '../plugins/contract.js'
 import {counting} from '../util/streams.js'
 import type {ChosenBuilder} from './choose.js'
+import {unlessInterrupted} from './interrupt.js'
 
 /** A file edited during the build makes kudev hash again; past this many tries the tree is too busy. */
 const MAX_ATTEMPTS = 3
@@ -103,13 +104,13 @@ export async function buildImage(
     }
     if (hash.digest === request.unchangedSince) {
       request.logger.debug(`${image}: the digest the last cycle ended with; nothing to do`)
-      const existing = await builder.inspect(image)
+      const existing = await unlessInterrupted(builder.inspect(image), signal)
       if (existing?.labels[DIGEST_LABEL] === hash.digest)
         return {...summary, built: false, durationMs: elapsed(), id: existing.id, unchanged: true}
     }
 
     if (!request.forceBuild && !request.buildTimestamp) {
-      const existing = await builder.inspect(image)
+      const existing = await unlessInterrupted(builder.inspect(image), signal)
       if (existing?.labels[DIGEST_LABEL] === hash.digest) {
         request.logger.info(`${image} is up to date`)
         return {...summary, built: false, durationMs: elapsed(), id: existing.id}

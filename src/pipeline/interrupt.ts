@@ -29,6 +29,20 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
   }
 }
 
+/**
+ * `question` (a plugin's inspect, has or check: they take no signal, and nothing is left half-done by not
+ * waiting for them), given up when `signal` aborts: Ctrl-C is not held up by an engine that does not answer.
+ * Its program is stopped when kudev exits (exec's cleanup).
+ */
+export function unlessInterrupted<T>(question: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, {once: true})
+    question.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
 function interrupted(name: NodeJS.Signals): KudevError {
   return new KudevError('interrupted', `interrupted by ${name}; stopped what was running`, {
     hint: 'nothing was tagged from the interrupted step; run the command again to continue',

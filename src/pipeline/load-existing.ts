@@ -5,6 +5,7 @@ import {KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
 import type {StepViewOptions} from '../output/progress.js'
 import type {LoadReport} from '../plugins/contract.js'
+import {unlessInterrupted} from './interrupt.js'
 
 export interface LoadRequest {
   oclif: Config
@@ -42,7 +43,7 @@ export async function loadExisting(request: LoadRequest, signal: AbortSignal): P
   const {loadable, loadImage} = await import('./load-image.js')
   const {chosen, context} = await chooseContextAndLoader(request)
   const {builder} = await chooseBuilder(request)
-  const info = await builder.inspect(request.image)
+  const info = await unlessInterrupted(builder.inspect(request.image), signal)
   if (!info) {
     throw new KudevError('load', `image "${request.image}" not found by the ${builder.name} builder`, {
       hint:

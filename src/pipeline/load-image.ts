@@ -3,6 +3,7 @@ import {formatBytes, formatCount} from '../output/units.js'
 import type {StepViewOptions} from '../output/progress.js'
 import type {Builder, LoadableImage, LoadProgress, LoadReport, NodeLoad} from '../plugins/contract.js'
 import type {ChosenLoader} from './choose.js'
+import {unlessInterrupted} from './interrupt.js'
 
 export interface LoadStepResult {
   loaded: boolean
@@ -30,7 +31,7 @@ export async function loadImage(
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
   const clusterRef = chosen.loader.clusterRef?.(image, chosen.target) ?? null
-  if (await chosen.loader.has(image, chosen.target)) {
+  if (await unlessInterrupted(chosen.loader.has(image, chosen.target), signal)) {
     logger.info(`${image.ref} is already in ${chosen.target.context}`)
     return {clusterRef, durationMs: elapsed(), loaded: false, sent: null}
   }

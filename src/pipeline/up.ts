@@ -45,7 +45,8 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
   request.logger.debug(`loader ${chosen.loader.name} (${chosen.plugin}), ${chosen.reason}`)
   const building = await chooseBuilder(request)
   // A cluster that is not there fails now, not after minutes of building.
-  await chosen.loader.check?.(chosen.target, {full: request.fullLoad})
+  const {unlessInterrupted} = await import('./interrupt.js')
+  await unlessInterrupted(Promise.resolve(chosen.loader.check?.(chosen.target, {full: request.fullLoad})), signal)
 
   const built = await buildImage(request, building, signal)
   request.onBuilt?.(built)

@@ -1,13 +1,14 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
 import {chmod, mkdir, writeFile} from 'node:fs/promises'
+import net from 'node:net'
 import {join} from 'node:path'
 
 import type {BuildResult} from '../../src/pipeline/build.js'
 import {repoRoot, runCli} from '../support/cli.js'
 import {docker, dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
 import {ensureBusyboxBase} from '../support/images.js'
-import {waitFor} from '../support/processes.js'
+import {processes, waitFor} from '../support/processes.js'
 
 // Every case runs with both builders: the machine's CLI 28 (classic builder, no buildx) and Debian's
 // CLI 20.10 with BuildKit, whose RUN steps need --network none here.
@@ -164,6 +165,32 @@ for (const builder of BUILDERS) {
       expect(stdout.trim()).to.equal('')
       const processes = await execa('pgrep', ['-af', 'docker build'], {reject: false})
       expect(processes.stdout).to.not.include(imageName.split('/')[1]!)
+    })
+
+    it('stops on SIGINT at once while the engine does not answer: exit 130, no docker process left', async () => {
+      const sockets: net.Socket[] = []
+      const silent = net.createServer((socket) => sockets.push(socket))
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+      const host = `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`
+      try {
+        const child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'build', ...builder.flags], {
+          cwd: project,
+          env: {...builder.env, DOCKER_HOST: host, NO_COLOR: '1'},
+          reject: false,
+        })
+        // `docker version` is waiting on the silent engine (kudev would give it 20 s).
+        await waitFor(() => sockets.length > 0, 30_000)
+        const interrupted = Date.now()
+        child.kill('SIGINT')
+        const result = await child
+        expect(result.exitCode, result.stderr).to.equal(130)
+        expect(Date.now() - interrupted, 'not held up by the engine check').to.be.below(3000)
+        expect(result.stderr).to.include('interrupted by SIGINT')
+        expect(await processes('docker version --format')).to.deep.equal([])
+      } finally {
+        for (const socket of sockets) socket.destroy()
+        silent.close()
+      }
     })
 
     it('builds with a Dockerfile outside the context folder, as docker build -f does', async () => {

@@ -3,7 +3,7 @@ import {expect} from 'chai'
 import {exec} from '../../../src/exec/run.js'
 import type {KudevError} from '../../../src/output/errors.js'
 import {createLogger} from '../../../src/output/logger.js'
-import {interruptible} from '../../../src/pipeline/interrupt.js'
+import {interruptible, unlessInterrupted} from '../../../src/pipeline/interrupt.js'
 
 const logger = createLogger('error', {write: () => true}, {NO_COLOR: '1'})
 
@@ -30,5 +30,26 @@ describe('interruptible', () => {
       throw new Error('x')
     }).catch(() => {})
     expect(process.listenerCount('SIGINT')).to.equal(before)
+  })
+
+  describe('unlessInterrupted', () => {
+    const never = new Promise<string>(() => {})
+    const reason = new Error('interrupted by SIGINT')
+
+    it('answers what the question answers, or fails as it fails', async () => {
+      const signal = new AbortController().signal
+      expect(await unlessInterrupted(Promise.resolve('yes'), signal)).to.equal('yes')
+      const failed = await unlessInterrupted(Promise.reject(new Error('no engine')), signal).catch((e: Error) => e)
+      expect((failed as Error).message).to.equal('no engine')
+    })
+
+    it('gives up on a question that does not answer once the signal aborts, with its reason', async () => {
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(reason), 20)
+      expect(await unlessInterrupted(never, controller.signal).catch((e: Error) => e)).to.equal(reason)
+      expect(await unlessInterrupted(Promise.resolve('late'), controller.signal).catch((e: Error) => e)).to.equal(
+        reason,
+      )
+    })
   })
 })
