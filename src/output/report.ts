@@ -23,11 +23,6 @@ export function toKudevError(thrown: unknown, command?: string): KudevError {
       .filter((line) => line && !line.startsWith('See more help'))
     // "The following errors occurred:" says nothing by itself: lead with the first actual error.
     if (lines.length > 1 && lines[0] === 'The following errors occurred:') lines.shift()
-    // "Missing 1 required arg:" over a list of "name  description": name the arguments on the one line.
-    if (lines.length > 1 && lines[0]!.endsWith(':')) {
-      const [header, ...list] = lines as [string, ...string[]]
-      lines.splice(0, lines.length, `${header} ${list.map((line) => line.split(/\s{2,}/)[0]).join(', ')}`)
-    }
     const [first = error.message, ...rest] = lines
     return new KudevError(oclifExit === ExitCode.usage ? 'usage' : 'internal', first, {
       details: rest,
