@@ -106,11 +106,28 @@ export function checkTarget(value: string): string | undefined {
 
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_]+)?$/
 
+// Go's operating systems and architectures (go/build/syslist.go), which Docker's platforms are made of, and
+// the other names containerd's platforms.Normalize accepts for them.
+const OSES = new Set(
+  'aix android darwin dragonfly freebsd hurd illumos ios js linux netbsd openbsd plan9 solaris wasip1 windows zos macos'.split(
+    ' ',
+  ),
+)
+const ARCHES = new Set(
+  '386 amd64 arm arm64 loong64 mips mipsle mips64 mips64le ppc ppc64 ppc64le riscv riscv64 s390 s390x sparc sparc64 wasm i386 x86_64 aarch64 armhf armel'.split(
+    ' ',
+  ),
+)
+
 export function checkPlatform(value: string): string | undefined {
   if (value.includes(',')) return `${quote(value)} lists several platforms; the image loaded into the cluster has one`
-  return PLATFORM.test(value)
-    ? undefined
-    : `${quote(value)} is not a platform: write os/arch or os/arch/variant in lowercase`
+  if (!PLATFORM.test(value)) return `${quote(value)} is not a platform: write os/arch or os/arch/variant in lowercase`
+  const [os = '', arch = ''] = value.split('/')
+  if (!OSES.has(os))
+    return `${quote(value)} is not a platform: "${os}" is not an operating system Docker knows (linux, windows, …)`
+  if (!ARCHES.has(arch))
+    return `${quote(value)} is not a platform: "${arch}" is not an architecture Docker knows (amd64, arm64, arm, …)`
+  return undefined
 }
 
 const PLUGIN_NAME = /^[a-z][a-z0-9-]*$/

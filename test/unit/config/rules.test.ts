@@ -82,8 +82,24 @@ describe('config: value rules', () => {
   it('accepts platforms as os/arch[/variant] only', () => {
     for (const valid of ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'windows/amd64'])
       expect(checkPlatform(valid), valid).to.equal(undefined)
+    for (const valid of [
+      'linux/arm/v6',
+      'linux/s390x',
+      'linux/ppc64le',
+      'linux/riscv64',
+      'linux/aarch64',
+      'darwin/arm64',
+    ])
+      expect(checkPlatform(valid), valid).to.equal(undefined)
     for (const invalid of ['linux', 'linux/', 'Linux/amd64', 'linux/amd64/v8/x', 'linux amd64'])
       expect(checkPlatform(invalid), invalid).to.be.a('string')
+    // Refused before the build: docker would fail it ("operating system is not supported") after hashing.
+    expect(checkPlatform('nonsense/amd64')).to.equal(
+      '"nonsense/amd64" is not a platform: "nonsense" is not an operating system Docker knows (linux, windows, …)',
+    )
+    expect(checkPlatform('linux/x64')).to.equal(
+      '"linux/x64" is not a platform: "x64" is not an architecture Docker knows (amd64, arm64, arm, …)',
+    )
   })
 
   it('accepts gitignore escapes but not Windows separators in exclusions', () => {
