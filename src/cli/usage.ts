@@ -126,7 +126,11 @@ function flagFor(word: string, command: CommandDefinition): string | undefined {
   const names = Object.values(command.flags ?? {})
     .filter((flag) => !flag.hidden)
     .flatMap((flag) => [flag.name, ...(flag.aliases ?? []), ...(flag.allowNo ? [`no-${flag.name}`] : [])])
-  const name = names.includes(bare) ? bare : closest(bare, names)
+  // Else a flag that the word is a whole part of, when only one is: --context is --kube-context.
+  const containing = names.filter((name) => name.split('-').includes(bare))
+  const name = names.includes(bare)
+    ? bare
+    : (closest(bare, names) ?? (containing.length === 1 ? containing[0] : undefined))
   return name === undefined ? undefined : `--${name}`
 }
 

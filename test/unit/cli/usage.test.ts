@@ -44,6 +44,21 @@ describe('usage errors', () => {
     expect(unknownFlags(copy, ['--a', '--b', '--c']).message).to.equal('kudev image copy has no flags --a, --b and --c')
   })
 
+  it('suggests the one flag a word is a whole part of: --context is --kube-context', () => {
+    const up = {
+      flags: {
+        'build-arg': {name: 'build-arg'},
+        'build-timestamp': {name: 'build-timestamp'},
+        'kube-context': {name: 'kube-context'},
+      },
+      id: 'up',
+    }
+    expect(unknownFlags(up, ['--context']).data).to.include({suggestion: '--kube-context'})
+    expect(unknownFlags(up, ['--timestamp=1']).data).to.include({suggestion: '--build-timestamp'})
+    // Part of two flags: no guess.
+    expect(unknownFlags(up, ['--build']).data).to.not.have.property('suggestion')
+  })
+
   it("recognises oclif's parse errors by shape and leaves every other error alone", () => {
     const parse = {input: {args: copy.args, flags: copy.flags}}
     expect(usageError(Object.assign(new Error('x'), {flags: ['--verbos'], parse}), 'image:copy')?.message).to.equal(
