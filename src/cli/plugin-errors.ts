@@ -81,7 +81,7 @@ export function pluginCommandError(thrown: unknown, context: PluginCommandContex
 
   // Without a name, inspect takes the plugin in this folder (its argument defaults to '.'): the name in ./package.json.
   const here = operands.length === 0 || operands.includes('.')
-  const code = (thrown as NodeJS.ErrnoException).code
+  const code = (thrown as NodeJS.ErrnoException | undefined)?.code
   if (verb === 'inspect' && here && (code === 'ENOENT' || thrown instanceof SyntaxError)) {
     const why = code === 'ENOENT' ? 'which this folder does not have' : 'which is not JSON here'
     const message = `kudev plugins inspect needs a plugin's package name: without one it reads ./package.json, ${why}`
