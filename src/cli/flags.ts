@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {checkNetwork, checkPlatform, checkTarget} from '../config/rules.js'
+import {checkFlag, checkNetwork, checkPlatform, checkTarget} from '../config/rules.js'
 import {parseBuildArgs} from '../hash/build-args.js'
-import {KudevError} from '../output/errors.js'
 import {LOG_LEVELS} from '../output/logger.js'
 
 const GLOBAL = 'GLOBAL'
@@ -140,24 +139,9 @@ export function buildInputs(flags: {
   return {
     buildArgs: parseBuildArgs(flags['build-arg'] ?? []),
     buildTimestamp: flags['build-timestamp'] ? new Date() : undefined,
-    platform: checked('--platform', flags.platform, checkPlatform, 'linux/amd64'),
-    target: checked('--target', flags.target, checkTarget, 'build'),
+    platform: checkFlag('--platform', flags.platform, checkPlatform, 'linux/amd64'),
+    target: checkFlag('--target', flags.target, checkTarget, 'build'),
   }
-}
-
-/**
- * A flag's value, checked by the same rule as its spec field, so a bad one fails before the hash and the build.
- * Empty is allowed: Docker takes an empty --platform, --target or --network as none.
- */
-function checked(
-  flag: string,
-  value: string | undefined,
-  rule: (value: string) => string | undefined,
-  example: string,
-) {
-  const problem = value ? rule(value) : undefined
-  if (problem) throw new KudevError('usage', `${flag}: ${problem}`, {hint: `e.g. ${flag} ${example}`})
-  return value
 }
 
 /** The parsed values of buildFlags, as a build takes them (`kudev build`, `kudev up`). */
@@ -173,7 +157,7 @@ export function buildOptions(
     ...buildInputs(flags),
     builder: flags.builder,
     forceBuild: flags['force-build'],
-    network: checked('--network', flags.network, checkNetwork, 'none'),
+    network: checkFlag('--network', flags.network, checkNetwork, 'none'),
     noCache: flags['no-cache'],
   }
 }

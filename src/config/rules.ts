@@ -1,7 +1,24 @@
 /**
  * Rules for single string values. Each returns what is wrong with the value (naming it), or
- * undefined when it is fine; callers add the field path, position and an example.
+ * undefined when it is fine; callers add the field path, position and an example (checkFlag, for a flag).
  */
+import {KudevError} from '../output/errors.js'
+
+/**
+ * A flag's value, checked by the rule of its spec field, so a bad one fails before anything runs: a usage
+ * error naming the flag, with an example. Empty passes: Docker takes an empty --platform, --target or
+ * --network as none.
+ */
+export function checkFlag(
+  flag: string,
+  value: string | undefined,
+  rule: (value: string) => string | undefined,
+  example: string,
+): string | undefined {
+  const problem = value ? rule(value) : undefined
+  if (problem) throw new KudevError('usage', `${flag}: ${problem}`, {hint: `e.g. ${flag} ${example}`})
+  return value
+}
 
 const quote = (value: string): string => JSON.stringify(value)
 

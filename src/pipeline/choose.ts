@@ -198,9 +198,8 @@ async function announce(
 /** --registry > spec.registry, checked; undefined when neither is set. */
 async function registryOf(request: ChoiceRequest): Promise<PushTo | undefined> {
   if (request.registry !== undefined) {
-    const {checkRegistry} = await import('../config/rules.js')
-    const problem = checkRegistry(request.registry)
-    if (problem) throw new KudevError('usage', `--registry: ${problem}`, {hint: 'e.g. --registry localhost:5001'})
+    const {checkFlag, checkRegistry} = await import('../config/rules.js')
+    checkFlag('--registry', request.registry, checkRegistry, 'localhost:5001')
     return {source: '--registry', value: request.registry}
   }
 

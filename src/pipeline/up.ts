@@ -1,5 +1,6 @@
 import type {LoadReport} from '../plugins/contract.js'
 import type {BuildRequest, BuildResult} from './build.js'
+import {unlessInterrupted} from './interrupt.js'
 
 export interface UpRequest extends BuildRequest {
   /** --kube-context */
@@ -45,7 +46,6 @@ export async function up(request: UpRequest, signal: AbortSignal): Promise<UpRes
   request.logger.debug(`loader ${chosen.loader.name} (${chosen.plugin}), ${chosen.reason}`)
   const building = await chooseBuilder(request)
   // A cluster that is not there fails now, not after minutes of building.
-  const {unlessInterrupted} = await import('./interrupt.js')
   await unlessInterrupted(Promise.resolve(chosen.loader.check?.(chosen.target, {full: request.fullLoad})), signal)
 
   const built = await buildImage(request, building, signal)
