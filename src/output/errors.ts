@@ -29,6 +29,8 @@ export interface KudevErrorOptions {
   /** Structured data for --json output. */
   data?: Record<string, unknown>
   cause?: unknown
+  /** Not a failure but how the command is meant to end (Ctrl-C leaving watch mode): shown as the message alone. */
+  expected?: boolean
 }
 
 export class KudevError extends Error {
@@ -37,6 +39,7 @@ export class KudevError extends Error {
   readonly details: string[]
   readonly debug: string[]
   readonly data?: Record<string, unknown>
+  readonly expected: boolean
 
   constructor(code: ExitCodeName, message: string, options: KudevErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
@@ -46,6 +49,7 @@ export class KudevError extends Error {
     this.details = options.details ?? []
     this.debug = options.debug ?? []
     this.data = options.data
+    this.expected = options.expected ?? false
   }
 
   get exitCode(): number {

@@ -37,8 +37,9 @@ export function toKudevError(thrown: unknown, command?: string): KudevError {
   })
 }
 
-/** The human form: one-line message, detail lines, hint; debug lines only when verbose. */
+/** The human form: one-line message, detail lines, hint; debug lines only when verbose. An expected end: the message alone. */
 export function renderError(error: KudevError, logger: Logger): string {
+  if (error.expected) return `${error.message}\n`
   const p = painter(logger.color)
   const lines = [`${p.red('Error:')} ${error.message}`]
   for (const detail of error.details) lines.push(`  ${detail}`)

@@ -1,9 +1,13 @@
-import {KudevError} from '../output/errors.js'
+import {KudevError, type KudevErrorOptions} from '../output/errors.js'
+
+/** Errors in which the work itself says how the signal ended it: interruptible() throws them as they are. */
+const ownAccounts = new WeakSet<Error>()
 
 /**
  * Runs `work` with a signal that Ctrl-C (SIGINT) or SIGTERM aborts. Subprocesses started with the signal
  * are killed (exec does it), and the run ends as `interrupted` (exit 130) once they are gone, so no child
- * outlives kudev and no half-built image gets a tag. A second signal exits at once.
+ * outlives kudev and no half-built image gets a tag. A second signal exits at once. Whatever `work` throws
+ * then is replaced by that interruption, unless it is an `interruptedAs` error: the work's own words.
  */
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController()
@@ -21,7 +25,7 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
     if (received) throw interrupted(received)
     return result
   } catch (error) {
-    if (received) throw interrupted(received)
+    if (received) throw ownAccounts.has(error as Error) ? error : interrupted(received)
     throw error
   } finally {
     process.off('SIGINT', onSignal)
@@ -41,6 +45,16 @@ export function unlessInterrupted<T>(question: Promise<T>, signal: AbortSignal):
     signal.addEventListener('abort', onAbort, {once: true})
     question.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
+}
+
+/**
+ * The interruption in the words of the work that the signal ended, which knows better than interruptible()
+ * what was stopped (a watch waiting for changes stopped nothing).
+ */
+export function interruptedAs(message: string, options?: KudevErrorOptions): KudevError {
+  const error = new KudevError('interrupted', message, options)
+  ownAccounts.add(error)
+  return error
 }
 
 function interrupted(name: NodeJS.Signals): KudevError {

@@ -8,6 +8,7 @@ import type {ContextFilter} from '../context/filter.js'
 import type {HashOptions} from '../hash/index.js'
 import {isKudevError, KudevError} from '../output/errors.js'
 import type {Logger} from '../output/logger.js'
+import {interruptedAs} from '../pipeline/interrupt.js'
 import {relativePosix} from '../util/paths.js'
 import {DEFAULT_POLL_MS} from './defaults.js'
 import {releaseMemory} from './memory.js'
@@ -69,7 +70,10 @@ export interface WatchLoopOptions {
   watch?: typeof watchProject
 }
 
-/** Runs until `signal` aborts; then ends the running cycle and throws the interruption. */
+/**
+ * Runs until `signal` aborts; then ends the running cycle and throws the interruption, or, when no cycle was
+ * running, says calmly that it stopped watching (still exit 130): Ctrl-C is how one leaves watch mode.
+ */
 export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal): Promise<never> {
   const {logger} = options
   let project = await options.loadProject()
@@ -143,6 +147,8 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
   let failedBefore: string | undefined
   const inputsKey = (digest: string) => `${digest} ${JSON.stringify(project.config)}`
   let cycles = 0
+  /** The signal came while a cycle ran (and stopped it), not while the loop waited for changes. */
+  let stoppedCycle = false
   try {
     while (!signal.aborted) {
       if (cycles > 0) await settled()
@@ -170,7 +176,11 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
       hashedKey = undefined
       const cycle = new AbortController()
       building = cycle
-      const stop = () => cycle.abort(signal.reason)
+      const stop = () => {
+        stoppedCycle = true
+        cycle.abort(signal.reason)
+      }
+
       signal.addEventListener('abort', stop, {once: true})
       const started = performance.now()
       try {
@@ -239,6 +249,7 @@ export async function watchLoop(options: WatchLoopOptions, signal: AbortSignal):
     await subscription?.close()
   }
 
+  if (!stoppedCycle) throw interruptedAs('stopped watching', {expected: true})
   throw new KudevError(
     'interrupted',
     `interrupted by ${String((signal.reason as Error | undefined)?.message ?? 'a signal')}`,

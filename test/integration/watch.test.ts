@@ -328,17 +328,47 @@ describe('kudev build --watch (real engine, real files)', function () {
   for (const stopSignal of ['SIGINT', 'SIGTERM'] as const)
     it(`${stopSignal} during a build exits 130 and leaves no tag and no docker process`, async () => {
       await writeFile(join(project, 'Dockerfile'), 'FROM kudev-test/busybox:1\nCOPY . /app/\nRUN sleep 30\n')
-      watching = new Watching(['build', '--network', 'none'], project)
+      const running = new Watching(['build', '--network', 'none'], project)
+      watching = running
       await waitFor(buildRunning, 60_000)
       await sleep(500)
-      const exitCode = await watching.stop(stopSignal)
+      const exitCode = await running.stop(stopSignal)
       watching = undefined
       expect(exitCode).to.equal(130)
+      expect(running.cycles.at(-1)?.error?.message).to.equal(`interrupted by ${stopSignal}; stopped what was running`)
       const {stdout} = await dockerResult(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', imageName])
       expect(stdout.trim()).to.equal('')
       const left = await execa('pgrep', ['-af', `docker build.*${imageName}`], {reject: false})
       expect(left.stdout).to.equal('')
     })
+
+  it('Ctrl-C while waiting for changes is how one leaves: "stopped watching" on stderr, no error, exit 130', async () => {
+    const child = execa(process.execPath, [join(repoRoot, 'bin', 'run.js'), 'build', '--watch'], {
+      cwd: project,
+      env: isolatedEnv(),
+      reject: false,
+    })
+    let printed = ''
+    child.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()))
+    await waitFor(() => printed.includes(imageName), 60_000).catch((error: Error) => {
+      child.kill('SIGKILL')
+      throw error
+    })
+    child.kill('SIGINT')
+    const {exitCode, stderr} = await child
+    expect(exitCode).to.equal(130)
+    expect(stderr.split('\n').at(-1)).to.equal('stopped watching')
+    expect(stderr).not.to.include('Error:')
+  })
+
+  it('with --json, leaving while waiting ends with one line that says so', async () => {
+    const idle = new Watching(['build'], project)
+    watching = idle
+    await idle.cycle(1)
+    watching = undefined
+    expect(await idle.stop()).to.equal(130)
+    expect(idle.cycles.at(-1)).to.deep.equal({error: {code: 'interrupted', exitCode: 130, message: 'stopped watching'}})
+  })
 })
 
 describe('kudev up --watch into kind-style nodes (real engine, real containerd)', function () {
@@ -372,6 +402,10 @@ describe('kudev up --watch into kind-style nodes (real engine, real containerd)'
     expect(second.durationsMs).to.have.keys('build', 'hash', 'load', 'total')
     for (const node of kind.nodes) expect(await nodeImageIds(node)).to.include(second.id)
     expect(await watching.stop()).to.equal(130)
+    // Stopped while waiting for changes: it says so, and no error.
+    expect(watching.cycles.at(-1)).to.deep.equal({
+      error: {code: 'interrupted', exitCode: 130, message: 'stopped watching'},
+    })
     watching = undefined
   })
 

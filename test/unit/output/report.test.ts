@@ -20,6 +20,13 @@ describe('error reporting', () => {
     expect(renderError(error, verbose)).to.include('read /root/.kube/config')
   })
 
+  it('renders an expected end (Ctrl-C leaving watch mode) as its message alone, and keeps its exit code', () => {
+    const stopped = new KudevError('interrupted', 'stopped watching', {expected: true})
+    expect(renderError(stopped, quiet)).to.equal('stopped watching\n')
+    expect(stopped.exitCode).to.equal(130)
+    expect(errorJson(stopped)).to.deep.equal({error: {code: 'interrupted', exitCode: 130, message: 'stopped watching'}})
+  })
+
   it('maps each error code to its documented exit code', () => {
     expect(new KudevError('config', 'x').exitCode).to.equal(1)
     expect(new KudevError('plugin', 'x').exitCode).to.equal(4)

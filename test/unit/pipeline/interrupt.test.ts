@@ -3,7 +3,7 @@ import {expect} from 'chai'
 import {exec} from '../../../src/exec/run.js'
 import type {KudevError} from '../../../src/output/errors.js'
 import {createLogger} from '../../../src/output/logger.js'
-import {interruptible, unlessInterrupted} from '../../../src/pipeline/interrupt.js'
+import {interruptedAs, interruptible, unlessInterrupted} from '../../../src/pipeline/interrupt.js'
 
 const logger = createLogger('error', {write: () => true}, {NO_COLOR: '1'})
 
@@ -22,6 +22,20 @@ describe('interruptible', () => {
       expect(Date.now() - started).to.be.below(5000)
     })
   }
+
+  it("lets the work's own account of the interruption through, and replaces any other error", async () => {
+    const stopped = interruptedAs('stopped watching', {expected: true})
+    const endWith = (thrown: Error) =>
+      interruptible(async (signal) => {
+        process.emit('SIGINT', 'SIGINT')
+        expect(signal.aborted).to.equal(true)
+        throw thrown
+      }).catch((error: KudevError) => error)
+    expect(await endWith(stopped)).to.equal(stopped)
+    expect(stopped).to.include({code: 'interrupted', expected: true, exitCode: 130})
+    const replaced = await endWith(new Error('docker build killed'))
+    expect(replaced.message).to.equal('interrupted by SIGINT; stopped what was running')
+  })
 
   it('leaves no signal handler behind', async () => {
     const before = process.listenerCount('SIGINT')
