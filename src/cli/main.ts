@@ -68,12 +68,22 @@ export function jsonRequested(argv: string[], env: NodeJS.ProcessEnv = process.e
  * --json included: oclif's Command.catch would print oclif's own JSON and swallow the error.
  */
 async function reportInOclifCommands(argv: string[], npm: NpmLogs | undefined): Promise<void> {
-  const [{Command}, {ExitError}, {ux}] = await Promise.all([
+  const [{Command}, {ExitError}, {ux}, {stripVTControlCharacters}] = await Promise.all([
     import('@oclif/core/command'),
     import('@oclif/core/errors'),
     import('@oclif/core/ux'),
+    import('node:util'),
   ])
   const prototype = Command.prototype as unknown as {catch: (this: InstanceType<typeof Command>, e: Error) => unknown}
+  const {log} = Command.prototype
+  Command.prototype.log = function (message?: string, ...args: unknown[]): void {
+    // `plugins inspect` of a plugin that is not installed prints "failed" on stdout before rethrowing: stdout
+    // carries only results, and the error that follows on stderr says what failed.
+    const failed = typeof message === 'string' && stripVTControlCharacters(message) === 'failed'
+    if (failed && this.id === 'plugins:inspect') return
+    log.call(this, message, ...args)
+  }
+
   prototype.catch = async function (thrown: Error): Promise<never> {
     // A spinner the command left running ("Linking plugin …") ends on its own line before the error.
     ux.action.stop('failed')

@@ -342,6 +342,16 @@ describe('kudev CLI (real processes)', function () {
           'Hint: kudev plugins inspect <package name>; kudev plugins --core lists every plugin',
       )
     })
+
+    it('inspect of a plugin that is not installed: nothing on stdout, the error on stderr, exit 4', async () => {
+      const inspect = await runCli(['plugins', 'inspect', 'kudev-plugin-never-installed'], {env: npmEnv()})
+      expect(inspect.exitCode).to.equal(4)
+      expect(inspect.stdout).to.equal('')
+      expect(inspect.stderr).to.equal(
+        'Error: no plugin named kudev-plugin-never-installed\n' +
+          'Hint: kudev plugins --core lists every plugin; inspect takes the package name',
+      )
+    })
   })
 
   describe('init and validate', () => {
