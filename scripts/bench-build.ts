@@ -9,7 +9,8 @@
 import {appendFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {kudevBin, machine, median, timeProcess, webappCorpus} from './bench/corpus.js'
+import {kudevBin, machine, median, run, timeProcess, webappCorpus} from './bench/corpus.js'
+import {BenchTags} from './bench/tags.js'
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(name)
@@ -23,10 +24,19 @@ const classicEnv = {...process.env, DOCKER_BUILDKIT: '0', NO_COLOR: '1'}
 // Debian's CLI 20.10 runs BuildKit without buildx; the machine's CLI 28 has no buildx.
 const buildkitEnv = {...process.env, DOCKER_BUILDKIT: '1', NO_COLOR: '1', PATH: `/usr/bin:${process.env.PATH}`}
 const BUILDKIT_DOCKER = '/usr/bin/docker'
-const kudev = (env: NodeJS.ProcessEnv) => () =>
-  timeProcess(process.execPath, [kudevBin, 'build', '-q'], {cwd: dir, env})
-const docker = (file: string, tag: string, env: NodeJS.ProcessEnv) => () =>
-  timeProcess(file, ['build', '-q', '-t', `kudev-bench/webapp:${tag}`, '.'], {cwd: dir, env})
+const tags = new BenchTags('kudev-bench/webapp')
+/** `kudev build`'s wall time; the tag it prints (`<image> <id>`) is one this run made. */
+const kudev = (env: NodeJS.ProcessEnv) => () => {
+  const started = process.hrtime.bigint()
+  const printed = run(process.execPath, [kudevBin, 'build', '-q'], {cwd: dir, env})
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  tags.add(printed.split(' ')[0])
+  return ms
+}
+const docker = (file: string, tag: string, env: NodeJS.ProcessEnv) => () => {
+  tags.add(`kudev-bench/webapp:${tag}`)
+  return timeProcess(file, ['build', '-q', '-t', `kudev-bench/webapp:${tag}`, '.'], {cwd: dir, env})
+}
 
 let edits = 0
 /** A one-line edit of the app's source, as a developer saves it. */
@@ -47,25 +57,42 @@ function interleaved(count: number, before: () => void, a: () => number, b: () =
   return times
 }
 
-process.stderr.write('first classic builds (not timed), then nothing changed…\n')
-kudev(classicEnv)()
-docker('docker', 'docker', classicEnv)()
-const [noopKudev, noopDocker] = interleaved(runs, () => {}, kudev(classicEnv), docker('docker', 'docker', classicEnv))
-process.stderr.write('first BuildKit builds after an edit (not timed: each sends the whole folder once), then timed…\n')
-interleaved(1, edit, kudev(buildkitEnv), docker(BUILDKIT_DOCKER, 'buildkit', buildkitEnv))
-const [editKudev, editDocker] = interleaved(
-  runs,
-  edit,
-  kudev(buildkitEnv),
-  docker(BUILDKIT_DOCKER, 'buildkit', buildkitEnv),
-)
-process.stderr.write('after an edit, classic builder…\n')
-const [classicKudev, classicDocker] = interleaved(
-  classicRuns,
-  edit,
-  kudev(classicEnv),
-  docker('docker', 'docker', classicEnv),
-)
+/** Every row's times; the tags the builds made are removed however it ends. */
+function measure() {
+  try {
+    process.stderr.write('first classic builds (not timed), then nothing changed…\n')
+    kudev(classicEnv)()
+    docker('docker', 'docker', classicEnv)()
+    const [noopKudev, noopDocker] = interleaved(
+      runs,
+      () => {},
+      kudev(classicEnv),
+      docker('docker', 'docker', classicEnv),
+    )
+    process.stderr.write(
+      'first BuildKit builds after an edit (not timed: each sends the whole folder once), then timed…\n',
+    )
+    interleaved(1, edit, kudev(buildkitEnv), docker(BUILDKIT_DOCKER, 'buildkit', buildkitEnv))
+    const [editKudev, editDocker] = interleaved(
+      runs,
+      edit,
+      kudev(buildkitEnv),
+      docker(BUILDKIT_DOCKER, 'buildkit', buildkitEnv),
+    )
+    process.stderr.write('after an edit, classic builder…\n')
+    const [classicKudev, classicDocker] = interleaved(
+      classicRuns,
+      edit,
+      kudev(classicEnv),
+      docker('docker', 'docker', classicEnv),
+    )
+    return {classicDocker, classicKudev, editDocker, editKudev, noopDocker, noopKudev}
+  } finally {
+    tags.remove()
+  }
+}
+
+const {classicDocker, classicKudev, editDocker, editKudev, noopDocker, noopKudev} = measure()
 
 const rows: {what: string; kudev: number[]; baseline: number[]; base: string; goal?: number}[] = [
   {base: '`docker build .` (classic)', baseline: noopDocker, goal: 0.05, kudev: noopKudev, what: 'nothing changed'},

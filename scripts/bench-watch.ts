@@ -14,6 +14,7 @@ import {join} from 'node:path'
 import {createKindCluster, removeAll, standInEnv} from '../test/support/nodes.js'
 import {kindContext, kubeconfigText} from '../test/support/project.js'
 import {kudevBin, machine, median, run, timeProcess, webappCorpus} from './bench/corpus.js'
+import {BenchTags} from './bench/tags.js'
 
 const roundsFlag = process.argv.indexOf('--rounds')
 const rounds = roundsFlag === -1 ? 5 : Number(process.argv[roundsFlag + 1])
@@ -23,17 +24,18 @@ const RSS_GOAL_MB = 150
 
 interface CycleLine {
   digest: string
+  image?: string
   durationsMs: {hash: number; build: number; load: number; total: number}
   error?: unknown
 }
 
-/** A running watch and the cycle lines it printed, each with when it arrived. */
+/** A running watch and the cycle lines it printed, each with when it arrived; each cycle's tag goes into `tags`. */
 class Watch {
   readonly lines: {cycle: CycleLine; at: number}[] = []
   private readonly child: ChildProcess
   private buffered = ''
 
-  constructor(env: NodeJS.ProcessEnv) {
+  constructor(env: NodeJS.ProcessEnv, tags: BenchTags) {
     this.child = spawn(process.execPath, [kudevBin, 'up', '--watch', '--json'], {
       cwd: dir,
       env,
@@ -44,7 +46,11 @@ class Watch {
       this.buffered += chunk.toString()
       const lines = this.buffered.split('\n')
       this.buffered = lines.pop()!
-      for (const line of lines) this.lines.push({at, cycle: JSON.parse(line) as CycleLine})
+      for (const line of lines) {
+        const cycle = JSON.parse(line) as CycleLine
+        tags.add(cycle.image)
+        this.lines.push({at, cycle})
+      }
     })
   }
 
@@ -77,6 +83,7 @@ class Watch {
 let edits = 0
 const edit = () => appendFileSync(join(dir, 'src', 'app.js'), `console.log('edit ${Date.now()} ${edits++}')\n`)
 
+const tags = new BenchTags('kudev-bench/webapp')
 const cluster = await createKindCluster('kb-watch', {workers: 1})
 try {
   const kubeconfig = join(dir, '..', 'kubeconfig-watch.yaml')
@@ -84,7 +91,8 @@ try {
   const env = standInEnv({DOCKER_BUILDKIT: '1', KUBECONFIG: kubeconfig, NO_COLOR: '1'})
   env.PATH = `/usr/bin:${env.PATH}`
   process.stderr.write('first up (not timed)…\n')
-  run(process.execPath, [kudevBin, 'up', '-q'], {cwd: dir, env})
+  // It prints `<image> <id>`.
+  tags.add(run(process.execPath, [kudevBin, 'up', '-q'], {cwd: dir, env}).split(' ')[0])
 
   const hashMs: number[] = []
   const watchedMs: number[] = []
@@ -95,7 +103,7 @@ try {
   const parts = {oneShot: [] as CycleLine['durationsMs'][], watch: [] as CycleLine['durationsMs'][]}
   for (let round = 0; round < rounds; round++) {
     process.stderr.write(`round ${round + 1}/${rounds}\n`)
-    const watch = new Watch(env)
+    const watch = new Watch(env, tags)
     await watch.next(1)
     for (let i = 0; i < 2; i++) {
       const wrote = performance.now()
@@ -117,7 +125,9 @@ try {
       const started = performance.now()
       const out = run(process.execPath, [kudevBin, 'up', '--json'], {cwd: dir, env})
       oneShotMs.push(performance.now() - started)
-      parts.oneShot.push((JSON.parse(out) as CycleLine).durationsMs)
+      const oneShot = JSON.parse(out) as CycleLine
+      tags.add(oneShot.image)
+      parts.oneShot.push(oneShot.durationsMs)
       startMs.push(timeProcess(process.execPath, [kudevBin, '--version'], {cwd: dir, env}))
     }
   }
@@ -153,4 +163,5 @@ try {
   process.exitCode = met ? 0 : 1
 } finally {
   await removeAll()
+  tags.remove()
 }
