@@ -70,14 +70,15 @@ export function progressLine(status: (text: string) => void): (progress: LoadPro
   }
 }
 
-/** "kind-worker: trimmed, sent 3 blobs (4 kB), left out 1 layer it holds (663 MB), 0.9s" */
+/** "kind-worker: trimmed, from docker push, sent 3 blobs (4 kB), left out 1 layer it holds (663 MB), 0.9s" */
 export function describeNodeLoad(node: NodeLoad): string {
+  const source = node.source === undefined ? '' : {push: ' from docker push,', save: ' from a save,'}[node.source]
   const sent = `sent ${formatCount(node.blobsSent, 'blob')} (${formatBytes(node.bytesSent)})`
   const skipped =
     node.mode === 'trimmed'
       ? `, left out ${formatCount(node.blobsSkipped, 'layer')} it holds (${formatBytes(node.bytesSkipped)})`
       : ` (${node.reason ?? 'whole image'})`
-  return `${node.node}: ${node.mode}, ${sent}${skipped}, ${(node.durationMs / 1000).toFixed(1)}s`
+  return `${node.node}: ${node.mode},${source} ${sent}${skipped}, ${(node.durationMs / 1000).toFixed(1)}s`
 }
 
 function summary(report: LoadReport): string {

@@ -152,6 +152,12 @@ export interface DockerHost {
   platform: string
   /** True when Docker keeps images in containerd (the containerd image store, default since Docker 29 / Desktop 4.34). */
   containerdStore: boolean
+  /**
+   * True when the engine runs on this machine in its network (not Docker Desktop's VM, a remote or a
+   * rootless engine) and keeps its own image store: it can push to a registry kudev runs on 127.0.0.1,
+   * handing over only the layers it never pushed (loadIntoNodes does, unless KUDEV_LOOPBACK_PUSH=0).
+   */
+  sharesLoopback: boolean
 }
 
 /** A cluster node that is a Docker container (kind, Docker Desktop's kind mode). */
@@ -232,10 +238,11 @@ export interface PluginToolkit extends BaseToolkit {
   /** The last lines of a program's output (where tools say why they failed), without terminal colour codes, for an error's details. */
   lastLines(text: string): string[]
   /**
-   * Loads the image into nodes that are containers running containerd (kind-style): saves it once, sends
-   * each node only the layers it lacks (the whole image when `full`, or when a trimmed load fails), and
-   * checks each node lists it complete and unpacked. From Docker's containerd image store, only the
-   * engine's platform is saved (kind#3795).
+   * Loads the image into nodes that are containers running containerd (kind-style): takes its layers from
+   * Docker once (a push to a loopback registry that receives only the layers Docker never pushed, where
+   * the engine shares this machine's loopback; else a save), sends each node only the layers it lacks (the
+   * whole image when `full`, or when a trimmed load fails), and checks each node lists it complete and
+   * unpacked. From Docker's containerd image store, only the engine's platform is saved (kind#3795).
    */
   loadIntoNodes(image: LoadableImage, nodes: readonly string[], options: NodeLoadOptions): Promise<NodeLoad[]>
   /** Runs `work` with a new temporary folder, removed afterwards whatever happens. */
@@ -387,6 +394,12 @@ export interface NodeLoad {
   node: string
   /** `trimmed`: an OCI layout without the layers the node held. `full`: the whole image. */
   mode: 'full' | 'trimmed'
+  /**
+   * How the layers left Docker: `push`, handed over by a `docker push` to kudev's loopback registry (only
+   * the layers Docker never pushed before: milliseconds after an edit); `save`, a `docker save` of the
+   * whole image (or the builder's save, for an image not in Docker). Set by toolkit.loadIntoNodes.
+   */
+  source?: 'push' | 'save'
   /** Bytes streamed into the node. */
   bytesSent: number
   blobsSent: number

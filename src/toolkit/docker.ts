@@ -2,6 +2,8 @@
  * The docker CLI as loaders use it: one way to run it and fail, and the engine's platform, which is the
  * platform of every cluster node that is one of its containers.
  */
+import {hostname} from 'node:os'
+
 import type {ExecOptions, ExecResult} from '../exec/run.js'
 import type {ExitCodeName} from '../output/errors.js'
 import type {BaseToolkit, DockerHost, DockerOptions} from '../plugins/contract.js'
@@ -44,18 +46,30 @@ function dockerFailed(toolkit: BaseToolkit, result: ExecResult, doing: string, c
 /** `docker info` reports the kernel's machine name; images and manifests use Go's names. */
 const GO_ARCH: Record<string, string> = {aarch64: 'arm64', armv7l: 'arm', x86_64: 'amd64'}
 
-export async function dockerHost(toolkit: BaseToolkit): Promise<DockerHost> {
+export async function dockerHost(toolkit: BaseToolkit, machineName = hostname()): Promise<DockerHost> {
   const {stdout} = await docker(
     toolkit,
-    ['info', '--format', '{{.OSType}}\t{{.Architecture}}\t{{json .DriverStatus}}'],
+    [
+      'info',
+      '--format',
+      '{{.OSType}}\t{{.Architecture}}\t{{json .DriverStatus}}\t{{.Name}}\t{{.OperatingSystem}}\t{{json .SecurityOptions}}',
+    ],
     'ask Docker for its platform and image store',
   )
-  const [os = 'linux', machine = '', driverStatus = 'null'] = stdout.trim().split('\t')
+  const [os = 'linux', machine = '', driverStatus = 'null', name, system = '', security = 'null'] = stdout
+    .trim()
+    .split('\t')
   const status = JSON.parse(driverStatus) as [string, string][] | null
+  const containerdStore = (status ?? []).some(
+    ([key, value]) => key === 'driver-type' && value === 'io.containerd.snapshotter.v1',
+  )
+  const rootless = ((JSON.parse(security) as string[] | null) ?? []).some((option) => option.includes('name=rootless'))
   return {
-    containerdStore: (status ?? []).some(
-      ([key, value]) => key === 'driver-type' && value === 'io.containerd.snapshotter.v1',
-    ),
+    containerdStore,
     platform: `${os}/${GO_ARCH[machine] ?? machine}`,
+    // Docker Desktop's engine runs in a VM, a remote one elsewhere, a rootless one in its own network
+    // namespace: their 127.0.0.1 is not this machine's. The engine's name is its machine's host name.
+    sharesLoopback:
+      os === 'linux' && !containerdStore && !rootless && name === machineName && !/Docker Desktop/i.test(system),
   }
 }

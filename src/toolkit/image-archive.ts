@@ -13,7 +13,10 @@ import {Readable} from 'node:stream'
 import {END_OF_ARCHIVE, padding, readTarIndex, tarHeader, type TarIndexEntry} from '../util/tar.js'
 import {normalizeRef} from './image-ref.js'
 
-/** One blob of the layout: a range of the archive file, or content kudev wrote (a converted manifest). */
+/**
+ * One blob of the layout: a range of the archive file, a file of its own (a layer a push handed over), or
+ * content kudev wrote (a converted manifest).
+ */
 export interface LayoutBlob {
   digest: string
   size: number
@@ -21,10 +24,13 @@ export interface LayoutBlob {
   layer: boolean
   /** Offset of the content in the archive, when it comes from there. */
   offset?: number
+  /** The file that is the whole blob, when it is not part of the archive. */
+  file?: string
   content?: Buffer
 }
 
 export interface ImageArchive {
+  /** The saved archive, or the folder of a push's layers (for messages). */
   file: string
   /** 'oci-layout' when the archive was one; 'docker' when it was the legacy form and was converted. */
   format: 'docker' | 'oci-layout'
@@ -166,7 +172,7 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
   const targets: string[] = []
   for (const image of images) {
     const configContent = await readEntry(archive, image.Config)
-    const configDigest = `sha256:${createHash('sha256').update(configContent).digest('hex')}`
+    const configDigest = sha256(configContent)
     const config = JSON.parse(configContent.toString('utf8')) as {rootfs?: {diff_ids?: string[]}}
     const diffIds = config.rootfs?.diff_ids ?? []
     if (diffIds.length !== image.Layers.length)
@@ -177,29 +183,50 @@ async function dockerArchive(archive: OpenArchive): Promise<ImageArchive> {
       const entry = fileEntry(archive, name)
       const digest = diffIds[i]!
       if (!blobs.has(digest)) blobs.set(digest, {digest, layer: true, offset: entry.offset, size: entry.size})
-      return {digest, mediaType: MEDIA.layer, size: entry.size}
+      return {digest, size: entry.size}
     })
+    const {manifest, manifestDigest} = schema2Manifest(configContent, layers)
     blobs.set(configDigest, {content: configContent, digest: configDigest, layer: false, size: configContent.length})
-    const manifest = Buffer.from(
-      JSON.stringify({
-        config: {digest: configDigest, mediaType: MEDIA.config, size: configContent.length},
-        layers,
-        mediaType: MEDIA.manifest,
-        schemaVersion: 2,
-      }),
-    )
-    const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`
     blobs.set(manifestDigest, {content: manifest, digest: manifestDigest, layer: false, size: manifest.length})
     targets.push(manifestDigest)
-    const descriptor = {digest: manifestDigest, mediaType: MEDIA.manifest, size: manifest.length}
-    const names = image.RepoTags ?? []
-    if (names.length === 0) indexEntries.push(descriptor)
-    for (const name of names)
-      indexEntries.push({...descriptor, annotations: {'io.containerd.image.name': normalizeRef(name)}})
+    indexEntries.push(...indexEntriesFor({digest: manifestDigest, size: manifest.length}, image.RepoTags ?? []))
   }
 
-  const index = Buffer.from(JSON.stringify({manifests: indexEntries, mediaType: MEDIA.ociIndex, schemaVersion: 2}))
-  return {blobs: [...blobs.values()], file: archive.file, format: 'docker', index, targets}
+  return {blobs: [...blobs.values()], file: archive.file, format: 'docker', index: layoutIndex(indexEntries), targets}
+}
+
+/**
+ * The Docker schema 2 manifest of a config and its uncompressed layers (digest = diff ID), as containerd's
+ * importer writes one for a legacy archive: the same image gets the same manifest however it left Docker.
+ */
+export function schema2Manifest(
+  config: Buffer,
+  layers: readonly {digest: string; size: number}[],
+): {manifest: Buffer; manifestDigest: string} {
+  const manifest = Buffer.from(
+    JSON.stringify({
+      config: {digest: sha256(config), mediaType: MEDIA.config, size: config.length},
+      layers: layers.map(({digest, size}) => ({digest, mediaType: MEDIA.layer, size})),
+      mediaType: MEDIA.manifest,
+      schemaVersion: 2,
+    }),
+  )
+  return {manifest, manifestDigest: sha256(manifest)}
+}
+
+/** index.json's entries for a manifest: one per name it goes by, or one without a name. */
+export function indexEntriesFor(manifest: {digest: string; size: number}, names: readonly string[]): object[] {
+  const descriptor = {digest: manifest.digest, mediaType: MEDIA.manifest, size: manifest.size}
+  if (names.length === 0) return [descriptor]
+  return names.map((name) => ({...descriptor, annotations: {'io.containerd.image.name': normalizeRef(name)}}))
+}
+
+export function layoutIndex(entries: readonly object[]): Buffer {
+  return Buffer.from(JSON.stringify({manifests: entries, mediaType: MEDIA.ociIndex, schemaVersion: 2}))
+}
+
+export function sha256(content: Buffer): string {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}`
 }
 
 const OCI_LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}')
@@ -251,16 +278,19 @@ export function layoutStream(archive: ImageArchive, omit: ReadonlySet<string> = 
 const CHUNK = 1 << 20
 
 async function* layoutBlocks(archive: ImageArchive, entries: {name: string; blob: LayoutBlob}[]) {
-  const handle = await open(archive.file, 'r')
+  const handles = new Map<string, FileHandle>()
   try {
     for (const {name, blob} of entries) {
       yield* tarHeader({mode: 0o644, mtimeSeconds: 0, name, size: blob.size, type: 'file'})
       if (blob.content) yield blob.content
       else {
+        const file = blob.file ?? archive.file
+        let handle = handles.get(file)
+        if (handle === undefined) handles.set(file, (handle = await open(file, 'r')))
         for (let sent = 0; sent < blob.size;) {
           const buffer = Buffer.allocUnsafe(Math.min(CHUNK, blob.size - sent))
-          const {bytesRead} = await handle.read(buffer, 0, buffer.length, blob.offset! + sent)
-          if (bytesRead === 0) throw new Error(`${archive.file} became shorter while it was being sent`)
+          const {bytesRead} = await handle.read(buffer, 0, buffer.length, (blob.offset ?? 0) + sent)
+          if (bytesRead === 0) throw new Error(`${file} became shorter while it was being sent`)
           sent += bytesRead
           yield buffer.subarray(0, bytesRead)
         }
@@ -271,6 +301,6 @@ async function* layoutBlocks(archive: ImageArchive, entries: {name: string; blob
 
     yield END_OF_ARCHIVE
   } finally {
-    await handle.close()
+    for (const handle of handles.values()) await handle.close()
   }
 }

@@ -1,8 +1,14 @@
 /**
  * Loading an image into nodes that are containers with their own containerd (kind, Docker Desktop's kind
- * mode): one save, then per node, in parallel, an OCI layout holding only the layers the node lacks,
- * streamed into the `ctr images import` kind runs. A node is trusted only once containerd lists the image
- * under its name, complete and unpacked; a trimmed load that fails that is followed by a full one.
+ * mode): the image's layers taken from Docker once, then per node, in parallel, an OCI layout holding only
+ * the layers the node lacks, streamed into the `ctr images import` kind runs. A node is trusted only once
+ * containerd lists the image under its name, complete and unpacked; a trimmed load that fails that is
+ * followed by a full one.
+ *
+ * The layers leave Docker by a push to kudev's loopback registry where the engine can reach it: Docker
+ * hands over only the layers it never pushed before (after an edit, the app's layer: milliseconds, where a
+ * save stages the whole image first). A node lacking a layer Docker did not hand over, a push past its
+ * limit (a new big layer: Docker compresses it) or one that fails, take the save.
  */
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
@@ -18,7 +24,11 @@ import {withTempDir} from './archive.js'
 import {docker} from './docker.js'
 import {heldLayers, layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
 import {normalizeRef} from './image-ref.js'
+import {knownLayerSizes, rememberLayerSizes} from './layer-sizes.js'
+import {startLoopbackPush, type LoopbackPush, type PushedImage} from './loopback-registry.js'
 import {nameTarget, nodesWithout} from './nodes.js'
+import {firstTime} from './notices.js'
+import {pushedLayout} from './pushed-layout.js'
 
 /** A node as the load found it: its snapshotter, what the image's name pointed at, and the blobs it held. */
 interface Target {
@@ -29,22 +39,35 @@ interface Target {
   held?: ReadonlySet<string>
 }
 
+/** The image as `docker save` (or the builder) wrote it. */
+interface Saved {
+  file: string
+  /** The archive's size: what a full load sends. */
+  bytes: number
+  /** Undefined when kudev could not read the archive: then every node gets it whole. */
+  archive?: ImageArchive
+  unreadable?: string
+}
+
 interface Run {
   toolkit: BaseToolkit
   image: LoadableImage
-  file: string
-  /** The saved archive's size: what a full load sends. */
-  bytes: number
-  /** Undefined when kudev could not read the saved archive: then every node gets it whole. */
-  archive?: ImageArchive
-  unreadable?: string
-  ids: ReadonlySet<string>
+  /** What a node's name may point at once loaded: the image ID, and the manifests kudev sent. */
+  ids: Set<string>
   options: NodeLoadOptions
   host: () => Promise<DockerHost>
+  /** What the loopback push handed over, when it did. */
+  pushed?: PushedImage
+  /** Layer sizes kudev has seen, for the layers a layout from the push names but does not send. */
+  sizes: ReadonlyMap<string, number>
+  /** The save, started by the first node that needs it. */
+  saved: () => Promise<Saved>
 }
 
+type Save = (image: LoadableImage, file: string, signal: AbortSignal, platform?: string) => Promise<void>
+
 /**
- * Loads `image` into each of `nodes` (container names) and returns what each was sent. Saves to a temp
+ * Loads `image` into each of `nodes` (container names) and returns what each was sent. Works in a temp
  * folder removed on every exit; on failure, waits for every node before throwing the first node's error.
  */
 export async function loadIntoNodes(
@@ -53,40 +76,110 @@ export async function loadIntoNodes(
   nodes: readonly string[],
   options: NodeLoadOptions,
   host: () => Promise<DockerHost>,
-  save: (image: LoadableImage, file: string, signal: AbortSignal, platform?: string) => Promise<void>,
+  save: Save,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<NodeLoad[]> {
   if (nodes.length === 0) return []
   return withTempDir('kudev-load-', async (dir) => {
-    const file = path.join(dir, 'image.tar')
-    // kind#3795: Docker's containerd image store saves an archive that lists every platform of an image but
-    // holds only the content Docker has, and an import of every platform fails on the rest. The nodes are the
-    // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
-    const {containerdStore, platform} = await host()
-    const saved = reportingSize(file, options.onProgress, () =>
-      save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined),
-    )
-    saved.catch(() => {})
+    const {sharesLoopback} = await host()
+    let saving: Promise<Saved> | undefined
+    const run: Run = {
+      host,
+      ids: new Set([image.id]),
+      image,
+      options,
+      saved: () => (saving ??= saveOnce(run, save, path.join(dir, 'image.tar'))),
+      sizes: new Map(),
+      toolkit,
+    }
+    const pushes = image.inDockerDaemon && !options.full && sharesLoopback && env.KUDEV_LOOPBACK_PUSH !== '0'
+    const stopPush = new AbortController()
+    const push = pushes
+      ? startLoopbackPush(toolkit, image, dir, {signal: AbortSignal.any([options.signal, stopPush.signal])})
+      : undefined
     // Each node is asked what it has while Docker prepares the save (seconds before its first byte), once the
     // save has started: asked first, six docker execs delayed it by about 0.1 s.
+    if (push === undefined) run.saved().catch(() => {})
     await nextTurn()
     const targets = nodes.map((node) => inspectNode(toolkit, node, image.ref, !options.full))
     for (const target of targets) target.catch(() => {})
-    await saved
-    const run: Run = {bytes: (await stat(file)).size, file, host, ids: new Set([image.id]), image, options, toolkit}
+    let loaded = false
     try {
-      run.archive = await readImageArchive(file)
-      // Saved for one platform, the names may point at that platform's manifest rather than the ID Docker reports.
-      run.ids = new Set([image.id, ...run.archive.targets])
-    } catch (error) {
-      run.unreadable = (error as Error).message
-      toolkit.logger.debug(`cannot read the saved archive, every node gets it whole: ${run.unreadable}`)
+      if (push) run.pushed = await pushedOrSave(run, push, env)
+      const results = await Promise.allSettled(targets.map(async (target) => loadNode(run, await target)))
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+      if (failed) throw failed.reason
+      loaded = true
+      return results.map((result) => (result as PromiseFulfilledResult<NodeLoad>).value)
+    } finally {
+      if (push) await primed(run, push, loaded ? undefined : stopPush)
+      await remember(run, saving, env)
     }
-
-    const results = await Promise.allSettled(targets.map(async (target) => loadNode(run, await target)))
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-    if (failed) throw failed.reason
-    return results.map((result) => (result as PromiseFulfilledResult<NodeLoad>).value)
   })
+}
+
+/** What the push handed over; undefined (the nodes take the save) when it failed or passed its limit. */
+async function pushedOrSave(run: Run, push: LoopbackPush, env: NodeJS.ProcessEnv): Promise<PushedImage | undefined> {
+  const {logger} = run.toolkit
+  run.sizes = knownLayerSizes(env)
+  try {
+    const pushed = await push.handed
+    const sent = [...pushed.sent.values()].reduce((sum, layer) => sum + layer.size, 0)
+    logger.debug(
+      `docker push to kudev's loopback registry handed over ${pushed.sent.size} of ${pushed.diffIds.length} layers (${formatBytes(sent)})`,
+    )
+    return pushed
+  } catch (error) {
+    if (run.options.signal.aborted) throw error
+    logger.debug(`docker push to kudev's loopback registry: ${(error as Error).message}; saving the image instead`)
+    run.saved().catch(() => {})
+    return undefined
+  }
+}
+
+/**
+ * Waits for a push that went on past its limit: once it ends, Docker holds its layers as pushed, and the
+ * next load of an edit of this image pushes only the new ones. Stopped when the load failed.
+ */
+async function primed(run: Run, push: LoopbackPush, stop: AbortController | undefined): Promise<void> {
+  stop?.abort()
+  if (!push.ended && run.pushed === undefined && stop === undefined && firstTime('loopback-push-priming'))
+    run.toolkit.logger.info(
+      'waiting for docker push to hand kudev the layers Docker never pushed before (once per new big layer): loads after an edit then send only what changed',
+    )
+  const failure = await push.finished
+  if (failure !== undefined && run.pushed === undefined)
+    run.toolkit.logger.debug(`docker push to kudev's loopback registry ended: ${failure}`)
+}
+
+/** Records the sizes of the layers this load saw, for the layouts of loads to come. */
+async function remember(run: Run, saving: Promise<Saved> | undefined, env: NodeJS.ProcessEnv): Promise<void> {
+  const seen: [string, number][] = [...(run.pushed?.sent ?? [])].map(([digest, layer]) => [digest, layer.size])
+  const saved = await saving?.catch(() => undefined)
+  for (const blob of saved?.archive?.blobs ?? []) if (blob.layer) seen.push([blob.digest, blob.size])
+  rememberLayerSizes(seen, env)
+}
+
+/** Saves the image into `file` and reads it as an image archive; the nodes' names may point at its manifests. */
+async function saveOnce({host, ids, image, options, toolkit}: Run, save: Save, file: string): Promise<Saved> {
+  // kind#3795: Docker's containerd image store saves an archive that lists every platform of an image but
+  // holds only the content Docker has, and an import of every platform fails on the rest. The nodes are the
+  // engine's containers, so its platform is theirs. (Older engines refuse --platform: only where needed.)
+  const {containerdStore, platform} = await host()
+  await reportingSize(file, options.onProgress, () =>
+    save(image, file, options.signal, image.inDockerDaemon && containerdStore ? platform : undefined),
+  )
+  const saved: Saved = {bytes: (await stat(file)).size, file}
+  try {
+    saved.archive = await readImageArchive(file)
+    // Saved for one platform, the names may point at that platform's manifest rather than the ID Docker reports.
+    for (const target of saved.archive.targets) ids.add(target)
+  } catch (error) {
+    saved.unreadable = (error as Error).message
+    toolkit.logger.debug(`cannot read the saved archive, every node gets it whole: ${saved.unreadable}`)
+  }
+
+  return saved
 }
 
 async function inspectNode(toolkit: BaseToolkit, node: string, ref: string, trimming: boolean): Promise<Target> {
@@ -111,29 +204,56 @@ async function loadNode(run: Run, target: Target): Promise<NodeLoad> {
 async function sendTo(run: Run, target: Target, started: number): Promise<NodeLoad> {
   const {node} = target
   if (run.options.full) return fullLoad(run, target, started, 'asked for (--full-load)')
-  if (run.archive === undefined)
-    return fullLoad(run, target, started, `kudev could not read the saved image (${run.unreadable})`)
-  const omit = heldLayers(run.archive, target.held ?? new Set())
+  const held = target.held ?? new Set()
+  if (run.pushed) {
+    const layout = pushedLayout(run.pushed, run.image.ref, held, run.sizes)
+    if ('archive' in layout) return sendLayout(run, target, started, layout.archive, layout.omit, 'push')
+    run.toolkit.logger.debug(`${node}: sending from the saved image: ${layout.needsSave}`)
+  }
+
+  const saved = await run.saved()
+  if (saved.archive === undefined)
+    return fullLoad(run, target, started, `kudev could not read the saved image (${saved.unreadable})`)
+  const omit = heldLayers(saved.archive, held)
   if (omit.size === 0) return fullLoad(run, target, started, 'the node holds none of its layers')
-  const size = layoutSize(run.archive, omit)
+  return sendLayout(run, target, started, saved.archive, omit, 'save')
+}
+
+/** Sends the layout of `archive` without `omit`; a full load from the save follows if the node does not then have the image. */
+async function sendLayout(
+  run: Run,
+  target: Target,
+  started: number,
+  archive: ImageArchive,
+  omit: ReadonlySet<string>,
+  source: NodeLoad['source'],
+): Promise<NodeLoad> {
+  const {node} = target
+  for (const manifest of archive.targets) run.ids.add(manifest)
+  const size = layoutSize(archive, omit)
   run.toolkit.logger.debug(
-    `${node}: sending ${size.blobsSent} blobs (${formatBytes(size.bytes)}), leaving out ${size.blobsSkipped} layers it holds (${formatBytes(size.bytesSkipped)})`,
+    `${node}: sending ${size.blobsSent} blobs (${formatBytes(size.bytes)}) from the ${source}, leaving out ${size.blobsSkipped} layers it holds (${formatBytes(size.bytesSkipped)})`,
   )
-  const failure = await importAndCheck(run, target, layoutStream(run.archive, omit), size.bytes)
+  const failure = await importAndCheck(run, target, layoutStream(archive, omit), size.bytes)
+  const trimmed = omit.size > 0
   if (failure === undefined) {
     const {blobsSent, blobsSkipped, bytes: bytesSent, bytesSkipped} = size
     const durationMs = Math.round(performance.now() - started)
-    return {blobsSent, blobsSkipped, bytesSent, bytesSkipped, durationMs, mode: 'trimmed', node}
+    const mode = trimmed ? 'trimmed' : 'full'
+    const reason = trimmed ? {} : {reason: 'the node holds none of its layers'}
+    return {blobsSent, blobsSkipped, bytesSent, bytesSkipped, durationMs, mode, node, ...reason, source}
   }
 
-  run.toolkit.logger.info(`${node}: the trimmed load failed (${failure}); loading the whole image`)
-  return fullLoad(run, target, started, `the trimmed load failed: ${failure}`)
+  const what = trimmed ? 'the trimmed load' : 'the load of what docker push handed over'
+  run.toolkit.logger.info(`${node}: ${what} failed (${failure}); loading the whole image`)
+  return fullLoad(run, target, started, `${what} failed: ${failure}`)
 }
 
 async function fullLoad(run: Run, target: Target, started: number, reason: string): Promise<NodeLoad> {
   const {node} = target
   run.toolkit.logger.debug(`${node}: sending the whole image (${reason})`)
-  const failure = await importAndCheck(run, target, createReadStream(run.file), run.bytes)
+  const saved = await run.saved()
+  const failure = await importAndCheck(run, target, createReadStream(saved.file), saved.bytes)
   if (failure !== undefined) {
     // The node may be gone too (stopped mid-load): what failed is the news, not that the cleanup could not run.
     await removeBrokenName(run, target).catch((error: Error) => run.toolkit.logger.debug(`${node}: ${error.message}`))
@@ -144,14 +264,15 @@ async function fullLoad(run: Run, target: Target, started: number, reason: strin
   }
 
   return {
-    blobsSent: run.archive?.blobs.length ?? 0,
+    blobsSent: saved.archive?.blobs.length ?? 0,
     blobsSkipped: 0,
-    bytesSent: run.bytes,
+    bytesSent: saved.bytes,
     bytesSkipped: 0,
     durationMs: Math.round(performance.now() - started),
     mode: 'full',
     node,
     reason,
+    source: 'save',
   }
 }
 

@@ -71,6 +71,11 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
     options: {full?: boolean; signal?: AbortSignal; onProgress?: (progress: LoadProgress) => void} = {},
   ) => toolkit.loadIntoNodes(image, cluster.nodes, {signal: options.signal ?? new AbortController().signal, ...options})
 
+  async function loopbackTags(): Promise<string[]> {
+    const listed = await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
+    return listed.split('\n').filter((line) => line.startsWith('127.0.0.1:') && line.includes('/kudev/load:'))
+  }
+
   /** What the node's containerd says of the name: complete and unpacked for overlayfs, and the file's content. */
   async function expectRunnable(node: string, image: LoadableImage, content: string): Promise<void> {
     const name = `docker.io/${image.ref}`
@@ -89,8 +94,9 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
   it('sends a first load whole (the nodes hold none of its layers), and after an edit only the changed layer; each node then runs the new image', async () => {
     const first = await buildApp('edit', 'v1')
     const whole = await load(first)
-    expect(whole.map((node) => [node.node, node.mode, node.reason])).to.deep.equal(
-      cluster.nodes.map((node) => [node, 'full', 'the node holds none of its layers']),
+    // Small enough for the push: Docker hands over every layer the first time.
+    expect(whole.map((node) => [node.node, node.mode, node.reason, node.source])).to.deep.equal(
+      cluster.nodes.map((node) => [node, 'full', 'the node holds none of its layers', 'push']),
     )
     for (const node of whole) expect(node.bytesSent).to.be.greaterThan(4 * MB)
 
@@ -98,12 +104,68 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
     const trimmed = await load(second)
     for (const node of trimmed) {
       expect(node.mode, node.node).to.equal('trimmed')
+      expect(node.source, node.node).to.equal('push')
       expect(node.blobsSkipped, node.node).to.equal(1)
       expect(node.bytesSkipped, node.node).to.be.greaterThan(4 * MB)
       expect(node.bytesSent, node.node).to.be.lessThan(64 * 1024)
       expect(node.blobsSent, node.node).to.equal(3) // the new layer, the config, the manifest
       await expectRunnable(node.node, second, `edit v2`)
     }
+  })
+
+  it('a new big layer comes from a save while the push goes on, so that Docker remembers it: after an edit, the push hands over only the new layer', async () => {
+    // 24 MB of random bytes compress to more than the push's 16 MiB limit.
+    const first = await buildApp('prime', 'v1', 24)
+    const whole = await load(first)
+    expect(whole.map((node) => [node.mode, node.source])).to.deep.equal(cluster.nodes.map(() => ['full', 'save']))
+    expect(await loopbackTags(), 'the push untagged what it pushed').to.deep.equal([])
+
+    const second = await buildApp('prime', 'v2', 24)
+    for (const node of await load(second)) {
+      expect([node.mode, node.source], node.node).to.deep.equal(['trimmed', 'push'])
+      expect(node.bytesSent, node.node).to.be.lessThan(64 * 1024)
+      expect(node.bytesSkipped, node.node).to.be.greaterThan(24 * MB)
+      await expectRunnable(node.node, second, 'prime v2')
+    }
+  })
+
+  it('a node lacking a layer Docker does not hand over takes the save; the other node the push', async () => {
+    await load(await buildApp('lack', 'v1'))
+    const second = await buildApp('lack', 'v2')
+    const [depsLayer] = JSON.parse(
+      await docker(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', second.ref]),
+    ) as string[]
+    const [victim, other] = cluster.nodes as [string, string]
+    await docker(['exec', victim, 'ctr', '-n', 'k8s.io', 'content', 'rm', depsLayer!])
+    const byNode = new Map((await load(second)).map((node) => [node.node, node]))
+    expect(byNode.get(victim)).to.include({mode: 'full', reason: 'the node holds none of its layers', source: 'save'})
+    expect(byNode.get(other)).to.include({mode: 'trimmed', source: 'push'})
+    for (const node of cluster.nodes) await expectRunnable(node, second, 'lack v2')
+  })
+
+  it('KUDEV_LOOPBACK_PUSH=0, or no record of the size of a layer the nodes hold: the layers come from a save, trimmed the same way', async () => {
+    const saved = async (name: string, env: Record<string, string>) => {
+      await load(await buildApp(name, 'v1'))
+      const second = await buildApp(name, 'v2')
+      const before = {...process.env}
+      Object.assign(process.env, env)
+      try {
+        for (const node of await load(second)) {
+          expect([node.mode, node.source, node.blobsSkipped], `${name} ${node.node}`).to.deep.equal([
+            'trimmed',
+            'save',
+            1,
+          ])
+          await expectRunnable(node.node, second, `${name} v2`)
+        }
+      } finally {
+        for (const key of Object.keys(env)) if (before[key] === undefined) delete process.env[key]
+        Object.assign(process.env, before)
+      }
+    }
+
+    await saved('nopush', {KUDEV_LOOPBACK_PUSH: '0'})
+    await saved('nosizes', {KUDEV_CACHE_DIR: await cleanup.tempDir('kudev-no-record-')})
   })
 
   it('a layer containerd drops between the listing and the import (its garbage collection) ends in a full load that repairs the node', async () => {
@@ -273,7 +335,8 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
     controller.abort()
     const error = await rejection(loading)
     expect(error.code).to.equal('interrupted')
-    expect(await processes(`docker (save|exec -i) .*${cluster.name}`)).to.deep.equal([])
+    expect(await processes(`docker (save|exec -i) .*${cluster.name}|docker push 127\\.0\\.0\\.1:`)).to.deep.equal([])
+    expect(await loopbackTags()).to.deep.equal([])
     const after = (await readdir(tmpdir())).filter((entry) => entry.startsWith('kudev-load-'))
     expect(after).to.deep.equal(before)
     for (const node of cluster.nodes) {

@@ -147,7 +147,9 @@ describe('kudev up into kind-style nodes (real engine, real containerd, stand-in
       await writeFile(join(project, 'index.html'), `v4 ${Date.now()}\n`)
       const shown = await runCli(['up', '-v'], {cwd: project, env: {...env, NO_COLOR: '1'}})
       for (const node of kind.nodes)
-        expect(shown.stderr).to.match(new RegExp(`${node}: trimmed, sent 3 blobs \\(.*\\), left out 1 layer it holds`))
+        expect(shown.stderr).to.match(
+          new RegExp(`${node}: trimmed, from docker push, sent 3 blobs \\(.*\\), left out 1 layer it holds`),
+        )
       expect(shown.stderr).to.match(/loaded .* \(trimmed: .* sent to 2 nodes\)/)
     } finally {
       await writeFile(dockerfile, 'FROM scratch\nCOPY . /app/\n')
