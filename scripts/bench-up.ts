@@ -92,7 +92,7 @@ async function trimmedFloor(image: string, nodes: string[]): Promise<number> {
 }
 
 interface Sent {
-  sent: {nodes: {node: string; mode: string; bytesSent: number}[]} | null
+  sent: {nodes: {node: string; mode: string; bytesSent: number; source?: string}[]} | null
 }
 
 const clusters = await Promise.all(
@@ -135,6 +135,7 @@ try {
   const floorMs: number[] = []
   const registryMs: number[] = []
   const sentBytes: number[] = []
+  const sources: string[] = []
   for (let i = 0; i < runs; i++) {
     appendFileSync(join(dir, 'src', 'app.js'), `console.log('edit ${Date.now()} ${i}')\n`)
     image = build()
@@ -153,7 +154,10 @@ try {
         )
         kudevMs.push(performance.now() - started)
         const {sent} = JSON.parse(out) as Sent
-        for (const node of sent?.nodes ?? []) if (node.mode === 'trimmed') sentBytes.push(node.bytesSent)
+        for (const node of sent?.nodes ?? []) {
+          if (node.mode === 'trimmed') sentBytes.push(node.bytesSent)
+          sources.push(`${node.mode} from ${node.source ?? 'the loader'}`)
+        }
       },
       async () => wholeMs.push(await wholeImage(image, forWhole.nodes)),
       async () => floorMs.push(await trimmedFloor(image, forFloor.nodes)),
@@ -196,6 +200,8 @@ try {
       0.05,
     ),
   ]
+  const tally = [...new Set(sources)].map((each) => `${sources.filter((seen) => seen === each).length}× ${each}`)
+  console.log(`\nkudev's loads per node: ${tally.join(', ')}`)
   console.log(
     `\nBytes sent per node by kudev's trimmed loads: median ${median(sentBytes).toFixed(0)}, max ${Math.max(...sentBytes)} (the whole image: ${run('docker', ['image', 'inspect', '-f', '{{.Size}}', image]).trim()} bytes)`,
   )

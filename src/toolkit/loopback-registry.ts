@@ -4,8 +4,9 @@
  * Docker 20.10 stages the whole image before `docker save` sends a byte (5–7 s for a 665 MB image), but
  * `docker push` uploads only the layers it cannot find on the registry, asking (HEAD) for each layer it has
  * pushed or pulled before. kudev runs a registry of its own on 127.0.0.1 for one push: it answers yes to
- * every such question but the config's (the config's digest is the image ID), so Docker sends the config and
- * the layers it never sent anywhere: after an edit, the new app layer. Measured in docs/benchmarks.md.
+ * such a question when the caller says the layer need not be sent (every node holds it), no to the config's
+ * (its digest is the image ID), so Docker sends the config and the layers the nodes lack, compressing only
+ * those it never pushed before: after an edit, the new app layer. Measured in docs/benchmarks.md.
  *
  * The registry answers only what `docker push` asks (the distribution API v2 for one repository) and only
  * on 127.0.0.1: Docker pushes to a loopback registry over plain HTTP without configuration.
@@ -38,6 +39,11 @@ export interface PushedImage {
 export interface PushOptions {
   signal?: AbortSignal
   /**
+   * Whether the registry should say it has the layer Docker asks about (by the compressed digest Docker
+   * pushed it as before), so that Docker does not send it. Without it, yes to every layer.
+   */
+  has?(digest: string): Promise<boolean>
+  /**
    * Compressed bytes a push may upload before kudev takes the save instead: past this Docker is compressing
    * a layer it has never pushed (a big one, the first time), and a save is faster.
    */
@@ -56,6 +62,8 @@ export interface LoopbackPush {
   finished: Promise<string | undefined>
   /** True once `finished` has settled. */
   ended: boolean
+  /** The layers of the manifest Docker pushed (compressed digests, in the config's diff ID order), once it did. */
+  manifestLayers?: string[]
 }
 
 /** Compressed uploads past 16 MiB mean a layer Docker has never pushed (a dependency layer): the save is faster. */
@@ -74,7 +82,13 @@ export function startLoopbackPush(
   let handOver!: {resolve: (image: PushedImage) => void; reject: (error: Error) => void}
   const handed = new Promise<PushedImage>((resolve, reject) => (handOver = {reject, resolve}))
   handed.catch(() => {})
-  const registry = new LoopbackRegistry(image.id, dir, options.maxBytes ?? MAX_BYTES, (error) => handOver.reject(error))
+  const registry = new LoopbackRegistry(
+    image.id,
+    dir,
+    options.maxBytes ?? MAX_BYTES,
+    (error) => handOver.reject(error),
+    options.has ?? (() => Promise.resolve(true)),
+  )
   const push = async () => {
     const port = await registry.listen()
     const ref = `127.0.0.1:${port}/kudev/load:${image.id.replace(/^sha256:/, '').slice(0, 12)}`
@@ -88,6 +102,7 @@ export function startLoopbackPush(
         await docker(toolkit, ['image', 'rm', ref], `remove the tag ${ref}`, {accept: () => true})
       }
 
+      started.manifestLayers = registry.manifestLayers()
       if (registry.overLimit === undefined) handOver.resolve(await registry.result())
     } finally {
       await registry.close()
@@ -135,6 +150,7 @@ class LoopbackRegistry {
     private readonly dir: string,
     private readonly maxBytes: number,
     private readonly onOverLimit: (error: Error) => void,
+    private readonly has: (digest: string) => Promise<boolean>,
   ) {
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error: Error) => {
@@ -162,6 +178,18 @@ class LoopbackRegistry {
     for (const upload of this.uploads.values()) {
       upload.out?.destroy()
       upload.out = undefined
+    }
+  }
+
+  /** The layer digests of the manifest Docker pushed; undefined before it did, or when it is not one kudev reads. */
+  manifestLayers(): string[] | undefined {
+    try {
+      const layers = (JSON.parse(this.manifest?.toString('utf8') ?? 'null') as {layers?: {digest?: unknown}[]} | null)
+        ?.layers
+      const digests = layers?.map((layer) => layer.digest)
+      return digests?.every((digest): digest is string => typeof digest === 'string') ? digests : undefined
+    } catch {
+      return undefined
     }
   }
 
@@ -195,9 +223,13 @@ class LoopbackRegistry {
     if ((match = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/.exec(route)) && (method === 'HEAD' || method === 'GET')) {
       const digest = match[2]!
       const received = this.blobs.get(digest)
-      // Every layer Docker asks about is one it pushed or pulled before: the nodes hold it, or get a full load.
-      if (received === undefined && digest === this.configDigest && !this.dropped.has(digest))
-        return answer(response, 404)
+      // Docker asks about a layer it pushed or pulled before, by the digest it had then: yes when the nodes
+      // hold it. The config it always sends (its digest is the image ID, which the push must deliver).
+      const held =
+        received !== undefined ||
+        this.dropped.has(digest) ||
+        (digest !== this.configDigest && (await this.has(digest).catch(() => false)))
+      if (!held) return answer(response, 404)
       const size = String(received?.size ?? 0)
       return answer(response, 200, {'Content-Length': size, 'Docker-Content-Digest': digest})
     }

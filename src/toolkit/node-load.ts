@@ -24,7 +24,7 @@ import {withTempDir} from './archive.js'
 import {docker} from './docker.js'
 import {heldLayers, layoutSize, layoutStream, readImageArchive, type ImageArchive} from './image-archive.js'
 import {normalizeRef} from './image-ref.js'
-import {knownLayerSizes, rememberLayerSizes} from './layer-sizes.js'
+import {readLayerRecord, rememberLayers, type LayerRecord} from './layer-record.js'
 import {startLoopbackPush, type LoopbackPush, type PushedImage} from './loopback-registry.js'
 import {nameTarget, nodesWithout} from './nodes.js'
 import {firstTime} from './notices.js'
@@ -58,8 +58,8 @@ interface Run {
   host: () => Promise<DockerHost>
   /** What the loopback push handed over, when it did. */
   pushed?: PushedImage
-  /** Layer sizes kudev has seen, for the layers a layout from the push names but does not send. */
-  sizes: ReadonlyMap<string, number>
+  /** What kudev knows of layers: their sizes, for those a layout from the push names but does not send. */
+  record: LayerRecord
   /** The save, started by the first node that needs it. */
   saved: () => Promise<Saved>
 }
@@ -83,29 +83,37 @@ export async function loadIntoNodes(
   return withTempDir('kudev-load-', async (dir) => {
     const {sharesLoopback} = await host()
     let saving: Promise<Saved> | undefined
+    const pushes = image.inDockerDaemon && !options.full && sharesLoopback && env.KUDEV_LOOPBACK_PUSH !== '0'
     const run: Run = {
       host,
       ids: new Set([image.id]),
       image,
       options,
+      record: pushes ? readLayerRecord(env) : {diffIds: new Map(), sizes: new Map()},
       saved: () => (saving ??= saveOnce(run, save, path.join(dir, 'image.tar'))),
-      sizes: new Map(),
       toolkit,
     }
-    const pushes = image.inDockerDaemon && !options.full && sharesLoopback && env.KUDEV_LOOPBACK_PUSH !== '0'
-    const stopPush = new AbortController()
-    const push = pushes
-      ? startLoopbackPush(toolkit, image, dir, {signal: AbortSignal.any([options.signal, stopPush.signal])})
-      : undefined
     // Each node is asked what it has while Docker prepares the save (seconds before its first byte), once the
     // save has started: asked first, six docker execs delayed it by about 0.1 s.
-    if (push === undefined) run.saved().catch(() => {})
-    await nextTurn()
+    if (!pushes) {
+      run.saved().catch(() => {})
+      await nextTurn()
+    }
+
     const targets = nodes.map((node) => inspectNode(toolkit, node, image.ref, !options.full))
     for (const target of targets) target.catch(() => {})
+    const stopPush = new AbortController()
+    const layers = pushes ? imageLayers(toolkit, image.id) : undefined
+    layers?.catch(() => {})
+    const push = layers
+      ? startLoopbackPush(toolkit, image, dir, {
+          has: (digest) => everyNodeHolds(run.record, digest, layers, targets),
+          signal: AbortSignal.any([options.signal, stopPush.signal]),
+        })
+      : undefined
     let loaded = false
     try {
-      if (push) run.pushed = await pushedOrSave(run, push, env)
+      if (push) run.pushed = await pushedOrSave(run, push)
       const results = await Promise.allSettled(targets.map(async (target) => loadNode(run, await target)))
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
       if (failed) throw failed.reason
@@ -113,15 +121,44 @@ export async function loadIntoNodes(
       return results.map((result) => (result as PromiseFulfilledResult<NodeLoad>).value)
     } finally {
       if (push) await primed(run, push, loaded ? undefined : stopPush)
-      await remember(run, saving, env)
+      await remember(run, saving, push, layers, env)
     }
   })
 }
 
+/** The image's diff IDs, in order, as Docker has them. */
+async function imageLayers(toolkit: BaseToolkit, id: string): Promise<string[]> {
+  const {stdout} = await docker(
+    toolkit,
+    ['image', 'inspect', '--format', '{{json .RootFS.Layers}}', id],
+    `read the layers of ${id}`,
+    {errorCode: 'load'},
+  )
+  return (JSON.parse(stdout) as string[] | null) ?? []
+}
+
+/**
+ * Whether every node holds the layer Docker asks the loopback registry about by `digest` (the compressed
+ * digest it pushed it as before), so that Docker need not send it. A digest kudev has not seen stands for
+ * one of the image's layers kudev has not seen pushed: yes only when every node holds all of those.
+ */
+async function everyNodeHolds(
+  record: LayerRecord,
+  digest: string,
+  layers: Promise<string[]>,
+  targets: readonly Promise<Target>[],
+): Promise<boolean> {
+  const nodes = await Promise.all(targets)
+  const held = (diffId: string) => nodes.every((target) => target.held?.has(diffId) === true)
+  const diffId = record.diffIds.get(digest)
+  if (diffId !== undefined) return held(diffId)
+  const seen = new Set(record.diffIds.values())
+  return (await layers).filter((layer) => !seen.has(layer)).every(held)
+}
+
 /** What the push handed over; undefined (the nodes take the save) when it failed or passed its limit. */
-async function pushedOrSave(run: Run, push: LoopbackPush, env: NodeJS.ProcessEnv): Promise<PushedImage | undefined> {
+async function pushedOrSave(run: Run, push: LoopbackPush): Promise<PushedImage | undefined> {
   const {logger} = run.toolkit
-  run.sizes = knownLayerSizes(env)
   try {
     const pushed = await push.handed
     const sent = [...pushed.sent.values()].reduce((sum, layer) => sum + layer.size, 0)
@@ -152,12 +189,24 @@ async function primed(run: Run, push: LoopbackPush, stop: AbortController | unde
     run.toolkit.logger.debug(`docker push to kudev's loopback registry ended: ${failure}`)
 }
 
-/** Records the sizes of the layers this load saw, for the layouts of loads to come. */
-async function remember(run: Run, saving: Promise<Saved> | undefined, env: NodeJS.ProcessEnv): Promise<void> {
-  const seen: [string, number][] = [...(run.pushed?.sent ?? [])].map(([digest, layer]) => [digest, layer.size])
+/**
+ * Records what this load learnt of layers for loads to come: the sizes of those it saw whole, and which
+ * diff ID each compressed digest in the manifest Docker pushed stands for.
+ */
+async function remember(
+  run: Run,
+  saving: Promise<Saved> | undefined,
+  push: LoopbackPush | undefined,
+  layers: Promise<string[]> | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const sizes: [string, number][] = [...(run.pushed?.sent ?? [])].map(([digest, layer]) => [digest, layer.size])
   const saved = await saving?.catch(() => undefined)
-  for (const blob of saved?.archive?.blobs ?? []) if (blob.layer) seen.push([blob.digest, blob.size])
-  rememberLayerSizes(seen, env)
+  for (const blob of saved?.archive?.blobs ?? []) if (blob.layer) sizes.push([blob.digest, blob.size])
+  const diffIds = (await layers?.catch(() => undefined)) ?? []
+  const pushed = push?.manifestLayers ?? []
+  const pairs = pushed.length === diffIds.length ? pushed.map((digest, i) => [digest, diffIds[i]!] as const) : []
+  rememberLayers({diffIds: pairs, sizes}, env)
 }
 
 /** Saves the image into `file` and reads it as an image archive; the nodes' names may point at its manifests. */
@@ -206,7 +255,7 @@ async function sendTo(run: Run, target: Target, started: number): Promise<NodeLo
   if (run.options.full) return fullLoad(run, target, started, 'asked for (--full-load)')
   const held = target.held ?? new Set()
   if (run.pushed) {
-    const layout = pushedLayout(run.pushed, run.image.ref, held, run.sizes)
+    const layout = pushedLayout(run.pushed, run.image.ref, held, run.record.sizes)
     if ('archive' in layout) return sendLayout(run, target, started, layout.archive, layout.omit, 'push')
     run.toolkit.logger.debug(`${node}: sending from the saved image: ${layout.needsSave}`)
   }

@@ -1,3 +1,8 @@
+/**
+ * startLoopbackPush against the real engine: what `docker push` hands over to the registry kudev runs on
+ * 127.0.0.1 (every layer the first time, then only the new ones), the limit past which it keeps nothing
+ * but lets the push prime Docker, and that no push, tag or registry outlives it.
+ */
 import {expect} from 'chai'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
@@ -6,6 +11,7 @@ import path from 'node:path'
 import {realToolkit} from '../../src/testing/index.js'
 import {startLoopbackPush} from '../../src/toolkit/loopback-registry.js'
 import {dockerResult, requireDocker, suiteCleanup, uniqueName} from '../support/docker.js'
+import {processes, waitFor} from '../support/processes.js'
 
 const sha256 = (content: Buffer) => `sha256:${createHash('sha256').update(content).digest('hex')}`
 
@@ -90,6 +96,27 @@ describe('startLoopbackPush: the layers docker push hands over (real engine)', f
     )
     expect(error?.message).to.match(/^could not tag sha256:0{64} for a push to kudev's loopback registry: /)
     expect(await pushing.finished).to.equal(error?.message)
+    expect(await loopbackTags()).to.deep.equal([])
+  })
+
+  it('an abort stops docker push, ends the push and its registry, and leaves no loopback tag', async () => {
+    const root = await cleanup.tempDir('kudev-loopback-')
+    // A layer Docker never pushed: compressing 24 MB of random bytes keeps the push busy for a while.
+    const busy = await image(path.join(root, 'e'), `kudev-test/${uniqueName('abort')}:1`, randomBytes(24 << 20))
+    const controller = new AbortController()
+    const pushing = startLoopbackPush(toolkit, busy, await cleanup.tempDir('kudev-push-'), {
+      maxBytes: 1 << 30,
+      signal: controller.signal,
+    })
+    await waitFor(async () => (await processes('docker push 127\\.0\\.0\\.1:')).length > 0)
+    controller.abort()
+    const error = await pushing.handed.then(
+      () => undefined,
+      (thrown: Error) => thrown,
+    )
+    expect(error, 'handed rejects').to.be.instanceOf(Error)
+    expect(await pushing.finished).to.equal(error?.message)
+    expect(await processes('docker push 127\\.0\\.0\\.1:')).to.deep.equal([])
     expect(await loopbackTags()).to.deep.equal([])
   })
 })

@@ -13,6 +13,7 @@ import path from 'node:path'
 import type {BaseToolkit, LoadableImage, LoadProgress, NodeLoad, PluginToolkit} from '../../src/plugins/contract.js'
 import {realToolkit, rejection} from '../../src/testing/index.js'
 import {withSharedHelpers} from '../../src/toolkit/index.js'
+import {startLoopbackPush} from '../../src/toolkit/loopback-registry.js'
 import {docker, requireDocker, suiteCleanup} from '../support/docker.js'
 import {
   createKindCluster,
@@ -129,7 +130,18 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
     }
   })
 
-  it('a node lacking a layer Docker does not hand over takes the save; the other node the push', async () => {
+  it('a new layer Docker has pushed elsewhere (a registry) since: the loopback registry says it lacks it, so the push hands it over', async () => {
+    await load(await buildApp('elsewhere', 'v1'))
+    const second = await buildApp('elsewhere', 'v2')
+    // As `kudev load --registry` does: Docker now knows the new layer as pushed, under a digest kudev never saw.
+    await startLoopbackPush(realToolkit(), second, await cleanup.tempDir('kudev-elsewhere-')).handed
+    for (const node of await load(second)) {
+      expect([node.mode, node.source, node.blobsSent], node.node).to.deep.equal(['trimmed', 'push', 3])
+      await expectRunnable(node.node, second, 'elsewhere v2')
+    }
+  })
+
+  it('a node lacking a layer Docker pushed before: the loopback registry says it lacks it, so the push hands it over; the other node leaves it out', async () => {
     await load(await buildApp('lack', 'v1'))
     const second = await buildApp('lack', 'v2')
     const [depsLayer] = JSON.parse(
@@ -138,13 +150,13 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
     const [victim, other] = cluster.nodes as [string, string]
     await docker(['exec', victim, 'ctr', '-n', 'k8s.io', 'content', 'rm', depsLayer!])
     const byNode = new Map((await load(second)).map((node) => [node.node, node]))
-    expect(byNode.get(victim)).to.include({mode: 'full', reason: 'the node holds none of its layers', source: 'save'})
-    expect(byNode.get(other)).to.include({mode: 'trimmed', source: 'push'})
+    expect(byNode.get(victim)).to.include({mode: 'full', reason: 'the node holds none of its layers', source: 'push'})
+    expect(byNode.get(other)).to.include({blobsSkipped: 1, mode: 'trimmed', source: 'push'})
     for (const node of cluster.nodes) await expectRunnable(node, second, 'lack v2')
   })
 
-  it('KUDEV_LOOPBACK_PUSH=0, or no record of the size of a layer the nodes hold: the layers come from a save, trimmed the same way', async () => {
-    const saved = async (name: string, env: Record<string, string>) => {
+  it('KUDEV_LOOPBACK_PUSH=0 takes the save, trimmed the same way; with no record, the push hands over every layer and each node leaves out those it holds', async () => {
+    const loadEdit = async (name: string, env: Record<string, string>, source: string) => {
       await load(await buildApp(name, 'v1'))
       const second = await buildApp(name, 'v2')
       const before = {...process.env}
@@ -153,7 +165,7 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
         for (const node of await load(second)) {
           expect([node.mode, node.source, node.blobsSkipped], `${name} ${node.node}`).to.deep.equal([
             'trimmed',
-            'save',
+            source,
             1,
           ])
           await expectRunnable(node.node, second, `${name} v2`)
@@ -164,8 +176,8 @@ describe('loading into kind-style nodes, each sent only the layers it lacks (int
       }
     }
 
-    await saved('nopush', {KUDEV_LOOPBACK_PUSH: '0'})
-    await saved('nosizes', {KUDEV_CACHE_DIR: await cleanup.tempDir('kudev-no-record-')})
+    await loadEdit('nopush', {KUDEV_LOOPBACK_PUSH: '0'}, 'save')
+    await loadEdit('norecord', {KUDEV_CACHE_DIR: await cleanup.tempDir('kudev-no-record-')}, 'push')
   })
 
   it('a layer containerd drops between the listing and the import (its garbage collection) ends in a full load that repairs the node', async () => {

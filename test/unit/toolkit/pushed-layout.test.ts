@@ -1,6 +1,6 @@
 /**
  * The layout a node is sent from what a push handed over (pushed-layout.ts), and the record of layer sizes
- * it names held layers by (layer-sizes.ts): the same manifest a save of the image converts to, layers the
+ * it names held layers by (layer-record.ts): the same manifest a save of the image converts to, layers the
  * node holds left out, and the save whenever the node lacks a layer Docker kept or kudev lacks its size.
  */
 import {expect} from 'chai'
@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {layoutSize, layoutStream, schema2Manifest} from '../../../src/toolkit/image-archive.js'
-import {knownLayerSizes, rememberLayerSizes} from '../../../src/toolkit/layer-sizes.js'
+import {readLayerRecord, rememberLayers} from '../../../src/toolkit/layer-record.js'
 import type {PushedImage} from '../../../src/toolkit/loopback-registry.js'
 import {pushedLayout} from '../../../src/toolkit/pushed-layout.js'
 import {readTarIndex} from '../../../src/util/tar.js'
@@ -102,76 +102,88 @@ describe('a layout from what docker push handed over', () => {
   })
 })
 
-describe('the record of layer sizes', () => {
+describe('the record of layers', () => {
   let cache: string
   beforeEach(() => {
-    cache = mkdtempSync(join(tmpdir(), 'kudev-sizes-'))
+    cache = mkdtempSync(join(tmpdir(), 'kudev-layers-'))
   })
   afterEach(() => rmSync(cache, {force: true, recursive: true}))
   const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`
+  const sizes = (env: NodeJS.ProcessEnv) => readLayerRecord(env).sizes
 
   it('keeps what it was told across runs, keeps the most recently seen when full, and ignores anything but digests', () => {
     const env = {KUDEV_CACHE_DIR: cache}
-    expect(knownLayerSizes(env).size).to.equal(0)
-    rememberLayerSizes(
-      [
-        [digest(1), 10],
-        ['not-a-digest', 5],
-      ],
+    expect(sizes(env).size).to.equal(0)
+    rememberLayers(
+      {
+        diffIds: [
+          [digest(7), digest(1)],
+          [digest(8), 'not-a-digest'],
+        ],
+        sizes: [
+          [digest(1), 10],
+          ['not-a-digest', 5],
+        ],
+      },
       env,
     )
-    expect([...knownLayerSizes(env)]).to.deep.equal([[digest(1), 10]])
-    rememberLayerSizes(
-      Array.from({length: 4094}, (_, i) => [digest(i + 2), i] as const),
-      env,
-    )
+    expect([...sizes(env)]).to.deep.equal([[digest(1), 10]])
+    expect([...readLayerRecord(env).diffIds]).to.deep.equal([[digest(7), digest(1)]])
+    rememberLayers({sizes: Array.from({length: 4094}, (_, i) => [digest(i + 2), i] as const)}, env)
     // Seen again with a new one: moved to the newest end, so the next addition drops digest(2) instead.
-    rememberLayerSizes(
-      [
-        [digest(1), 10],
-        [digest(9999), 1],
-      ],
+    rememberLayers(
+      {
+        sizes: [
+          [digest(1), 10],
+          [digest(9999), 1],
+        ],
+      },
       env,
     )
-    rememberLayerSizes([[digest(10_000), 1]], env)
-    const known = knownLayerSizes(env)
+    rememberLayers({sizes: [[digest(10_000), 1]]}, env)
+    const known = sizes(env)
     expect(known.size).to.equal(4096)
     expect(known.get(digest(1)), 'seen again: kept').to.equal(10)
     expect(known.get(digest(10_000))).to.equal(1)
     expect(known.has(digest(2)), 'the oldest went').to.equal(false)
+    expect(readLayerRecord(env).diffIds.get(digest(7))).to.equal(digest(1))
   })
 
   it('trusts no part of a damaged or foreign record', () => {
     const env = {KUDEV_CACHE_DIR: cache}
-    rememberLayerSizes([[digest(1), 10]], env)
-    const file = join(cache, 'layer-sizes.json')
+    rememberLayers({sizes: [[digest(1), 10]]}, env)
+    const file = join(cache, 'layers.json')
+    expect(JSON.parse(readFileSync(file, 'utf8'))).to.include({version: 2})
     for (const damaged of [
       '{"sizes":[["sha256:' + '1'.padStart(64, '0') + '",10]',
-      JSON.stringify({sizes: [[digest(1), 10]], version: 2}),
+      JSON.stringify({diffIds: [], sizes: [[digest(1), 10]], version: 1}),
       JSON.stringify({
+        diffIds: [],
         sizes: [
           [digest(1), 10],
           [digest(2), -1],
         ],
-        version: 1,
+        version: 2,
       }),
       JSON.stringify({
+        diffIds: [],
         sizes: [
           [digest(1), 10],
           ['sha256:zz', 1],
         ],
-        version: 1,
+        version: 2,
       }),
+      JSON.stringify({diffIds: [[digest(3), 'x']], sizes: [[digest(1), 10]], version: 2}),
     ]) {
       writeFileSync(file, damaged)
-      expect(knownLayerSizes(env).size, damaged).to.equal(0)
+      expect(sizes(env).size, damaged).to.equal(0)
     }
   })
 
   it('is only a shortcut: a cache it cannot write to is no error', () => {
     const blocked = join(cache, 'a-file')
     writeFileSync(blocked, '')
-    expect(() => rememberLayerSizes([[digest(1), 10]], {KUDEV_CACHE_DIR: blocked})).not.to.throw()
-    expect(knownLayerSizes({KUDEV_CACHE_DIR: blocked}).size).to.equal(0)
+    expect(() => rememberLayers({sizes: [[digest(1), 10]]}, {KUDEV_CACHE_DIR: blocked})).not.to.throw()
+    expect(sizes({KUDEV_CACHE_DIR: blocked}).size).to.equal(0)
   })
 })
